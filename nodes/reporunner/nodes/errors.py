@@ -1,0 +1,113 @@
+"""One exception hierarchy for all of reporunner.
+
+Every error carries a stable ``code`` (used in problem+json ``type`` URIs and logs) and an
+HTTP ``status`` the API maps it to. Messages say what to fix. The hierarchy lives in the lowest
+layer (``nodes``) so that every other part can raise and catch the same types.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "CredentialError",
+    "ExpressionError",
+    "NodeError",
+    "NotFoundError",
+    "ReporunnerError",
+    "SSRFBlockedError",
+    "UnknownNodeType",
+    "ValidationFailed",
+]
+
+
+class ReporunnerError(Exception):
+    """Base of every error reporunner raises on purpose.
+
+    Attributes:
+        code: Stable machine-readable identifier, e.g. ``unknown_node_type``.
+        status: HTTP status the API answers with when this error reaches it.
+        detail: Human sentence that says what went wrong and what to fix.
+        extra: Additional JSON-safe members for the problem+json body.
+    """
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ConfigurationError(ReporunnerError):
+    """A setting is missing or invalid; the message names the variable."""
+
+    code = "configuration_error"
+    status = 500
+
+
+class NotFoundError(ReporunnerError):
+    """The resource does not exist (or belongs to another workspace)."""
+
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(ReporunnerError):
+    """The request conflicts with the current state (duplicate name, wrong status...)."""
+
+    code = "conflict"
+    status = 409
+
+
+class ValidationFailed(ReporunnerError):
+    """Input failed validation; ``problems`` lists every problem with a JSON pointer."""
+
+    code = "validation_failed"
+    status = 422
+
+    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail, problems=problems or [])
+        self.problems = problems or []
+
+
+class UnknownNodeType(ReporunnerError):
+    """A definition names a node type (or version) the registry does not hold."""
+
+    code = "unknown_node_type"
+    status = 422
+
+
+class ExpressionError(ReporunnerError):
+    """An ``{{ ... }}`` expression failed to parse or to render."""
+
+    code = "expression_error"
+    status = 422
+
+
+class CredentialError(ReporunnerError):
+    """A node asked for a credential it was not given, or of the wrong type."""
+
+    code = "credential_error"
+    status = 422
+
+
+class SSRFBlockedError(ReporunnerError):
+    """An outbound request targeted an address the SSRF guard refuses."""
+
+    code = "ssrf_blocked"
+    status = 422
+
+
+class NodeError(ReporunnerError):
+    """A node failed while running. ``retryable`` tells the engine whether a retry may help."""
+
+    code = "node_error"
+    status = 500
+
+    def __init__(self, detail: str, *, retryable: bool = False, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retryable = retryable
