@@ -14,6 +14,7 @@ then the first item).
 
 from __future__ import annotations
 
+import builtins
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -27,11 +28,11 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "Category",
     "Item",
+    "NoParams",
     "Node",
     "NodeContext",
     "NodeInputs",
     "NodeOutput",
-    "NoParams",
     "Port",
 ]
 
@@ -179,7 +180,7 @@ class Node(ABC, Generic[P]):
     display_name: ClassVar[str]
     description: ClassVar[str]
     """Precise one-paragraph description: what it does, what it outputs (the copilot reads it)."""
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[builtins.type[BaseModel]] = NoParams
     inputs: ClassVar[tuple[Port, ...]] = (Port("main"),)
     outputs: ClassVar[tuple[Port, ...]] = (Port("main"),)
     credential_types: ClassVar[tuple[str, ...]] = ()
