@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
@@ -152,6 +152,14 @@ class NodeContext(Protocol):
         """Park the execution until a human resumes it; returns the resume payload."""
         ...
 
+    def state(self) -> MutableMapping[str, Any]:
+        """Per-node state that survives between runs of this node within one execution.
+
+        The engine stores it in the checkpointed graph state (JSON-safe values only); the Loop
+        node keeps its pending items and collected results here.
+        """
+        ...
+
     def service(self, name: str) -> Any:
         """An engine-provided service by name (``subworkflow``, ``redis``, ``knowledge``...).
 
@@ -186,6 +194,9 @@ class Node(ABC, Generic[P]):
     credential_types: ClassVar[tuple[str, ...]] = ()
     """Credential type names this node accepts (see ``reporunner.nodes.credentials``)."""
     mode: ClassVar[Literal["each", "all"]] = "all"
+    literal_params: ClassVar[frozenset[str]] = frozenset()
+    """Top-level params never rendered as expressions; a ``{{`` in them is a validation error
+    (e.g. SQL text, which must take values through bound parameters only)."""
     example: ClassVar[Mapping[str, Any]] = {}
     """Example params, shown in the catalog."""
 

@@ -9,7 +9,7 @@ the node the way the engine does for its ``mode`` (once per item for ``"each"`` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ class NodeTestContext:
     resume_value: Any = None
     cancelled: bool = False
     http_client: httpx.AsyncClient | None = None
+    node_state: dict[str, Any] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     interrupts: list[dict[str, Any]] = field(default_factory=list)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("reporunner.node"))
@@ -67,6 +68,9 @@ class NodeTestContext:
     def interrupt(self, payload: Mapping[str, Any]) -> Any:
         self.interrupts.append(dict(payload))
         return self.resume_value
+
+    def state(self) -> MutableMapping[str, Any]:
+        return self.node_state
 
     def service(self, name: str) -> Any:
         try:
