@@ -1,0 +1,35 @@
+"""ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from reporunner.platform.db.models.chat import ChatMessage, ChatThread
+from reporunner.platform.db.models.identity import ApiKey, AuditLog, Membership, User, Workspace
+from reporunner.platform.db.models.knowledge import Chunk, Document, KnowledgeBase, Memory
+from reporunner.platform.db.models.vault import Credential
+from reporunner.platform.db.models.workflows import (
+    EXECUTION_STATUSES,
+    Execution,
+    NodeRun,
+    Schedule,
+    Workflow,
+    WorkflowVersion,
+)
+
+__all__ = [
+    "EXECUTION_STATUSES",
+    "ApiKey",
+    "AuditLog",
+    "ChatMessage",
+    "ChatThread",
+    "Chunk",
+    "Credential",
+    "Document",
+    "Execution",
+    "KnowledgeBase",
+    "Membership",
+    "Memory",
+    "NodeRun",
+    "Schedule",
+    "User",
+    "Workflow",
+    "WorkflowVersion",
+    "Workspace",
+]

@@ -1,0 +1,120 @@
+"""Settings: one object built at start-up and passed down; nothing reads the environment later.
+
+Variables take the ``REPORUNNER_`` prefix, except the two connection URLs that every hosting
+platform names plainly: ``DATABASE_URL`` and ``REDIS_URL``. Leaving either unset starts the
+embedded server for it in the data directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reporunner.nodes.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+_ENV_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+
+
+class Settings(BaseSettings):
+    """Every setting of reporunner, grouped by area (README lists them with defaults)."""
+
+    model_config = SettingsConfigDict(env_prefix="REPORUNNER_", extra="ignore", frozen=True)
+
+    # -- services
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+        description="PostgreSQL URL (postgresql://...). Unset: start the embedded PostgreSQL.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "redis_url"),
+        description="Redis URL (redis://, rediss:// or unix://). Unset: start an embedded Redis.",
+    )
+    data_dir: Path = Field(
+        default=Path(".reporunner"),
+        description="Directory for embedded PostgreSQL/Redis data, uploads and generated keys.",
+    )
+    # -- API
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="'production' refuses to start without REPORUNNER_SECRET_KEY.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Master key for the credential vault (base64, 32 bytes). Unset outside "
+        "production: generated into the data directory with 0600 permissions.",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Run database migrations when `reporunner serve` starts."
+    )
+    log_level: str = Field(default="INFO", description="Python log level.")
+    # -- worker / engine
+    worker_concurrency: int = Field(
+        default=10, ge=1, description="Executions one worker runs at the same time."
+    )
+    queue_name: str = Field(default="reporunner:queue", description="arq queue name in Redis.")
+    heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker writes its heartbeat."
+    )
+    reap_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running execution whose worker heartbeat is older than this is re-queued.",
+    )
+    execution_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="Default upper bound of one execution."
+    )
+    # -- AI
+    llm_model: str | None = Field(
+        default=None,
+        description="Default litellm model string, e.g. 'openai/gpt-4o-mini' or 'ollama/llama3.2'.",
+    )
+    embedding_model: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="Default embedding model of new knowledge bases (local, offline).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        raise ValueError(
+            "must be a PostgreSQL URL like postgresql://user:password@host:5432/dbname"
+        )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.split("://", 1)[0] in ("redis", "rediss", "unix"):
+            return value
+        raise ValueError("must be a Redis URL like redis://host:6379/0 or unix:///path/redis.sock")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and ``overrides``).
+
+    Raises:
+        ConfigurationError: one line naming the variable and what to fix.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = str(first["loc"][0]).lower() if first["loc"] else "?"
+        name = _ENV_NAMES.get(field, f"REPORUNNER_{field.upper()}")
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigurationError(f"{name}: {message}") from None

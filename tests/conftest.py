@@ -1,0 +1,100 @@
+"""Session-wide real services for the test suite.
+
+Postgres and Redis are real servers: the embedded ones (started once per test session in a
+temporary data directory), or the servers named by ``DATABASE_URL`` / ``REDIS_URL`` when set.
+
+Isolation: the schema is migrated once into a template database; ``services.database_url`` is a
+clone of it shared by the session, and every test that writes creates its own workspace (every
+row is tenant-scoped, so tests cannot see each other's rows). A test that needs an empty database
+of its own (migrations, counts over whole tables) asks for ``fresh_database``, a new clone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from reporunner.platform.db.migrate import upgrade
+from reporunner.platform.services.postgres import EmbeddedPostgres
+from reporunner.platform.services.redis import EmbeddedRedis
+
+TEMPLATE_DB = "rr_template"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Connection details of the real services the tests use."""
+
+    database_url: str
+    """SQLAlchemy URL (``postgresql+psycopg://``) of the session's migrated database."""
+    pg_dsn: str
+    """libpq URI (``postgresql://``) of the same database, for psycopg and LangGraph."""
+    redis_url: str
+    admin_dsn: str
+    """libpq URI of the maintenance database (CREATE/DROP DATABASE)."""
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_db(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _clone(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    data_dir: Path = tmp_path_factory.mktemp("rr-services")
+    pg: EmbeddedPostgres | None = None
+    rd: EmbeddedRedis | None = None
+    base_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    try:
+        if base_url:
+            base_url = base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        else:
+            pg = EmbeddedPostgres(data_dir, database="postgres")
+            base_url = pg.start()
+        if not redis_url:
+            rd = EmbeddedRedis(data_dir)
+            redis_url = rd.start()
+        admin_dsn = _libpq(base_url)
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
+        upgrade(_with_db(base_url, TEMPLATE_DB))
+        session_db = f"rr_test_{os.getpid()}"
+        _clone(admin_dsn, session_db)
+        url = _with_db(base_url, session_db)
+        yield Services(
+            database_url=url, pg_dsn=_libpq(url), redis_url=redis_url, admin_dsn=admin_dsn
+        )
+    finally:
+        if rd is not None:
+            rd.stop()
+        if pg is not None:
+            pg.stop()
+
+
+@pytest.fixture
+def fresh_database(services: Services) -> Iterator[Services]:
+    """A new migrated database for one test, dropped afterwards."""
+    name = f"rr_fresh_{uuid.uuid4().hex[:12]}"
+    _clone(services.admin_dsn, name)
+    url = _with_db(services.database_url, name)
+    yield replace(services, database_url=url, pg_dsn=_libpq(url))
+    with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
