@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import redis
@@ -118,7 +119,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                info = redis.Redis.from_url(url, socket_timeout=1).info("server")
+                info: dict[str, Any] = redis.Redis.from_url(url, socket_timeout=1).info("server")  # type: ignore[assignment]
                 break
             except redis.RedisError as err:
                 if time.monotonic() > deadline:

@@ -1,0 +1,77 @@
+"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can work)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Response, get
+from sqlalchemy import text
+
+from reporunner.platform.db.migrate import head
+from reporunner.platform.resources import Resources
+
+__all__ = ["healthz", "readyz"]
+
+CHECK_TIMEOUT = 3.0
+
+
+@get("/healthz", tags=["health"], summary="Liveness", include_in_schema=True)
+async def healthz() -> dict[str, str]:
+    """Answers while the process is alive; checks nothing else."""
+    return {"status": "ok"}
+
+
+async def _postgres(resources: Resources) -> tuple[dict[str, str], str | None]:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT), resources.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
+    except Exception as err:  # any failure means "not ready"; the reason is reported
+        reason = f"cannot reach PostgreSQL: {type(err).__name__}: {str(err).splitlines()[0]}"
+        return {"status": "fail", "reason": reason}, None
+    return {"status": "ok"}, (row[0] if row else None)
+
+
+async def _redis(resources: Resources) -> dict[str, str]:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await resources.redis.ping()
+    except Exception as err:  # any failure means "not ready"; the reason is reported
+        return {"status": "fail", "reason": f"cannot reach Redis: {type(err).__name__}: {err}"}
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["health"], summary="Readiness")
+async def readyz(resources: Resources) -> Response[dict[str, Any]]:
+    """PostgreSQL reachable, Redis reachable, schema at the newest migration — each reported."""
+    (pg, revision), rd = await asyncio.gather(_postgres(resources), _redis(resources))
+    expected = head()
+    if pg["status"] != "ok":
+        schema = {"status": "unknown", "reason": "PostgreSQL is unreachable"}
+    elif revision != expected:
+        schema = {
+            "status": "fail",
+            "reason": f"schema at {revision or 'no revision'}, code expects {expected}: "
+            "run `reporunner migrate`",
+        }
+    else:
+        schema = {"status": "ok", "revision": revision}
+    checks = {"postgres": pg, "redis": rd, "schema": schema}
+    failed = [name for name, check in checks.items() if check["status"] != "ok"]
+    if not failed:
+        return Response({"status": "ok", "checks": checks}, status_code=200)
+    detail = "; ".join(f"{name}: {checks[name]['reason']}" for name in failed)
+    return Response(
+        {
+            "type": "https://reporunner.dev/problems/not_ready",
+            "title": "Service unavailable",
+            "status": 503,
+            "code": "not_ready",
+            "detail": detail,
+            "failed": failed,
+            "checks": checks,
+        },
+        status_code=503,
+        media_type="application/problem+json",
+    )

