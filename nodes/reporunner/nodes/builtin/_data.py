@@ -20,6 +20,7 @@ from reporunner.nodes.errors import NodeError
 __all__ = [
     "MISSING",
     "DottedPath",
+    "a_json_type",
     "check_path",
     "copy_item",
     "fail",
@@ -77,6 +78,14 @@ def json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def a_json_type(value: Any) -> str:
+    """JSON type name with its article: 'an object', 'a string', 'null'."""
+    name = json_type(value)
+    if name == "null":
+        return name
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def copy_item(item: Item) -> Item:

@@ -11,10 +11,10 @@ from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs,
 from reporunner.nodes.builtin._data import (
     MISSING,
     DottedPath,
+    a_json_type,
     copy_item,
     fail,
     get_path,
-    json_type,
     pop_path,
     set_path,
 )
@@ -118,7 +118,7 @@ class SplitOut(Node[SplitOutParams]):
             if not isinstance(array, list):
                 raise fail(
                     TYPE,
-                    f"item {index}: field '{params.field}' is a {json_type(array)}, not an "
+                    f"item {index}: field '{params.field}' is {a_json_type(array)}, not an "
                     "array; point 'field' at an array (parse JSON text first with data.json)",
                 )
             base = _base(item, params)
