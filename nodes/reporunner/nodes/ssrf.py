@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -354,6 +355,28 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
+class _HideQueryStrings(logging.Filter):
+    """Logs URLs of httpx's request log lines without their query string.
+
+    httpx logs every request URL at INFO; query strings often carry API keys or signatures, and
+    a node cannot keep them out of that line any other way.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                a.copy_with(query=None) if isinstance(a, httpx.URL) and a.query else a
+                for a in record.args
+            )
+        return True
+
+
+def _hide_query_strings_in_httpx_logs() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _HideQueryStrings) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_HideQueryStrings())
+
+
 def guarded_client(
     policy: SSRFPolicy | None = None,
     *,
@@ -373,6 +396,8 @@ def guarded_client(
             follow_redirects...). ``transport``, ``mounts`` and proxies are refused: they would
             bypass the guard. ``max_redirects`` comes from the policy.
 
+    The first call also makes httpx's request log lines omit query strings (API keys).
+
     Raises:
         ConfigurationError: a refused keyword was given.
     """
@@ -383,9 +408,12 @@ def guarded_client(
             f"guarded_client does not take {refused}: they would bypass the SSRF guard "
             "(set max_redirects on the SSRFPolicy)"
         )
-    ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(
-        verify=verify, trust_env=False
+    ssl_context = (
+        verify
+        if isinstance(verify, ssl.SSLContext)
+        else httpx.create_ssl_context(verify=verify, trust_env=False)
     )
+    _hide_query_strings_in_httpx_logs()
     transport = _GuardedTransport(policy, resolver or system_resolver, ssl_context, http2)
     return httpx.AsyncClient(
         transport=transport,
