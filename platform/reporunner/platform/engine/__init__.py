@@ -1,0 +1,1 @@
+"""The workflow engine: definitions, validation, compilation to LangGraph, and runs."""

@@ -1,0 +1,216 @@
+"""Compile a validated definition into a LangGraph ``StateGraph`` (cached by content hash).
+
+Every workflow node becomes one graph node; routing is data-driven (see
+:mod:`reporunner.platform.engine.state`): a node's run returns a ``Command`` whose update
+delivers its items to the inboxes of its targets and whose ``goto`` names the nodes that became
+ready, or hands over to the ``__scheduler__`` node when other nodes ran in the same superstep.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from reporunner.nodes.base import Category, Item
+from reporunner.nodes.registry import NodeRegistry
+from reporunner.platform.engine import _expr
+from reporunner.platform.engine.context import RunDeps
+from reporunner.platform.engine.definition import WorkflowDefinition, content_hash
+from reporunner.platform.engine.errors import ExecutionCancelled, LoopLimitExceeded
+from reporunner.platform.engine.execute import CompiledNode, execute_node
+from reporunner.platform.engine.state import (
+    EngineState,
+    InboxUpdate,
+    apply_inbox,
+    ready_nodes,
+)
+from reporunner.platform.engine.topology import Topology, build_topology
+from reporunner.platform.engine.validate import raise_for_problems, validate
+
+__all__ = ["SCHEDULER", "START_PORT", "CompiledWorkflow", "clear_cache", "compile_workflow"]
+
+SCHEDULER = "__scheduler__"
+START_PORT = "__start__"
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[str, int], CompiledWorkflow] = OrderedDict()
+_cache_lock = threading.Lock()
+
+Graph = CompiledStateGraph[EngineState, RunDeps, EngineState, EngineState]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWorkflow:
+    """A validated workflow ready to run; immutable and shared between executions.
+
+    Attributes:
+        definition: The definition it was compiled from.
+        version_hash: :func:`content_hash` of the definition.
+        graph: The LangGraph graph, compiled without a checkpointer (one is bound per run).
+        nodes: Precomputed node data by node id.
+        topology: Edges indexed both ways.
+        triggers: Ids of the trigger nodes, in definition order.
+    """
+
+    definition: WorkflowDefinition
+    version_hash: str
+    graph: Graph
+    nodes: Mapping[str, CompiledNode]
+    topology: Topology
+    triggers: tuple[str, ...]
+
+    def credential_ids(self) -> set[str]:
+        """Credential ids bound anywhere in the workflow (what a runner must decrypt)."""
+        return {cid for cn in self.nodes.values() for cid in cn.spec.credentials.values()}
+
+
+def clear_cache() -> None:
+    """Forget every cached compiled workflow."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def compile_workflow(defn: WorkflowDefinition, registry: NodeRegistry) -> CompiledWorkflow:
+    """Validate ``defn`` and compile it (cached by content hash and registry).
+
+    Raises:
+        ValidationFailed: the definition has problems; ``problems`` lists all of them.
+    """
+    version_hash = content_hash(defn)
+    key = (version_hash, id(registry))
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    raise_for_problems(validate(defn, registry))
+    compiled = _build(defn, registry, version_hash)
+    with _cache_lock:
+        _cache[key] = compiled
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def _compile_nodes(
+    defn: WorkflowDefinition, registry: NodeRegistry, topology: Topology
+) -> dict[str, CompiledNode]:
+    result = {}
+    for spec in defn.nodes:
+        cls = registry.get(spec.type, spec.version)
+        rendered = {k: v for k, v in spec.params.items() if k not in cls.literal_params}
+        static = None
+        if not _expr.has_expression(rendered):
+            try:
+                static = cls.Params.model_validate(spec.params)
+            except ValidationError:  # pragma: no cover - validate() already reported it
+                static = None
+        refs = _expr.referenced_nodes(rendered) if static is None else set()
+        inputs = cls.input_ports(spec.params)
+        result[spec.id] = CompiledNode(
+            spec=spec,
+            cls=cls,
+            node=cls(),
+            static_params=static,
+            refs=frozenset(refs),
+            out_edges=topology.out_edges.get(spec.id, {}),
+            first_input=inputs[0].name if inputs else "main",
+        )
+    return result
+
+
+def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) -> CompiledWorkflow:
+    topology = build_topology(defn)
+    nodes = _compile_nodes(defn, registry, topology)
+    builder: StateGraph[EngineState, RunDeps, EngineState, EngineState] = StateGraph(
+        EngineState, context_schema=RunDeps
+    )
+    builder.add_node(SCHEDULER, _scheduler_fn(topology))
+    for cn in nodes.values():
+        builder.add_node(cn.id, _node_fn(cn, topology, defn))
+    builder.add_edge(START, SCHEDULER)
+    triggers = tuple(nid for nid, cn in nodes.items() if cn.cls.category == Category.TRIGGER)
+    return CompiledWorkflow(
+        definition=defn,
+        version_hash=version_hash,
+        graph=builder.compile(name=defn.name),
+        nodes=nodes,
+        topology=topology,
+        triggers=triggers,
+    )
+
+
+def _scheduler_fn(topology: Topology) -> Any:
+    async def scheduler(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
+        if runtime.context.cancelled():
+            raise ExecutionCancelled("the execution was cancelled")
+        ready = ready_nodes(topology, state.get("inbox") or {})
+        return Command(update={"running": ready}, goto=ready)
+
+    return scheduler
+
+
+def _gather(box: Mapping[str, Mapping[str, Any]], first_input: str) -> dict[str, list[Item]]:
+    inputs: dict[str, list[Item]] = {}
+    for delivery in box.values():
+        port = first_input if delivery["port"] == START_PORT else delivery["port"]
+        inputs.setdefault(port, []).extend(delivery["items"])
+    return inputs
+
+
+def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> Any:
+    settings = defn.settings
+    node_id = cn.id
+
+    async def run(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
+        deps = runtime.context
+        if deps.cancelled():
+            raise ExecutionCancelled("the execution was cancelled")
+        box = (state.get("inbox") or {}).get(node_id, {})
+        run_no = (state.get("runs") or {}).get(node_id, 0) + 1
+        if run_no > settings.max_loop_iterations:
+            raise LoopLimitExceeded(
+                f"node '{node_id}' would run {run_no} times, more than "
+                f"settings.max_loop_iterations={settings.max_loop_iterations}; raise the limit "
+                "or make the loop end sooner"
+            )
+        before = (state.get("node_state") or {}).get(node_id, {})
+        node_state = copy.deepcopy(before)
+        ports = await execute_node(
+            cn, deps, state, _gather(box, cn.first_input), node_state, settings.vars, run_no
+        )
+        inbox: InboxUpdate = {node_id: {"remove": list(box)}}
+        for port, items in ports.items():
+            if not items:
+                continue
+            for edge in cn.out_edges.get(port, ()):
+                delivery_id = f"{node_id}#{run_no}:{port}>{edge.target_port}"
+                change = inbox.setdefault(edge.target, {})
+                change.setdefault("add", {})[delivery_id] = {
+                    "port": edge.target_port,
+                    "items": items,
+                }
+        update: dict[str, Any] = {
+            "inbox": inbox,
+            "outputs": {node_id: ports},
+            "runs": {node_id: run_no},
+        }
+        if node_state != before:
+            update["node_state"] = {node_id: node_state}
+        if state.get("running") != [node_id]:
+            return Command(update=update, goto=SCHEDULER)
+        ready = ready_nodes(topology, apply_inbox(state.get("inbox"), inbox))
+        update["running"] = ready
+        return Command(update=update, goto=ready)
+
+    run.__name__ = f"node_{node_id}"
+    return run

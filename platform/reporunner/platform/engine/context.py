@@ -1,0 +1,139 @@
+"""What a running node sees: :class:`EngineContext` implements ``reporunner.nodes.NodeContext``.
+
+Per-execution dependencies (hooks, services, credentials, the HTTP client, the cancel flag) are
+not part of the checkpointed state; they travel as LangGraph's run-scoped context
+(:class:`RunDeps`), so a resumed execution gets fresh ones from the worker that resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from langgraph.types import interrupt
+from pydantic import BaseModel
+
+from reporunner.nodes.base import Item
+from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.ssrf import guarded_client
+from reporunner.platform.engine.hooks import ExecutionHooks
+
+__all__ = ["EngineContext", "RunDeps"]
+
+_log = logging.getLogger("reporunner.engine")
+
+
+@dataclass
+class RunDeps:
+    """Run-scoped dependencies of one execution (never checkpointed).
+
+    Attributes:
+        execution_id: Id of the execution (also the LangGraph thread id).
+        workspace_id: Workspace that owns it.
+        trigger: Item that started it.
+        hooks: Where node runs and events are reported.
+        services: Engine services by name (``subworkflow``, ``webhook_response``...).
+        credentials: Decrypted credentials by credential id.
+        cancel_event: Set to ask the execution to stop.
+        max_output_bytes: Size bound of a node's output kept in the state.
+        http_client: Shared outbound client; an SSRF-guarded one is made on first use if None.
+    """
+
+    execution_id: str
+    workspace_id: str
+    trigger: Item
+    hooks: ExecutionHooks
+    services: Mapping[str, Any]
+    credentials: Mapping[str, BaseModel]
+    cancel_event: asyncio.Event | None = None
+    max_output_bytes: int = 1_000_000
+    http_client: httpx.AsyncClient | None = None
+    owns_http_client: bool = field(default=False, repr=False)
+
+    def http(self) -> httpx.AsyncClient:
+        """The outbound HTTP client, made SSRF-guarded on first use."""
+        if self.http_client is None:
+            self.http_client = guarded_client()
+            self.owns_http_client = True
+        return self.http_client
+
+    def cancelled(self) -> bool:
+        """True once cancellation was requested."""
+        return self.cancel_event is not None and self.cancel_event.is_set()
+
+
+@dataclass
+class EngineContext:
+    """The engine's :class:`~reporunner.nodes.NodeContext` for one node run."""
+
+    deps: RunDeps
+    node_id: str
+    vars: Mapping[str, Any]
+    bound_credentials: Mapping[str, str]
+    node_state: dict[str, Any]
+    logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logger = logging.LoggerAdapter(
+            _log, {"execution_id": self.deps.execution_id, "node_id": self.node_id}
+        )
+
+    @property
+    def execution_id(self) -> str:
+        return self.deps.execution_id
+
+    @property
+    def workspace_id(self) -> str:
+        return self.deps.workspace_id
+
+    @property
+    def trigger(self) -> Item:
+        return self.deps.trigger
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.deps.http()
+
+    def credential(self, name: str) -> BaseModel:
+        credential_id = self.bound_credentials.get(name)
+        if credential_id is None:
+            raise CredentialError(
+                f"node '{self.node_id}' has no '{name}' credential bound; add "
+                f'"{name}": "<credential id>" to the node\'s \'credentials\''
+            )
+        try:
+            return self.deps.credentials[credential_id]
+        except KeyError:
+            raise CredentialError(
+                f"node '{self.node_id}': credential '{credential_id}' ({name}) was not found "
+                "in this workspace; create it or bind another one"
+            ) from None
+
+    def idempotency_key(self, item_index: int = 0) -> str:
+        return f"{self.deps.execution_id}:{self.node_id}:{item_index}"
+
+    def is_cancelled(self) -> bool:
+        return self.deps.cancelled()
+
+    async def emit(self, event: str, data: Mapping[str, Any]) -> None:
+        await self.deps.hooks.publish(event, {"node_id": self.node_id, **data})
+
+    def interrupt(self, payload: Mapping[str, Any]) -> Any:
+        return interrupt({"node_id": self.node_id, **payload})
+
+    def state(self) -> MutableMapping[str, Any]:
+        return self.node_state
+
+    def service(self, name: str) -> Any:
+        try:
+            return self.deps.services[name]
+        except KeyError:
+            offered = ", ".join(sorted(self.deps.services)) or "none"
+            raise NodeError(
+                f"node '{self.node_id}' asked for the engine service '{name}', which this "
+                f"execution does not offer (offered: {offered})"
+            ) from None

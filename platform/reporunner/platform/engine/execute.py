@@ -1,0 +1,238 @@
+"""One node run: render params, call the node (per item for ``mode="each"``), apply its error
+policy (retries with exponential backoff, per-attempt timeout, stop / continue / error port),
+bound the output size, and report to the hooks.
+
+Nothing here knows about LangGraph except that interrupts must pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.errors import GraphBubbleUp
+from pydantic import BaseModel, ValidationError
+
+from reporunner.nodes.base import Item, Node
+from reporunner.nodes.errors import NodeError, ReporunnerError
+from reporunner.platform.engine import _expr
+from reporunner.platform.engine.context import EngineContext, RunDeps
+from reporunner.platform.engine.definition import EdgeSpec, NodeSpec
+from reporunner.platform.engine.errors import InvalidRenderedParams, NodeFailed, NodeTimeout
+
+__all__ = ["CompiledNode", "bound_ports", "error_info", "execute_node"]
+
+TRUNCATED_KEY = "_truncated"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledNode:
+    """Everything the engine precomputes about one node of a workflow."""
+
+    spec: NodeSpec
+    cls: type[Node[Any]]
+    node: Node[Any]
+    static_params: BaseModel | None
+    """Validated params when they hold no expression (validated once, at compile time)."""
+    refs: frozenset[str]
+    """Node ids its expressions reference (only those go into the render context)."""
+    out_edges: Mapping[str, tuple[EdgeSpec, ...]]
+    first_input: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+def error_info(err: BaseException, node_id: str) -> dict[str, Any]:
+    """JSON-safe description of a node error (what error items and hooks carry)."""
+    detail = err.detail if isinstance(err, ReporunnerError) else str(err) or type(err).__name__
+    code = err.code if isinstance(err, ReporunnerError) else "node_error"
+    return {"node": node_id, "code": code, "type": type(err).__name__, "message": detail}
+
+
+def _retryable(err: BaseException) -> bool:
+    """Errors a retry may fix: unexpected exceptions, timeouts, NodeError(retryable=True).
+
+    Other ReporunnerErrors say what to fix in the workflow; repeating the call cannot help.
+    """
+    if isinstance(err, NodeError):
+        return err.retryable
+    return not isinstance(err, ReporunnerError)
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, default=str, separators=(",", ":")))
+
+
+def bound_ports(ports: Mapping[str, list[Item]], limit: int) -> dict[str, list[Item]]:
+    """Keep outputs under ``limit`` bytes of JSON; cut items end with a marker item.
+
+    The marker (``{"_truncated": {...}}``) says how many items were kept of how many, so a
+    truncated output is never mistaken for a complete one.
+    """
+    result = {port: list(items) for port, items in ports.items()}
+    if _size(result) <= limit:
+        return result
+    budget = limit
+    for port, items in result.items():
+        kept: list[Item] = []
+        for item in items:
+            cost = _size(item) + 1
+            if cost > budget:
+                break
+            budget -= cost
+            kept.append(item)
+        if len(kept) < len(items):
+            kept.append(
+                {
+                    TRUNCATED_KEY: {
+                        "kept_items": len(kept),
+                        "total_items": len(items),
+                        "limit_bytes": limit,
+                        "message": "output exceeded the size limit; later items were cut",
+                    }
+                }
+            )
+        result[port] = kept
+    return result
+
+
+def _render_context(
+    cn: CompiledNode,
+    deps: RunDeps,
+    state: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    item: Item | None,
+) -> dict[str, Any]:
+    outputs: Mapping[str, Mapping[str, list[Item]]] = state.get("outputs") or {}
+    nodes = {}
+    for ref in cn.refs:
+        ports = outputs.get(ref, {})
+        main = list(ports.get("main", []))
+        nodes[ref] = {"output": main[0] if main else {}, "items": main, "ports": dict(ports)}
+    return {"nodes": nodes, "trigger": deps.trigger, "item": item, "vars": variables}
+
+
+def _params(cn: CompiledNode, context: Mapping[str, Any]) -> BaseModel:
+    if cn.static_params is not None:
+        return cn.static_params
+    literal = cn.cls.literal_params
+    raw = {k: v if k in literal else _expr.render(v, context) for k, v in cn.spec.params.items()}
+    try:
+        return cn.cls.Params.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"])) or "(root)"
+        raise InvalidRenderedParams(
+            f"node '{cn.id}': param '{where}' is invalid after rendering its expressions: "
+            f"{first['msg']}; fix the expression or the data it reads"
+        ) from err
+
+
+async def _attempts(
+    cn: CompiledNode,
+    ctx: EngineContext,
+    render_ctx: Mapping[str, Any],
+    inputs: Mapping[str, list[Item]],
+    run: int,
+) -> tuple[dict[str, list[Item]] | None, BaseException | None, int]:
+    """Call the node until it succeeds or its retries are used up."""
+    policy = cn.spec.error_policy
+    hooks = ctx.deps.hooks
+    attempt = 0
+    while True:
+        attempt += 1
+        started = time.perf_counter()
+        try:
+            params = _params(cn, render_ctx)
+            async with asyncio.timeout(policy.timeout_seconds):
+                try:
+                    out = await cn.node.run(ctx, params, inputs)
+                except TimeoutError as err:
+                    raise NodeError(f"node '{cn.id}': {err or 'timed out'}") from err
+            return dict(out.ports), None, attempt
+        except GraphBubbleUp:
+            raise
+        except TimeoutError:
+            failure: BaseException = NodeTimeout(
+                f"node '{cn.id}' ran longer than {policy.timeout_seconds} s; raise "
+                "error_policy.timeout_seconds or make the work smaller",
+                retryable=True,
+            )
+        except Exception as exc:
+            failure = exc
+        final = attempt > policy.retries or not _retryable(failure)
+        info = error_info(failure, cn.id)
+        duration = time.perf_counter() - started
+        await hooks.node_failed(
+            cn.id, run=run, error=info, attempt=attempt, duration=duration, final=final
+        )
+        await hooks.publish(
+            "node.failed", {"node_id": cn.id, "attempt": attempt, "final": final, "error": info}
+        )
+        if final:
+            return None, failure, attempt
+        await asyncio.sleep(policy.backoff_seconds * policy.backoff_factor ** (attempt - 1))
+
+
+async def execute_node(
+    cn: CompiledNode,
+    deps: RunDeps,
+    state: Mapping[str, Any],
+    inputs: Mapping[str, list[Item]],
+    node_state: dict[str, Any],
+    variables: Mapping[str, Any],
+    run: int,
+) -> dict[str, list[Item]]:
+    """Run one node over its inputs and return its (size-bounded) outputs by port.
+
+    Raises:
+        NodeFailed: the node failed for good and its policy is ``stop``.
+    """
+    hooks = deps.hooks
+    await hooks.node_started(cn.id, run=run, inputs=inputs)
+    await hooks.publish("node.started", {"node_id": cn.id, "run": run})
+    started = time.perf_counter()
+    ctx = EngineContext(deps, cn.id, variables, cn.spec.credentials, node_state)
+    items = list(inputs.get(cn.first_input, []))
+    calls: list[tuple[Item | None, dict[str, list[Item]]]]
+    if cn.cls.mode == "each" and items:
+        calls = [(item, {**inputs, cn.first_input: [item]}) for item in items]
+    else:
+        calls = [(items[0] if items else None, dict(inputs))]
+    merged: dict[str, list[Item]] = {}
+    last_attempt = 1
+    for item, call_inputs in calls:
+        render_ctx = _render_context(cn, deps, state, variables, item)
+        ports, err, last_attempt = await _attempts(cn, ctx, render_ctx, call_inputs, run)
+        if err is not None:
+            policy = cn.spec.error_policy.on_error
+            info = error_info(err, cn.id)
+            if policy == "stop":
+                raise NodeFailed(f"node '{cn.id}' failed: {info['message']}", error=info) from err
+            error_item: Item = {"error": info}
+            if item is not None:
+                error_item["item"] = item
+            ports = {"main" if policy == "continue" else "error": [error_item]}
+        for port, port_items in (ports or {}).items():
+            merged.setdefault(port, []).extend(port_items)
+    bounded = bound_ports(merged, deps.max_output_bytes)
+    duration = time.perf_counter() - started
+    await hooks.node_finished(
+        cn.id, run=run, outputs=bounded, duration=duration, attempt=last_attempt
+    )
+    await hooks.publish(
+        "node.finished",
+        {
+            "node_id": cn.id,
+            "run": run,
+            "duration_ms": round(duration * 1000, 3),
+            "items": {port: len(v) for port, v in bounded.items()},
+        },
+    )
+    return bounded

@@ -1,0 +1,246 @@
+"""Run a compiled workflow once, durably: ``run_execution``.
+
+I/O is injected: the checkpointer (LangGraph's ``AsyncPostgresSaver`` in production), the hooks
+that record node runs and publish events, services, credentials and the HTTP client. The graph
+runs with ``thread_id = execution_id`` and ``durability="sync"``, so a node's result is
+committed before the next node starts; calling ``run_execution`` again with the same id and
+checkpointer continues where the last run stopped, without re-running completed nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from pydantic import BaseModel
+
+from reporunner.nodes.base import Item
+from reporunner.nodes.errors import ReporunnerError
+from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
+from reporunner.platform.engine.context import RunDeps
+from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
+from reporunner.platform.engine.execute import error_info
+from reporunner.platform.engine.hooks import ExecutionHooks
+
+__all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
+
+ExecutionStatus = Literal["succeeded", "failed", "waiting", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """How an execution run ended.
+
+    Attributes:
+        status: ``succeeded``, ``failed``, ``waiting`` (parked by an interrupt) or ``cancelled``.
+        outputs: Last output of every node that ran, by node id and port (size-bounded).
+        error: For ``failed``/``cancelled``: ``{code, message, node?, type}``.
+        waiting_payload: For ``waiting``: what the interrupting node asked (e.g. the approval
+            form), with its ``node_id``.
+        final_items: Items sent out of the ``main`` port of the nodes that ran and have no
+            outgoing edges, in definition order (what a sub-workflow returns).
+    """
+
+    status: ExecutionStatus
+    outputs: dict[str, dict[str, list[Item]]] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    waiting_payload: Any = None
+    final_items: list[Item] = field(default_factory=list)
+
+
+def _initial_state(
+    compiled: CompiledWorkflow, trigger_node: str | None, items: list[Item]
+) -> dict[str, Any]:
+    if trigger_node is None:
+        if not compiled.triggers:  # pragma: no cover - validation requires a trigger
+            raise ReporunnerError("the workflow has no trigger node")
+        trigger_node = compiled.triggers[0]
+    elif trigger_node not in compiled.triggers:
+        raise ReporunnerError(
+            f"'{trigger_node}' is not a trigger node of this workflow (its triggers: "
+            f"{', '.join(compiled.triggers)})"
+        )
+    start = {"start": {"port": START_PORT, "items": items}}
+    return {"inbox": {trigger_node: {"add": start}}, "running": []}
+
+
+def _result_from_state(
+    compiled: CompiledWorkflow,
+    values: Mapping[str, Any],
+    status: ExecutionStatus,
+    error: dict[str, Any] | None = None,
+    waiting: Any = None,
+) -> ExecutionResult:
+    outputs: dict[str, dict[str, list[Item]]] = dict(values.get("outputs") or {})
+    final: list[Item] = []
+    for nid in compiled.topology.node_ids:
+        if nid in outputs and not compiled.topology.successors.get(nid):
+            final.extend(outputs[nid].get("main", []))
+    return ExecutionResult(status, outputs, error, waiting, final)
+
+
+def _recursion_limit(compiled: CompiledWorkflow) -> int:
+    settings = compiled.definition.settings
+    return 2 * (len(compiled.nodes) + 1) * (settings.max_loop_iterations + 1) + 16
+
+
+async def run_execution(
+    compiled: CompiledWorkflow,
+    *,
+    execution_id: str,
+    workspace_id: str,
+    trigger: Item,
+    checkpointer: BaseCheckpointSaver[Any] | None,
+    hooks: ExecutionHooks,
+    services: Mapping[str, Any] | None = None,
+    credentials: Mapping[str, BaseModel] | None = None,
+    resume: Any = None,
+    http_client: httpx.AsyncClient | None = None,
+    cancel_event: asyncio.Event | None = None,
+    trigger_node: str | None = None,
+    trigger_items: list[Item] | None = None,
+    max_output_bytes: int = 1_000_000,
+) -> ExecutionResult:
+    """Run (or continue) one execution of ``compiled``.
+
+    Args:
+        compiled: From :func:`~reporunner.platform.engine.compile.compile_workflow`.
+        execution_id: Also the LangGraph thread id; reuse it to continue a crashed run.
+        workspace_id: Workspace that owns the execution.
+        trigger: The item that started it (``{{ trigger }}``, ``ctx.trigger``).
+        checkpointer: Where progress is committed (``AsyncPostgresSaver``); None runs without
+            durability (and without interrupts).
+        hooks: Receives node runs and events.
+        services: Engine services for nodes (``subworkflow``, ``webhook_response``...).
+        credentials: Decrypted credentials by credential id
+            (see :meth:`CompiledWorkflow.credential_ids`).
+        resume: Value handed to the waiting node's ``ctx.interrupt`` (continues a ``waiting``
+            execution); None means "no resume value".
+        http_client: Outbound HTTP client for nodes; an SSRF-guarded one is made if None.
+        cancel_event: Set it to cancel the run; the result is then ``cancelled``.
+        trigger_node: Which trigger node starts the run (the first one if None).
+        trigger_items: Items the trigger node receives (``[trigger]`` if None).
+        max_output_bytes: Size bound of each node's output kept in the state.
+
+    Returns:
+        The outcome. Node failures, timeouts and cancellation are results, not exceptions.
+
+    Raises:
+        Exception: infrastructure failures (e.g. the checkpointer's database is unreachable)
+            propagate unchanged, so the caller can retry the run with the same id.
+    """
+    deps = RunDeps(
+        execution_id=execution_id,
+        workspace_id=workspace_id,
+        trigger=trigger,
+        hooks=hooks,
+        services=services or {},
+        credentials=credentials or {},
+        cancel_event=cancel_event,
+        max_output_bytes=max_output_bytes,
+        http_client=http_client,
+    )
+    graph = compiled.graph.copy(update={"checkpointer": checkpointer})
+    config: Any = {
+        "configurable": {"thread_id": execution_id},
+        "recursion_limit": _recursion_limit(compiled),
+    }
+    existing = await checkpointer.aget_tuple(config) if checkpointer is not None else None
+    if resume is not None:
+        graph_input: Any = Command(resume=resume)
+    elif existing is not None:
+        snapshot = await graph.aget_state(config)
+        if not snapshot.next:
+            return _result_from_state(compiled, snapshot.values, "succeeded")
+        if snapshot.interrupts:
+            payload = snapshot.interrupts[0].value
+            return _result_from_state(compiled, snapshot.values, "waiting", waiting=payload)
+        graph_input = None
+    else:
+        graph_input = _initial_state(compiled, trigger_node, trigger_items or [trigger])
+    await hooks.publish(
+        "execution.started",
+        {
+            "execution_id": execution_id,
+            "resumed": existing is not None,
+            "version_hash": compiled.version_hash,
+        },
+    )
+    try:
+        result = await _drive(compiled, graph, graph_input, config, deps)
+    finally:
+        if deps.owns_http_client and deps.http_client is not None:
+            await deps.http_client.aclose()
+    finished: dict[str, Any] = {"execution_id": execution_id, "status": result.status}
+    if result.error is not None:
+        finished["error"] = result.error
+    await hooks.publish("execution.finished", finished)
+    return result
+
+
+async def _drive(
+    compiled: CompiledWorkflow, graph: Any, graph_input: Any, config: Any, deps: RunDeps
+) -> ExecutionResult:
+    """Run the graph under the execution timeout and the cancel flag; map the outcome."""
+    timeout = compiled.definition.settings.timeout_seconds
+    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, durability="sync"))
+    waiters: set[asyncio.Future[Any]] = {run}
+    cancel_wait: asyncio.Future[Any] | None = None
+    if deps.cancel_event is not None:
+        cancel_wait = asyncio.ensure_future(deps.cancel_event.wait())
+        waiters.add(cancel_wait)
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+    finally:
+        if cancel_wait is not None:
+            cancel_wait.cancel()
+    if run not in done:
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await run
+        values = await _values(graph, config)
+        if deps.cancelled():
+            err = error_info(ExecutionCancelled("the execution was cancelled"), "")
+            return _result_from_state(compiled, values, "cancelled", _no_node(err))
+        err = error_info(
+            ExecutionTimeout(
+                f"the execution ran longer than settings.timeout_seconds={timeout}; raise the "
+                "limit or split the workflow"
+            ),
+            "",
+        )
+        return _result_from_state(compiled, values, "failed", _no_node(err))
+    try:
+        run.result()
+    except ExecutionCancelled as exc:
+        values = await _values(graph, config)
+        return _result_from_state(compiled, values, "cancelled", _no_node(error_info(exc, "")))
+    except ReporunnerError as exc:
+        values = await _values(graph, config)
+        info = dict(exc.extra.get("error") or error_info(exc, ""))
+        return _result_from_state(compiled, values, "failed", info)
+    values = await _values(graph, config)
+    if config is not None and graph.checkpointer is not None:
+        snapshot = await graph.aget_state(config)
+        if snapshot.interrupts:
+            payload = snapshot.interrupts[0].value
+            return _result_from_state(compiled, values, "waiting", waiting=payload)
+    return _result_from_state(compiled, values, "succeeded")
+
+
+def _no_node(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in info.items() if k != "node" or v}
+
+
+async def _values(graph: Any, config: Any) -> Mapping[str, Any]:
+    if graph.checkpointer is None:
+        return {}
+    snapshot = await graph.aget_state(config)
+    values: Mapping[str, Any] = snapshot.values
+    return values

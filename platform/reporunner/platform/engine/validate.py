@@ -1,0 +1,294 @@
+"""Validate a workflow definition against the node registry, reporting every problem at once.
+
+Each problem carries a JSON pointer into the definition and a sentence that says what to fix,
+so the editor can mark the exact field and the API can answer 422 with the whole list.
+Validation is pure: no I/O, no side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from reporunner.nodes.base import Category, Node
+from reporunner.nodes.errors import UnknownNodeType, ValidationFailed
+from reporunner.nodes.registry import NodeRegistry
+from reporunner.platform.engine import _expr
+from reporunner.platform.engine.definition import (
+    NodeSpec,
+    WorkflowDefinition,
+    load_raw,
+    pydantic_problems,
+)
+from reporunner.platform.engine.topology import (
+    build_topology,
+    forward_closure,
+    strongly_connected,
+)
+
+__all__ = ["LOOP_NODE_TYPE", "Problem", "raise_for_problems", "resolve_nodes", "validate"]
+
+LOOP_NODE_TYPE = "logic.loop"
+ERROR_PORT = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a definition.
+
+    Attributes:
+        pointer: JSON pointer into the definition (``/nodes/2/params/url``; ``""`` = root).
+        code: Stable machine-readable kind, e.g. ``unknown_port``.
+        message: Sentence that says what is wrong and what to fix.
+    """
+
+    pointer: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON form for problem+json bodies."""
+        return asdict(self)
+
+
+def raise_for_problems(problems: list[Problem]) -> None:
+    """Raise :class:`ValidationFailed` (422) listing ``problems`` if there are any."""
+    if problems:
+        first = problems[0].message
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ValidationFailed(
+            f"the workflow is invalid: {first}{more}", [p.as_dict() for p in problems]
+        )
+
+
+def resolve_nodes(defn: WorkflowDefinition, registry: NodeRegistry) -> dict[str, type[Node[Any]]]:
+    """Node classes by node id, for the nodes whose type and version the registry holds."""
+    found: dict[str, type[Node[Any]]] = {}
+    for spec in defn.nodes:
+        if registry.has(spec.type, spec.version):
+            found[spec.id] = registry.get(spec.type, spec.version)
+    return found
+
+
+def validate(
+    defn_or_raw: WorkflowDefinition | str | bytes | Mapping[str, Any], registry: NodeRegistry
+) -> list[Problem]:
+    """Every problem of a definition, each with a JSON pointer and what to fix.
+
+    Args:
+        defn_or_raw: A parsed definition, or JSON/YAML text, or a decoded mapping.
+        registry: Node types the workflow may use.
+
+    Returns:
+        All problems found (empty when the workflow can be compiled and run).
+    """
+    if isinstance(defn_or_raw, WorkflowDefinition):
+        defn = defn_or_raw
+    else:
+        try:
+            defn = WorkflowDefinition.model_validate(load_raw(defn_or_raw))
+        except ValidationFailed as err:
+            return [Problem(**p) for p in err.problems]
+        except ValidationError as err:
+            return [Problem(**p) for p in pydantic_problems(err)]
+    classes: dict[str, type[Node[Any]]] = {}
+    problems: list[Problem] = []
+    problems += _check_nodes(defn, registry, classes)
+    problems += _check_edges(defn, classes)
+    problems += _check_graph(defn, classes)
+    return problems
+
+
+def _check_nodes(
+    defn: WorkflowDefinition, registry: NodeRegistry, classes: dict[str, type[Node[Any]]]
+) -> Iterator[Problem]:
+    ids = {n.id for n in defn.nodes}
+    seen: set[str] = set()
+    for i, spec in enumerate(defn.nodes):
+        at = f"/nodes/{i}"
+        if spec.id in seen:
+            yield Problem(
+                f"{at}/id",
+                "duplicate_node_id",
+                f"node id '{spec.id}' is used more than once; give every node a unique id",
+            )
+            continue
+        seen.add(spec.id)
+        try:
+            node_cls = registry.get(spec.type, spec.version)
+        except UnknownNodeType as err:
+            code = "unknown_node_version" if registry.has(spec.type) else "unknown_node_type"
+            field = "version" if code == "unknown_node_version" else "type"
+            yield Problem(f"{at}/{field}", code, f"node '{spec.id}': {err.detail}")
+            continue
+        classes[spec.id] = node_cls
+        yield from _check_params(spec, node_cls, at)
+        yield from _check_credentials(spec, node_cls, at)
+        yield from _check_expressions(spec, node_cls, at, ids)
+
+
+def _value_at(value: Any, loc: tuple[int | str, ...]) -> Iterator[Any]:
+    """Yield the values along ``loc`` inside ``value`` (stops where the path ends)."""
+    for key in loc:
+        if isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+            value = value[key]
+        elif not isinstance(value, Mapping) or key not in value:
+            return
+        else:
+            value = value[key]
+        yield value
+
+
+def _check_params(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> Iterator[Problem]:
+    for name in sorted(node_cls.literal_params):
+        if name in spec.params and _expr.has_expression(spec.params[name]):
+            yield Problem(
+                f"{at}/params/{name}",
+                "literal_param_expression",
+                f"node '{spec.id}': param '{name}' is never rendered, so it must not hold "
+                "'{{ }}'; pass values through the node's bound parameters instead",
+            )
+    try:
+        node_cls.Params.model_validate(spec.params)
+    except ValidationError as err:
+        for e in err.errors(include_url=False):
+            loc = tuple(e["loc"])
+            if any(isinstance(v, str) and "{{" in v for v in _value_at(spec.params, loc)):
+                continue  # rendered at run time; its syntax is checked instead
+            path = "".join(f"/{p}" for p in loc)
+            yield Problem(
+                f"{at}/params{path}",
+                "invalid_params",
+                f"node '{spec.id}' ({spec.type}): param '{'.'.join(map(str, loc)) or '(root)'}'"
+                f": {e['msg']}; fix the value to match the node's parameters",
+            )
+
+
+def _check_credentials(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> Iterator[Problem]:
+    accepted = node_cls.credential_types
+    for name in spec.credentials:
+        if name not in accepted:
+            hint = f"it accepts {', '.join(accepted)}" if accepted else "it takes no credentials"
+            yield Problem(
+                f"{at}/credentials/{name}",
+                "unknown_credential_type",
+                f"node '{spec.id}' ({spec.type}) cannot use a '{name}' credential; {hint}",
+            )
+    required = getattr(node_cls, "credentials_required", True)
+    if accepted and required and not any(name in spec.credentials for name in accepted):
+        yield Problem(
+            f"{at}/credentials",
+            "missing_credential",
+            f"node '{spec.id}' ({spec.type}) needs a credential of type "
+            f"{' or '.join(repr(a) for a in accepted)}; bind one in its 'credentials'",
+        )
+
+
+def _check_expressions(
+    spec: NodeSpec, node_cls: type[Node[Any]], at: str, ids: set[str]
+) -> Iterator[Problem]:
+    rendered = {k: v for k, v in spec.params.items() if k not in node_cls.literal_params}
+    if not _expr.has_expression(rendered):
+        return
+    syntax = _expr.check(rendered)
+    for pointer, message in syntax:
+        yield Problem(
+            f"{at}/params{pointer}",
+            "expression_syntax",
+            f"node '{spec.id}': expression does not parse: {message}",
+        )
+    if syntax:
+        return
+    for ref in sorted(_expr.referenced_nodes(rendered) - ids):
+        yield Problem(
+            f"{at}/params",
+            "unknown_node_reference",
+            f"node '{spec.id}' refers to nodes.{ref}, but the workflow has no node '{ref}'; "
+            "fix the id in the expression",
+        )
+
+
+def _ports(spec: NodeSpec, node_cls: type[Node[Any]], output: bool) -> set[str]:
+    if output:
+        names = {p.name for p in node_cls.output_ports(spec.params)}
+        if spec.error_policy.on_error == "error_port":
+            names.add(ERROR_PORT)
+        return names
+    return {p.name for p in node_cls.input_ports(spec.params)}
+
+
+def _check_edges(
+    defn: WorkflowDefinition, classes: Mapping[str, type[Node[Any]]]
+) -> Iterator[Problem]:
+    specs = {n.id: n for n in defn.nodes}
+    seen: set[tuple[str, str, str, str]] = set()
+    for i, edge in enumerate(defn.edges):
+        at = f"/edges/{i}"
+        key = (edge.source, edge.source_port, edge.target, edge.target_port)
+        if key in seen:
+            yield Problem(
+                at,
+                "duplicate_edge",
+                f"edge {edge.source}.{edge.source_port} -> {edge.target}.{edge.target_port} "
+                "appears twice; remove the copy",
+            )
+        seen.add(key)
+        for end, port, output in (
+            ("source", edge.source_port, True),
+            ("target", edge.target_port, False),
+        ):
+            node_id = getattr(edge, end)
+            if node_id not in specs:
+                yield Problem(
+                    f"{at}/{end}",
+                    "dangling_edge",
+                    f"edge {i} points to node '{node_id}', which does not exist; fix the id "
+                    "or remove the edge",
+                )
+                continue
+            if node_id not in classes:
+                continue
+            ports = _ports(specs[node_id], classes[node_id], output)
+            if port not in ports:
+                kind = "output" if output else "input"
+                listed = ", ".join(sorted(ports)) or "none"
+                yield Problem(
+                    f"{at}/{end}_port",
+                    "unknown_port",
+                    f"node '{node_id}' has no {kind} port '{port}' (its {kind} ports: {listed})",
+                )
+
+
+def _check_graph(
+    defn: WorkflowDefinition, classes: Mapping[str, type[Node[Any]]]
+) -> Iterator[Problem]:
+    index = {n.id: i for i, n in reversed(list(enumerate(defn.nodes)))}
+    topo = build_topology(defn)
+    triggers = [nid for nid, cls in classes.items() if cls.category == Category.TRIGGER]
+    if not triggers and len(classes) == len(index):
+        yield Problem(
+            "/nodes",
+            "no_trigger",
+            "the workflow has no trigger node; add one (e.g. 'trigger.manual') to start it",
+        )
+    if triggers:
+        reached = forward_closure(topo.successors, triggers)
+        for nid, i in index.items():
+            if nid not in reached:
+                yield Problem(
+                    f"/nodes/{i}",
+                    "unreachable_node",
+                    f"node '{nid}' can never run: no path leads to it from a trigger; connect "
+                    "it or remove it",
+                )
+    for cycle in strongly_connected(topo.successors):
+        if not any(getattr(classes.get(nid), "type", None) == LOOP_NODE_TYPE for nid in cycle):
+            yield Problem(
+                f"/nodes/{index[cycle[0]]}",
+                "unclosed_cycle",
+                f"nodes {', '.join(cycle)} form a cycle without a '{LOOP_NODE_TYPE}' node; "
+                "route the back edge through a loop node (it bounds the iterations)",
+            )
