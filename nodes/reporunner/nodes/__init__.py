@@ -1,6 +1,9 @@
-"""Node SDK: the node contract, registry, expression engine, credential types and built-ins.
+"""Node SDK: the node contract, registry, expression engine, credential types and catalog.
 
-This part imports nothing else of reporunner.
+This part imports nothing else of reporunner. Built-in nodes live in
+``reporunner.nodes.builtin`` (one module per node) and are found by the registry.
+``reporunner.nodes.catalog.catalog`` is not re-exported here because the name would shadow
+its module; import it from there.
 """
 
 from reporunner.nodes.base import (
@@ -12,6 +15,23 @@ from reporunner.nodes.base import (
     NodeOutput,
     NoParams,
     Port,
+)
+from reporunner.nodes.catalog import (
+    node_schema,
+)
+from reporunner.nodes.credentials import (
+    CREDENTIAL_TYPES,
+    ApiKeyCredential,
+    BasicAuthCredential,
+    BearerTokenCredential,
+    CredentialModel,
+    HmacSecretCredential,
+    OAuth2ClientCredentials,
+    PostgresDsnCredential,
+    RedisUrlCredential,
+    SmtpCredential,
+    get_credential_type,
+    secret_values,
 )
 from reporunner.nodes.errors import (
     ConfigurationError,
@@ -25,13 +45,43 @@ from reporunner.nodes.errors import (
     UnknownNodeType,
     ValidationFailed,
 )
+from reporunner.nodes.expressions import (
+    ExpressionProblem,
+    RenderLimits,
+    check,
+    has_expressions,
+    referenced_nodes,
+    render,
+)
+from reporunner.nodes.logging import (
+    RedactingFilter,
+    RedactingLoggerAdapter,
+)
+from reporunner.nodes.registry import (
+    DuplicateNodeType,
+    InvalidNodeClass,
+    NodeRegistry,
+    default_registry,
+    load_builtins,
+    load_entry_points,
+    node_classes_in,
+)
 
 __all__ = [
+    "CREDENTIAL_TYPES",
+    "ApiKeyCredential",
+    "BasicAuthCredential",
+    "BearerTokenCredential",
     "Category",
     "ConfigurationError",
     "ConflictError",
     "CredentialError",
+    "CredentialModel",
+    "DuplicateNodeType",
     "ExpressionError",
+    "ExpressionProblem",
+    "HmacSecretCredential",
+    "InvalidNodeClass",
     "Item",
     "NoParams",
     "Node",
@@ -39,10 +89,29 @@ __all__ = [
     "NodeError",
     "NodeInputs",
     "NodeOutput",
+    "NodeRegistry",
     "NotFoundError",
+    "OAuth2ClientCredentials",
     "Port",
+    "PostgresDsnCredential",
+    "RedactingFilter",
+    "RedactingLoggerAdapter",
+    "RedisUrlCredential",
+    "RenderLimits",
     "ReporunnerError",
     "SSRFBlockedError",
+    "SmtpCredential",
     "UnknownNodeType",
     "ValidationFailed",
+    "check",
+    "default_registry",
+    "get_credential_type",
+    "has_expressions",
+    "load_builtins",
+    "load_entry_points",
+    "node_classes_in",
+    "node_schema",
+    "referenced_nodes",
+    "render",
+    "secret_values",
 ]
