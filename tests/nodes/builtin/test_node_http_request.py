@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +15,13 @@ from pydantic import BaseModel, SecretStr
 
 from reporunner.nodes.builtin import _http
 from reporunner.nodes.builtin.http_request import HttpRequest
-from reporunner.nodes.errors import NodeError, SSRFBlockedError
+from reporunner.nodes.credentials import (
+    ApiKeyCredential,
+    BasicAuthCredential,
+    BearerTokenCredential,
+    OAuth2ClientCredentials,
+)
+from reporunner.nodes.errors import CredentialError, NodeError, SSRFBlockedError
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 TOKEN = "tok-SECRET-7f3a9"
@@ -24,28 +29,6 @@ KEY = "key-SECRET-1b2c3"
 PASSWORD = "pw-SECRET-xyz"
 CLIENT_SECRET = "cs-SECRET-0099"
 ACCESS = "at-SECRET-4455"
-
-
-class ApiKeyCred(BaseModel):
-    key: SecretStr
-    name: str = "X-API-Key"
-    location: Literal["header", "query"] = "header"
-
-
-class BearerCred(BaseModel):
-    token: SecretStr
-
-
-class BasicCred(BaseModel):
-    username: str
-    password: SecretStr
-
-
-class OAuthCred(BaseModel):
-    token_url: str
-    client_id: str
-    client_secret: SecretStr
-    scope: str | None = None
 
 
 def _json(data: object, status: int = 200, **headers: str) -> Reply:
@@ -170,20 +153,24 @@ async def test_multipart_body_with_file(server: LocalHTTPServer) -> None:
 @pytest.mark.parametrize(
     ("auth", "cred", "check"),
     [
-        ("api_key", ApiKeyCred(key=SecretStr(KEY)), lambda b: b["headers"]["x-api-key"] == KEY),
         (
             "api_key",
-            ApiKeyCred(key=SecretStr(KEY), name="api_key", location="query"),
+            ApiKeyCredential(api_key=SecretStr(KEY)),
+            lambda b: b["headers"]["x-api-key"] == KEY,
+        ),
+        (
+            "api_key",
+            ApiKeyCredential(api_key=SecretStr(KEY), name="api_key", location="query"),
             lambda b: b["query"]["api_key"] == [KEY],
         ),
         (
             "bearer_token",
-            BearerCred(token=SecretStr(TOKEN)),
+            BearerTokenCredential(token=SecretStr(TOKEN)),
             lambda b: b["headers"]["authorization"] == f"Bearer {TOKEN}",
         ),
         (
             "basic_auth",
-            BasicCred(username="ann", password=SecretStr(PASSWORD)),
+            BasicAuthCredential(username="ann", password=SecretStr(PASSWORD)),
             lambda b: (
                 b["headers"]["authorization"]
                 == "Basic " + base64.b64encode(f"ann:{PASSWORD}".encode()).decode()
@@ -204,7 +191,7 @@ async def test_oauth2_client_credentials_token_is_fetched_once_and_sent(
     server: LocalHTTPServer, script: Script
 ) -> None:
     script.replies["/token"] = [_json({"access_token": ACCESS, "expires_in": 3600})]
-    cred = OAuthCred(
+    cred = OAuth2ClientCredentials(
         token_url=f"{server.url}/token",
         client_id="cid",
         scope="read",
@@ -367,13 +354,17 @@ async def test_private_targets_and_redirects_to_them_are_refused(
 @pytest.mark.parametrize(
     ("auth", "cred", "secrets"),
     [
-        ("bearer_token", BearerCred(token=SecretStr(TOKEN)), [TOKEN]),
+        ("bearer_token", BearerTokenCredential(token=SecretStr(TOKEN)), [TOKEN]),
         (
             "api_key",
-            ApiKeyCred(key=SecretStr(KEY), name="key", location="query"),
+            ApiKeyCredential(api_key=SecretStr(KEY), name="key", location="query"),
             [KEY],
         ),
-        ("basic_auth", BasicCred(username="ann", password=SecretStr(PASSWORD)), [PASSWORD]),
+        (
+            "basic_auth",
+            BasicAuthCredential(username="ann", password=SecretStr(PASSWORD)),
+            [PASSWORD],
+        ),
     ],
 )
 async def test_failing_node_leaks_no_secret(
@@ -410,3 +401,31 @@ async def test_failing_node_leaks_no_secret(
     for secret in secrets:
         for line in shown:
             assert secret not in line
+
+
+async def test_oauth2_client_secret_post_and_wrong_credential_type(
+    server: LocalHTTPServer, script: Script
+) -> None:
+    script.replies["/token2"] = [_json({"access_token": ACCESS})]
+    cred = OAuth2ClientCredentials(
+        token_url=f"{server.url}/token2",
+        client_id="cid2",
+        client_secret=SecretStr(CLIENT_SECRET),
+        auth_method="client_secret_post",
+        audience="api",
+    )
+    ctx = guarded_ctx(credentials={"oauth2_client_credentials": cred})
+    params = {"url": f"{server.url}/echo", "auth": "oauth2_client_credentials"}
+    out = await run_node(HttpRequest, params, ctx=ctx)
+    assert out.ports["main"][0]["body"]["headers"]["authorization"] == f"Bearer {ACCESS}"
+    token_call = next(s for s in reversed(server.seen) if s.path == "/token2")
+    assert parse_qs(token_call.body.decode())["client_secret"] == [CLIENT_SECRET]
+    assert "authorization" not in token_call.headers
+
+    wrong = guarded_ctx(
+        credentials={"bearer_token": BasicAuthCredential(username="u", password=SecretStr("p"))}
+    )
+    with pytest.raises(CredentialError, match="needs a 'bearer_token' credential"):
+        await run_node(
+            HttpRequest, {"url": f"{server.url}/echo", "auth": "bearer_token"}, ctx=wrong
+        )

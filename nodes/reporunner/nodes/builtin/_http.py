@@ -1,4 +1,4 @@
-"""Helpers shared by the nodes that talk HTTP: retries, response decoding, secret redaction.
+"""Helpers shared by the nodes that talk HTTP: retries, response decoding, safe URLs.
 
 Every request goes through ``ctx.http`` (the engine's SSRF-guarded client), never a client of
 our own, so that the guard sees every URL and every redirect hop.
@@ -10,15 +10,15 @@ import asyncio
 import base64
 import email.utils
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, SecretStr
 
 from reporunner.nodes.base import NodeContext
-from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.errors import NodeError
+from reporunner.nodes.logging import redact
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ResponseFormat = Literal["auto", "json", "text", "binary"]
@@ -58,48 +58,6 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return when.timestamp() - time.time()
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def secret_field(credential: BaseModel, name: str, type_name: str) -> str:
-    """The plain value of field ``name`` of a credential (``SecretStr`` or ``str``).
-
-    Raises:
-        CredentialError: the credential has no such field.
-    """
-    value = getattr(credential, name, None)
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, str):
-        return value
-    raise CredentialError(
-        f"credential '{type_name}' has no text field '{name}'; bind a '{type_name}' credential"
-    )
-
-
-def optional_field(credential: BaseModel, name: str) -> str | None:
-    """A credential field that may be absent or empty."""
-    value = getattr(credential, name, None)
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    return str(value) if value not in (None, "") else None
-
-
-def secret_values(credential: BaseModel) -> list[str]:
-    """Every ``SecretStr`` value of a credential (redacted from messages)."""
-    values: list[str] = []
-    for name in type(credential).model_fields:
-        value = getattr(credential, name, None)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            values.append(value.get_secret_value())
-    return values
 
 
 async def send(

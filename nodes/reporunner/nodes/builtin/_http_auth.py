@@ -9,23 +9,25 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from reporunner.nodes.base import NodeContext
-from reporunner.nodes.builtin._http import (
-    RetryPolicy,
-    optional_field,
-    redact,
-    safe_url,
-    secret_field,
+from reporunner.nodes.builtin._http import RetryPolicy, safe_url, send
+from reporunner.nodes.credentials import (
+    ApiKeyCredential,
+    BasicAuthCredential,
+    BearerTokenCredential,
+    CredentialModel,
+    OAuth2ClientCredentials,
     secret_values,
-    send,
 )
 from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.logging import redact
 
+C = TypeVar("C", bound=CredentialModel)
 AuthKind = Literal["none", "api_key", "bearer_token", "basic_auth", "oauth2_client_credentials"]
 
 
@@ -58,6 +60,15 @@ class TokenCache:
         self.tokens[key] = (token, time.monotonic() + max(0.0, expires_in - 30.0))
 
 
+def _typed(credential: BaseModel, cls: type[C]) -> C:
+    if not isinstance(credential, cls):
+        raise CredentialError(
+            f"auth '{cls.type_name}' needs a '{cls.type_name}' credential, got a "
+            f"{type(credential).__name__}; bind a credential of that type"
+        )
+    return credential
+
+
 async def apply_auth(
     ctx: NodeContext, kind: AuthKind, retry: RetryPolicy, cache: TokenCache
 ) -> AppliedAuth:
@@ -67,53 +78,58 @@ async def apply_auth(
     credential = ctx.credential(kind)
     secrets = tuple(secret_values(credential))
     if kind == "api_key":
-        key = secret_field(credential, "key", kind)
-        name = optional_field(credential, "name") or "X-API-Key"
-        if (optional_field(credential, "location") or "header") == "query":
-            return AppliedAuth(query={name: key}, secrets=secrets)
-        return AppliedAuth(headers={name: key}, secrets=secrets)
+        api_key = _typed(credential, ApiKeyCredential)
+        value = api_key.prefix + api_key.api_key.get_secret_value()
+        if api_key.location == "query":
+            return AppliedAuth(query={api_key.name: value}, secrets=secrets)
+        return AppliedAuth(headers={api_key.name: value}, secrets=secrets)
     if kind == "bearer_token":
-        token = secret_field(credential, "token", kind)
+        token = _typed(credential, BearerTokenCredential).token.get_secret_value()
         return AppliedAuth(headers={"Authorization": f"Bearer {token}"}, secrets=secrets)
     if kind == "basic_auth":
-        user = secret_field(credential, "username", kind)
-        password = secret_field(credential, "password", kind)
-        encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return AppliedAuth(basic=(user, password), secrets=(*secrets, encoded))
-    token = await _client_credentials_token(ctx, credential, retry, cache, secrets)
+        basic = _typed(credential, BasicAuthCredential)
+        password = basic.password.get_secret_value()
+        encoded = base64.b64encode(f"{basic.username}:{password}".encode()).decode("ascii")
+        return AppliedAuth(basic=(basic.username, password), secrets=(*secrets, encoded))
+    oauth = _typed(credential, OAuth2ClientCredentials)
+    token = await _client_credentials_token(ctx, oauth, retry, cache, secrets)
     return AppliedAuth(headers={"Authorization": f"Bearer {token}"}, secrets=(*secrets, token))
 
 
 async def _client_credentials_token(
     ctx: NodeContext,
-    credential: BaseModel,
+    credential: OAuth2ClientCredentials,
     retry: RetryPolicy,
     cache: TokenCache,
     secrets: tuple[str, ...],
 ) -> str:
     """Fetch (or reuse) an OAuth2 client-credentials token through the guarded client."""
-    kind = "oauth2_client_credentials"
-    token_url = secret_field(credential, "token_url", kind)
-    client_id = secret_field(credential, "client_id", kind)
-    client_secret = secret_field(credential, "client_secret", kind)
-    cached = cache.get((token_url, client_id))
+    client_secret = credential.client_secret.get_secret_value()
+    key = (credential.token_url, credential.client_id)
+    cached = cache.get(key)
     if cached:
         return cached
     data = {"grant_type": "client_credentials"}
-    scope = optional_field(credential, "scope")
-    if scope:
-        data["scope"] = scope
+    if credential.scope:
+        data["scope"] = credential.scope
+    if credential.audience:
+        data["audience"] = credential.audience
+    auth: httpx.BasicAuth | None = None
+    if credential.auth_method == "client_secret_basic":
+        auth = httpx.BasicAuth(credential.client_id, client_secret)
+    else:
+        data |= {"client_id": credential.client_id, "client_secret": client_secret}
     response = await send(
         ctx,
         "POST",
-        token_url,
+        credential.token_url,
         retry=retry,
         secrets=secrets,
         data=data,
-        auth=httpx.BasicAuth(client_id, client_secret),
+        auth=auth,
         headers={"Accept": "application/json"},
     )
-    where = safe_url(token_url, secrets)
+    where = safe_url(credential.token_url, secrets)
     if response.status_code >= 400:
         raise CredentialError(
             f"the OAuth2 token endpoint {where} answered {response.status_code}; check the "
@@ -126,8 +142,6 @@ async def _client_credentials_token(
         raise NodeError(
             redact(f"the OAuth2 token endpoint {where} sent no 'access_token' ({err})", secrets)
         ) from None
-    expires_in = payload.get("expires_in", 3600)
-    cache.put(
-        (token_url, client_id), token, float(expires_in) if expires_in is not None else 3600.0
-    )
+    expires_in = payload.get("expires_in")
+    cache.put(key, token, float(expires_in) if expires_in is not None else 3600.0)
     return token

@@ -19,12 +19,12 @@ from reporunner.nodes.builtin._http import (
     ResponseFormat,
     RetryPolicy,
     decode_body,
-    redact,
     safe_url,
     send,
 )
 from reporunner.nodes.builtin._http_auth import AppliedAuth, AuthKind, TokenCache, apply_auth
 from reporunner.nodes.errors import NodeError
+from reporunner.nodes.logging import redact
 
 __all__ = ["HttpRequest", "HttpRequestParams", "MultipartFile", "Pagination"]
 
