@@ -1,4 +1,8 @@
-"""Small test nodes and helpers for the engine tests (a registry of our own, InMemorySaver)."""
+"""Small test nodes and helpers for the engine tests (a registry of our own, InMemorySaver).
+
+A uniquely named module (not ``conftest``) so that ``from engine_testkit import ...`` cannot
+resolve to another folder's conftest when the whole suite runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -283,8 +286,8 @@ TEST_NODES: tuple[type[Node[Any]], ...] = (
 )
 
 
-@pytest.fixture(scope="session")
-def registry() -> NodeRegistry:
+def make_registry() -> NodeRegistry:
+    """A registry holding every test node."""
     reg = NodeRegistry()
     for cls in TEST_NODES:
         reg.register(cls)

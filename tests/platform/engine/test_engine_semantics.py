@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conftest import CALLS, execute, wf
+from engine_testkit import CALLS, execute, wf
+
 from reporunner.nodes.registry import NodeRegistry
 
 
