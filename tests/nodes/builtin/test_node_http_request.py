@@ -92,12 +92,16 @@ def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 async def test_get_with_query_and_headers_outputs_parsed_json(server: LocalHTTPServer) -> None:
     out = await run_node(
         HttpRequest,
-        {"url": f"{server.url}/echo", "query": {"q": "x y", "n": 2}, "headers": {"X-A": "1"}},
+        {
+            "url": f"{server.url}/echo?inline=1",
+            "query": {"q": "x y", "n": 2, "tag": ["a", "b"]},
+            "headers": {"X-A": "1"},
+        },
         ctx=guarded_ctx(),
     )
     [item] = out.ports["main"]
     assert item["status"] == 200
-    assert item["body"]["query"] == {"q": ["x y"], "n": ["2"]}
+    assert item["body"]["query"] == {"inline": ["1"], "q": ["x y"], "n": ["2"], "tag": ["a", "b"]}
     assert item["body"]["headers"]["x-a"] == "1"
     assert item["headers"]["content-type"] == "application/json"
 

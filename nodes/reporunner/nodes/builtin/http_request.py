@@ -175,7 +175,7 @@ class HttpRequest(Node[HttpRequestParams]):
         request = _request_kwargs(params, auth)
         if params.idempotency_key:
             request["headers"]["Idempotency-Key"] = ctx.idempotency_key()
-        url: str | httpx.URL = params.url
+        url = _start_url(params, auth)
         items: list[Item] = []
         max_pages = params.pagination.max_pages if params.pagination else 1
         for _ in range(max_pages):
@@ -184,7 +184,7 @@ class HttpRequest(Node[HttpRequestParams]):
             )
             page = _page_item(response, params, auth)
             items.extend(_page_records(page, params.pagination))
-            next_url = _next_page(response, page["body"], params.pagination, request, auth)
+            next_url = _next_page(response, page["body"], params.pagination, auth)
             if next_url is None:
                 break
             url = next_url
@@ -194,6 +194,24 @@ class HttpRequest(Node[HttpRequestParams]):
         return NodeOutput.main(items)
 
 
+def _start_url(params: HttpRequestParams, auth: AppliedAuth) -> httpx.URL:
+    """The URL with ``query`` and an api key merged into any query string it already has.
+
+    (httpx's ``params=`` would replace that query string rather than extend it.)
+    """
+    try:
+        url = httpx.URL(params.url)
+    except httpx.InvalidURL as err:
+        raise NodeError(f"'url' is not a valid URL: {err}") from err
+    query: dict[str, Any] = {k: _query_value(v) for k, v in params.query.items()}
+    query |= auth.query
+    return url.copy_merge_params(query) if query else url
+
+
+def _query_value(value: Scalar | list[Scalar]) -> str | list[str]:
+    return [_text(v) for v in value] if isinstance(value, list) else _text(value)
+
+
 def _request_kwargs(params: HttpRequestParams, auth: AppliedAuth) -> dict[str, Any]:
     headers = dict(params.headers) | auth.headers
     kwargs: dict[str, Any] = {
@@ -201,9 +219,6 @@ def _request_kwargs(params: HttpRequestParams, auth: AppliedAuth) -> dict[str, A
         "timeout": params.timeout,
         "follow_redirects": params.follow_redirects,
     }
-    query = dict(params.query) | auth.query
-    if query:  # an empty params mapping would wipe a query string written into the URL
-        kwargs["params"] = query
     if auth.basic:
         kwargs["auth"] = httpx.BasicAuth(*auth.basic)
     if params.body_type == "none":
@@ -289,14 +304,11 @@ def _next_page(
     response: httpx.Response,
     body: Any,
     pagination: Pagination | None,
-    request: dict[str, Any],
     auth: AppliedAuth,
 ) -> httpx.URL | None:
     """URL of the next page, or None. Query params are folded into the returned URL."""
     if pagination is None:
         return None
-    # The URL just requested already holds the merged query (params and api key included).
-    request.pop("params", None)
     if pagination.mode == "cursor":
         cursor = _lookup(body, pagination.cursor_field)
         if cursor in (None, ""):
