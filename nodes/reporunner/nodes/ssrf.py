@@ -355,26 +355,31 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
-class _HideQueryStrings(logging.Filter):
-    """Logs URLs of httpx's request log lines without their query string.
+class _HideUrlSecrets(logging.Filter):
+    """Logs the URLs of httpx's request log lines as origin only (``https://host:port/...``).
 
-    httpx logs every request URL at INFO; query strings often carry API keys or signatures, and
-    a node cannot keep them out of that line any other way.
+    httpx logs every request URL at INFO. Query strings carry API keys and signatures, and the
+    paths of incoming webhooks (Slack, Discord, Teams) carry their tokens; a node cannot keep
+    them out of that line any other way.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
             record.args = tuple(
-                a.copy_with(query=None) if isinstance(a, httpx.URL) and a.query else a
-                for a in record.args
+                _origin_only(a) if isinstance(a, httpx.URL) else a for a in record.args
             )
         return True
 
 
-def _hide_query_strings_in_httpx_logs() -> None:
+def _origin_only(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}/..."
+
+
+def _hide_url_secrets_in_httpx_logs() -> None:
     httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _HideQueryStrings) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_HideQueryStrings())
+    if not any(isinstance(f, _HideUrlSecrets) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_HideUrlSecrets())
 
 
 def guarded_client(
@@ -396,7 +401,8 @@ def guarded_client(
             follow_redirects...). ``transport``, ``mounts`` and proxies are refused: they would
             bypass the guard. ``max_redirects`` comes from the policy.
 
-    The first call also makes httpx's request log lines omit query strings (API keys).
+    The first call also makes httpx's request log lines show URLs as origin only (paths and
+    query strings may hold tokens).
 
     Raises:
         ConfigurationError: a refused keyword was given.
@@ -413,7 +419,7 @@ def guarded_client(
         if isinstance(verify, ssl.SSLContext)
         else httpx.create_ssl_context(verify=verify, trust_env=False)
     )
-    _hide_query_strings_in_httpx_logs()
+    _hide_url_secrets_in_httpx_logs()
     transport = _GuardedTransport(policy, resolver or system_resolver, ssl_context, http2)
     return httpx.AsyncClient(
         transport=transport,
