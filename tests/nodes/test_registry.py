@@ -96,7 +96,7 @@ def test_invalid_classes_are_refused_with_the_reason() -> None:
 
 def test_builtins_are_discovered() -> None:
     registry = load_builtins(NodeRegistry())
-    for type_ in ("trigger.manual", "logic.noop"):
+    for type_ in ("trigger.manual", "logic.if", "logic.switch", "logic.noop"):
         assert registry.has(type_), type_
     assert all(not cls.__module__.rsplit(".", 1)[-1].startswith("_") for cls in registry.all())
 
