@@ -60,12 +60,12 @@ async def test_empty_header_names_are_numbered() -> None:
         (
             {"text": "a,b,c\n1,2,3\n4,5,6,7\n"},
             [],
-            "data.csv: row 3 (line 3) has 4 fields, header has 3",
+            "data.csv: row 3 has 4 fields, header has 3 (line 3)",
         ),
         (
             {},
             [{"data": "a,b\n1,2\n"}, {"data": "a,b\n1\n"}],
-            "data.csv: item 1: row 2 (line 2) has 1 fields, header has 2",
+            "data.csv: item 1: row 2 has 1 fields, header has 2 (line 2)",
         ),
         ({"text": "a,a\n1,2"}, [], "the header names column 'a' twice"),
         ({"text": 'a,b\n"1"x,2'}, [], "data.csv: malformed CSV at line 2"),
@@ -123,6 +123,7 @@ async def test_build_with_no_items() -> None:
         ({"operation": "parse", "delimiter": ";;"}, "exactly one character"),
         ({"operation": "parse", "delimiter": '"'}, "must differ"),
         ({"operation": "parse", "header": False}, "list the column names"),
+        ({"operation": "build", "columns": ["a", "a"]}, "names a column twice"),
     ],
 )
 def test_bad_params_are_refused(params: dict[str, Any], message: str) -> None:

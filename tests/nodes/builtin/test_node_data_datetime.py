@@ -156,6 +156,7 @@ async def test_bad_values_raise_node_errors(params: dict[str, Any], message: str
         ({"operation": "convert_timezone", "value": "x"}, "needs the target 'timezone'"),
         ({"operation": "format", "value": "x"}, "needs an 'output_format'"),
         ({"operation": "now", "zone": "UTC"}, "Extra inputs are not permitted"),
+        ({"operation": "add", "value": "x", "amount": float("nan")}, "finite number"),
     ],
 )
 def test_bad_params_are_refused(params: dict[str, Any], message: str) -> None:

@@ -143,6 +143,7 @@ async def test_build_with_root_name_lists_escaping_and_pretty() -> None:
         ({"root_name": "r"}, {"first name": 1}, "'first name' is not a valid XML element name"),
         ({"root_name": "1r"}, {}, "'1r' is not a valid XML element name"),
         ({"field": "nope"}, {}, "the item has no field 'nope'"),
+        ({"root_name": "r"}, {"a": "x\x00y"}, "contains the character '\\x00', which XML 1.0"),
     ],
 )
 async def test_build_errors(params: dict[str, Any], item: dict[str, Any], message: str) -> None:

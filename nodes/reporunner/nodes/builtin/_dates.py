@@ -183,6 +183,6 @@ def add_duration(moment: datetime, duration: Duration) -> datetime:
         shifted = (wall.astimezone(UTC) + timedelta(seconds=duration.seconds)).astimezone(
             moment.tzinfo
         )
-    except OverflowError as err:
+    except (OverflowError, ValueError) as err:
         raise DateError("the result is out of the supported range (years 1-9999)") from err
     return shifted

@@ -19,6 +19,7 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 
 __all__ = ["XmlProblem", "build_xml", "parse_xml"]
 
+_NOT_XML_CHAR: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(?::[A-Za-z_][A-Za-z0-9_.\-]*)?")
 
 
@@ -107,7 +108,14 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    bad = _NOT_XML_CHAR.search(text)
+    if bad is not None:
+        raise XmlProblem(
+            f"the value {text[:40]!r} contains the character {bad.group()!r}, which XML 1.0 "
+            "cannot hold; remove control characters first"
+        )
+    return text
 
 
 def _fill(element: ET.Element, value: Any) -> None:

@@ -85,6 +85,8 @@ class CsvParams(BaseModel):
             raise ValueError("'delimiter' and 'quote_char' must differ")
         if self.operation == "parse" and not self.header and not self.columns:
             raise ValueError("with 'header' false, list the column names in 'columns'")
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError("'columns' names a column twice; give each column once")
         return self
 
 
@@ -126,8 +128,8 @@ def parse_rows(text: str, params: CsvParams, source: str) -> Iterator[Item]:
             if len(row) != len(names):
                 raise fail(
                     TYPE,
-                    f"{source}row {row_number} (line {reader.line_num}) has {len(row)} fields, "
-                    f"header has {len(names)}; fix the row or check 'delimiter' "
+                    f"{source}row {row_number} has {len(row)} fields, header has {len(names)} "
+                    f"(line {reader.line_num}); fix the row or check 'delimiter' "
                     f"({params.delimiter!r})",
                 )
             yield dict(zip(names, row, strict=True))

@@ -68,6 +68,7 @@ class DateTimeParams(BaseModel):
     )
     amount: float | None = Field(
         default=None,
+        allow_inf_nan=False,
         description="Alternative to 'duration': how many 'unit' to add or subtract.",
     )
     unit: Unit = Field(default="days", description="Unit of 'amount'.")
