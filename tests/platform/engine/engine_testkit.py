@@ -338,3 +338,79 @@ async def execute(
         **kwargs,
     )
     return result, hooks
+
+
+class SqlP(_P):
+    sql: str
+
+
+class LiteralNode(Node[SqlP]):
+    """Not in the default test registry: a node with a literal param and a credential."""
+
+    type = "t.sql"
+    category = Category.ACTION
+    display_name = "SQL"
+    description = "Runs SQL."
+    Params = SqlP
+    literal_params = frozenset({"sql"})
+    credential_types = ("postgres_dsn",)
+
+    async def run(self, ctx: NodeContext, params: SqlP, inputs: NodeInputs) -> NodeOutput:
+        return NodeOutput.main([])
+
+
+class ProbeNode(Node[_P]):
+    """Outputs what the ``probe`` service (a callable reading the checkpoint) answers."""
+
+    type = "t.probe"
+    category = Category.ACTION
+    display_name = "Probe"
+    description = "Reads the committed checkpoint through the 'probe' service."
+    Params = _P
+
+    async def run(self, ctx: NodeContext, params: _P, inputs: NodeInputs) -> NodeOutput:
+        _count(ctx)
+        return NodeOutput.main([{"seen": await ctx.service("probe")()}])
+
+
+class FileP(_P):
+    path: str
+
+
+class MarkNode(Node[FileP]):
+    """Appends its node id to a file (counts runs across processes)."""
+
+    type = "t.mark"
+    category = Category.ACTION
+    display_name = "Mark"
+    description = "Appends its id to a file."
+    Params = FileP
+
+    async def run(self, ctx: NodeContext, params: FileP, inputs: NodeInputs) -> NodeOutput:
+        with open(params.path, "a") as f:
+            f.write(ctx.node_id + "\n")
+        return NodeOutput.main(list(inputs.get("main", [])))
+
+
+class KillNode(Node[FileP]):
+    """SIGKILLs its own process the first time (when ``path`` does not exist yet)."""
+
+    type = "t.kill"
+    category = Category.ACTION
+    display_name = "Kill"
+    description = "Kills the worker process once."
+    Params = FileP
+
+    async def run(self, ctx: NodeContext, params: FileP, inputs: NodeInputs) -> NodeOutput:
+        import os
+        import signal
+
+        with open(params.path + ".mark", "a") as f:
+            f.write(ctx.node_id + "\n")
+        if not os.path.exists(params.path):
+            open(params.path, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return NodeOutput.main(list(inputs.get("main", [])))
+
+
+TEST_NODES = (*TEST_NODES, ProbeNode, MarkNode, KillNode)
