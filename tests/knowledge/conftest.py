@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,28 @@ def pdf_factory() -> Callable[[list[str]], bytes]:
 @pytest.fixture
 def docx_factory() -> Callable[[list[tuple[str, str]]], bytes]:
     return make_docx
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Any:
+    """The shared local all-MiniLM-L6-v2 embedder (loaded once per session)."""
+    from reporunner.knowledge.embeddings import embedder_for
+
+    return embedder_for("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+async def kb_engine(services: Any) -> AsyncIterator[Any]:
+    """An async engine on the session's migrated database."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(services.database_url, pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def kb_store(kb_engine: Any) -> Any:
+    from reporunner.knowledge.store import KnowledgeStore
+
+    return KnowledgeStore(kb_engine)

@@ -1,0 +1,205 @@
+"""Knowledge bases in Postgres: the first layer of the knowledge store.
+
+Each knowledge base gets a partial HNSW index over its chunks, on the cast of ``embedding`` to
+the base's dimension (the column itself has no fixed dimension so bases can use different
+models), created with the base and dropped with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from reporunner.knowledge.models import KnowledgeBase
+from reporunner.nodes.errors import ConflictError, NotFoundError
+
+__all__ = [
+    "DOC_COLUMNS",
+    "TS_CONFIG",
+    "BaseOps",
+    "as_uuid",
+    "hnsw_index_name",
+    "safe_document_name",
+    "vector_literal",
+]
+
+TS_CONFIG = "english"
+"""Text search configuration of ``chunks.tsv`` (stemming + English stopwords)."""
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_BASE_COLUMNS = (
+    "id, workspace_id, name, description, embedding_model, embedding_dim, chunk_size, "
+    "chunk_overlap, settings"
+)
+DOC_COLUMNS = (
+    "id, workspace_id, knowledge_base_id, name, source, mime_type, size_bytes, content_hash, "
+    "storage_path, status, error, chunks_total, chunks_done, metadata, created_at, updated_at"
+)
+
+
+def as_uuid(value: uuid.UUID | str, what: str = "id") -> uuid.UUID:
+    """Parse an id; a malformed one is reported as not found (it cannot exist)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFoundError(f"{what} '{value}' is not a UUID, so nothing has it") from None
+
+
+def hnsw_index_name(base_id: uuid.UUID) -> str:
+    """Name of a base's partial HNSW index."""
+    return f"ix_chunks_hnsw_{base_id.hex}"
+
+
+def safe_document_name(name: str) -> str:
+    """The file name without any directory part or control characters (``../../etc/passwd``
+    becomes ``passwd``), at most 300 characters; ``document`` when nothing is left."""
+    base = _UNSAFE.sub("", name.replace("\\", "/")).split("/")[-1].strip()
+    if base in ("", ".", ".."):
+        base = "document"
+    return base[:300]
+
+
+def vector_literal(values: Sequence[float]) -> str:
+    return "[" + ",".join(repr(float(v)) for v in values) + "]"
+
+
+class BaseOps:
+    """Create, find, list and delete knowledge bases (and their HNSW indexes)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create_base(
+        self,
+        workspace_id: uuid.UUID | str,
+        name: str,
+        *,
+        embedding_model: str,
+        embedding_dim: int,
+        description: str = "",
+        chunk_size: int = 512,
+        chunk_overlap: int = 64,
+        settings: Mapping[str, Any] | None = None,
+    ) -> KnowledgeBase:
+        """Create a base and its HNSW index.
+
+        Raises:
+            ConflictError: the workspace already has a base of that name.
+        """
+        ws = as_uuid(workspace_id, "workspace")
+        if not 1 <= embedding_dim <= 16000:
+            raise ConflictError(f"embedding_dim must be between 1 and 16000, got {embedding_dim}")
+        async with self.engine.begin() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM knowledge_bases WHERE workspace_id = :ws AND name = :name"),
+                {"ws": ws, "name": name},
+            )
+            if exists:
+                raise ConflictError(f"knowledge base '{name}' already exists; pick another name")
+            row = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO knowledge_bases (workspace_id, name, description, "
+                        "embedding_model, embedding_dim, chunk_size, chunk_overlap, settings) "
+                        "VALUES (:ws, :name, :description, :model, :dim, :size, :overlap, "
+                        f"CAST(:settings AS jsonb)) RETURNING {_BASE_COLUMNS}"
+                    ),
+                    {
+                        "ws": ws,
+                        "name": name,
+                        "description": description,
+                        "model": embedding_model,
+                        "dim": embedding_dim,
+                        "size": chunk_size,
+                        "overlap": chunk_overlap,
+                        "settings": json.dumps(dict(settings or {})),
+                    },
+                )
+            ).one()
+            base = KnowledgeBase(*row)
+            await self._create_index(conn, base)
+        return base
+
+    @staticmethod
+    async def _create_index(conn: AsyncConnection, base: KnowledgeBase) -> None:
+        # DDL cannot take bound parameters; both values are validated (UUID, int) above.
+        await conn.execute(
+            text(
+                f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(base.id)} ON chunks USING hnsw "
+                f"((embedding::vector({int(base.embedding_dim)})) vector_cosine_ops) "
+                f"WHERE knowledge_base_id = '{base.id}'"
+            )
+        )
+
+    async def ensure_index(self, base: KnowledgeBase) -> None:
+        """(Re)create the base's HNSW index if it is missing."""
+        async with self.engine.begin() as conn:
+            await self._create_index(conn, base)
+
+    async def drop_index(self, base: KnowledgeBase) -> None:
+        """Drop the base's HNSW index (e.g. before a bulk load; call ensure_index after)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
+
+    async def get_base(
+        self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
+    ) -> KnowledgeBase:
+        """Raises: NotFoundError: no such base in this workspace."""
+        ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT {_BASE_COLUMNS} FROM knowledge_bases "
+                        "WHERE workspace_id = :ws AND id = :id"
+                    ),
+                    {"ws": ws, "id": kb},
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+        return KnowledgeBase(*row)
+
+    async def find_base(self, workspace_id: uuid.UUID | str, name: str) -> KnowledgeBase | None:
+        """The base of that name in this workspace, if any."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT {_BASE_COLUMNS} FROM knowledge_bases "
+                        "WHERE workspace_id = :ws AND name = :name"
+                    ),
+                    {"ws": as_uuid(workspace_id, "workspace"), "name": name},
+                )
+            ).one_or_none()
+        return KnowledgeBase(*row) if row is not None else None
+
+    async def list_bases(self, workspace_id: uuid.UUID | str) -> list[KnowledgeBase]:
+        """Every base of the workspace, by name."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT {_BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws "
+                    "ORDER BY name"
+                ),
+                {"ws": as_uuid(workspace_id, "workspace")},
+            )
+            return [KnowledgeBase(*row) for row in rows]
+
+    async def delete_base(self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str) -> None:
+        """Delete a base, its documents and chunks (cascade) and its index, in one transaction."""
+        base = await self.get_base(workspace_id, base_id)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM knowledge_bases WHERE workspace_id = :ws AND id = :id"),
+                {"ws": base.workspace_id, "id": base.id},
+            )
+            await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
