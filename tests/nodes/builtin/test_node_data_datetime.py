@@ -157,6 +157,7 @@ async def test_bad_values_raise_node_errors(params: dict[str, Any], message: str
         ({"operation": "format", "value": "x"}, "needs an 'output_format'"),
         ({"operation": "now", "zone": "UTC"}, "Extra inputs are not permitted"),
         ({"operation": "add", "value": "x", "amount": float("nan")}, "finite number"),
+        ({"operation": "parse", "value": True}, "value"),
     ],
 )
 def test_bad_params_are_refused(params: dict[str, Any], message: str) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput
 from reporunner.nodes.builtin._data import DottedPath, copy_item, fail, set_path
@@ -39,7 +47,7 @@ class DateTimeParams(BaseModel):
         "shift 'value' by 'duration' or 'amount'+'unit'; 'convert_timezone': express 'value' "
         "in 'timezone'."
     )
-    value: str | int | float | None = Field(
+    value: StrictStr | StrictInt | StrictFloat | None = Field(
         default=None,
         description="The date to work on (all operations but 'now'): ISO 8601 text such as "
         "'2024-05-01T09:30:00Z' or '2024-05-01', epoch seconds as a number, or text matching "
