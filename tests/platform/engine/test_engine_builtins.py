@@ -1,0 +1,115 @@
+"""The engine with the real built-in nodes (trigger.manual, data.set, logic.*)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from engine_testkit import execute, wf
+
+from reporunner.nodes.registry import NodeRegistry, load_builtins
+
+
+@pytest.fixture(scope="module")
+def builtins() -> NodeRegistry:
+    return load_builtins(NodeRegistry())
+
+
+def _set(node_id: str, name: str, value: Any) -> dict[str, Any]:
+    kind = "string" if isinstance(value, str) and "{{" not in value else "json"
+    return {
+        "id": node_id,
+        "type": "data.set",
+        "params": {"fields": [{"name": name, "value": value, "type": kind}]},
+    }
+
+
+def _branch_then_merge() -> dict[str, Any]:
+    return wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {
+                "id": "paid",
+                "type": "logic.if",
+                "params": {
+                    "conditions": [
+                        {"value": "{{ item.status }}", "operator": "equals", "compare": "paid"}
+                    ]
+                },
+            },
+            _set("ship", "action", "ship"),
+            _set("remind", "action", "remind"),
+            {"id": "join", "type": "logic.merge", "params": {"inputs": 2}},
+            _set("done", "done", True),
+        ],
+        [
+            "start->paid",
+            "paid.true->ship",
+            "paid.false->remind",
+            "ship->join.input_1",
+            "remind->join.input_2",
+            "join->done",
+        ],
+    )
+
+
+@pytest.mark.parametrize(("status", "action"), [("paid", "ship"), ("open", "remind")])
+async def test_if_then_merge_fires_for_the_branch_that_ran(
+    builtins: NodeRegistry, status: str, action: str
+) -> None:
+    result, hooks = await execute(
+        builtins, _branch_then_merge(), uuid.uuid4().hex, trigger={"status": status}
+    )
+    assert result.status == "succeeded", result.error
+    assert result.final_items == [{"status": status, "action": action, "done": True}]
+    assert hooks.ran().count("join") == 1
+
+
+async def test_fan_out_merge_by_key_waits_for_both(builtins: NodeRegistry) -> None:
+    definition = wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            _set("left", "l", "{{ item.id * 10 }}"),
+            _set("r1", "r", "{{ item.id + 1 }}"),
+            {"id": "r2", "type": "logic.noop"},
+            {
+                "id": "join",
+                "type": "logic.merge",
+                "params": {"inputs": 2, "mode": "by_key", "key": "id"},
+            },
+        ],
+        ["start->left", "start->r1", "r1->r2", "left->join.input_1", "r2->join.input_2"],
+    )
+    result, _ = await execute(builtins, definition, uuid.uuid4().hex, trigger={"id": 4})
+    assert result.status == "succeeded", result.error
+    assert result.outputs["join"]["main"] == [{"id": 4, "l": 40, "r": 5}]
+
+
+async def test_loop_over_items_with_the_real_loop_node(builtins: NodeRegistry) -> None:
+    definition = wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {
+                "id": "explode",
+                "type": "data.split_out",
+                "params": {"field": "numbers"},
+            },
+            {"id": "loop", "type": "logic.loop", "params": {"batch_size": 2}},
+            _set("square", "square", "{{ item.numbers * item.numbers }}"),
+            {"id": "after", "type": "logic.noop"},
+        ],
+        [
+            "start->explode",
+            "explode->loop",
+            "loop.loop->square",
+            "square->loop.continue",
+            "loop.done->after",
+        ],
+    )
+    result, hooks = await execute(
+        builtins, definition, uuid.uuid4().hex, trigger={"numbers": [1, 2, 3, 4, 5]}
+    )
+    assert result.status == "succeeded", result.error
+    assert [i["square"] for i in result.outputs["after"]["main"]] == [1, 4, 9, 16, 25]
+    assert hooks.ran().count("square") == 3
