@@ -78,6 +78,19 @@ async def test_errors_name_the_field(
         await _run(params, [item])
 
 
+@pytest.mark.parametrize("depth", [101, 100_000])
+async def test_absurd_nesting_is_refused(depth: int) -> None:
+    text = "[" * depth + "]" * depth
+    with pytest.raises(NodeError, match="more than 100 levels deep"):
+        await _run({"operation": "parse", "field": "t"}, [{"t": text}])
+
+
+async def test_nesting_up_to_the_limit_parses() -> None:
+    text = "[" * 100 + "]" * 100
+    [out] = await _run({"operation": "parse", "field": "t"}, [{"t": text}])
+    assert isinstance(out["t"], list)
+
+
 def test_parse_needs_field() -> None:
     with pytest.raises(ValidationError, match="needs 'field'"):
         JsonConvert.Params.model_validate({"operation": "parse"})

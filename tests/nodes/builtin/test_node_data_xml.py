@@ -151,6 +151,19 @@ async def test_build_errors(params: dict[str, Any], item: dict[str, Any], messag
         await _run({"operation": "build", **params}, [item])
 
 
+async def test_absurd_nesting_is_refused() -> None:
+    text = "<a>" * 5000 + "</a>" * 5000
+    with pytest.raises(NodeError, match="elements nest more than 100 levels deep"):
+        await _run({"operation": "parse", "field": "t"}, [{"t": text}])
+    deep: dict[str, Any] = {}
+    cursor = deep
+    for _ in range(150):
+        cursor["a"] = {}
+        cursor = cursor["a"]
+    with pytest.raises(NodeError, match="nests more than 100 levels deep"):
+        await _run({"operation": "build", "root_name": "r"}, [deep])
+
+
 def test_parse_needs_field() -> None:
     with pytest.raises(ValidationError, match="needs 'field'"):
         XmlConvert.Params.model_validate({"operation": "parse"})

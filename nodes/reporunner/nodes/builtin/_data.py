@@ -18,6 +18,7 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import NodeError
 
 __all__ = [
+    "MAX_DEPTH",
     "MISSING",
     "DottedPath",
     "a_json_type",
@@ -26,6 +27,7 @@ __all__ = [
     "fail",
     "get_path",
     "json_type",
+    "nesting_depth",
     "pop_path",
     "set_path",
     "to_json_text",
@@ -42,6 +44,13 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+
+MAX_DEPTH: Final = 100
+"""Deepest nesting of objects/arrays a data node accepts from parsed text (JSON, XML).
+
+Copying and serialising recurse, so an absurdly nested document would otherwise end in a bare
+``RecursionError``; real data stays far below this.
+"""
 
 
 def check_path(path: str) -> str:
@@ -153,3 +162,20 @@ def pop_path(item: Item, path: str) -> Any:
 def to_json_text(value: Any) -> str:
     """Compact JSON text with stable key order (for keys, comparisons and CSV cells)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

@@ -27,11 +27,14 @@ class XmlProblem(ValueError):
     """The document or value cannot be converted; the message says why and what to fix."""
 
 
-def parse_xml(text: str, strip_namespaces: bool, force_list: frozenset[str]) -> dict[str, Any]:
+def parse_xml(
+    text: str, strip_namespaces: bool, force_list: frozenset[str], max_depth: int
+) -> dict[str, Any]:
     """Parse ``text`` into ``{root_tag: content}``.
 
     Raises:
-        XmlProblem: malformed XML, or a DTD / entity / external reference (refused).
+        XmlProblem: malformed XML, a DTD / entity / external reference (refused), or
+            elements nested deeper than ``max_depth``.
     """
     try:
         root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -49,8 +52,23 @@ def parse_xml(text: str, strip_namespaces: bool, force_list: frozenset[str]) -> 
         raise XmlProblem(f"the document is refused: {err}") from err
     except ET.ParseError as err:
         raise XmlProblem(f"not well-formed XML: {err}") from err
+    if _element_depth(root) > max_depth:
+        raise XmlProblem(
+            f"elements nest more than {max_depth} levels deep, which is refused; flatten the "
+            "document"
+        )
     tag = _tag(root.tag, strip_namespaces)
     return {tag: _content(root, strip_namespaces, force_list)}
+
+
+def _element_depth(root: ET.Element) -> int:
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
 
 
 def _tag(name: str, strip_namespaces: bool) -> str:

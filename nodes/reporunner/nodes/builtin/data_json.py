@@ -9,14 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput
 from reporunner.nodes.builtin._data import (
+    MAX_DEPTH,
     MISSING,
     DottedPath,
     a_json_type,
     copy_item,
     fail,
     get_path,
+    nesting_depth,
     set_path,
 )
+from reporunner.nodes.errors import NodeError
 
 __all__ = ["JsonConvert", "JsonParams"]
 
@@ -65,6 +68,14 @@ class JsonParams(BaseModel):
         return self
 
 
+def _too_deep(path: str) -> NodeError:
+    return fail(
+        TYPE,
+        f"field '{path}' nests objects/arrays more than {MAX_DEPTH} levels deep, which is "
+        "refused; flatten the document",
+    )
+
+
 def _parse(item: Item, params: JsonParams) -> Item:
     path = params.field or ""
     text = get_path(item, path)
@@ -86,6 +97,10 @@ def _parse(item: Item, params: JsonParams) -> Item:
         ) from err
     except UnicodeDecodeError as err:
         raise fail(TYPE, f"field '{path}' is not UTF-8 encoded JSON: {err}") from err
+    except RecursionError as err:
+        raise _too_deep(path) from err
+    if nesting_depth(value) > MAX_DEPTH:
+        raise _too_deep(path)
     if params.replace_item and isinstance(value, dict):
         return value
     result = copy_item(item)

@@ -8,12 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput
 from reporunner.nodes.builtin._data import (
+    MAX_DEPTH,
     MISSING,
     DottedPath,
     a_json_type,
     copy_item,
     fail,
     get_path,
+    nesting_depth,
     set_path,
 )
 from reporunner.nodes.builtin._xml import XmlProblem, build_xml, parse_xml
@@ -75,7 +77,9 @@ def _parse(item: Item, params: XmlParams) -> Item:
         found = "no such field" if text is MISSING else a_json_type(text)
         raise fail(TYPE, f"field '{path}' must hold XML text, found {found}; fix 'field'")
     try:
-        value = parse_xml(text, params.strip_namespaces, frozenset(params.force_list))
+        value = parse_xml(
+            text, params.strip_namespaces, frozenset(params.force_list), max_depth=MAX_DEPTH
+        )
     except XmlProblem as err:
         raise fail(TYPE, f"field '{path}': {err}") from err
     result = copy_item(item)
@@ -88,6 +92,8 @@ def _build(item: Item, params: XmlParams) -> Item:
     source = f"field '{params.field}'" if params.field else "the item"
     if value is MISSING:
         raise fail(TYPE, f"the item has no field '{params.field}'; fix 'field' or omit it")
+    if nesting_depth(value) > MAX_DEPTH:
+        raise fail(TYPE, f"{source} nests more than {MAX_DEPTH} levels deep; flatten it first")
     root_name = params.root_name
     if root_name is None:
         if not isinstance(value, dict) or len(value) != 1:
