@@ -84,6 +84,7 @@ async def test_type_conversion(type_: str, value: Any, expected: Any) -> None:
         ("boolean", "maybe", "data.set: field 'v': string 'maybe' is not a boolean"),
         ("boolean", 2, "number 2 is not a boolean"),
         ("json", "{oops", "data.set: field 'v': the text is not valid JSON"),
+        ("json", "[" * 5000 + "]" * 5000, "field 'v': the JSON nests more than 100 levels deep"),
     ],
 )
 async def test_conversion_errors_name_the_field(type_: str, value: Any, message: str) -> None:

@@ -9,7 +9,15 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput
-from reporunner.nodes.builtin._data import DottedPath, copy_item, fail, json_type, set_path
+from reporunner.nodes.builtin._data import (
+    MAX_DEPTH,
+    DottedPath,
+    copy_item,
+    fail,
+    json_type,
+    nesting_depth,
+    set_path,
+)
 
 __all__ = ["FieldAssignment", "SetFields", "SetFieldsParams"]
 
@@ -100,11 +108,19 @@ def _to_json(name: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        parsed = json.loads(value)
     except json.JSONDecodeError as err:
         raise fail(
             TYPE, f"field '{name}': the text is not valid JSON ({err}); fix it or use type 'string'"
         ) from err
+    except RecursionError:
+        parsed = None
+        depth_exceeded = True
+    else:
+        depth_exceeded = nesting_depth(parsed) > MAX_DEPTH
+    if depth_exceeded:
+        raise fail(TYPE, f"field '{name}': the JSON nests more than {MAX_DEPTH} levels deep")
+    return parsed
 
 
 def convert(assignment: FieldAssignment) -> Any:
