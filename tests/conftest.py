@@ -12,6 +12,8 @@ of its own (migrations, counts over whole tables) asks for ``fresh_database``, a
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,6 +28,20 @@ from reporunner.platform.services.postgres import EmbeddedPostgres
 from reporunner.platform.services.redis import EmbeddedRedis
 
 TEMPLATE_DB = "rr_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest prunes old /tmp/pytest-of-<user>/pytest-N folders at start; a second test session
+    # running at the same time would delete the live data directory of our embedded Postgres.
+    # Each session gets a base folder of its own instead (unless --basetemp is given).
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="rr-pytest-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    base = str(config.option.basetemp or "")
+    if Path(base).name.startswith("rr-pytest-"):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from reporunner.platform.db.migrate import head
@@ -43,7 +44,7 @@ async def _redis(resources: Resources) -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"], summary="Readiness")
-async def readyz(resources: Resources) -> Response[dict[str, Any]]:
+async def readyz(resources: NamedDependency[Resources]) -> Response[dict[str, Any]]:
     """PostgreSQL reachable, Redis reachable, schema at the newest migration — each reported."""
     (pg, revision), rd = await asyncio.gather(_postgres(resources), _redis(resources))
     expected = head()

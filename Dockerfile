@@ -1,0 +1,19 @@
+# One image for api, worker and migrate (docker-compose.yml picks the command).
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
+WORKDIR /app
+# torch first, so sentence-transformers does not pick its own build; pass PyTorch's CPU wheel
+# index as TORCH_INDEX_URL for a small CPU-only image (see README, "Docker")
+ARG TORCH_INDEX_URL=""
+RUN pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
+COPY pyproject.toml README.md ./
+COPY platform platform
+COPY agents agents
+COPY nodes nodes
+COPY knowledge knowledge
+COPY migrations migrations
+RUN pip install -e .
+RUN useradd --create-home reporunner && mkdir -p /data && chown reporunner /data
+USER reporunner
+EXPOSE 8000
+CMD ["reporunner", "serve", "--host", "0.0.0.0", "--no-worker"]

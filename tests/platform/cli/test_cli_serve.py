@@ -1,0 +1,171 @@
+"""`reporunner serve` as a real subprocess on the embedded services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+REPORUNNER = str(Path(sys.executable).parent / "reporunner")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["REPORUNNER_DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+def _servers_of(data_dir: Path) -> list[psutil.Process]:
+    """Postgres processes started on ``data_dir`` and Redis servers running inside it.
+
+    Redis rewrites its process title, so it is recognised by its working directory instead.
+    """
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if proc.info["name"] == "postgres":
+                if str(data_dir) in " ".join(proc.info["cmdline"] or []):
+                    found.append(proc)
+            elif proc.info["name"] == "redis-server" and proc.cwd().startswith(str(data_dir)):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_servers_of_finds_both_servers(serve, tmp_path: Path) -> None:
+    serve()
+    names = {p.info["name"] for p in _servers_of(tmp_path)}
+    assert names == {"postgres", "redis-server"}, [p.info for p in _servers_of(tmp_path)]
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[str], deadline_s: float = 90) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {proc.communicate()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not answer /healthz in time")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[object]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(
+        data_dir: Path = tmp_path, port: int | None = None
+    ) -> tuple[subprocess.Popen[str], int]:
+        port = port or _free_port()
+        proc = subprocess.Popen(
+            [REPORUNNER, "serve", "--port", str(port)],
+            env=_env(data_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        _wait_healthy(port, proc)
+        return proc, port
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    for server in _servers_of(tmp_path):
+        server.kill()
+
+
+def test_serve_answers_then_sigterm_leaves_nothing_behind(serve, tmp_path: Path) -> None:
+    proc, port = serve()
+    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+    assert ready.status_code == 200
+    assert _servers_of(tmp_path), "embedded postgres/redis should run under the data dir"
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert f"serving on http://127.0.0.1:{port}" in out
+    assert f"API docs: http://127.0.0.1:{port}/docs" in out
+    leftovers: list[psutil.Process] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        leftovers = [p for p in _servers_of(tmp_path) if p.status() != psutil.STATUS_ZOMBIE]
+        if not leftovers:
+            break
+        time.sleep(0.1)
+    assert leftovers == []
+
+
+def test_second_serve_on_same_data_dir_reuses_the_servers(serve, tmp_path: Path) -> None:
+    first, port1 = serve()
+    postmasters = [p for p in _servers_of(tmp_path) if p.info["name"] == "postgres"]
+    second, port2 = serve()
+    assert [p for p in _servers_of(tmp_path) if p.info["name"] == "postgres"][:1] == postmasters[:1]
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=10)
+    # the second keeps working on the servers the first started
+    assert httpx.get(f"http://127.0.0.1:{port2}/readyz", timeout=5).status_code == 200
+    second.send_signal(signal.SIGTERM)
+    second.communicate(timeout=10)
+    assert second.returncode == 0
+    deadline = time.monotonic() + 5
+    while _servers_of(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _servers_of(tmp_path) == []
+    assert port1 != port2
+
+
+def test_bad_database_url_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [REPORUNNER, "serve", "--port", str(_free_port())],
+        env=_env(tmp_path, DATABASE_URL="nonsense"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("reporunner: DATABASE_URL:")
+    assert "Traceback" not in result.stderr
+
+
+def test_version_and_migrate(fresh_database, tmp_path: Path) -> None:
+    version = subprocess.run(
+        [REPORUNNER, "version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert version.stdout.strip() == "0.1.0"
+    migrate = subprocess.run(
+        [REPORUNNER, "migrate"],
+        env=_env(
+            tmp_path,
+            DATABASE_URL=fresh_database.database_url,
+            REDIS_URL=fresh_database.redis_url,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert "newest revision" in migrate.stdout

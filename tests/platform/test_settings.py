@@ -1,0 +1,51 @@
+"""Settings come from the environment once, with errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reporunner.nodes.errors import ConfigurationError
+from reporunner.platform.settings import load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    settings = load_settings()
+    assert settings.database_url is None
+    assert settings.redis_url is None
+    assert settings.data_dir == Path(".reporunner")
+    assert settings.port == 8000
+
+
+def test_plain_and_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/x")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("REPORUNNER_PORT", "9000")
+    monkeypatch.setenv("REPORUNNER_DATA_DIR", "/srv/rr")
+    settings = load_settings()
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/x"
+    assert settings.redis_url == "redis://cache:6379/1"
+    assert settings.port == 9000
+    assert settings.data_dir == Path("/srv/rr")
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expected"),
+    [
+        ("DATABASE_URL", "nonsense", "DATABASE_URL: must be a PostgreSQL URL"),
+        ("REDIS_URL", "http://x", "REDIS_URL: must be a Redis URL"),
+        ("REPORUNNER_PORT", "eighty", "REPORUNNER_PORT:"),
+        ("REPORUNNER_ENV", "staging", "REPORUNNER_ENV:"),
+    ],
+)
+def test_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert info.value.detail.startswith(expected)
+    assert "\n" not in info.value.detail
