@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from reporunner.nodes.builtin.logic_merge import Merge
@@ -58,7 +60,7 @@ async def test_by_key_needs_a_key() -> None:
 
 
 async def test_by_position_shortest_or_all() -> None:
-    inputs = {"input_1": USERS, "input_2": [{"x": 1}, {"x": 2}]}
+    inputs: dict[str, list[dict[str, Any]]] = {"input_1": USERS, "input_2": [{"x": 1}, {"x": 2}]}
     out = await run_node(Merge, {"mode": "by_position"}, inputs)
     assert out.ports["main"] == [{"id": 1, "name": "Ada", "x": 1}, {"id": 2, "name": "Bob", "x": 2}]
     out = await run_node(Merge, {"mode": "by_position", "include_unpaired": True}, inputs)
