@@ -169,3 +169,16 @@ def test_version_and_migrate(fresh_database, tmp_path: Path) -> None:
     )
     assert migrate.returncode == 0, migrate.stderr
     assert "newest revision" in migrate.stdout
+
+
+def test_production_without_secret_key_refuses_before_starting(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [REPORUNNER, "serve", "--port", str(_free_port())],
+        env=_env(tmp_path, REPORUNNER_ENV="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("reporunner: REPORUNNER_SECRET_KEY: required")
+    assert _servers_of(tmp_path) == []

@@ -21,6 +21,7 @@ from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
+from reporunner.platform.vault import load_master_key
 from reporunner.platform.worker import build_worker
 
 __all__ = ["add_parser"]
@@ -104,6 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides)
     _setup_logging(settings)
     _check_port_free(settings.host, settings.port)
+    load_master_key(settings)  # refuse early, before any server starts, when it is missing
     signals = _Signals()
     signals.install()
     try:
