@@ -166,6 +166,33 @@ def test_blow_ups_are_refused_before_they_allocate(ctx: dict[str, Any], source: 
         render(source, ctx)
 
 
+ALIASED = "([[range(100000) | list] * 10] * 10)"  # 100 references to one 100k list
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        f"{{{{ {ALIASED} }}}}",
+        f"x {{{{ {ALIASED} }}}}",
+        f"{{{{ {ALIASED} | tojson }}}}",
+        f"{{{{ {ALIASED} | string }}}}",
+        f"{{{{ {ALIASED} | upper }}}}",
+        f"{{{{ '%s' % [{ALIASED}] }}}}",
+        f"{{{{ '{{}}'.format({ALIASED}) }}}}",
+        f"{{{{ 'a' ~ {ALIASED} }}}}",
+    ],
+)
+def test_billion_laughs_by_aliasing_is_refused(ctx: dict[str, Any], source: str) -> None:
+    """Nested repeats stay small in memory but explode when copied or stringified."""
+    with pytest.raises(ExpressionError, match=r"over the limit|more than"):
+        render(source, ctx)
+
+
+def test_walking_an_aliased_structure_is_fine(ctx: dict[str, Any]) -> None:
+    assert render(f"{{{{ {ALIASED} | length }}}}", ctx) == 10
+    assert render(f"{{{{ {ALIASED}[3][4][:2] }}}}", ctx) == [0, 1]
+
+
 def test_billion_laughs_by_interpolation_is_bounded(ctx: dict[str, Any]) -> None:
     laugh = "{{ 'lol' * 100000 }}" * 10
     with pytest.raises(ExpressionError, match="rendered string"):

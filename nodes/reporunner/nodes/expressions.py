@@ -29,7 +29,14 @@ from typing import Any
 
 from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined, nodes
 
-from reporunner.nodes._sandbox import RenderLimits, Sandbox, check_size, rendering, tick
+from reporunner.nodes._sandbox import Sandbox
+from reporunner.nodes._sandbox_limits import (
+    RenderLimits,
+    check_size,
+    count_result_item,
+    measure,
+    rendering,
+)
 from reporunner.nodes.errors import ExpressionError
 
 __all__ = [
@@ -66,6 +73,7 @@ def _finalize(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dict | list | tuple):
+        measure(value, "rendering an object as JSON")
         return json.dumps(value, ensure_ascii=False, default=str)
     return value
 
@@ -131,7 +139,7 @@ def _compile(source: str) -> _Compiled:
 
 def _to_json(value: Any) -> Any:
     """Copy a native result into plain JSON data (so it cannot alias the context)."""
-    tick()
+    count_result_item()
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     if value is None or isinstance(value, bool | int | float):
