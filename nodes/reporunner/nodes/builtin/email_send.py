@@ -107,8 +107,8 @@ class EmailSend(Node[EmailSendParams]):
     credential_types = ("smtp",)
     mode = "each"
     example: ClassVar[Mapping[str, Any]] = {
-        "to": ["{{ item.email }}"],
-        "subject": "Your report",
+        "to": ["ops@example.com"],
+        "subject": "Report for {{ item.name }}",
         "text": "Hi {{ item.name }}, your report is ready.",
     }
 
