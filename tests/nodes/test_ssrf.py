@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import ipaddress
+import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from reporunner.nodes.errors import ConfigurationError, SSRFBlockedError
 from reporunner.nodes.ssrf import SSRFPolicy, blocked_reason, guarded_client
@@ -224,3 +231,60 @@ def test_policy_and_client_refuse_unsafe_configuration() -> None:
         guarded_client(transport=httpx.AsyncHTTPTransport())
     with pytest.raises(ConfigurationError, match="max_redirects"):
         guarded_client(max_redirects=50)
+
+
+def _self_signed(host: str) -> tuple[bytes, bytes]:
+    """A throwaway certificate for ``host`` and its key (PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+async def test_tls_keeps_sni_and_certificate_of_the_original_host(
+    tmp_path: Path,
+) -> None:
+    cert_pem, key_pem = _self_signed("app.test")
+    folder = tmp_path
+    (folder / "cert.pem").write_bytes(cert_pem)
+    (folder / "key.pem").write_bytes(key_pem)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    sni_seen: list[str | None] = []
+
+    def record_sni(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
+        sni_seen.append(name)
+
+    server_ctx.sni_callback = record_sni
+    client_ctx = ssl.create_default_context(cadata=cert_pem.decode())
+
+    with _Server() as srv:
+        srv.httpd.socket = server_ctx.wrap_socket(srv.httpd.socket, server_side=True)
+        dns = _FakeDNS({"app.test": [["127.0.0.1"]]})
+        policy = SSRFPolicy(allow_hosts=("127.0.0.1/32",))
+        async with guarded_client(policy, resolver=dns, verify=client_ctx) as client:
+            response = await client.get(f"https://app.test:{srv.port}/tls")
+            assert response.status_code == 200
+            assert srv.requests[-1] == ("/tls", f"app.test:{srv.port}")
+            assert sni_seen == ["app.test"]
+            # Same socket address, but the certificate does not name 127.0.0.1: verification
+            # is done against the URL's host, not against the address we connected to.
+            with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED"):
+                await client.get(f"https://127.0.0.1:{srv.port}/tls")
