@@ -9,4 +9,3 @@ def test_all_names_import_and_are_sorted() -> None:
     assert engine.__all__ == sorted(engine.__all__, key=lambda n: (not n.isupper(), n))
     for name in engine.__all__:
         assert getattr(engine, name) is not None, name
-

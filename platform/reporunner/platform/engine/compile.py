@@ -137,7 +137,8 @@ def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) 
     builder.add_node(SCHEDULER, _scheduler_fn(topology))
     for cn in nodes.values():
         builder.add_node(cn.id, _node_fn(cn, topology, defn))
-    builder.add_edge(START, SCHEDULER)
+    # The first superstep goes straight to the trigger (no scheduler step before it).
+    builder.add_conditional_edges(START, _start_router(topology))
     triggers = tuple(nid for nid, cn in nodes.items() if cn.cls.category == Category.TRIGGER)
     return CompiledWorkflow(
         definition=defn,
@@ -157,6 +158,13 @@ def _scheduler_fn(topology: Topology) -> Any:
         return Command(update={"running": ready}, goto=ready)
 
     return scheduler
+
+
+def _start_router(topology: Topology) -> Any:
+    def start(state: EngineState) -> list[str]:
+        return ready_nodes(topology, state.get("inbox") or {})
+
+    return start
 
 
 def _gather(box: Mapping[str, Mapping[str, Any]], first_input: str) -> dict[str, list[Item]]:

@@ -30,6 +30,9 @@ from reporunner.platform.engine.hooks import ExecutionHooks
 
 __all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
 
+INTERRUPT = "__interrupt__"
+"""Key under which ``ainvoke`` returns pending interrupts (LangGraph keeps its constant private)."""
+
 ExecutionStatus = Literal["succeeded", "failed", "waiting", "cancelled"]
 
 
@@ -67,7 +70,7 @@ def _initial_state(
             f"{', '.join(compiled.triggers)})"
         )
     start = {"start": {"port": START_PORT, "items": items}}
-    return {"inbox": {trigger_node: {"add": start}}, "running": []}
+    return {"inbox": {trigger_node: {"add": start}}, "running": [trigger_node]}
 
 
 def _result_from_state(
@@ -217,7 +220,7 @@ async def _drive(
         )
         return _result_from_state(compiled, values, "failed", _no_node(err))
     try:
-        run.result()
+        values = run.result()
     except ExecutionCancelled as exc:
         values = await _values(graph, config)
         return _result_from_state(compiled, values, "cancelled", _no_node(error_info(exc, "")))
@@ -225,12 +228,9 @@ async def _drive(
         values = await _values(graph, config)
         info = dict(exc.extra.get("error") or error_info(exc, ""))
         return _result_from_state(compiled, values, "failed", info)
-    values = await _values(graph, config)
-    if config is not None and graph.checkpointer is not None:
-        snapshot = await graph.aget_state(config)
-        if snapshot.interrupts:
-            payload = snapshot.interrupts[0].value
-            return _result_from_state(compiled, values, "waiting", waiting=payload)
+    interrupts = values.get(INTERRUPT) or ()
+    if interrupts:
+        return _result_from_state(compiled, values, "waiting", waiting=interrupts[0].value)
     return _result_from_state(compiled, values, "succeeded")
 
 
