@@ -226,7 +226,7 @@ def test_check_reports_problems_with_pointers() -> None:
     value = {
         "ok": "{{ item.id }}",
         "bad": ["fine", "{{ item.id + }}"],
-        "stmt": "{% if x %}y{% endif %} {{ 1 }}",
+        "stmt": "{% if item.x %}y{% endif %} {{ 1 }}",
         "a/b": "{{ ''.__class__ }}",
     }
     problems = check(value)
@@ -235,6 +235,26 @@ def test_check_reports_problems_with_pointers() -> None:
     assert "syntax error" in problems[0].message
     assert "__class__" in problems[2].message
     assert check("no expressions") == []
+
+
+def test_check_finds_unknown_names_filters_and_tests() -> None:
+    problems = check({"a": "{{ itme.id | uper }}", "b": "{{ item.x is definedd }}"})
+    assert [(p.pointer, p.message) for p in problems] == [
+        ("/a", "unknown filter 'uper' (did you mean 'upper'?)"),
+        (
+            "/a",
+            "unknown name 'itme' (did you mean 'item'?); expressions can read item, nodes, "
+            "trigger, vars",
+        ),
+        ("/b", "unknown test 'definedd' (did you mean 'defined'?)"),
+    ]
+    assert check("{{ range(3) | list }} {{ nodes.a.output }} {{ vars.x is defined }}") == []
+    assert check("{{ env.HOME }}", names=("env",)) == []
+
+
+def test_unknown_filter_at_render_suggests(ctx: dict[str, Any]) -> None:
+    with pytest.raises(ExpressionError, match=r"unknown filter 'uper' \(did you mean 'upper'\?\)"):
+        render("{{ item.id | uper }}", ctx)
 
 
 def test_referenced_nodes_and_has_expressions() -> None:

@@ -46,6 +46,7 @@ from reporunner.nodes.errors import (
     ValidationFailed,
 )
 from reporunner.nodes.expressions import (
+    CONTEXT_NAMES,
     ExpressionProblem,
     RenderLimits,
     check,
@@ -68,6 +69,7 @@ from reporunner.nodes.registry import (
 )
 
 __all__ = [
+    "CONTEXT_NAMES",
     "CREDENTIAL_TYPES",
     "ApiKeyCredential",
     "BasicAuthCredential",

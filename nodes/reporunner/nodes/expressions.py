@@ -21,9 +21,10 @@ Rules, chosen so that a workflow author gets data rather than surprises:
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from reporunner.nodes._sandbox_limits import (
 from reporunner.nodes.errors import ExpressionError
 
 __all__ = [
+    "CONTEXT_NAMES",
     "ExpressionProblem",
     "RenderLimits",
     "check",
@@ -47,6 +49,9 @@ __all__ = [
     "referenced_nodes",
     "render",
 ]
+
+CONTEXT_NAMES: tuple[str, ...] = ("item", "nodes", "trigger", "vars")
+"""Top-level names of the render context the engine builds."""
 
 _STATEMENTS_REFUSED = (
     "only {{ ... }} expressions are allowed, not {% ... %} statements; use an inline if "
@@ -99,13 +104,36 @@ def _parse(source: str) -> nodes.Template:
         raise ExpressionError(message) from err
 
 
-def _static_problems(ast: nodes.Template) -> list[str]:
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _static_problems(ast: nodes.Template, names: Collection[str] | None = None) -> list[str]:
+    """Problems visible without data: statements, dunders, unknown filters/tests and (when
+    ``names`` is given) names the render context will not hold."""
     problems: list[str] = []
     if any(not isinstance(stmt, nodes.Output) for stmt in ast.body):
         problems.append(_STATEMENTS_REFUSED)
     for node in ast.find_all(nodes.Getattr):
         if node.attr.startswith("__"):
             problems.append(f"'{node.attr}': names starting with '__' are not accessible")
+    for flt in ast.find_all(nodes.Filter):
+        if flt.name not in _ENV.filters:
+            hint = _did_you_mean(flt.name, _ENV.filters)
+            problems.append(f"unknown filter '{flt.name}'{hint}")
+    for test in ast.find_all(nodes.Test):
+        if test.name not in _ENV.tests:
+            problems.append(f"unknown test '{test.name}'{_did_you_mean(test.name, _ENV.tests)}")
+    if names is not None:
+        visible = {*names, *_ENV.globals}
+        for name in ast.find_all(nodes.Name):
+            if name.ctx == "load" and name.name not in visible:
+                listed = ", ".join(sorted(names))
+                problems.append(
+                    f"unknown name '{name.name}'{_did_you_mean(name.name, visible)}; "
+                    f"expressions can read {listed}"
+                )
     return problems
 
 
@@ -244,16 +272,19 @@ def has_expressions(value: Any) -> bool:
     return any(True for _ in _strings(value))
 
 
-def check(value: Any) -> list[ExpressionProblem]:
+def check(value: Any, *, names: Collection[str] = CONTEXT_NAMES) -> list[ExpressionProblem]:
     """Find expression problems in ``value`` without rendering (for workflow validation).
 
+    Reports syntax errors, ``{% %}`` statements, dunder access, unknown filters and tests, and
+    names outside ``names`` (the top-level names of the engine's render context).
+
     Returns:
-        One problem per faulty string, with its JSON pointer relative to ``value``.
+        Problems with the JSON pointer of their string relative to ``value``.
     """
     problems: list[ExpressionProblem] = []
     for pointer, source in _strings(value):
         try:
-            found = _static_problems(_parse(source))
+            found = _static_problems(_parse(source), names)
         except ExpressionError as err:
             found = [err.detail]
         problems.extend(ExpressionProblem(pointer, message) for message in found)
