@@ -159,6 +159,8 @@ def test_statements_are_refused(ctx: dict[str, Any]) -> None:
         "{{ '%999999999d' % 1 }}",
         "{{ [0] | batch(10**9, 0) | list }}",
         "{{ item | tojson(indent=10**9) }}",
+        "{{ ('a\\n' * 100000) | indent('x' * 1000) }}",
+        "{{ 'a b c' | wordwrap(1, True, 'x' * 100000) }}",
     ],
 )
 def test_blow_ups_are_refused_before_they_allocate(ctx: dict[str, Any], source: str) -> None:
@@ -178,6 +180,7 @@ ALIASED = "([[range(100000) | list] * 10] * 10)"  # 100 references to one 100k l
         f"{{{{ {ALIASED} | string }}}}",
         f"{{{{ {ALIASED} | upper }}}}",
         f"{{{{ '%s' % [{ALIASED}] }}}}",
+        f"{{{{ '%s' | format({ALIASED}) }}}}",
         f"{{{{ '{{}}'.format({ALIASED}) }}}}",
         f"{{{{ 'a' ~ {ALIASED} }}}}",
     ],

@@ -39,7 +39,7 @@ __all__ = [
 
 _FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\d{5,}[^{}]*\}|%[-+ #0*]*\d{5,}|%[-+ #0*]*\d*\.\d{5,}")
 _PAD_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
-_SIZED_FILTERS = {"center": 1, "indent": 1, "batch": 1, "slice": 1, "tojson": 1, "wordwrap": 2}
+_SIZED_FILTERS = frozenset({"center", "indent", "batch", "slice", "tojson", "wordwrap"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +289,13 @@ def checked_result(what: str, value: Any) -> Any:
     return value
 
 
+def _check_indent(args: list[Any], kwargs: dict[str, Any]) -> None:
+    width = args[1] if len(args) > 1 else kwargs.get("width", 4)
+    per_line = len(width) if isinstance(width, str) else int(width)
+    lines = str(args[0]).count("\n") + 1
+    check_size("filter 'indent'", len(str(args[0])) + lines * per_line)
+
+
 def guard_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a built-in filter: deadline, width checks before, size check after."""
     offset = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
@@ -298,13 +305,12 @@ def guard_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         tick()
         args_list = list(args)
         if name in _SIZED_FILTERS:
-            index = offset + _SIZED_FILTERS[name]
-            if len(args_list) > index:
-                _check_width(f"filter '{name}'", args_list[index])
-            for value in kwargs.values():
+            for value in [*args_list[offset + 1 :], *kwargs.values()]:
                 _check_width(f"filter '{name}'", value)
-        if name not in _STRUCTURAL_FILTERS and len(args_list) > offset:
-            measure(args_list[offset], f"filter '{name}'")
+        if name == "indent" and len(args_list) > offset:
+            _check_indent(args_list[offset:], kwargs)
+        if name not in _STRUCTURAL_FILTERS:
+            measure([args_list[offset:], kwargs], f"filter '{name}'")
         if name == "format" and len(args_list) > offset:
             check_format_string("filter 'format'", args_list[offset])
         if name in ("join", "replace") and len(args_list) > offset:
