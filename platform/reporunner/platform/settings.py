@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="Master key for the credential vault (base64, 32 bytes). Unset outside "
         "production: generated into the data directory with 0600 permissions.",
     )
+    bootstrap_token: SecretStr | None = Field(
+        default=None,
+        description="API key given to the first owner when `serve` starts on an empty database "
+        "(otherwise one is generated and printed once).",
+    )
     migrate_on_start: bool = Field(
         default=True, description="Run database migrations when `reporunner serve` starts."
     )

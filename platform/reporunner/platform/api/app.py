@@ -6,18 +6,35 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
+from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "provide_principal", "provide_resources"]
+
+
+def provide_resources(state: State) -> Resources:
+    resources: Resources = state.resources
+    return resources
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller (the middleware has already refused anonymous requests)."""
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("send an API key as 'Authorization: Bearer <key>'")
+    return user
 
 
 def create_app(
@@ -34,24 +51,28 @@ def create_app(
             closed at shutdown.
         extra_route_handlers: Additional controllers (used by later parts and tests).
     """
-    holder: dict[str, Resources] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = resources is None
-        holder["r"] = resources if resources is not None else await open_resources(settings)
+        app.state.resources = resources if resources is not None else await open_resources(settings)
         try:
             yield
         finally:
             if own:
-                await holder["r"].close()
-
-    def provide_resources() -> Resources:
-        return holder["r"]
+                await app.state.resources.close()
 
     return Litestar(
         route_handlers=[healthz, readyz, *extra_route_handlers],
-        dependencies={"resources": Provide(provide_resources, sync_to_thread=False)},
+        dependencies={
+            "resources": Provide(provide_resources, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+        middleware=[
+            DefineMiddleware(
+                ApiKeyAuthMiddleware, exclude=[r"^/docs"], exclude_from_auth_key=PUBLIC_OPT
+            )
+        ],
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

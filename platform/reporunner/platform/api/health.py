@@ -17,7 +17,7 @@ __all__ = ["healthz", "readyz"]
 CHECK_TIMEOUT = 3.0
 
 
-@get("/healthz", tags=["health"], summary="Liveness", include_in_schema=True)
+@get("/healthz", tags=["health"], summary="Liveness", opt={"public": True})
 async def healthz() -> dict[str, str]:
     """Answers while the process is alive; checks nothing else."""
     return {"status": "ok"}
@@ -43,7 +43,7 @@ async def _redis(resources: Resources) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"], summary="Readiness")
+@get("/readyz", tags=["health"], summary="Readiness", opt={"public": True})
 async def readyz(resources: NamedDependency[Resources]) -> Response[dict[str, Any]]:
     """PostgreSQL reachable, Redis reachable, schema at the newest migration — each reported."""
     (pg, revision), rd = await asyncio.gather(_postgres(resources), _redis(resources))

@@ -17,6 +17,7 @@ import uvicorn
 import reporunner.platform
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.app import create_app
+from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
@@ -121,6 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None:
     resources = await open_resources(settings)
+    token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
+    first = await bootstrap_if_empty(resources.sessions, token)
     app = create_app(settings, resources=resources)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
@@ -132,6 +135,13 @@ async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None
     base = f"http://{settings.host}:{settings.port}"
     print(f"reporunner {reporunner.platform.__version__} serving on {base}", flush=True)
     print(f"API docs: {base}/docs", flush=True)
+    if first is not None:
+        shown = "(REPORUNNER_BOOTSTRAP_TOKEN)" if token else first.key.plaintext
+        print(
+            f"first start: workspace '{first.workspace_slug}', owner {first.email}, "
+            f"API key (shown once): {shown}",
+            flush=True,
+        )
     if arq_worker is None:
         print("no in-process worker (--no-worker): start `reporunner worker`", flush=True)
     try:
