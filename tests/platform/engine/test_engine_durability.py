@@ -13,6 +13,7 @@ from typing import Any
 
 from engine_testkit import CALLS, Crash, execute, wf
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection
 
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine.checkpoint import postgres_checkpointer
@@ -193,3 +194,42 @@ async def test_sigkilled_worker_resumes_on_another_process(services: Any, tmp_pa
     assert marks.read_text().split() == ["m1", "m2", "m3"]
     assert Path(str(killed) + ".mark").read_text().split() == ["kill", "kill"]
     assert os.path.exists(killed)
+
+
+async def test_dropped_database_connections_mid_run_are_survived(
+    registry: NodeRegistry, services: Any
+) -> None:
+    """What a Postgres restart does to a worker: every pooled connection dies mid-run."""
+    exec_id = _id()
+    app = f"rr-engine-{exec_id[:12]}"
+    sep = "&" if "?" in services.pg_dsn else "?"
+    dsn = f"{services.pg_dsn}{sep}application_name={app}"
+    definition = wf(
+        [
+            {"id": "start", "type": "t.trigger"},
+            {"id": "a", "type": "t.set", "params": {"values": {"a": 1}}},
+            {"id": "cut", "type": "t.probe"},
+            {"id": "b", "type": "t.set", "params": {"values": {"b": 2}}},
+        ],
+        ["start->a", "a->cut", "cut->b"],
+    )
+
+    async def drop_connections() -> int:
+        async with await AsyncConnection.connect(services.pg_dsn, autocommit=True) as admin:
+            cur = await admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (app,),
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return int(row[0])
+
+    async with postgres_checkpointer(dsn, min_size=2) as saver:
+        result, _ = await execute(
+            registry, definition, exec_id, checkpointer=saver, services={"probe": drop_connections}
+        )
+    assert result.status == "succeeded", result.error
+    killed = result.outputs["cut"]["main"][0]["seen"]
+    assert killed >= 1
+    assert result.outputs["b"]["main"] == [{"seen": killed, "b": 2}]
