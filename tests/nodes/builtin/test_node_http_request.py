@@ -433,3 +433,37 @@ async def test_oauth2_client_secret_post_and_wrong_credential_type(
         await run_node(
             HttpRequest, {"url": f"{server.url}/echo", "auth": "bearer_token"}, ctx=wrong
         )
+
+
+async def test_api_key_is_not_forwarded_to_another_origin_on_redirect(
+    server: LocalHTTPServer, script: Script
+) -> None:
+    # 127.0.0.1 and localhost are two origins of the same server; both are allow-listed here.
+    from reporunner.nodes.ssrf import SSRFPolicy, guarded_client
+
+    other = f"http://localhost:{server.port}"
+    script.replies["/same"] = [Reply(302, b"", {"Location": "/echo"})]
+    script.replies["/away"] = [Reply(307, b"", {"Location": f"{other}/echo?keep=1"})]
+    client = guarded_client(SSRFPolicy(allow_hosts=("127.0.0.1", "localhost")))
+    for location in ("header", "query"):
+        cred = ApiKeyCredential(api_key=SecretStr(KEY), name="api_key", location=location)
+        ctx = NodeTestContext(http_client=client, credentials={"api_key": cred})
+        same = await run_node(
+            HttpRequest, {"url": f"{server.url}/same", "auth": "api_key"}, ctx=ctx
+        )
+        echoed = same.ports["main"][0]["body"]
+        assert KEY in (echoed["headers"].get("api_key"), *echoed["query"].get("api_key", []))
+        away = await run_node(
+            HttpRequest, {"url": f"{server.url}/away", "auth": "api_key"}, ctx=ctx
+        )
+        echoed = away.ports["main"][0]["body"]
+        assert away.ports["main"][0]["url"] == f"{other}/echo"
+        assert "api_key" not in echoed["headers"]
+        assert echoed["query"] == {"keep": ["1"]}
+    await client.aclose()
+
+
+async def test_redirect_loops_are_bounded(server: LocalHTTPServer, script: Script) -> None:
+    script.replies["/loop-redirect"] = [Reply(302, b"", {"Location": "/loop-redirect"})]
+    with pytest.raises(NodeError, match="more than 5 redirects"):
+        await run_node(HttpRequest, {"url": f"{server.url}/loop-redirect"}, ctx=guarded_ctx())

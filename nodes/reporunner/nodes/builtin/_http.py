@@ -10,7 +10,7 @@ import asyncio
 import base64
 import email.utils
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,9 +67,17 @@ async def send(
     *,
     retry: RetryPolicy,
     secrets: Sequence[str] = (),
+    follow_redirects: bool = False,
+    auth_headers: Iterable[str] = (),
+    auth_query: Mapping[str, str] | None = None,
     **request_kwargs: Any,
 ) -> httpx.Response:
     """Send one request through ``ctx.http``, retrying 429/5xx answers and timeouts.
+
+    Redirects are followed here, hop by hop (each hop still passes the SSRF guard of
+    ``ctx.http``): once a hop leaves the original origin, the ``auth_headers`` and
+    ``auth_query`` params are dropped, so that an API key never travels to another host
+    (httpx itself only drops ``Authorization``).
 
     Returns the last response (the caller decides whether its status is a failure).
 
@@ -83,7 +91,9 @@ async def send(
             raise NodeError("the execution was cancelled before the request was sent")
         response: httpx.Response | None = None
         try:
-            response = await ctx.http.request(method, url, **request_kwargs)
+            response = await ctx.http.request(method, url, follow_redirects=False, **request_kwargs)
+            if follow_redirects:
+                response = await _follow(ctx, response, auth_headers, auth_query or {})
         except (httpx.TimeoutException, httpx.ConnectError) as err:
             if attempt >= retry.retries:
                 kind = "timed out" if isinstance(err, httpx.TimeoutException) else "failed"
@@ -108,6 +118,42 @@ async def send(
         )
         await _sleep(delay)
         attempt += 1
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+async def _follow(
+    ctx: NodeContext,
+    response: httpx.Response,
+    auth_headers: Iterable[str],
+    auth_query: Mapping[str, str],
+) -> httpx.Response:
+    """Follow ``response``'s redirects, dropping credentials once the origin changes (and
+    putting a query-string key back on same-origin hops whose Location omitted it)."""
+    origin = _origin(response.request.url)
+    limit = ctx.http.max_redirects
+    hops = 0
+    while response.next_request is not None:
+        hops += 1
+        if hops > limit:
+            await response.aclose()
+            raise NodeError(
+                f"more than {limit} redirects from {safe_url(response.request.url)}; the URL "
+                "probably loops"
+            )
+        request = response.next_request
+        if _origin(request.url) != origin:
+            for name in auth_headers:
+                request.headers.pop(name, None)
+            for name in auth_query:
+                request.url = request.url.copy_remove_param(name)
+        elif auth_query:
+            request.url = request.url.copy_merge_params(dict(auth_query))
+        await response.aclose()
+        response = await ctx.http.send(request, follow_redirects=False)
+    return response
 
 
 def safe_url(url: str | httpx.URL, secrets: Sequence[str] = ()) -> str:

@@ -180,7 +180,14 @@ class HttpRequest(Node[HttpRequestParams]):
         max_pages = params.pagination.max_pages if params.pagination else 1
         for _ in range(max_pages):
             response = await send(
-                ctx, params.method, url, retry=retry, secrets=auth.secrets, **request
+                ctx,
+                params.method,
+                url,
+                retry=retry,
+                secrets=auth.secrets,
+                auth_headers=auth.headers,
+                auth_query=auth.query,
+                **request,
             )
             page = _page_item(response, params, auth)
             items.extend(_page_records(page, params.pagination))
