@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from reporunner.nodes.base import Node
-from reporunner.nodes.catalog import catalog, node_schema
+from reporunner.nodes.catalog import catalog, credential_catalog, node_schema
+from reporunner.nodes.credentials import CREDENTIAL_TYPES
 from reporunner.nodes.registry import NodeRegistry, load_builtins
 
 REGISTRY = load_builtins(NodeRegistry())
@@ -58,3 +59,27 @@ def test_ports_are_named_and_unique(node_cls: type[Node[Any]]) -> None:
         assert node_cls.input_ports(example) == ()
     else:
         assert node_cls.input_ports(example), "non-trigger nodes need an input port"
+
+
+def test_credential_catalog_marks_secret_fields_write_only() -> None:
+    entries = credential_catalog()
+    assert [e["type"] for e in entries] == sorted(CREDENTIAL_TYPES)
+    json.dumps(entries)
+    by_type = {e["type"]: e for e in entries}
+    assert by_type["basic_auth"]["secret_fields"] == ["password"]
+    assert by_type["smtp"]["secret_fields"] == ["password"]
+    assert by_type["oauth2_client_credentials"]["secret_fields"] == ["client_secret"]
+    for entry in entries:
+        assert entry["secret_fields"], entry["type"]
+        assert entry["description"]
+        props = entry["schema"]["properties"]
+        for name in entry["secret_fields"]:
+            assert "writeOnly" in json.dumps(props[name]), (entry["type"], name)
+        for name, prop in props.items():
+            assert prop.get("description"), (entry["type"], name)
+
+
+def test_node_credential_types_exist() -> None:
+    for node_cls in ALL_NODES:
+        unknown = set(node_cls.credential_types) - set(CREDENTIAL_TYPES)
+        assert not unknown, f"{node_cls.type} names unknown credential types {unknown}"

@@ -37,6 +37,7 @@ def test_every_type_is_registered_under_its_name() -> None:
         "postgres_dsn",
         "redis_url",
         "hmac_secret",
+        "webhook_url",
     }
     for name, cls in CREDENTIAL_TYPES.items():
         assert cls.type_name == name

@@ -17,6 +17,8 @@ from reporunner.nodes.base import (
     Port,
 )
 from reporunner.nodes.catalog import (
+    credential_catalog,
+    credential_schema,
     node_schema,
 )
 from reporunner.nodes.credentials import (
@@ -30,6 +32,7 @@ from reporunner.nodes.credentials import (
     PostgresDsnCredential,
     RedisUrlCredential,
     SmtpCredential,
+    WebhookUrlCredential,
     get_credential_type,
     secret_values,
 )
@@ -105,7 +108,10 @@ __all__ = [
     "SmtpCredential",
     "UnknownNodeType",
     "ValidationFailed",
+    "WebhookUrlCredential",
     "check",
+    "credential_catalog",
+    "credential_schema",
     "default_registry",
     "get_credential_type",
     "has_expressions",

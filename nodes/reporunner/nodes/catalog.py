@@ -7,12 +7,16 @@ example. The copilot gives this catalog to the LLM, so descriptions must be prec
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
+from pydantic import SecretBytes, SecretStr
+
 from reporunner.nodes.base import Node, Port
+from reporunner.nodes.credentials import CREDENTIAL_TYPES, CredentialModel
 from reporunner.nodes.registry import NodeRegistry, default_registry
 
-__all__ = ["catalog", "node_schema"]
+__all__ = ["catalog", "credential_catalog", "credential_schema", "node_schema"]
 
 
 def _ports(ports: tuple[Port, ...]) -> list[dict[str, str]]:
@@ -61,3 +65,30 @@ def catalog(
     registry = registry or default_registry()
     classes = registry.all() if all_versions else registry.latest()
     return [node_schema(cls) for cls in classes]
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_is_secret(arg) for arg in typing.get_args(annotation))
+
+
+def credential_schema(cred_cls: type[CredentialModel]) -> dict[str, Any]:
+    """Catalog entry of one credential type: its fields' JSON Schema and which are secret.
+
+    Secret fields carry ``writeOnly: true`` in the schema: clients may set them but the API
+    never returns them.
+    """
+    secret = [name for name, f in cred_cls.model_fields.items() if _is_secret(f.annotation)]
+    return {
+        "type": cred_cls.type_name,
+        "display_name": cred_cls.display_name,
+        "description": (cred_cls.__doc__ or "").strip().splitlines()[0],
+        "schema": cred_cls.model_json_schema(),
+        "secret_fields": secret,
+    }
+
+
+def credential_catalog() -> list[dict[str, Any]]:
+    """Every credential type's entry, sorted by type name (for ``GET /credential-types``)."""
+    return [credential_schema(CREDENTIAL_TYPES[name]) for name in sorted(CREDENTIAL_TYPES)]

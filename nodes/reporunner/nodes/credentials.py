@@ -33,6 +33,7 @@ __all__ = [
     "PostgresDsnCredential",
     "RedisUrlCredential",
     "SmtpCredential",
+    "WebhookUrlCredential",
     "get_credential_type",
     "secret_values",
 ]
@@ -156,6 +157,15 @@ class HmacSecretCredential(CredentialModel):
     secret: SecretStr = Field(description="The shared secret.")
 
 
+class WebhookUrlCredential(CredentialModel):
+    """An incoming-webhook URL (Slack, Discord, Teams): the URL itself is the secret."""
+
+    type_name = "webhook_url"
+    display_name = "Incoming webhook URL"
+
+    url: SecretStr = Field(description="The full incoming-webhook URL, e.g. https://hooks...")
+
+
 CREDENTIAL_TYPES: dict[str, type[CredentialModel]] = {
     cls.type_name: cls
     for cls in (
@@ -167,6 +177,7 @@ CREDENTIAL_TYPES: dict[str, type[CredentialModel]] = {
         PostgresDsnCredential,
         RedisUrlCredential,
         HmacSecretCredential,
+        WebhookUrlCredential,
     )
 }
 """Every credential type by name."""
