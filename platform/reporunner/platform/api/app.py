@@ -17,6 +17,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
+from reporunner.platform.api.routes import discover_route_handlers
 from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
@@ -63,7 +64,7 @@ def create_app(
                 await app.state.resources.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, *extra_route_handlers],
+        route_handlers=[healthz, readyz, *discover_route_handlers(), *extra_route_handlers],
         dependencies={
             "resources": Provide(provide_resources, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),

@@ -1,6 +1,7 @@
 """The ``reporunner`` command line.
 
-Each command lives in its own module and registers itself on the parser with ``add_parser``;
+Each command group lives in its own module of this package and registers itself on the parser
+with ``add_parser`` (modules are discovered, so adding a command means adding a module);
 errors we raise on purpose (``ReporunnerError``) print as one line on stderr with exit status 2,
 never as a traceback.
 """
@@ -8,15 +9,25 @@ never as a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
 from reporunner.nodes.errors import ReporunnerError
-from reporunner.platform.cli import serve
 
 __all__ = ["main"]
 
-COMMANDS = (serve,)
+
+def _command_modules() -> list[object]:
+    """Every module of this package with an ``add_parser(subparsers)`` (one per command group)."""
+    modules: list[object] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            if hasattr(module, "add_parser"):
+                modules.append(module)
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reporunner", description="Self-hostable AI-agent workflow platform."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        module.add_parser(sub)
+    for module in _command_modules():
+        module.add_parser(sub)  # type: ignore[attr-defined]
     return parser
 
 

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from arq.worker import Worker, func
 
 from reporunner.platform.resources import Resources
+from reporunner.platform.worker.jobs import JobFunction, discover_jobs
 
-__all__ = ["build_worker", "job_functions", "ping"]
-
-JobFunction = Callable[..., Coroutine[Any, Any, Any]]
-
-
-async def ping(ctx: dict[str, Any], value: str = "pong") -> dict[str, str]:
-    """Round-trip job used by readiness probes and tests to prove a worker is consuming."""
-    return {"value": value, "worker_id": str(ctx["worker_id"])}
+__all__ = ["build_worker", "job_functions"]
 
 
 def job_functions() -> list[JobFunction]:
-    """Every job this worker can run."""
-    return [ping]
+    """Every job this worker can run (see ``reporunner.platform.worker.jobs``)."""
+    return discover_jobs()
 
 
 def build_worker(

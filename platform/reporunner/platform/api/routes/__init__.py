@@ -1,0 +1,24 @@
+"""Route modules: each module here exports ``route_handlers`` (controllers, routers, handlers).
+
+``create_app`` includes every module's handlers (sorted by module name), so adding a resource
+means adding one module — no shared list to edit. Handlers are authenticated by default; mark a
+public one with ``opt={"public": True}`` and add it to the route-table test's public list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+__all__ = ["discover_route_handlers"]
+
+
+def discover_route_handlers() -> list[Any]:
+    handlers: list[Any] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        handlers.extend(getattr(module, "route_handlers", []))
+    return handlers
