@@ -136,9 +136,18 @@ def test_sandbox_refuses_escapes(ctx: dict[str, Any], source: str) -> None:
     assert ctx["item"] == {"id": 7, "price": 2.5, "items": "a key, not the dict method"}
 
 
-def test_statements_are_refused(ctx: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 1 }}{% for x in range(10) %}{{ x }}{% endfor %}",
+        "{% import 'os' as os %}{{ os }}",
+        "{% include '/etc/passwd' %}{{ 1 }}",
+        "{% set x = 1 %}{{ x }}",
+    ],
+)
+def test_statements_imports_and_includes_are_refused(ctx: dict[str, Any], source: str) -> None:
     with pytest.raises(ExpressionError, match=r"not \{% \.\.\. %\} statements"):
-        render("{{ 1 }}{% for x in range(10) %}{{ x }}{% endfor %}", ctx)
+        render(source, ctx)
 
 
 @pytest.mark.parametrize(
