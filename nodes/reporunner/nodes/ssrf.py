@@ -31,10 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +41,22 @@ import anyio
 import httpcore
 import httpx
 
+from reporunner.nodes._httpx_bridge import (
+    ResponseStream,
+    hide_url_secrets_in_httpx_logs,
+    map_exceptions,
+)
 from reporunner.nodes.errors import ConfigurationError, SSRFBlockedError
 
-__all__ = ["Resolver", "SSRFPolicy", "blocked_reason", "guarded_client", "system_resolver"]
+__all__ = [
+    "Resolver",
+    "SSRFPolicy",
+    "blocked_reason",
+    "check_address",
+    "check_url",
+    "guarded_client",
+    "system_resolver",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -272,46 +284,6 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-_CORE_ERRORS = (
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.ProxyError,
-    httpcore.UnsupportedProtocol,
-)
-
-
-@contextlib.contextmanager
-def _map_exceptions() -> Iterator[None]:
-    """Re-raise httpcore errors as their httpx counterparts, so callers catch httpx types."""
-    try:
-        yield
-    except _CORE_ERRORS as err:
-        raise _translate(err) from err
-
-
-def _translate(err: Exception) -> httpx.HTTPError:
-    for cls in type(err).__mro__:
-        if cls.__module__.startswith("httpcore") and hasattr(httpx, cls.__name__):
-            mapped: type[httpx.HTTPError] = getattr(httpx, cls.__name__)
-            return mapped(str(err))
-    return httpx.TransportError(str(err))
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _map_exceptions():
-            async for part in self._stream:
-                yield part
-
-    async def aclose(self) -> None:
-        if hasattr(self._stream, "aclose"):
-            await self._stream.aclose()
-
-
 class _GuardedTransport(httpx.AsyncBaseTransport):
     """httpx transport over an httpcore pool whose network backend is the guard."""
 
@@ -342,44 +314,17 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with _map_exceptions():
+        with map_exceptions():
             response = await self._pool.handle_async_request(core_request)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream),
+            stream=ResponseStream(response.stream),
             extensions=response.extensions,
         )
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-class _HideUrlSecrets(logging.Filter):
-    """Logs the URLs of httpx's request log lines as origin only (``https://host:port/...``).
-
-    httpx logs every request URL at INFO. Query strings carry API keys and signatures, and the
-    paths of incoming webhooks (Slack, Discord, Teams) carry their tokens; a node cannot keep
-    them out of that line any other way.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
-            record.args = tuple(
-                _origin_only(a) if isinstance(a, httpx.URL) else a for a in record.args
-            )
-        return True
-
-
-def _origin_only(url: httpx.URL) -> str:
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}/..."
-
-
-def _hide_url_secrets_in_httpx_logs() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _HideUrlSecrets) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_HideUrlSecrets())
 
 
 def guarded_client(
@@ -419,7 +364,7 @@ def guarded_client(
         if isinstance(verify, ssl.SSLContext)
         else httpx.create_ssl_context(verify=verify, trust_env=False)
     )
-    _hide_url_secrets_in_httpx_logs()
+    hide_url_secrets_in_httpx_logs()
     transport = _GuardedTransport(policy, resolver or system_resolver, ssl_context, http2)
     return httpx.AsyncClient(
         transport=transport,
