@@ -354,8 +354,27 @@ class LiteralNode(Node[SqlP]):
     Params = SqlP
     literal_params = frozenset({"sql"})
     credential_types = ("postgres_dsn",)
+    credentials_required = True
 
     async def run(self, ctx: NodeContext, params: SqlP, inputs: NodeInputs) -> NodeOutput:
+        return NodeOutput.main([])
+
+
+class AuthP(_P):
+    auth: Literal["none", "api_key", "bearer_token"] = "none"
+
+
+class AuthNode(Node[AuthP]):
+    """Not in the default test registry: credentials needed only as its 'auth' param says."""
+
+    type = "t.auth"
+    category = Category.ACTION
+    display_name = "Auth"
+    description = "Calls an API with optional auth."
+    Params = AuthP
+    credential_types = ("api_key", "bearer_token")
+
+    async def run(self, ctx: NodeContext, params: AuthP, inputs: NodeInputs) -> NodeOutput:
         return NodeOutput.main([])
 
 

@@ -169,6 +169,41 @@ def test_literal_params_and_credentials(registry: NodeRegistry) -> None:
     }
 
 
+def test_credentials_needed_by_an_auth_param(registry: NodeRegistry) -> None:
+    from engine_testkit import AuthNode
+
+    reg = NodeRegistry()
+    for cls in registry.all():
+        reg.register(cls)
+    reg.register(AuthNode)
+    definition = wf(
+        [
+            {"id": "start", "type": "t.trigger"},
+            {"id": "anon", "type": "t.auth"},
+            {"id": "bearer", "type": "t.auth", "params": {"auth": "bearer_token"}},
+            {
+                "id": "wrong",
+                "type": "t.auth",
+                "params": {"auth": "bearer_token"},
+                "credentials": {"api_key": "cred-1"},
+            },
+            {
+                "id": "bound",
+                "type": "t.auth",
+                "params": {"auth": "api_key"},
+                "credentials": {"api_key": "cred-1"},
+            },
+        ],
+        ["start->anon", "anon->bearer", "bearer->wrong", "wrong->bound"],
+    )
+    problems = validate(definition, reg)
+    assert _codes(problems) == {
+        "/nodes/2/credentials": "missing_credential",
+        "/nodes/3/credentials": "missing_credential",
+    }
+    assert "'bearer_token'" in problems[0].message
+
+
 def test_compile_raises_422_with_all_problems_and_caches_by_hash(
     registry: NodeRegistry,
 ) -> None:

@@ -29,7 +29,14 @@ from reporunner.platform.engine.topology import (
     strongly_connected,
 )
 
-__all__ = ["LOOP_NODE_TYPE", "Problem", "raise_for_problems", "resolve_nodes", "validate"]
+__all__ = [
+    "LOOP_NODE_TYPE",
+    "Problem",
+    "raise_for_problems",
+    "required_credentials",
+    "resolve_nodes",
+    "validate",
+]
 
 LOOP_NODE_TYPE = "logic.loop"
 ERROR_PORT = "error"
@@ -167,6 +174,23 @@ def _check_params(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> Iterato
             )
 
 
+def required_credentials(node_cls: type[Node[Any]], params: Mapping[str, Any]) -> set[str]:
+    """Credential types a node needs with these params (any one of them must be bound).
+
+    A node says so by a ``required_credentials(params)`` classmethod or a
+    ``credentials_required = True`` class attribute; otherwise a top-level string param that
+    names one of its credential types (``"auth": "bearer_token"``) requires that type. Without
+    any of these a credential is optional (http.request without auth, data.crypto hashing).
+    """
+    accepted = set(node_cls.credential_types)
+    hook = getattr(node_cls, "required_credentials", None)
+    if callable(hook):
+        return set(hook(params)) & accepted
+    if getattr(node_cls, "credentials_required", False):
+        return accepted
+    return {v for v in params.values() if isinstance(v, str) and v in accepted}
+
+
 def _check_credentials(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> Iterator[Problem]:
     accepted = node_cls.credential_types
     for name in spec.credentials:
@@ -177,13 +201,16 @@ def _check_credentials(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> It
                 "unknown_credential_type",
                 f"node '{spec.id}' ({spec.type}) cannot use a '{name}' credential; {hint}",
             )
-    required = getattr(node_cls, "credentials_required", True)
-    if accepted and required and not any(name in spec.credentials for name in accepted):
+    try:
+        needed = required_credentials(node_cls, spec.params)
+    except Exception:  # a node hook choking on invalid params; those are reported already
+        needed = set()
+    if needed and not needed & set(spec.credentials):
         yield Problem(
             f"{at}/credentials",
             "missing_credential",
             f"node '{spec.id}' ({spec.type}) needs a credential of type "
-            f"{' or '.join(repr(a) for a in accepted)}; bind one in its 'credentials'",
+            f"{' or '.join(repr(a) for a in sorted(needed))}; bind one in its 'credentials'",
         )
 
 
@@ -212,12 +239,14 @@ def _check_expressions(
 
 
 def _ports(spec: NodeSpec, node_cls: type[Node[Any]], output: bool) -> set[str]:
-    if output:
-        names = {p.name for p in node_cls.output_ports(spec.params)}
-        if spec.error_policy.on_error == "error_port":
-            names.add(ERROR_PORT)
-        return names
-    return {p.name for p in node_cls.input_ports(spec.params)}
+    try:
+        ports = node_cls.output_ports(spec.params) if output else node_cls.input_ports(spec.params)
+    except Exception:  # params the port hook cannot read are reported as invalid params
+        ports = node_cls.outputs if output else node_cls.inputs
+    names = {p.name for p in ports}
+    if output and spec.error_policy.on_error == "error_port":
+        names.add(ERROR_PORT)
+    return names
 
 
 def _check_edges(
