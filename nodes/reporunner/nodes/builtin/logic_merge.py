@@ -74,6 +74,8 @@ class Merge(Node[MergeParams]):
     Params = MergeParams
     inputs = tuple(Port(name) for name in _port_names(2))
     outputs = (Port("main", "The combined items."),)
+    literal_params = frozenset({"inputs"})
+    """The input count shapes the graph, so it must be known before anything runs."""
     example: ClassVar[dict[str, Any]] = {"inputs": 2, "mode": "by_key", "key": "id"}
 
     @classmethod
