@@ -17,8 +17,10 @@ __all__ = [
     "SUBWORKFLOW",
     "WEBHOOK_RESPONSE",
     "SubWorkflowRunner",
+    "SubWorkflowStarter",
     "WebhookResponder",
     "subworkflow_runner",
+    "subworkflow_starter",
     "webhook_responder",
 ]
 
@@ -42,8 +44,14 @@ class SubWorkflowRunner(Protocol):
         """
         ...
 
+
+@runtime_checkable
+class SubWorkflowStarter(Protocol):
+    """Optionally offered by the ``subworkflow`` service: start a run without waiting
+    (``workflow.execute`` in ``fire_and_forget`` mode)."""
+
     async def start(self, workflow_id: str, items: list[Item]) -> str:
-        """Queue a run of ``workflow_id`` without waiting; returns the new execution id."""
+        """Queue a run of ``workflow_id`` with ``items``; returns the new execution id."""
         ...
 
 
@@ -74,6 +82,18 @@ def subworkflow_runner(ctx: NodeContext) -> SubWorkflowRunner:
     """The engine's :class:`SubWorkflowRunner` (raises :class:`NodeError` when absent)."""
     runner: SubWorkflowRunner = _typed(ctx, SUBWORKFLOW, SubWorkflowRunner)
     return runner
+
+
+def subworkflow_starter(ctx: NodeContext) -> SubWorkflowStarter:
+    """The ``subworkflow`` service as a :class:`SubWorkflowStarter` (raises
+    :class:`NodeError` when the engine can only run sub-workflows and wait)."""
+    service = ctx.service(SUBWORKFLOW)
+    if not isinstance(service, SubWorkflowStarter):
+        raise NodeError(
+            f"the engine's '{SUBWORKFLOW}' service ({type(service).__name__}) does not implement "
+            "SubWorkflowStarter: it can run sub-workflows only while waiting; use mode 'wait'"
+        )
+    return service
 
 
 def webhook_responder(ctx: NodeContext) -> WebhookResponder:

@@ -6,8 +6,8 @@ import pytest
 
 from reporunner.nodes.base import Item
 from reporunner.nodes.builtin.workflow_execute import WorkflowExecute
-from reporunner.nodes.errors import NotFoundError
-from reporunner.nodes.services import SubWorkflowRunner
+from reporunner.nodes.errors import NodeError, NotFoundError
+from reporunner.nodes.services import SubWorkflowRunner, SubWorkflowStarter
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 
@@ -30,6 +30,7 @@ class Runner:
 async def test_wait_mode_outputs_the_sub_workflow_items() -> None:
     runner = Runner()
     assert isinstance(runner, SubWorkflowRunner)
+    assert isinstance(runner, SubWorkflowStarter)
     ctx = NodeTestContext(services={"subworkflow": runner})
     out = await run_node(
         WorkflowExecute, {"workflow_id": "double"}, {"main": [{"n": 1}, {"n": 4}]}, ctx
@@ -48,3 +49,19 @@ async def test_fire_and_forget_outputs_the_queued_execution() -> None:
         {"workflow_id": "double", "execution_id": "exec-sub-1", "items_sent": 2}
     ]
     assert runner.started == [("double", [{"n": 1}, {"n": 2}])]
+
+
+class WaitOnlyRunner:
+    """Like the engine's in-process runner: it can run and wait, not start and forget."""
+
+    async def run(self, workflow_id: str, items: list[Item]) -> list[Item]:
+        return items
+
+
+async def test_a_wait_only_runner_serves_wait_mode_and_explains_fire_and_forget() -> None:
+    ctx = NodeTestContext(services={"subworkflow": WaitOnlyRunner()})
+    out = await run_node(WorkflowExecute, {"workflow_id": "echo"}, {"main": [{"a": 1}]}, ctx)
+    assert out.ports["main"] == [{"a": 1}]
+    params = {"workflow_id": "echo", "mode": "fire_and_forget"}
+    with pytest.raises(NodeError, match="does not implement SubWorkflowStarter.*use mode .wait."):
+        await run_node(WorkflowExecute, params, {"main": [{"a": 1}]}, ctx)

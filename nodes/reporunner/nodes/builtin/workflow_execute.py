@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reporunner.nodes.base import Category, Node, NodeContext, NodeInputs, NodeOutput, Port
-from reporunner.nodes.services import subworkflow_runner
+from reporunner.nodes.services import subworkflow_runner, subworkflow_starter
 
 __all__ = ["WorkflowExecute", "WorkflowExecuteParams"]
 
@@ -47,10 +47,10 @@ class WorkflowExecute(Node[WorkflowExecuteParams]):
         self, ctx: NodeContext, params: WorkflowExecuteParams, inputs: NodeInputs
     ) -> NodeOutput:
         items = list(inputs.get("main", []))
-        runner = subworkflow_runner(ctx)
         if params.mode == "wait":
+            runner = subworkflow_runner(ctx)
             return NodeOutput.main(await runner.run(params.workflow_id, items))
-        execution_id = await runner.start(params.workflow_id, items)
+        execution_id = await subworkflow_starter(ctx).start(params.workflow_id, items)
         return NodeOutput.main(
             [
                 {
