@@ -63,5 +63,5 @@ async def test_a_wait_only_runner_serves_wait_mode_and_explains_fire_and_forget(
     out = await run_node(WorkflowExecute, {"workflow_id": "echo"}, {"main": [{"a": 1}]}, ctx)
     assert out.ports["main"] == [{"a": 1}]
     params = {"workflow_id": "echo", "mode": "fire_and_forget"}
-    with pytest.raises(NodeError, match="does not implement SubWorkflowStarter.*use mode .wait."):
+    with pytest.raises(NodeError, match=r"does not implement SubWorkflowStarter.*use mode .wait."):
         await run_node(WorkflowExecute, params, {"main": [{"a": 1}]}, ctx)
