@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="Default embedding model of new knowledge bases (local, offline).",
     )
+    # -- knowledge uploads
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1,
+        description="Largest document one upload may carry (bytes); larger files answer 413.",
+    )
+    max_upload_files: int = Field(
+        default=20, ge=1, description="Most files one document upload request may carry."
+    )
 
     @field_validator("database_url")
     @classmethod
