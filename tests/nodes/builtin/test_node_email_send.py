@@ -137,11 +137,14 @@ async def test_sends_text_html_attachment_with_cc_and_bcc(smtp: tuple[Mailbox, i
 async def test_message_id_is_stable_for_a_resumed_execution(smtp: tuple[Mailbox, int]) -> None:
     _, port = smtp
     params = {"to": ["ann@example.com"], "subject": "s", "text": "t"}
-    first = await run_node(EmailSend, params, ctx=_ctx(port, execution_id="ex-1"))
-    again = await run_node(EmailSend, params, ctx=_ctx(port, execution_id="ex-1"))
-    other = await run_node(EmailSend, params, ctx=_ctx(port, execution_id="ex-2"))
-    ids = [o.ports["main"][0]["message_id"] for o in (first, again, other)]
-    assert ids[0] == ids[1] != ids[2]
+    items = {"main": [{"user": 1}, {"user": 2}]}
+    first = await run_node(EmailSend, params, items, _ctx(port, execution_id="ex-1"))
+    again = await run_node(EmailSend, params, items, _ctx(port, execution_id="ex-1"))
+    other = await run_node(EmailSend, params, items, _ctx(port, execution_id="ex-2"))
+    ids = [[i["message_id"] for i in o.ports["main"]] for o in (first, again, other)]
+    assert ids[0] == ids[1], "a resumed execution re-sends with the same Message-IDs"
+    assert ids[0][0] != ids[0][1], "each item's email has its own Message-ID"
+    assert set(ids[2]).isdisjoint(ids[0])
 
 
 async def test_refused_recipient_is_reported(smtp: tuple[Mailbox, int]) -> None:

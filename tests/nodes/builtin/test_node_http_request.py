@@ -334,11 +334,21 @@ async def test_pagination_stops_at_max_pages(server: LocalHTTPServer, script: Sc
     assert len(out.ports["main"]) == 3
 
 
-async def test_idempotency_key_header(server: LocalHTTPServer) -> None:
-    ctx = guarded_ctx(execution_id="ex-1", node_id="charge")
+async def test_idempotency_key_header_is_stable_per_item(server: LocalHTTPServer) -> None:
     params = {"method": "POST", "url": f"{server.url}/echo", "idempotency_key": True}
-    out = await run_node(HttpRequest, params, ctx=ctx)
-    assert out.ports["main"][0]["body"]["headers"]["idempotency-key"] == ctx.idempotency_key()
+    items = {"main": [{"order": 1}, {"order": 2}]}
+
+    async def keys(execution_id: str) -> list[str]:
+        ctx = guarded_ctx(execution_id=execution_id, node_id="charge")
+        out = await run_node(HttpRequest, params, items, ctx)
+        found = [i["body"]["headers"]["idempotency-key"] for i in out.ports["main"]]
+        assert all(k.startswith(ctx.idempotency_key()) for k in found)
+        return found
+
+    first = await keys("ex-1")
+    assert first[0] != first[1], "each item gets its own key"
+    assert await keys("ex-1") == first, "a resumed execution sends the same keys"
+    assert set(await keys("ex-2")).isdisjoint(first)
 
 
 async def test_private_targets_and_redirects_to_them_are_refused(

@@ -1,7 +1,7 @@
 """``email.send``: send an email through the SMTP account of an ``smtp`` credential.
 
 The stdlib ``smtplib`` client runs in a worker thread (``asyncio.to_thread``) so the event loop
-never blocks. The Message-ID is derived from ``ctx.idempotency_key`` so that a message re-sent
+never blocks. The Message-ID is derived from the item's idempotency key so that a message re-sent
 after a crash-resume carries the same id (receivers and relays can drop the duplicate).
 """
 
@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput, Port
+from reporunner.nodes.builtin._idempotency import item_idempotency_key
 from reporunner.nodes.credentials import SmtpCredential, secret_values
 from reporunner.nodes.errors import CredentialError, NodeError
 from reporunner.nodes.logging import redact
@@ -120,7 +121,7 @@ class EmailSend(Node[EmailSendParams]):
             raise CredentialError(
                 f"email.send needs an 'smtp' credential, got a {type(credential).__name__}"
             )
-        message = _build(ctx, params, credential)
+        message = _build(params, credential, item_idempotency_key(ctx, inputs))
         recipients = _addresses([*params.to, *params.cc, *params.bcc])
         secrets = secret_values(credential)
         try:
@@ -143,7 +144,7 @@ class EmailSend(Node[EmailSendParams]):
         return NodeOutput.main([item])
 
 
-def _build(ctx: NodeContext, params: EmailSendParams, credential: SmtpCredential) -> EmailMessage:
+def _build(params: EmailSendParams, credential: SmtpCredential, key: str) -> EmailMessage:
     sender = params.from_address or credential.from_address or credential.username
     if not sender:
         raise NodeError("set 'from_address' on the node or on the SMTP credential")
@@ -157,8 +158,7 @@ def _build(ctx: NodeContext, params: EmailSendParams, credential: SmtpCredential
     message["Subject"] = params.subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     domain = _domain(sender)
-    key = hashlib.sha256(ctx.idempotency_key().encode()).hexdigest()[:32]
-    message["Message-ID"] = f"<{key}@{domain}>"
+    message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
     message.set_content(params.text or "")
     if params.html:
         message.add_alternative(params.html, subtype="html")

@@ -23,6 +23,7 @@ from reporunner.nodes.builtin._http import (
     send,
 )
 from reporunner.nodes.builtin._http_auth import AppliedAuth, AuthKind, TokenCache, apply_auth
+from reporunner.nodes.builtin._idempotency import item_idempotency_key
 from reporunner.nodes.errors import NodeError
 from reporunner.nodes.logging import redact
 
@@ -174,7 +175,7 @@ class HttpRequest(Node[HttpRequestParams]):
         auth = await apply_auth(ctx, params.auth, retry, self._tokens)
         request = _request_kwargs(params, auth)
         if params.idempotency_key:
-            request["headers"]["Idempotency-Key"] = ctx.idempotency_key()
+            request["headers"]["Idempotency-Key"] = item_idempotency_key(ctx, inputs)
         url = _start_url(params, auth)
         items: list[Item] = []
         max_pages = params.pagination.max_pages if params.pagination else 1
