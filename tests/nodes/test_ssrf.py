@@ -91,6 +91,9 @@ REFUSED = [
     ("http://0x7f.1:{port}/", "0x7f.1", "non-canonical"),
     ("http://017700000001:{port}/", "017700000001", "non-canonical"),
     ("http://127.1:{port}/", "127.1", "non-canonical"),
+    ("http://127.0.0.1.:{port}/", "127.0.0.1.", "non-canonical"),
+    ("http://[::127.0.0.1]:{port}/", "::7f00:1", "reserved"),
+    ("http://[0:0:0:0:0:ffff:7f00:1]:{port}/", "::ffff:7f00:1", "loopback"),
     ("http://169.254.169.254/latest/meta-data/", "169.254.169.254", "link-local"),
     ("http://[fd00::1]:{port}/", "fd00::1", "private"),
     ("http://[fe80::1]:{port}/", "fe80::1", "link-local"),
@@ -121,6 +124,15 @@ async def test_guard_refuses_private_spellings_and_schemes(
     assert reason in info.value.detail
     assert info.value.code == "ssrf_blocked"
     assert len(server.requests) == before, "the server must never be reached"
+
+
+async def test_spellings_httpx_itself_rejects_never_connect(server: _Server) -> None:
+    before = len(server.requests)
+    async with guarded_client() as client:
+        for url in ("http://0177.0.0.1:{port}/", "http://127.0.0.0001:{port}/"):
+            with pytest.raises((SSRFBlockedError, httpx.InvalidURL)):
+                await client.get(url.format(port=server.port))
+    assert len(server.requests) == before
 
 
 @pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "[127.0.0.1]"])

@@ -166,8 +166,9 @@ def _blocked(host: str, reason: str) -> SSRFBlockedError:
 
 def _literal_address(host: str) -> IPAddress | None:
     """The IP a host string denotes if it is any spelling of an IP address, else None."""
+    host = host.strip("[]").rstrip(".")  # "127.0.0.1." is the same address
     with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     with contextlib.suppress(OSError, UnicodeEncodeError):
         # inet_aton accepts the legacy forms libc also accepts: 2130706433, 0x7f.1, 0177.1...
         return ipaddress.IPv4Address(socket.inet_aton(host))
