@@ -8,17 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 from _action_peers import LocalHTTPServer, Reply, Seen, guarded_ctx
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from reporunner.nodes.builtin.slack_message import SlackMessage
+from reporunner.nodes.credentials import WebhookUrlCredential
 from reporunner.nodes.errors import CredentialError, NodeError, SSRFBlockedError
 from reporunner.nodes.testing import run_node
 
 HOOK_PATH = "/services/T000/B000/SECRETxyzHOOKtoken"
-
-
-class WebhookUrl(BaseModel):
-    url: SecretStr
 
 
 def slack(seen: Seen) -> Reply:
@@ -39,7 +36,7 @@ def server() -> Iterator[LocalHTTPServer]:
 
 async def test_posts_text_blocks_and_thread_per_item(server: LocalHTTPServer) -> None:
     ctx = guarded_ctx(
-        credentials={"webhook_url": WebhookUrl(url=SecretStr(server.url + HOOK_PATH))}
+        credentials={"webhook_url": WebhookUrlCredential(url=SecretStr(server.url + HOOK_PATH))}
     )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
     params = {"text": "hello", "blocks": blocks, "thread_ts": "123.456"}
@@ -63,7 +60,7 @@ async def test_error_names_host_but_never_the_webhook_token(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     bad = server.url + HOOK_PATH.replace("B000", "B999")
-    ctx = guarded_ctx(credentials={"webhook_url": WebhookUrl(url=SecretStr(bad))})
+    ctx = guarded_ctx(credentials={"webhook_url": WebhookUrlCredential(url=SecretStr(bad))})
     with pytest.raises(NodeError) as info:
         await run_node(SlackMessage, {"text": "x"}, ctx=ctx)
     assert "Slack webhook at http://127.0.0.1 answered 404: 'no_service'" in info.value.detail

@@ -2,7 +2,8 @@
 
 An incoming-webhook URL is itself a secret (its path carries the token), so it is never shown
 whole: messages name only its scheme and host. It comes from a ``webhook_url`` credential
-(field ``url``) when one is bound, else from the node's ``webhook_url`` param.
+(:class:`~reporunner.nodes.credentials.WebhookUrlCredential`) when one is bound, else from
+the node's ``webhook_url`` param.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from reporunner.nodes.base import Item, NodeContext
 from reporunner.nodes.builtin._http import RetryPolicy, send
+from reporunner.nodes.credentials import WebhookUrlCredential
 from reporunner.nodes.errors import CredentialError, NodeError
 from reporunner.nodes.logging import redact
 
@@ -47,11 +49,12 @@ def resolve_webhook_url(ctx: NodeContext, params: WebhookParams, service: str) -
     except CredentialError:
         credential = None
     if credential is not None:
-        value = getattr(credential, "url", None)
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if isinstance(value, str) and value:
-            return value
+        if not isinstance(credential, WebhookUrlCredential):
+            raise CredentialError(
+                f"the {service} node needs a '{WEBHOOK_CREDENTIAL}' credential, got a "
+                f"{type(credential).__name__}"
+            )
+        return credential.url.get_secret_value()
     if params.webhook_url:
         return params.webhook_url
     raise CredentialError(
