@@ -19,6 +19,7 @@ import asyncio
 import json
 import operator
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -178,6 +179,7 @@ async def database() -> AsyncIterator[str]:
         yield pg.start().replace("postgresql+psycopg://", "postgresql://", 1)
     finally:
         pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def main() -> None:

@@ -29,10 +29,13 @@ from reporunner.platform.engine.definition import WorkflowDefinition, content_ha
 from reporunner.platform.engine.errors import ExecutionCancelled, LoopLimitExceeded
 from reporunner.platform.engine.execute import CompiledNode, execute_node
 from reporunner.platform.engine.state import (
-    EngineState,
-    InboxUpdate,
-    apply_inbox,
+    InboxChange,
+    in_key,
+    inbox_view,
+    make_state_schema,
+    out_key,
     ready_nodes,
+    state_key,
 )
 from reporunner.platform.engine.topology import Topology, build_topology
 from reporunner.platform.engine.validate import raise_for_problems, validate
@@ -45,7 +48,9 @@ _CACHE_SIZE = 256
 _cache: OrderedDict[tuple[str, int], CompiledWorkflow] = OrderedDict()
 _cache_lock = threading.Lock()
 
-Graph = CompiledStateGraph[EngineState, RunDeps, EngineState, EngineState]
+EngineState = dict[str, Any]
+"""Graph state values (keys from :func:`~reporunner.platform.engine.state.make_state_schema`)."""
+Graph = CompiledStateGraph[Any, RunDeps, Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +136,8 @@ def _compile_nodes(
 def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) -> CompiledWorkflow:
     topology = build_topology(defn)
     nodes = _compile_nodes(defn, registry, topology)
-    builder: StateGraph[EngineState, RunDeps, EngineState, EngineState] = StateGraph(
-        EngineState, context_schema=RunDeps
-    )
+    schema = make_state_schema(f"State_{version_hash[:12]}", nodes)
+    builder: StateGraph[Any, RunDeps, Any, Any] = StateGraph(schema, context_schema=RunDeps)
     builder.add_node(SCHEDULER, _scheduler_fn(topology))
     for cn in nodes.values():
         builder.add_node(cn.id, _node_fn(cn, topology, defn))
@@ -154,7 +158,7 @@ def _scheduler_fn(topology: Topology) -> Any:
     async def scheduler(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
         if runtime.context.cancelled():
             raise ExecutionCancelled("the execution was cancelled")
-        ready = ready_nodes(topology, state.get("inbox") or {})
+        ready = ready_nodes(topology, inbox_view(topology, state))
         return Command(update={"running": ready}, goto=ready)
 
     return scheduler
@@ -162,7 +166,7 @@ def _scheduler_fn(topology: Topology) -> Any:
 
 def _start_router(topology: Topology) -> Any:
     def start(state: EngineState) -> list[str]:
-        return ready_nodes(topology, state.get("inbox") or {})
+        return ready_nodes(topology, inbox_view(topology, state))
 
     return start
 
@@ -183,7 +187,7 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
         deps = runtime.context
         if deps.cancelled():
             raise ExecutionCancelled("the execution was cancelled")
-        box = (state.get("inbox") or {}).get(node_id, {})
+        box = state.get(in_key(node_id)) or {}
         run_no = (state.get("runs") or {}).get(node_id, 0) + 1
         if run_no > settings.max_loop_iterations:
             raise LoopLimitExceeded(
@@ -191,12 +195,12 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
                 f"settings.max_loop_iterations={settings.max_loop_iterations}; raise the limit "
                 "or make the loop end sooner"
             )
-        before = (state.get("node_state") or {}).get(node_id, {})
+        before = state.get(state_key(node_id)) or {}
         node_state = copy.deepcopy(before)
         ports = await execute_node(
             cn, deps, state, _gather(box, cn.first_input), node_state, settings.vars, run_no
         )
-        inbox: InboxUpdate = {node_id: {"remove": list(box)}}
+        inbox: dict[str, InboxChange] = {node_id: {"remove": list(box)}}
         for port, items in ports.items():
             if not items:
                 continue
@@ -207,16 +211,14 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
                     "port": edge.target_port,
                     "items": items,
                 }
-        update: dict[str, Any] = {
-            "inbox": inbox,
-            "outputs": {node_id: ports},
-            "runs": {node_id: run_no},
-        }
+        update: dict[str, Any] = {in_key(target): change for target, change in inbox.items()}
+        update[out_key(node_id)] = ports
+        update["runs"] = {node_id: run_no}
         if node_state != before:
-            update["node_state"] = {node_id: node_state}
+            update[state_key(node_id)] = node_state
         if state.get("running") != [node_id]:
             return Command(update=update, goto=SCHEDULER)
-        ready = ready_nodes(topology, apply_inbox(state.get("inbox"), inbox))
+        ready = ready_nodes(topology, inbox_view(topology, state, inbox))
         update["running"] = ready
         return Command(update=update, goto=ready)
 

@@ -23,6 +23,7 @@ from reporunner.platform.engine import _expr
 from reporunner.platform.engine.context import EngineContext, RunDeps
 from reporunner.platform.engine.definition import EdgeSpec, NodeSpec
 from reporunner.platform.engine.errors import InvalidRenderedParams, NodeFailed, NodeTimeout
+from reporunner.platform.engine.state import out_key
 
 __all__ = ["CompiledNode", "bound_ports", "error_info", "execute_node"]
 
@@ -109,10 +110,9 @@ def _render_context(
     variables: Mapping[str, Any],
     item: Item | None,
 ) -> dict[str, Any]:
-    outputs: Mapping[str, Mapping[str, list[Item]]] = state.get("outputs") or {}
     nodes = {}
     for ref in cn.refs:
-        ports = outputs.get(ref, {})
+        ports: Mapping[str, list[Item]] = state.get(out_key(ref)) or {}
         main = list(ports.get("main", []))
         nodes[ref] = {"output": main[0] if main else {}, "items": main, "ports": dict(ports)}
     return {"nodes": nodes, "trigger": deps.trigger, "item": item, "vars": variables}

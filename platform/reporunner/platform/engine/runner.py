@@ -27,6 +27,7 @@ from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
 from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
+from reporunner.platform.engine.state import in_key, out_key
 
 __all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
 
@@ -70,7 +71,7 @@ def _initial_state(
             f"{', '.join(compiled.triggers)})"
         )
     start = {"start": {"port": START_PORT, "items": items}}
-    return {"inbox": {trigger_node: {"add": start}}, "running": [trigger_node]}
+    return {in_key(trigger_node): {"add": start}, "running": [trigger_node]}
 
 
 def _result_from_state(
@@ -80,7 +81,11 @@ def _result_from_state(
     error: dict[str, Any] | None = None,
     waiting: Any = None,
 ) -> ExecutionResult:
-    outputs: dict[str, dict[str, list[Item]]] = dict(values.get("outputs") or {})
+    outputs: dict[str, dict[str, list[Item]]] = {}
+    for nid in compiled.topology.node_ids:
+        ports = values.get(out_key(nid))
+        if ports is not None:
+            outputs[nid] = ports
     final: list[Item] = []
     for nid in compiled.topology.node_ids:
         if nid in outputs and not compiled.topology.successors.get(nid):

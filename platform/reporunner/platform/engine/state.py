@@ -6,7 +6,7 @@ the branch that ran and never waits for the one that did not; a Merge after a fa
 every branch. A static "wait for all parents" join gets the first wrong and "fire on any" gets
 the second wrong, so the decision is made from the state instead:
 
-* ``inbox`` holds items delivered to each node and not yet consumed, one entry per delivery;
+* each node's inbox holds items delivered to it and not yet consumed, one entry per delivery;
 * a waiting node is *ready* when no other waiting node can still reach one of its inputs
   (the only way new items appear is a waiting node running), judged on the whole state.
 
@@ -17,7 +17,7 @@ all hand over to one scheduler step, which LangGraph runs once after all of them
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypedDict
 
 from reporunner.nodes.base import Item
@@ -25,18 +25,37 @@ from reporunner.platform.engine.topology import Topology, forward_closure
 
 __all__ = [
     "Delivery",
-    "EngineState",
-    "InboxUpdate",
-    "apply_inbox",
+    "InboxChange",
+    "apply_box",
+    "in_key",
+    "inbox_view",
+    "make_state_schema",
     "merge_dicts",
+    "out_key",
     "ready_nodes",
+    "state_key",
 ]
 
 Delivery = dict[str, Any]
 """``{"port": <input port>, "items": [...]}``: items one node sent to another in one run."""
 
-InboxUpdate = dict[str, dict[str, Any]]
-"""``{node_id: {"add": {delivery_id: Delivery}, "remove": [delivery_id, ...]}}``."""
+InboxChange = dict[str, Any]
+"""``{"add": {delivery_id: Delivery}, "remove": [delivery_id, ...]}`` for one node's inbox."""
+
+
+def out_key(node_id: str) -> str:
+    """State key of a node's last output (``{port: items}``)."""
+    return f"out__{node_id}"
+
+
+def in_key(node_id: str) -> str:
+    """State key of a node's inbox (undelivered items by delivery id)."""
+    return f"in__{node_id}"
+
+
+def state_key(node_id: str) -> str:
+    """State key of a node's own state (``ctx.state()``)."""
+    return f"st__{node_id}"
 
 
 def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
@@ -46,43 +65,55 @@ def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -
     return {**(current or {}), **update}
 
 
-def apply_inbox(
-    current: dict[str, dict[str, Delivery]] | None, update: InboxUpdate | None
-) -> dict[str, dict[str, Delivery]]:
-    """Reducer of ``inbox``: add and remove deliveries by id.
+def apply_box(
+    current: dict[str, Delivery] | None, change: InboxChange | None
+) -> dict[str, Delivery]:
+    """Reducer of one node's inbox: remove and add deliveries by id.
 
-    Removing by id (not "clear the node's inbox") keeps a delivery that a sibling made in the
-    same superstep in which the node consumed its earlier ones.
+    Removing by id (not "clear the inbox") keeps a delivery that a sibling made in the same
+    superstep in which the node consumed its earlier ones.
     """
-    result = dict(current or {})
-    for node_id, change in (update or {}).items():
-        box = dict(result.get(node_id, {}))
-        for delivery_id in change.get("remove", ()):
-            box.pop(delivery_id, None)
-        box.update(change.get("add", {}))
-        if box:
-            result[node_id] = box
-        else:
-            result.pop(node_id, None)
-    return result
+    box = dict(current or {})
+    for delivery_id in (change or {}).get("remove", ()):
+        box.pop(delivery_id, None)
+    box.update((change or {}).get("add", {}))
+    return box
 
 
-class EngineState(TypedDict, total=False):
-    """Graph state of one execution (JSON-safe; checkpointed after every superstep).
+def make_state_schema(name: str, node_ids: Iterable[str]) -> type[Any]:
+    """The graph state of a workflow: one channel per node for its output, inbox and state.
 
-    Keys:
-        inbox: Undelivered items per node, by delivery id.
-        outputs: Last output of each node that ran, by port (bounded in size).
-        node_state: Per-node state kept between runs (the Loop node's pending items).
+    Per-node channels keep checkpoints small: a superstep rewrites only the channels it
+    touched (the node's output, the inboxes it delivered to), never every node's output.
+
+    Shared keys:
         runs: How often each node ran (bounds loops; makes delivery ids unique).
         running: Nodes dispatched for the current superstep.
     """
+    fields: dict[str, Any] = {
+        "runs": Annotated[dict[str, int], merge_dicts],
+        "running": list[str],
+    }
+    for node_id in node_ids:
+        fields[out_key(node_id)] = dict[str, list[Item]]
+        fields[in_key(node_id)] = Annotated[dict[str, Delivery], apply_box]
+        fields[state_key(node_id)] = dict[str, Any]
+    schema: type[Any] = TypedDict(name, fields, total=False)  # type: ignore[misc]
+    return schema
 
-    inbox: Annotated[dict[str, dict[str, Delivery]], apply_inbox]
-    outputs: Annotated[dict[str, dict[str, list[Item]]], merge_dicts]
-    node_state: Annotated[dict[str, dict[str, Any]], merge_dicts]
-    runs: Annotated[dict[str, int], merge_dicts]
-    running: list[str]
+
+def inbox_view(
+    topology: Topology, state: Mapping[str, Any], changes: Mapping[str, InboxChange] | None = None
+) -> dict[str, dict[str, Delivery]]:
+    """Every non-empty inbox by node id, with ``changes`` (not yet written) applied."""
+    view = {}
+    for node_id in topology.node_ids:
+        box = state.get(in_key(node_id))
+        if changes and node_id in changes:
+            box = apply_box(box, changes[node_id])
+        if box:
+            view[node_id] = box
+    return view
 
 
 def ready_nodes(topology: Topology, inbox: Mapping[str, Mapping[str, Delivery]]) -> list[str]:
