@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.settings import Settings
+from reporunner.platform.vault import Keyring, keyring_from_settings
 
 __all__ = ["Resources", "open_resources"]
 
@@ -25,6 +26,7 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     arq: ArqRedis
+    keyring: Keyring
 
     async def close(self) -> None:
         await self.arq.aclose()
@@ -42,5 +44,10 @@ async def open_resources(settings: Settings) -> Resources:
         RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
     )
     return Resources(
-        settings=settings, engine=engine, sessions=session_factory(engine), redis=redis, arq=arq
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        redis=redis,
+        arq=arq,
+        keyring=keyring_from_settings(settings),
     )

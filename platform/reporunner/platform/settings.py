@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="Master key for the credential vault (base64, 32 bytes). Unset outside "
         "production: generated into the data directory with 0600 permissions.",
     )
+    old_secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated previous master keys, still used to decrypt while "
+        "`reporunner rotate-key` re-encrypts every credential with REPORUNNER_SECRET_KEY.",
+    )
     bootstrap_token: SecretStr | None = Field(
         default=None,
         description="API key given to the first owner when `serve` starts on an empty database "

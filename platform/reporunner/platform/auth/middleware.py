@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -13,9 +13,11 @@ from sqlalchemy import select, update
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
-from reporunner.platform.resources import Resources
 
-__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware"]
+if TYPE_CHECKING:
+    from reporunner.platform.resources import Resources
+
+__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "authenticate_key"]
 
 PUBLIC_OPT = "public"
 LAST_USED_GRANULARITY = timedelta(minutes=1)

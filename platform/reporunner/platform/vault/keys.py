@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.settings import Settings
 
-__all__ = ["MasterKey", "load_master_key"]
+__all__ = ["MasterKey", "load_master_key", "load_old_keys"]
 
 KEY_FILE = "secret.key"
 _HOW = (
@@ -66,3 +66,20 @@ def load_master_key(settings: Settings) -> MasterKey:
             f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
     key = _decode(path.read_text())
     return MasterKey(_key_id(key), key)
+
+
+def load_old_keys(settings: Settings) -> tuple[MasterKey, ...]:
+    """Previous master keys (``REPORUNNER_OLD_SECRET_KEYS``, comma separated) for rotation."""
+    if settings.old_secret_keys is None:
+        return ()
+    keys = []
+    for part in settings.old_secret_keys.get_secret_value().split(","):
+        if part.strip():
+            try:
+                key = _decode(part)
+            except ConfigurationError as err:
+                raise ConfigurationError(
+                    err.detail.replace("REPORUNNER_SECRET_KEY", "REPORUNNER_OLD_SECRET_KEYS", 1)
+                ) from None
+            keys.append(MasterKey(_key_id(key), key))
+    return tuple(keys)
