@@ -378,6 +378,22 @@ class AuthNode(Node[AuthP]):
         return NodeOutput.main([])
 
 
+class LeakyNode(Node[_P]):
+    """Logs and raises with its API key in the text (the engine must mask it)."""
+
+    type = "t.leaky"
+    category = Category.ACTION
+    display_name = "Leaky"
+    description = "Leaks its credential."
+    Params = _P
+    credential_types = ("api_key",)
+
+    async def run(self, ctx: NodeContext, params: _P, inputs: NodeInputs) -> NodeOutput:
+        key = ctx.credential("api_key").api_key.get_secret_value()  # type: ignore[attr-defined]
+        ctx.logger.warning("calling with key %s", key)
+        raise RuntimeError(f"server refused key {key}")
+
+
 class ProbeNode(Node[_P]):
     """Outputs what the ``probe`` service (a callable reading the checkpoint) answers."""
 
@@ -432,4 +448,4 @@ class KillNode(Node[FileP]):
         return NodeOutput.main(list(inputs.get("main", [])))
 
 
-TEST_NODES = (*TEST_NODES, ProbeNode, MarkNode, KillNode)
+TEST_NODES = (*TEST_NODES, ProbeNode, MarkNode, KillNode, LeakyNode)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
+import pytest
 from engine_testkit import CALLS, BlockNode, execute, wf
 from langgraph.checkpoint.memory import InMemorySaver
 
+from reporunner.nodes.credentials import ApiKeyCredential
+from reporunner.nodes.logging import MASK
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine.compile import CompiledWorkflow, compile_workflow
 from reporunner.platform.engine.definition import parse_definition
@@ -176,6 +180,34 @@ async def test_interrupt_waits_and_resume_continues(registry: NodeRegistry) -> N
     assert done.outputs["after"]["main"] == [{"n": 1, "b": 1, "approved": "yes", "a": 1}]
     assert CALLS[f"{exec_id}:before"] == 1
     assert hooks.ran() == ["approve", "after"]
+
+
+async def test_credentials_reach_the_node_and_secrets_are_masked(
+    registry: NodeRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "sk-very-secret-123"
+    definition = wf(
+        [
+            {"id": "start", "type": "t.trigger"},
+            {
+                "id": "leak",
+                "type": "t.leaky",
+                "credentials": {"api_key": "cred-1"},
+                "error_policy": {"on_error": "continue"},
+            },
+        ],
+        ["start->leak"],
+    )
+    caplog.set_level(logging.WARNING, logger="reporunner.engine")
+    result, hooks = await execute(
+        registry, definition, _id(), credentials={"cred-1": ApiKeyCredential(api_key=secret)}
+    )
+    assert result.status == "succeeded"
+    [item] = result.outputs["leak"]["main"]
+    assert item["error"]["message"] == f"server refused key {MASK}"
+    assert secret not in repr(hooks.calls) + repr(hooks.events)
+    assert "calling with key" in caplog.text
+    assert secret not in caplog.text
 
 
 def _compiled(registry: NodeRegistry, definition: dict[str, Any]) -> CompiledWorkflow:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,7 +46,10 @@ __all__ = ["SCHEDULER", "START_PORT", "CompiledWorkflow", "clear_cache", "compil
 SCHEDULER = "__scheduler__"
 START_PORT = "__start__"
 _CACHE_SIZE = 256
-_cache: OrderedDict[tuple[str, int], CompiledWorkflow] = OrderedDict()
+_caches: weakref.WeakKeyDictionary[NodeRegistry, OrderedDict[str, CompiledWorkflow]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Compiled workflows per registry (a registry's node classes are part of the result)."""
 _cache_lock = threading.Lock()
 
 EngineState = dict[str, Any]
@@ -81,7 +85,7 @@ class CompiledWorkflow:
 def clear_cache() -> None:
     """Forget every cached compiled workflow."""
     with _cache_lock:
-        _cache.clear()
+        _caches.clear()
 
 
 def compile_workflow(defn: WorkflowDefinition, registry: NodeRegistry) -> CompiledWorkflow:
@@ -91,18 +95,18 @@ def compile_workflow(defn: WorkflowDefinition, registry: NodeRegistry) -> Compil
         ValidationFailed: the definition has problems; ``problems`` lists all of them.
     """
     version_hash = content_hash(defn)
-    key = (version_hash, id(registry))
     with _cache_lock:
-        hit = _cache.get(key)
+        cache = _caches.setdefault(registry, OrderedDict())
+        hit = cache.get(version_hash)
         if hit is not None:
-            _cache.move_to_end(key)
+            cache.move_to_end(version_hash)
             return hit
     raise_for_problems(validate(defn, registry))
     compiled = _build(defn, registry, version_hash)
     with _cache_lock:
-        _cache[key] = compiled
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        cache[version_hash] = compiled
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
     return compiled
 
 

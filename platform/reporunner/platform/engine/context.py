@@ -18,7 +18,9 @@ from langgraph.types import interrupt
 from pydantic import BaseModel
 
 from reporunner.nodes.base import Item
+from reporunner.nodes.credentials import secret_values
 from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.logging import RedactingLoggerAdapter
 from reporunner.nodes.ssrf import guarded_client
 from reporunner.platform.engine.hooks import ExecutionHooks
 
@@ -75,11 +77,21 @@ class EngineContext:
     vars: Mapping[str, Any]
     bound_credentials: Mapping[str, str]
     node_state: dict[str, Any]
+    secrets: tuple[str, ...] = field(init=False)
+    """Secret values of the credentials bound to this node (masked in logs and errors)."""
     logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.logger = logging.LoggerAdapter(
-            _log, {"execution_id": self.deps.execution_id, "node_id": self.node_id}
+        found: list[str] = []
+        for credential_id in self.bound_credentials.values():
+            model = self.deps.credentials.get(credential_id)
+            if model is not None:
+                found.extend(secret_values(model))
+        self.secrets = tuple(found)
+        self.logger = RedactingLoggerAdapter(
+            _log,
+            self.secrets,
+            {"execution_id": self.deps.execution_id, "node_id": self.node_id},
         )
 
     @property

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from reporunner.nodes.base import Item, Node
 from reporunner.nodes.errors import NodeError, ReporunnerError
+from reporunner.nodes.logging import redact
 from reporunner.platform.engine import _expr
 from reporunner.platform.engine.context import EngineContext, RunDeps
 from reporunner.platform.engine.definition import EdgeSpec, NodeSpec
@@ -49,11 +50,15 @@ class CompiledNode:
         return self.spec.id
 
 
-def error_info(err: BaseException, node_id: str) -> dict[str, Any]:
-    """JSON-safe description of a node error (what error items and hooks carry)."""
+def error_info(err: BaseException, node_id: str, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """JSON-safe description of a node error (what error items and hooks carry).
+
+    ``secrets`` are masked in the message: a library error may quote a credential.
+    """
     detail = err.detail if isinstance(err, ReporunnerError) else str(err) or type(err).__name__
     code = err.code if isinstance(err, ReporunnerError) else "node_error"
-    return {"node": node_id, "code": code, "type": type(err).__name__, "message": detail}
+    message = redact(detail, secrets) if secrets else detail
+    return {"node": node_id, "code": code, "type": type(err).__name__, "message": message}
 
 
 def _retryable(err: BaseException) -> bool:
@@ -167,7 +172,7 @@ async def _attempts(
         except Exception as exc:
             failure = exc
         final = attempt > policy.retries or not _retryable(failure)
-        info = error_info(failure, cn.id)
+        info = error_info(failure, cn.id, ctx.secrets)
         duration = time.perf_counter() - started
         await hooks.node_failed(
             cn.id, run=run, error=info, attempt=attempt, duration=duration, final=final
@@ -212,7 +217,7 @@ async def execute_node(
         ports, err, last_attempt = await _attempts(cn, ctx, render_ctx, call_inputs, run)
         if err is not None:
             policy = cn.spec.error_policy.on_error
-            info = error_info(err, cn.id)
+            info = error_info(err, cn.id, ctx.secrets)
             if policy == "stop":
                 raise NodeFailed(f"node '{cn.id}' failed: {info['message']}", error=info) from err
             error_item: Item = {"error": info}
