@@ -3,19 +3,42 @@
 Job functions are collected from the parts that define them (``job_functions``); the worker's
 ``ctx`` carries the shared :class:`~reporunner.platform.resources.Resources` under
 ``ctx["resources"]`` so that jobs never open their own engines or pools.
+
+On start-up the worker opens the durable checkpointer (a pool of its own) and starts three
+background tasks: the heartbeat of the executions it runs, the reaper that re-queues
+executions of dead workers and lost jobs, and the listener for cancel requests. Their state is
+``ctx["executions"]`` (a :class:`~reporunner.platform.executions.runner.WorkerState`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import uuid
+from contextlib import AsyncExitStack
+from typing import Any
 
 from arq.worker import Worker, func
+from sqlalchemy.engine import make_url
 
+from reporunner.nodes.registry import NodeRegistry, default_registry
+from reporunner.platform.engine import postgres_checkpointer
+from reporunner.platform.executions.reaper import (
+    beat_once,
+    listen_for_cancels,
+    reap_once,
+    run_every,
+)
+from reporunner.platform.executions.runner import WorkerState
 from reporunner.platform.resources import Resources
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
 
-__all__ = ["build_worker", "job_functions"]
+__all__ = ["build_worker", "job_functions", "libpq_dsn"]
+
+STATE_KEY = "executions"
+_STACK_KEY = "_exit_stack"
+_TASKS_KEY = "_background_tasks"
 
 
 def job_functions() -> list[JobFunction]:
@@ -23,10 +46,69 @@ def job_functions() -> list[JobFunction]:
     return discover_jobs()
 
 
+def libpq_dsn(database_url: str) -> str:
+    """The libpq form (``postgresql://``) of a SQLAlchemy URL, for psycopg and LangGraph."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _reap_interval(resources: Resources) -> float:
+    return max(0.2, min(5.0, resources.settings.reap_after_seconds / 4))
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    resources: Resources = ctx["resources"]
+    settings = resources.settings
+    assert settings.database_url is not None
+    stack = AsyncExitStack()
+    ctx[_STACK_KEY] = stack
+    saver = await stack.enter_async_context(
+        postgres_checkpointer(
+            libpq_dsn(settings.database_url), max_size=settings.worker_concurrency + 2
+        )
+    )
+    state = WorkerState(worker_id=ctx["worker_id"], registry=ctx["registry"], checkpointer=saver)
+    ctx[STATE_KEY] = state
+    ctx[_TASKS_KEY] = [
+        asyncio.create_task(
+            run_every(settings.heartbeat_seconds, lambda: beat_once(resources, state), "heartbeat")
+        ),
+        asyncio.create_task(
+            run_every(_reap_interval(resources), lambda: reap_once(resources), "reaper")
+        ),
+        asyncio.create_task(
+            run_every(1.0, lambda: listen_for_cancels(resources, state), "cancel listener")
+        ),
+    ]
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    tasks: list[asyncio.Task[Any]] = ctx.pop(_TASKS_KEY, [])
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    stack: AsyncExitStack | None = ctx.pop(_STACK_KEY, None)
+    if stack is not None:
+        await stack.aclose()
+
+
 def build_worker(
-    resources: Resources, *, burst: bool = False, handle_signals: bool = True
+    resources: Resources,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    registry: NodeRegistry | None = None,
 ) -> Worker:
-    """An arq worker on the settings' queue, sharing ``resources`` with its jobs."""
+    """An arq worker on the settings' queue, sharing ``resources`` with its jobs.
+
+    Args:
+        resources: Shared database, Redis and queue connections.
+        burst: Exit once the queue is empty (tests, one-off runs).
+        handle_signals: Let arq install SIGINT/SIGTERM handlers.
+        registry: Node types executions may use (default: built-ins + entry points).
+    """
     settings = resources.settings
     worker_id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
     return Worker(
@@ -38,5 +120,11 @@ def build_worker(
         max_jobs=settings.worker_concurrency,
         job_timeout=settings.execution_timeout_seconds + 60,
         keep_result=3600,
-        ctx={"resources": resources, "worker_id": worker_id},
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        ctx={
+            "resources": resources,
+            "worker_id": worker_id,
+            "registry": registry if registry is not None else default_registry(),
+        },
     )

@@ -1,0 +1,122 @@
+"""Execution events in Redis: a pub/sub channel per execution plus a stream kept for replay.
+
+Live listeners may ``SUBSCRIBE`` to :func:`channel`; the Server-Sent Events endpoint reads the
+stream instead (``XRANGE`` to replay, then ``XREAD BLOCK`` to follow), which has no gap between
+"what already happened" and "what happens next" — a subscriber that replays from a list and then
+subscribes would miss the events published in between.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+__all__ = [
+    "CANCEL_CHANNEL",
+    "STREAM_MAXLEN",
+    "STREAM_TTL_SECONDS",
+    "Event",
+    "channel",
+    "follow",
+    "publish_event",
+    "read_events",
+    "stream_key",
+]
+
+CANCEL_CHANNEL = "reporunner:executions:cancel"
+"""Workers listen here for the ids of executions to cancel."""
+STREAM_MAXLEN = 10_000
+"""Events kept per execution (older ones are trimmed; the node_runs rows keep the record)."""
+STREAM_TTL_SECONDS = 7 * 24 * 3600
+"""Replay window of an execution's events after its last event."""
+
+
+def channel(execution_id: str) -> str:
+    """Pub/sub channel of one execution's events."""
+    return f"reporunner:execution:{execution_id}:events"
+
+
+def stream_key(execution_id: str) -> str:
+    """Redis stream that keeps one execution's events for replay."""
+    return f"reporunner:execution:{execution_id}:stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of an execution.
+
+    Attributes:
+        id: Stream entry id (``<ms>-<seq>``), usable as the SSE ``id`` and ``Last-Event-ID``.
+        event: Event name, e.g. ``node.finished``.
+        data: JSON payload.
+    """
+
+    id: str
+    event: str
+    data: dict[str, Any]
+
+
+def _encode(event: str, data: Mapping[str, Any]) -> str:
+    return json.dumps({"event": event, "data": dict(data)}, default=str, separators=(",", ":"))
+
+
+def _decode(entry_id: bytes | str, fields: Mapping[Any, Any]) -> Event:
+    raw = fields.get(b"e", fields.get("e", b"{}"))
+    body = json.loads(raw)
+    ident = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return Event(ident, str(body.get("event", "")), dict(body.get("data") or {}))
+
+
+async def publish_event(
+    redis: Redis, execution_id: str, event: str, data: Mapping[str, Any]
+) -> str:
+    """Append ``event`` to the execution's stream and publish it on its channel.
+
+    Returns:
+        The stream entry id.
+    """
+    payload = _encode(event, data)
+    key = stream_key(execution_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(key, {"e": payload}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.expire(key, STREAM_TTL_SECONDS)
+        pipe.publish(channel(execution_id), payload)
+        entry_id, *_ = await pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+async def read_events(redis: Redis, execution_id: str, after: str = "0") -> list[Event]:
+    """Every event kept for the execution after stream id ``after`` (``"0"``: from the start)."""
+    start = "(" + after if after not in ("0", "0-0", "") else "-"
+    entries = await redis.xrange(stream_key(execution_id), min=start, max="+")
+    return [_decode(entry_id, fields) for entry_id, fields in entries]
+
+
+async def follow(
+    redis: Redis, execution_id: str, after: str = "0", *, block_ms: int = 3_000
+) -> AsyncIterator[Event | None]:
+    """Replay the kept events, then wait for new ones; yields None after each idle wait.
+
+    The caller decides when to stop (e.g. at ``execution.finished``); the None values let it
+    send keep-alives and check whether the client is still there. ``block_ms`` stays below
+    the Redis client's socket timeout (5 s in :mod:`reporunner.platform.resources`).
+    """
+    last = after or "0"
+    for event in await read_events(redis, execution_id, last):
+        last = event.id
+        yield event
+    key = stream_key(execution_id)
+    while True:
+        answer = await redis.xread({key: last}, block=block_ms, count=100)
+        if not answer:
+            yield None
+            continue
+        for _key, entries in answer:
+            for entry_id, fields in entries:
+                event = _decode(entry_id, fields)
+                last = event.id
+                yield event

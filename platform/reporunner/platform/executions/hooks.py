@@ -1,0 +1,217 @@
+"""``DatabaseHooks``: the engine's hooks as ``node_runs`` rows plus Redis events.
+
+Every node run becomes one row (written when it starts, completed when it ends), so a crashed
+execution still shows which node was running. Inputs and outputs above :data:`MAX_RECORD_BYTES`
+are stored cut, ending in a ``_truncated`` marker item, and the row says so
+(``output_truncated``); nothing is dropped silently.
+
+Hooks must not raise (the engine would treat a bookkeeping failure as a node failure), so write
+errors are logged; a database that is really gone fails the run through the checkpointer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reporunner.nodes.base import Item
+from reporunner.platform.db.models.workflows import NodeRun
+from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
+from reporunner.platform.executions.events import publish_event
+
+__all__ = [
+    "FINISHED_EVENT",
+    "MAX_RECORD_BYTES",
+    "USAGE_EVENT",
+    "DatabaseHooks",
+    "EventSink",
+    "is_truncated",
+]
+
+MAX_RECORD_BYTES = 256_000
+"""Bound of the JSON kept per node run for its input and for its output."""
+FINISHED_EVENT = "execution.finished"
+USAGE_EVENT = "usage"
+"""A node emits ``usage`` with ``tokens_in``, ``tokens_out`` and ``cost_usd`` (LLM calls);
+the numbers are added to its node run and summed into the execution."""
+
+log = logging.getLogger("reporunner.executions")
+
+
+def is_truncated(ports: Mapping[str, list[Item]]) -> bool:
+    """True when any port ends in the engine's truncation marker."""
+    return any(items and TRUNCATED_KEY in items[-1] for items in ports.values())
+
+
+@dataclass
+class EventSink:
+    """Publishes an execution's events (stream + channel); extra listeners see each one.
+
+    Attributes:
+        redis: Where events go.
+        execution_id: Whose events.
+        listeners: Called with ``(event, data)`` after publishing (the CLI prints from here).
+    """
+
+    redis: Redis
+    execution_id: str
+    listeners: list[Any] = field(default_factory=list)
+
+    async def publish(self, event: str, data: Mapping[str, Any]) -> None:
+        try:
+            await publish_event(self.redis, self.execution_id, event, data)
+        except Exception:  # events are best effort; node_runs rows are the record
+            log.warning("could not publish %s of %s", event, self.execution_id, exc_info=True)
+        for listener in self.listeners:
+            listener(event, data)
+
+
+@dataclass
+class _Usage:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: Decimal = Decimal(0)
+
+
+@dataclass
+class DatabaseHooks:
+    """Implements :class:`reporunner.platform.engine.ExecutionHooks` for one execution.
+
+    Attributes:
+        sessions: Session factory of the platform database.
+        events: Where events are published.
+        execution_id: The execution's id.
+        workspace_id: Its workspace (every row is tenant-scoped).
+        node_types: Node type by node id (stored on each row for listing and cost reports).
+        max_record_bytes: Input/output size bound of a row.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    events: EventSink
+    execution_id: uuid.UUID
+    workspace_id: uuid.UUID
+    node_types: Mapping[str, str]
+    max_record_bytes: int = MAX_RECORD_BYTES
+    _rows: dict[tuple[str, int], uuid.UUID] = field(default_factory=dict, init=False)
+    _usage: dict[str, _Usage] = field(default_factory=dict, init=False)
+    _finished: dict[str, Any] | None = field(default=None, init=False)
+
+    async def _write(self, statement: Any) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(statement)
+        except Exception:
+            log.warning("could not record a node run of %s", self.execution_id, exc_info=True)
+
+    async def node_started(
+        self, node_id: str, *, run: int, inputs: Mapping[str, list[Item]]
+    ) -> None:
+        row_id = uuid.uuid4()
+        self._rows[(node_id, run)] = row_id
+        self._usage[node_id] = _Usage()
+        await self._write(
+            insert(NodeRun).values(
+                id=row_id,
+                workspace_id=self.workspace_id,
+                execution_id=self.execution_id,
+                node_id=node_id,
+                node_type=self.node_types.get(node_id, ""),
+                attempt=1,
+                status="running",
+                input=bound_ports(inputs, self.max_record_bytes),
+                started_at=datetime.now(UTC),
+            )
+        )
+
+    def _finish_values(self, node_id: str, duration: float) -> dict[str, Any]:
+        usage = self._usage.pop(node_id, _Usage())
+        return {
+            "finished_at": datetime.now(UTC),
+            "duration_ms": round(duration * 1000, 3),
+            "tokens_in": usage.tokens_in,
+            "tokens_out": usage.tokens_out,
+            "cost_usd": usage.cost_usd,
+        }
+
+    async def node_finished(
+        self,
+        node_id: str,
+        *,
+        run: int,
+        outputs: Mapping[str, list[Item]],
+        duration: float,
+        attempt: int,
+    ) -> None:
+        row_id = self._rows.pop((node_id, run), None)
+        if row_id is None:
+            return
+        output = bound_ports(outputs, self.max_record_bytes)
+        await self._write(
+            update(NodeRun)
+            .where(NodeRun.id == row_id)
+            .values(
+                status="succeeded",
+                attempt=attempt,
+                output=output,
+                output_truncated=is_truncated(output),
+                **self._finish_values(node_id, duration),
+            )
+        )
+
+    async def node_failed(
+        self,
+        node_id: str,
+        *,
+        run: int,
+        error: Mapping[str, Any],
+        attempt: int,
+        duration: float,
+        final: bool,
+    ) -> None:
+        row_id = self._rows.get((node_id, run))
+        if row_id is None:
+            return
+        values: dict[str, Any] = {"attempt": attempt, "error": dict(error)}
+        if final:
+            values.update(status="failed", **self._finish_values(node_id, duration))
+        await self._write(update(NodeRun).where(NodeRun.id == row_id).values(**values))
+
+    async def publish(self, event: str, data: Mapping[str, Any]) -> None:
+        if event == USAGE_EVENT:
+            self._add_usage(data)
+        if event == FINISHED_EVENT:
+            self._finished = dict(data)  # held until the row says so too (flush_finished)
+            return
+        await self.events.publish(event, data)
+
+    async def flush_finished(self, status: str, error: Mapping[str, Any] | None) -> None:
+        """Publish ``execution.finished`` once the execution row holds the outcome.
+
+        Whoever sees the event and then reads the row finds the final status, never a row
+        still saying ``running``.
+        """
+        data = self._finished or {"execution_id": str(self.execution_id), "status": status}
+        if error is not None and "error" not in data:
+            data["error"] = dict(error)
+        self._finished = None
+        await self.events.publish(FINISHED_EVENT, data)
+
+    def _add_usage(self, data: Mapping[str, Any]) -> None:
+        usage = self._usage.get(str(data.get("node_id", "")))
+        if usage is None:
+            return
+        try:
+            usage.tokens_in += int(data.get("tokens_in") or 0)
+            usage.tokens_out += int(data.get("tokens_out") or 0)
+            usage.cost_usd += Decimal(str(data.get("cost_usd") or 0))
+        except (ValueError, ArithmeticError):
+            log.warning("ignoring a malformed usage event of %s: %r", self.execution_id, data)

@@ -1,0 +1,162 @@
+"""Worker background tasks: heartbeat, reaper and the cancel listener.
+
+* The heartbeat refreshes ``heartbeat_at`` of the executions this worker is running (only those
+  it really runs: a job that ended without writing its outcome stops being refreshed, so the
+  reaper gets it) and picks up cancel requests that the pub/sub message may have missed.
+* The reaper puts ``running`` executions whose heartbeat is older than
+  ``settings.reap_after_seconds`` back in the queue (or fails them after
+  :data:`~reporunner.platform.executions.runner.MAX_ATTEMPTS` pick-ups), and enqueues ``queued``
+  executions whose arq job is gone. Every worker runs one; the conditional updates make two
+  reapers harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.jobs import Job, JobStatus
+from sqlalchemy import func, or_, select, update
+
+from reporunner.platform.db.models.workflows import Execution
+from reporunner.platform.executions.events import CANCEL_CHANNEL, publish_event
+from reporunner.platform.executions.queue import enqueue_execution, job_id
+from reporunner.platform.executions.runner import MAX_ATTEMPTS, WorkerState
+from reporunner.platform.resources import Resources
+
+__all__ = ["beat_once", "listen_for_cancels", "reap_once", "run_every"]
+
+log = logging.getLogger("reporunner.executions")
+
+
+async def beat_once(resources: Resources, state: WorkerState) -> None:
+    """Refresh the heartbeat of this worker's executions; set the events of cancelled ones."""
+    ids = [uuid.UUID(key) for key in state.running]
+    if not ids:
+        return
+    async with resources.sessions() as session, session.begin():
+        rows = await session.execute(
+            update(Execution)
+            .where(Execution.id.in_(ids), Execution.worker_id == state.worker_id)
+            .values(heartbeat_at=func.now())
+            .returning(Execution.id, Execution.cancel_requested)
+        )
+        cancelled = [str(ident) for ident, flag in rows.all() if flag]
+    for key in cancelled:
+        event = state.running.get(key)
+        if event is not None:
+            event.set()
+
+
+async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
+    settings = resources.settings
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
+    async with resources.sessions() as session, session.begin():
+        rows = (
+            await session.execute(
+                update(Execution)
+                .where(Execution.status == "running", Execution.heartbeat_at < cutoff)
+                .values(status="queued", worker_id=None, heartbeat_at=func.now())
+                .returning(Execution.id, Execution.attempts)
+            )
+        ).all()
+        dead = [ident for ident, attempts in rows if attempts >= MAX_ATTEMPTS]
+        error = {
+            "code": "worker_lost",
+            "message": f"the worker running it died {MAX_ATTEMPTS} times; check the worker logs "
+            "for what kills it (memory?) and retry the execution",
+        }
+        if dead:
+            await session.execute(
+                update(Execution)
+                .where(Execution.id.in_(dead), Execution.status == "queued")
+                .values(status="failed", error=error, finished_at=func.now(), heartbeat_at=None)
+            )
+    for ident in dead:
+        data = {"execution_id": str(ident), "status": "failed", "error": error}
+        await publish_event(resources.redis, str(ident), "execution.finished", data)
+    requeued = []
+    for ident, attempts in rows:
+        if ident in dead:
+            continue
+        log.warning("execution %s lost its worker; queueing it again", ident)
+        await enqueue_execution(resources.arq, settings.queue_name, ident, attempts)
+        requeued.append(ident)
+    return requeued
+
+
+async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
+    settings = resources.settings
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
+    async with resources.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Execution.id, Execution.attempts)
+                .where(
+                    Execution.status == "queued",
+                    or_(
+                        Execution.heartbeat_at < cutoff,
+                        Execution.heartbeat_at.is_(None) & (Execution.created_at < cutoff),
+                    ),
+                )
+                .limit(200)
+            )
+        ).all()
+    found = []
+    for ident, attempts in rows:
+        current = job_id(ident, attempts)
+        status = await Job(current, resources.arq, _queue_name=settings.queue_name).status()
+        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+            continue
+        suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
+        log.warning("execution %s is queued without a job; enqueueing it", ident)
+        async with resources.sessions() as session, session.begin():
+            await session.execute(
+                update(Execution)
+                .where(Execution.id == ident, Execution.status == "queued")
+                .values(heartbeat_at=func.now())
+            )
+        await enqueue_execution(resources.arq, settings.queue_name, ident, attempts, suffix=suffix)
+        found.append(ident)
+    return found
+
+
+async def reap_once(resources: Resources) -> list[uuid.UUID]:
+    """One reaper pass; returns the ids it queued again."""
+    return [*await _requeue_stale_running(resources), *await _enqueue_orphans(resources)]
+
+
+async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
+    """Set the cancel event of executions named on the cancel channel (runs until cancelled)."""
+    pubsub = resources.redis.pubsub()
+    await pubsub.subscribe(CANCEL_CHANNEL)
+    try:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None:
+                continue
+            raw = message.get("data")
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            event = state.running.get(key)
+            if event is not None:
+                event.set()
+    finally:
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+async def run_every(seconds: float, step: Callable[[], Awaitable[Any]], name: str) -> None:
+    """Call ``step`` every ``seconds`` until cancelled; a failing step is logged, not fatal."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("%s failed; trying again in %.1f s", name, seconds, exc_info=True)
+        await asyncio.sleep(seconds)

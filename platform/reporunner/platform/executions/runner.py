@@ -1,0 +1,260 @@
+"""Run one queued execution on a worker: claim it, run the engine, record how it ended.
+
+The claim is a conditional ``UPDATE ... WHERE status = 'queued'``: whichever job gets there
+first runs the execution, a duplicate job finds it ``running`` (or ended) and does nothing. The
+engine continues from the execution's last checkpoint (``thread_id`` = execution id), so a run
+picked up again after a crash does not repeat completed nodes. Failures of the infrastructure
+(the database went away mid-run) put the execution back in the queue a bounded number of times;
+the final write is conditional on this worker still owning the execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporunner.nodes.errors import ReporunnerError
+from reporunner.nodes.registry import NodeRegistry
+from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.engine import (
+    CompiledWorkflow,
+    ExecutionResult,
+    compile_workflow,
+    parse_definition,
+    run_execution,
+)
+from reporunner.platform.engine.execute import bound_ports
+from reporunner.platform.executions.credentials import resolve_for_run
+from reporunner.platform.executions.hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
+from reporunner.platform.executions.node_services import RunInfo, build_services
+from reporunner.platform.executions.queue import enqueue_execution
+from reporunner.platform.resources import Resources
+
+__all__ = ["MAX_ATTEMPTS", "WorkerState", "claim_execution", "process_execution"]
+
+MAX_ATTEMPTS = 5
+"""How often an execution is picked up before a crash loop is declared a failure."""
+
+log = logging.getLogger("reporunner.executions")
+
+
+@dataclass
+class WorkerState:
+    """What one worker shares between the executions it runs.
+
+    Attributes:
+        worker_id: Written on claimed rows; the heartbeat refreshes rows with this id.
+        registry: Node types executions may use.
+        checkpointer: Durable checkpointer (``None`` runs without durability: tests only).
+        running: Cancel event by execution id of the executions running here.
+        listeners: Extra ``(event, data)`` callbacks for every event (the CLI prints them).
+    """
+
+    worker_id: str
+    registry: NodeRegistry
+    checkpointer: BaseCheckpointSaver[Any] | None
+    running: dict[str, asyncio.Event] = field(default_factory=dict)
+    listeners: list[Callable[[str, Any], None]] = field(default_factory=list)
+
+
+async def claim_execution(
+    session: AsyncSession, execution_id: uuid.UUID, worker_id: str
+) -> Execution | None:
+    """Mark a queued execution ``running`` for ``worker_id``; None if it is not queued."""
+    now = datetime.now(UTC)
+    statement = (
+        update(Execution)
+        .where(
+            Execution.id == execution_id,
+            Execution.status == "queued",
+            Execution.cancel_requested.is_(False),
+        )
+        .values(
+            status="running",
+            worker_id=worker_id,
+            heartbeat_at=now,
+            attempts=Execution.attempts + 1,
+            started_at=func.coalesce(Execution.started_at, now),
+        )
+        .returning(Execution)
+    )
+    row: Execution | None = await session.scalar(
+        statement, execution_options={"populate_existing": True}
+    )
+    return row
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return dict(value) if isinstance(value, dict) else {"value": value}
+
+
+async def _finish(
+    resources: Resources,
+    row: Execution,
+    worker_id: str,
+    result: ExecutionResult,
+) -> bool:
+    """Write the outcome (only while this worker still owns the row); True if written."""
+    terminal = result.status != "waiting"
+    totals = (
+        select(
+            func.coalesce(func.sum(NodeRun.tokens_in), 0),
+            func.coalesce(func.sum(NodeRun.tokens_out), 0),
+            func.coalesce(func.sum(NodeRun.cost_usd), 0),
+        )
+        .where(NodeRun.execution_id == row.id)
+        .subquery()
+    )
+    values: dict[str, Any] = {
+        "status": result.status,
+        "error": result.error,
+        "waiting_payload": _json_object(result.waiting_payload),
+        "resume_payload": None,
+        "heartbeat_at": None,
+        "worker_id": None if result.status == "waiting" else worker_id,
+        "tokens_in": select(totals.c[0]).scalar_subquery(),
+        "tokens_out": select(totals.c[1]).scalar_subquery(),
+        "cost_usd": select(totals.c[2]).scalar_subquery(),
+    }
+    if terminal:
+        values["finished_at"] = datetime.now(UTC)
+        values["result"] = {
+            "final_items": bound_ports({"main": result.final_items}, MAX_RECORD_BYTES)["main"]
+        }
+    async with resources.sessions() as session, session.begin():
+        done = await session.scalar(
+            update(Execution)
+            .where(
+                Execution.id == row.id,
+                Execution.worker_id == worker_id,
+                Execution.status == "running",
+            )
+            .values(**values)
+            .returning(Execution.id)
+        )
+    return done is not None
+
+
+async def _fail(
+    resources: Resources, row: Execution, worker_id: str, error: dict[str, Any]
+) -> None:
+    await _finish(resources, row, worker_id, ExecutionResult("failed", error=error))
+
+
+async def _requeue(resources: Resources, row: Execution, worker_id: str, err: Exception) -> None:
+    """After an infrastructure failure: back to the queue, or failed after MAX_ATTEMPTS."""
+    error = {"code": "infrastructure_error", "type": type(err).__name__, "message": str(err)}
+    if row.attempts >= MAX_ATTEMPTS:
+        error["message"] = f"gave up after {row.attempts} attempts: {err}"
+        await _fail(resources, row, worker_id, error)
+        return
+    async with resources.sessions() as session, session.begin():
+        attempts = await session.scalar(
+            update(Execution)
+            .where(Execution.id == row.id, Execution.worker_id == worker_id)
+            .values(status="queued", worker_id=None, heartbeat_at=func.now(), error=error)
+            .returning(Execution.attempts)
+        )
+    if attempts is not None:
+        await enqueue_execution(
+            resources.arq,
+            resources.settings.queue_name,
+            row.id,
+            attempts,
+            defer_seconds=min(30.0, 2.0**attempts),
+        )
+
+
+async def _load(session: AsyncSession, row: Execution, registry: NodeRegistry) -> CompiledWorkflow:
+    version = await session.get(WorkflowVersion, row.version_id)
+    if version is None or version.workspace_id != row.workspace_id:
+        raise ReporunnerError(f"version {row.version_id} of execution {row.id} is gone")
+    return compile_workflow(parse_definition(version.definition), registry)
+
+
+async def process_execution(
+    resources: Resources, execution_id: uuid.UUID, state: WorkerState
+) -> str:
+    """Claim and run one execution; returns what happened (``skipped`` or the final status).
+
+    Never raises for a failing workflow; infrastructure failures re-queue the execution.
+    """
+    async with resources.sessions() as session, session.begin():
+        row = await claim_execution(session, execution_id, state.worker_id)
+    if row is None:
+        return "skipped"
+    key = str(row.id)
+    cancel = state.running.setdefault(key, asyncio.Event())
+    try:
+        async with resources.sessions() as session, session.begin():
+            compiled = await _load(session, row, state.registry)
+            credentials = await resolve_for_run(session, resources, row, compiled)
+        outcome = await _run(resources, row, compiled, credentials, state, cancel)
+    except ReporunnerError as err:
+        error = {"code": err.code, "type": type(err).__name__, "message": err.detail}
+        await _fail(resources, row, state.worker_id, error)
+        await _publish_finished(resources, row, "failed", error)
+        outcome = "failed"
+    except Exception as err:
+        log.exception("execution %s hit an infrastructure failure", row.id)
+        await _requeue(resources, row, state.worker_id, err)
+        outcome = "requeued"
+    finally:
+        state.running.pop(key, None)
+    return outcome
+
+
+async def _publish_finished(
+    resources: Resources, row: Execution, status: str, error: dict[str, Any] | None
+) -> None:
+    sink = EventSink(resources.redis, str(row.id))
+    data: dict[str, Any] = {"execution_id": str(row.id), "status": status}
+    if error is not None:
+        data["error"] = error
+    await sink.publish("execution.finished", data)
+
+
+async def _run(
+    resources: Resources,
+    row: Execution,
+    compiled: CompiledWorkflow,
+    credentials: dict[str, Any],
+    state: WorkerState,
+    cancel: asyncio.Event,
+) -> str:
+    sink = EventSink(resources.redis, str(row.id), list(state.listeners))
+    hooks = DatabaseHooks(
+        sessions=resources.sessions,
+        events=sink,
+        execution_id=row.id,
+        workspace_id=row.workspace_id,
+        node_types={nid: cn.spec.type for nid, cn in compiled.nodes.items()},
+    )
+    info = RunInfo(row.id, row.workflow_id, row.depth, compiled, state.checkpointer, state.registry)
+    resume = (row.resume_payload or {}).get("value")
+    result = await run_execution(
+        compiled,
+        execution_id=str(row.id),
+        workspace_id=str(row.workspace_id),
+        trigger=dict(row.trigger),
+        checkpointer=state.checkpointer,
+        hooks=hooks,
+        services=build_services(resources, row.workspace_id, info),
+        credentials=credentials,
+        resume=resume,
+        cancel_event=cancel,
+    )
+    if await _finish(resources, row, state.worker_id, result):
+        await hooks.flush_finished(result.status, result.error)
+    return result.status
