@@ -25,6 +25,17 @@ def _set(node_id: str, name: str, value: Any) -> dict[str, Any]:
     }
 
 
+def _explode_trigger(definition: dict[str, Any]) -> None:
+    """Insert a data.split_out after 'start': the trigger's 'rows' become the items."""
+    definition["nodes"].append(
+        {"id": "explode", "type": "data.split_out", "params": {"field": "rows"}}
+    )
+    for edge in definition["edges"]:
+        if edge["source"] == "start":
+            edge["source"] = "explode"
+    definition["edges"].append({"source": "start", "target": "explode"})
+
+
 def _branch_then_merge() -> dict[str, Any]:
     return wf(
         [
@@ -113,3 +124,54 @@ async def test_loop_over_items_with_the_real_loop_node(builtins: NodeRegistry) -
     assert result.status == "succeeded", result.error
     assert [i["square"] for i in result.outputs["after"]["main"]] == [1, 4, 9, 16, 25]
     assert hooks.ran().count("square") == 3
+
+
+async def test_if_with_items_on_both_branches_merges_both(builtins: NodeRegistry) -> None:
+    definition = _branch_then_merge()
+    # a longer 'true' branch: the merge must still wait for it
+    definition["nodes"].append({"id": "slow", "type": "logic.noop"})
+    definition["edges"] = [e for e in definition["edges"] if e["source"] != "ship"]
+    definition["edges"] += [
+        {"source": "ship", "target": "slow"},
+        {"source": "slow", "target": "join", "target_port": "input_1"},
+    ]
+    _explode_trigger(definition)
+    result, hooks = await execute(
+        builtins,
+        definition,
+        uuid.uuid4().hex,
+        trigger={"rows": [{"status": "paid"}, {"status": "open"}]},
+    )
+    assert result.status == "succeeded", result.error
+    assert result.final_items == [
+        {"status": "paid", "action": "ship", "done": True},
+        {"status": "open", "action": "remind", "done": True},
+    ]
+    assert hooks.ran().count("join") == 1
+
+
+async def test_switch_routes_with_the_real_node(builtins: NodeRegistry) -> None:
+    def route(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "conditions": [{"field": "kind", "operator": "equals", "compare": name}],
+        }
+
+    definition = wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "sw", "type": "logic.switch", "params": {"routes": [route("a"), route("b")]}},
+            _set("on_a", "seen", "a"),
+            _set("on_b", "seen", "b"),
+            _set("other", "seen", "other"),
+        ],
+        ["start->sw", "sw.a->on_a", "sw.b->on_b", "sw.fallback->other"],
+    )
+    _explode_trigger(definition)
+    result, hooks = await execute(
+        builtins, definition, uuid.uuid4().hex, trigger={"rows": [{"kind": "a"}, {"kind": "z"}]}
+    )
+    assert result.status == "succeeded", result.error
+    assert result.outputs["on_a"]["main"] == [{"kind": "a", "seen": "a"}]
+    assert result.outputs["other"]["main"] == [{"kind": "z", "seen": "other"}]
+    assert "on_b" not in hooks.ran()
