@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -200,6 +201,7 @@ def test_record_cap() -> None:
         (b'[{"a": 1}]', "json"),
         (b"a;b;c\n1;2;3\n4;5;6\n", "csv"),
         (b"Hello, world.\nThis line, also prose, is long and has commas.\n", "txt"),
+        (b"a title, with a comma .\n\nthe text, with a comma .", "txt"),
     ],
 )
 def test_sniffing_uses_content_not_names(data: bytes, kind: str) -> None:
@@ -227,3 +229,29 @@ def test_size_limit_and_empty_file() -> None:
         parse_document(b"x" * 11, ParseLimits(max_bytes=10))
     with pytest.raises(DocumentEmpty):
         parse_document(b"  \n ")
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "knowledge"
+
+
+def test_shipped_blog_post_keeps_only_the_article() -> None:
+    doc = parse_document((DATA / "blog_post.html").read_bytes())
+    assert doc.kind == "html"
+    assert doc.title == "Tuning HNSW indexes | Example Engineering Blog"
+    for boilerplate in ("cookies", "Careers", "Popular posts", "Copyright", "analytics"):
+        assert boilerplate not in doc.text
+    query = next(s for s in doc.sections if "ef_search bounds" in s.text)
+    assert query.heading_path == ("Tuning HNSW indexes", "Query parameter")
+    _offsets_consistent(doc)
+
+
+def test_shipped_runbook_heading_paths() -> None:
+    doc = parse_document((DATA / "runbook.md").read_bytes())
+    paths = [s.heading_path for s in doc.sections]
+    assert paths == [
+        ("Database runbook",),
+        ("Database runbook", "Disk full"),
+        ("Database runbook", "Disk full", "Emergency"),
+        ("Database runbook", "Replication lag"),
+    ]
+    assert "inside a code fence" in doc.sections[1].text

@@ -212,6 +212,16 @@ async def _embed_all(
         for index in range(len(job.chunks))
         if index not in job.vectors
     ]
+    # Like SentenceTransformer.encode, batch texts of similar length together (less padding),
+    # but only within windows so that documents keep completing (and being written) early.
+    window = batch_size * 8
+    pending = [
+        entry
+        for start in range(0, len(pending), window)
+        for entry in sorted(
+            pending[start : start + window], key=lambda e: e[0].chunks[e[1]].token_count
+        )
+    ]
     writer: asyncio.Task[None] | None = None
     ready = [job for job in jobs if job.error is None and len(job.vectors) == len(job.chunks)]
 

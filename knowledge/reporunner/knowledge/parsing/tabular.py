@@ -34,9 +34,10 @@ def _scalar(value: str) -> Any:
 
 
 def sniff_csv(text: str) -> type[csv.Dialect] | None:
-    """The CSV dialect of ``text`` when it looks like a table (2+ lines, same column count)."""
-    sample = "\n".join(text.splitlines()[:20])
-    if len(sample.splitlines()) < 2:
+    """The CSV dialect of ``text`` when it looks like a table (a header and 2+ rows with the
+    same column count; two lines of prose with a comma each are not a table)."""
+    sample = "\n".join(line for line in text.splitlines()[:20] if line.strip())
+    if len(sample.splitlines()) < 3:
         return None
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
