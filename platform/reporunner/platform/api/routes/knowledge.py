@@ -1,0 +1,233 @@
+"""``/knowledge-bases``: bases, document uploads and their ingestion state, originals, search.
+
+Viewers read and search; editors create, upload, delete and re-embed. Uploads are parsed here
+as they stream in (per-file limit ``REPORUNNER_MAX_UPLOAD_BYTES``), so the route turns off
+Litestar's whole-body limit and enforces its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from reporunner.knowledge import DocumentTooLarge, SearchRequest
+from reporunner.nodes.errors import ValidationFailed
+from reporunner.platform.auth import Principal, requires
+from reporunner.platform.knowledge import service
+from reporunner.platform.knowledge.schemas import (
+    DocumentOut,
+    KnowledgeBaseCreate,
+    KnowledgeBaseOut,
+    KnowledgeBaseUpdate,
+    ReembedIn,
+    SearchOut,
+    UploadAccepted,
+)
+from reporunner.platform.knowledge.uploads import (
+    IncomingFile,
+    UploadLimits,
+    files_from_json,
+    files_from_multipart,
+)
+from reporunner.platform.resources import Resources
+
+__all__ = ["KnowledgeBaseController", "original_headers", "route_handlers"]
+
+_INLINE_TYPES = {"application/pdf", "text/plain", "text/csv", "application/json", "text/markdown"}
+
+
+def original_headers(name: str, mime_type: str) -> dict[str, str]:
+    """Headers of a served original: never sniffed, never rendered as a page of ours.
+
+    HTML, SVG and anything not known to be inert is an attachment; the sandbox CSP keeps even
+    an inline file from running scripts with our origin.
+    """
+    disposition = "inline" if mime_type in _INLINE_TYPES else "attachment"
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return {
+        "Content-Disposition": f'{disposition}; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(name, safe='')}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    }
+
+
+async def _incoming_files(
+    request: Request[Any, Any, Any], limits: UploadLimits
+) -> list[IncomingFile]:
+    if request.content_length is not None and request.content_length > limits.max_request_bytes:
+        raise DocumentTooLarge(
+            f"the upload is {request.content_length} bytes; the limit is {limits.max_files} "
+            f"files of at most {limits.max_bytes} bytes each",
+            limit=limits.max_bytes,
+        )
+    media_type, options = request.content_type
+    if media_type == "multipart/form-data":
+        boundary = options.get("boundary")
+        if not boundary:
+            raise ValidationFailed("multipart upload without a boundary in its Content-Type")
+        return await files_from_multipart(request.stream(), boundary, limits)
+    if media_type == "application/json":
+        return await files_from_json(await request.body(), limits)
+    raise ValidationFailed(
+        "send files as multipart/form-data, or JSON {url | text, name?, metadata?}; "
+        f"got Content-Type '{media_type or 'none'}'"
+    )
+
+
+class KnowledgeBaseController(Controller):
+    path = "/knowledge-bases"
+    tags = ["knowledge"]  # noqa: RUF012
+
+    @post("/", guards=[requires("editor")], summary="Create a knowledge base")
+    async def create(
+        self,
+        data: JSONBody[KnowledgeBaseCreate],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> KnowledgeBaseOut:
+        base = await service.create_base(resources, principal.workspace_id, data)
+        return KnowledgeBaseOut.of(base)
+
+    @get("/", summary="List knowledge bases")
+    async def list_(
+        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+    ) -> list[KnowledgeBaseOut]:
+        bases = await service.list_bases(resources, principal.workspace_id)
+        return [KnowledgeBaseOut.of(b) for b in bases]
+
+    @get("/{kb_id:uuid}", summary="Get a knowledge base")
+    async def get_one(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> KnowledgeBaseOut:
+        return KnowledgeBaseOut.of(await service.get_base(resources, principal.workspace_id, kb_id))
+
+    @patch("/{kb_id:uuid}", guards=[requires("editor")], summary="Rename or re-describe")
+    async def update(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        data: JSONBody[KnowledgeBaseUpdate],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> KnowledgeBaseOut:
+        base = await service.update_base(resources, principal.workspace_id, kb_id, data)
+        return KnowledgeBaseOut.of(base)
+
+    @delete("/{kb_id:uuid}", guards=[requires("editor")], summary="Delete a base and its data")
+    async def delete_(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> None:
+        await service.delete_base(resources, principal.workspace_id, kb_id)
+
+    @post(
+        "/{kb_id:uuid}/reembed",
+        guards=[requires("editor")],
+        status_code=202,
+        summary="Re-embed every document with a new model (background job)",
+    )
+    async def reembed(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        data: JSONBody[ReembedIn],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> KnowledgeBaseOut:
+        base = await service.start_reembed(resources, principal.workspace_id, kb_id, data)
+        return KnowledgeBaseOut.of(base)
+
+    @post(
+        "/{kb_id:uuid}/documents",
+        guards=[requires("editor")],
+        status_code=202,
+        request_max_body_size=None,
+        summary="Upload documents (multipart files, or JSON {url | text}); ingested in the "
+        "background",
+    )
+    async def upload(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> UploadAccepted:
+        settings = resources.settings
+        limits = UploadLimits(settings.max_upload_bytes, settings.max_upload_files)
+        await service.get_base(resources, principal.workspace_id, kb_id)  # 404 before reading
+        files = await _incoming_files(request, limits)
+        documents = await service.upload_documents(resources, principal.workspace_id, kb_id, files)
+        return UploadAccepted(documents=documents)
+
+    @get("/{kb_id:uuid}/documents", summary="List documents and their ingestion state")
+    async def documents(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> list[DocumentOut]:
+        docs = await service.list_documents(resources, principal.workspace_id, kb_id)
+        return [DocumentOut.of(d) for d in docs]
+
+    @get("/{kb_id:uuid}/documents/{doc_id:uuid}", summary="Get a document and its progress")
+    async def document(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        doc_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> DocumentOut:
+        doc = await service.get_document(resources, principal.workspace_id, kb_id, doc_id)
+        return DocumentOut.of(doc)
+
+    @delete(
+        "/{kb_id:uuid}/documents/{doc_id:uuid}",
+        guards=[requires("editor")],
+        summary="Delete a document and its chunks",
+    )
+    async def delete_document(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        doc_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> None:
+        await service.delete_document(resources, principal.workspace_id, kb_id, doc_id)
+
+    @get("/{kb_id:uuid}/documents/{doc_id:uuid}/original", summary="Download the original")
+    async def original(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        doc_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> Response[bytes]:
+        doc, data = await service.read_original(resources, principal.workspace_id, kb_id, doc_id)
+        return Response(
+            data, media_type=doc.mime_type, headers=original_headers(doc.name, doc.mime_type)
+        )
+
+    @post("/{kb_id:uuid}/search", status_code=200, summary="Search with citations")
+    async def search(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        data: JSONBody[SearchRequest],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> SearchOut:
+        result = await service.search(resources, principal.workspace_id, kb_id, data)
+        return SearchOut.of(result)
+
+
+route_handlers = [KnowledgeBaseController]

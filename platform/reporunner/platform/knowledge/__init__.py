@@ -1,0 +1,36 @@
+"""Knowledge bases in the platform: service functions for the API, ingestion jobs, the
+workspace-scoped ``knowledge`` node service, and storage of uploaded originals.
+
+The parsing, chunking, embedding and search themselves live in :mod:`reporunner.knowledge`.
+"""
+
+from reporunner.platform.knowledge.events import kb_channel, progress_event, publish_event
+from reporunner.platform.knowledge.node_service import (
+    WorkspaceKnowledgeService,
+    knowledge_service,
+)
+from reporunner.platform.knowledge.storage import OriginalStore, fs_safe_name
+from reporunner.platform.knowledge.uploads import (
+    IncomingFile,
+    UploadLimits,
+    UrlFetchFailed,
+    fetch_url,
+    files_from_json,
+    files_from_multipart,
+)
+
+__all__ = [
+    "IncomingFile",
+    "OriginalStore",
+    "UploadLimits",
+    "UrlFetchFailed",
+    "WorkspaceKnowledgeService",
+    "fetch_url",
+    "files_from_json",
+    "files_from_multipart",
+    "fs_safe_name",
+    "kb_channel",
+    "knowledge_service",
+    "progress_event",
+    "publish_event",
+]

@@ -1,0 +1,208 @@
+"""Ingestion as the worker runs it: stored original → core pipeline, progress on row + Redis.
+
+:func:`ingest_stored_document` is the body of the ``ingest_document`` job; :func:`reembed_base`
+the body of ``reembed_knowledge_base`` (move a base to a new embedding model: its chunks are
+dropped, the model and HNSW index replaced, and every original ingested again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+
+from reporunner.knowledge import (
+    DocumentRecord,
+    Embedder,
+    EmbeddingError,
+    IngestProgress,
+    KnowledgeBase,
+    ParseLimits,
+    embedder_for,
+    ingest_documents,
+)
+from reporunner.knowledge._bases import hnsw_index_name
+from reporunner.nodes.errors import NotFoundError
+from reporunner.platform.db.models import Document
+from reporunner.platform.knowledge.events import progress_event, publish_event
+from reporunner.platform.knowledge.service import originals, store_of
+from reporunner.platform.resources import Resources
+
+__all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base"]
+
+log = logging.getLogger(__name__)
+_REEMBED_BATCH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """How one job ended (the job's arq result, as a dict)."""
+
+    document_id: str
+    status: str
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "status": self.status,
+            "chunks_total": self.chunks_total,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "error": self.error,
+        }
+
+
+def _progress(resources: Resources, base_id: uuid.UUID) -> Any:
+    async def report(progress: IngestProgress) -> None:
+        await publish_event(resources.redis, base_id, progress_event(base_id, progress))
+
+    return report
+
+
+async def _fail(resources: Resources, document: DocumentRecord, reason: str) -> IngestOutcome:
+    await store_of(resources).set_status(document.workspace_id, document.id, "failed", error=reason)
+    report = _progress(resources, document.knowledge_base_id)
+    await report(IngestProgress(document.id, "failed", error=reason))
+    return IngestOutcome(str(document.id), "failed", error=reason)
+
+
+async def _ingest(
+    resources: Resources,
+    base: KnowledgeBase,
+    documents: list[DocumentRecord],
+    embedder: Embedder,
+) -> list[IngestOutcome]:
+    """Ingest documents of one base from their stored originals (missing ones fail)."""
+    outcomes: list[IngestOutcome] = []
+    files: list[tuple[uuid.UUID | str, bytes]] = []
+    for document in documents:
+        try:
+            if not document.storage_path:
+                raise NotFoundError("the document has no stored original; upload it again")
+            files.append((document.id, originals(resources).read(document.storage_path)))
+        except NotFoundError as err:
+            outcomes.append(await _fail(resources, document, err.detail))
+    results = await ingest_documents(
+        store_of(resources),
+        base.workspace_id,
+        files,
+        embedder,
+        limits=ParseLimits(max_bytes=resources.settings.max_upload_bytes),
+        progress=_progress(resources, base.id),
+    )
+    for r in results:
+        outcomes.append(
+            IngestOutcome(
+                str(r.document_id),
+                r.status,
+                r.chunks_total,
+                r.chunks_embedded,
+                r.chunks_reused,
+                r.error,
+            )
+        )
+    return outcomes
+
+
+async def ingest_stored_document(
+    resources: Resources, document_id: str, content_hash: str | None = None
+) -> IngestOutcome:
+    """Parse, chunk, embed and index one uploaded document.
+
+    A job for content that has since been replaced (``content_hash`` no longer the row's) or
+    for a deleted document does nothing: the newer upload queued its own job.
+    """
+    async with resources.sessions() as session:
+        row = await session.scalar(select(Document).where(Document.id == uuid.UUID(document_id)))
+    if row is None:
+        return IngestOutcome(document_id, "deleted")
+    if content_hash is not None and row.content_hash != content_hash:
+        return IngestOutcome(document_id, "superseded")
+    store = store_of(resources)
+    document = await store.get_document(row.workspace_id, row.id)
+    base = await store.get_base(row.workspace_id, row.knowledge_base_id)
+    try:
+        embedder = embedder_for(base.embedding_model, base.embedding_dim)
+        outcomes = await _ingest(resources, base, [document], embedder)
+    except EmbeddingError as err:  # the pipeline marked the document failed already
+        log.warning("ingesting %s failed: %s", document_id, err.detail)
+        return await _fail(resources, document, f"embedding failed: {err.detail}")
+    return outcomes[0]
+
+
+async def _switch_model(resources: Resources, base: KnowledgeBase, model: str, dim: int) -> None:
+    """Drop the base's chunks and index, store the new model, queue every document again."""
+    params = {"ws": base.workspace_id, "kb": base.id}
+    async with resources.engine.begin() as conn:
+        await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
+        await conn.execute(
+            text("DELETE FROM chunks WHERE workspace_id = :ws AND knowledge_base_id = :kb"), params
+        )
+        await conn.execute(
+            text(
+                "UPDATE knowledge_bases SET embedding_model = :model, embedding_dim = :dim, "
+                "settings = (settings - '_stats') || CAST(:flag AS jsonb), updated_at = now() "
+                "WHERE workspace_id = :ws AND id = :kb"
+            ),
+            {**params, "model": model, "dim": dim, "flag": json.dumps({"reembedding": True})},
+        )
+        await conn.execute(
+            text(
+                "UPDATE documents SET status = 'queued', error = NULL, chunks_done = 0, "
+                "updated_at = now() WHERE workspace_id = :ws AND knowledge_base_id = :kb"
+            ),
+            params,
+        )
+
+
+async def reembed_base(
+    resources: Resources, base_id: str, embedding_model: str, embedding_dim: int
+) -> dict[str, Any]:
+    """Move a base to a new embedding model and ingest every document again.
+
+    Search keeps working on the documents already re-embedded; the ``reembedding`` flag is
+    cleared at the end, whatever happened (failed documents carry their reason).
+    """
+    async with resources.sessions() as session:
+        workspace_id = await session.scalar(
+            text("SELECT workspace_id FROM knowledge_bases WHERE id = :id"),
+            {"id": uuid.UUID(base_id)},
+        )
+    if workspace_id is None:
+        return {"knowledge_base_id": base_id, "status": "deleted"}
+    store = store_of(resources)
+    base = await store.get_base(workspace_id, base_id)
+    embedder = embedder_for(embedding_model, embedding_dim)
+    counts = {"ready": 0, "failed": 0}
+    try:
+        await _switch_model(resources, base, embedder.model_name, embedder.dim)
+        base = await store.get_base(workspace_id, base_id)
+        await store.ensure_index(base)
+        documents = await store.list_documents(workspace_id, base_id)
+        for start in range(0, len(documents), _REEMBED_BATCH):
+            batch = documents[start : start + _REEMBED_BATCH]
+            for outcome in await _ingest(resources, base, batch, embedder):
+                counts["ready" if outcome.status == "ready" else "failed"] += 1
+    finally:
+        async with resources.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE knowledge_bases SET settings = settings - 'reembedding' "
+                    "WHERE workspace_id = :ws AND id = :kb"
+                ),
+                {"ws": workspace_id, "kb": uuid.UUID(base_id)},
+            )
+    await publish_event(
+        resources.redis,
+        base_id,
+        {"type": "knowledge_base.reembedded", "knowledge_base_id": base_id, **counts},
+    )
+    return {"knowledge_base_id": base_id, "status": "done", "model": embedder.model_name, **counts}

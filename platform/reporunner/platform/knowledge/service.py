@@ -1,0 +1,348 @@
+"""Knowledge bases, documents and search for one workspace (what the routes call).
+
+Every function takes the caller's ``workspace_id`` and passes it down to the knowledge store,
+whose every statement filters by it: an id of another workspace is a 404, never its data.
+Ingestion itself runs in the worker (``ingest_document`` job); uploads only check the content
+(415/413 answered at once), store the original and queue the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from reporunner.knowledge import (
+    SUPPORTED_TYPES,
+    DocumentError,
+    DocumentRecord,
+    Embedder,
+    EmbeddingError,
+    KnowledgeBase,
+    KnowledgeStore,
+    ParseLimits,
+    SearchRequest,
+    SearchResult,
+    content_hash_bytes,
+    embedder_for,
+    sniff,
+)
+from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
+from reporunner.platform.knowledge.events import publish_event
+from reporunner.platform.knowledge.schemas import (
+    KnowledgeBaseCreate,
+    KnowledgeBaseUpdate,
+    ReembedIn,
+    UploadedDocument,
+)
+from reporunner.platform.knowledge.storage import OriginalStore
+from reporunner.platform.knowledge.uploads import IncomingFile
+from reporunner.platform.resources import Resources
+
+__all__ = [
+    "create_base",
+    "delete_base",
+    "delete_document",
+    "enqueue_ingest",
+    "get_base",
+    "get_document",
+    "list_bases",
+    "list_documents",
+    "originals",
+    "read_original",
+    "resolve_embedder",
+    "search",
+    "start_reembed",
+    "store_document",
+    "store_of",
+    "update_base",
+    "upload_documents",
+]
+
+log = logging.getLogger(__name__)
+
+
+def store_of(resources: Resources) -> KnowledgeStore:
+    """The knowledge store on the shared engine."""
+    return KnowledgeStore(resources.engine)
+
+
+def originals(resources: Resources) -> OriginalStore:
+    """Where originals live (``<data_dir>/knowledge``)."""
+    return OriginalStore.for_data_dir(resources.settings.data_dir)
+
+
+def resolve_embedder(model: str, dim: int | None) -> Embedder:
+    """The embedder of a (new) base, or a 422 saying what is wrong with the model/dimension."""
+    try:
+        return embedder_for(model, dim)
+    except EmbeddingError as err:
+        raise ValidationFailed(
+            f"embedding model: {err.detail}",
+            problems=[{"pointer": "/embedding_dim", "message": err.detail}],
+        ) from err
+
+
+# -- knowledge bases -----------------------------------------------------------------------
+
+
+async def create_base(
+    resources: Resources, workspace_id: uuid.UUID, body: KnowledgeBaseCreate
+) -> KnowledgeBase:
+    """Create a base with its embedding model fixed (default: the settings' model).
+
+    Raises:
+        ConflictError: the name is taken in this workspace.
+        ValidationFailed: an unknown model dimension or a chunk overlap not below the size.
+    """
+    if body.chunk_overlap >= body.chunk_size:
+        raise ValidationFailed(
+            "chunk_overlap must be smaller than chunk_size",
+            problems=[{"pointer": "/chunk_overlap", "message": "must be below chunk_size"}],
+        )
+    embedder = resolve_embedder(
+        body.embedding_model or resources.settings.embedding_model, body.embedding_dim
+    )
+    return await store_of(resources).create_base(
+        workspace_id,
+        body.name,
+        embedding_model=embedder.model_name,
+        embedding_dim=embedder.dim,
+        description=body.description,
+        chunk_size=body.chunk_size,
+        chunk_overlap=body.chunk_overlap,
+    )
+
+
+async def list_bases(resources: Resources, workspace_id: uuid.UUID) -> list[KnowledgeBase]:
+    return await store_of(resources).list_bases(workspace_id)
+
+
+async def get_base(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID
+) -> KnowledgeBase:
+    """Raises: NotFoundError: no such base in this workspace."""
+    return await store_of(resources).get_base(workspace_id, base_id)
+
+
+async def update_base(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, body: KnowledgeBaseUpdate
+) -> KnowledgeBase:
+    """Rename or re-describe a base (a taken name is a 409).
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+    """
+    async with resources.sessions() as session, session.begin():
+        row = await session.scalar(
+            select(KnowledgeBaseRow)
+            .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
+            .with_for_update()
+        )
+        if row is None:
+            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+        if body.name is not None and body.name != row.name:
+            taken = await session.scalar(
+                select(KnowledgeBaseRow.id).where(
+                    KnowledgeBaseRow.workspace_id == workspace_id,
+                    KnowledgeBaseRow.name == body.name,
+                )
+            )
+            if taken is not None:
+                raise ConflictError(f"knowledge base '{body.name}' already exists; pick another")
+            row.name = body.name
+        if body.description is not None:
+            row.description = body.description
+    return await get_base(resources, workspace_id, base_id)
+
+
+async def delete_base(resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID) -> None:
+    """Delete a base with its documents, chunks, index and stored originals."""
+    await store_of(resources).delete_base(workspace_id, base_id)
+    originals(resources).delete_base(workspace_id, base_id)
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def _named(err: DocumentError, name: str) -> DocumentError:
+    """The same error, its message prefixed with the file it is about."""
+    return type(err)(f"'{name}': {err.detail}", **err.extra)
+
+
+async def store_document(
+    resources: Resources,
+    base: KnowledgeBase,
+    incoming: IncomingFile,
+    kind: str,
+) -> tuple[DocumentRecord, bool]:
+    """Save the original and register (or update) the document; True when it changed."""
+    digest = content_hash_bytes(incoming.data)
+    path = originals(resources).save(
+        base.workspace_id, base.id, digest, incoming.name, incoming.data
+    )
+    return await store_of(resources).add_document(
+        base.workspace_id,
+        base.id,
+        incoming.name,
+        content_hash=digest,
+        size_bytes=len(incoming.data),
+        source=incoming.source,
+        mime_type=SUPPORTED_TYPES[kind],
+        storage_path=path,
+        metadata=incoming.metadata,
+    )
+
+
+async def enqueue_ingest(resources: Resources, document: DocumentRecord) -> None:
+    """Queue the ``ingest_document`` job (the job id makes a double enqueue a no-op)."""
+    job_id = f"kb-ingest:{document.id}:{document.content_hash}:{document.updated_at.timestamp()}"
+    await resources.arq.enqueue_job(
+        "ingest_document", str(document.id), content_hash=document.content_hash, _job_id=job_id
+    )
+
+
+async def upload_documents(
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    base_id: uuid.UUID,
+    files: list[IncomingFile],
+) -> list[UploadedDocument]:
+    """Check every file's type and size, then store them and queue their ingestion.
+
+    Nothing is stored when one file is refused, so a client can fix it and send the same
+    upload again. Identical content under the same name is a no-op (``unchanged``).
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+        ConflictError: the base is being re-embedded.
+        UnsupportedDocumentType: a file is none of the supported formats (415, lists them).
+        DocumentTooLarge: a file exceeds ``max_upload_bytes`` (413, names the limit).
+        DocumentEmpty: a file is empty.
+    """
+    base = await get_base(resources, workspace_id, base_id)
+    if base.settings.get("reembedding"):
+        raise ConflictError(
+            f"knowledge base '{base.name}' is being re-embedded; upload again when it is done"
+        )
+    limits = ParseLimits(max_bytes=resources.settings.max_upload_bytes)
+    kinds = []
+    for incoming in files:
+        try:
+            kinds.append(sniff(incoming.data, limits))
+        except DocumentError as err:
+            raise _named(err, incoming.name) from err
+    accepted = []
+    for incoming, kind in zip(files, kinds, strict=True):
+        document, changed = await store_document(resources, base, incoming, kind)
+        if changed:
+            await enqueue_ingest(resources, document)
+            await publish_event(
+                resources.redis,
+                base.id,
+                {
+                    "type": "document.queued",
+                    "knowledge_base_id": str(base.id),
+                    "document_id": str(document.id),
+                    "status": "queued",
+                    "name": document.name,
+                },
+            )
+        accepted.append(
+            UploadedDocument(
+                id=document.id, name=document.name, status=document.status, unchanged=not changed
+            )
+        )
+    return accepted
+
+
+async def list_documents(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID
+) -> list[DocumentRecord]:
+    """Raises: NotFoundError: no such base in this workspace."""
+    await get_base(resources, workspace_id, base_id)
+    return await store_of(resources).list_documents(workspace_id, base_id)
+
+
+async def get_document(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> DocumentRecord:
+    """Raises: NotFoundError: no such document in this base of this workspace."""
+    document = await store_of(resources).get_document(workspace_id, document_id)
+    if document.knowledge_base_id != base_id:
+        raise NotFoundError(f"document '{document_id}' is not in knowledge base '{base_id}'")
+    return document
+
+
+async def delete_document(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> None:
+    """Delete a document and its chunks (one transaction), then its stored original."""
+    document = await get_document(resources, workspace_id, base_id, document_id)
+    await store_of(resources).delete_document(workspace_id, document.id)
+    originals(resources).delete(document.storage_path)
+
+
+async def read_original(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> tuple[DocumentRecord, bytes]:
+    """The document and the bytes of its original.
+
+    Raises:
+        NotFoundError: no such document, or its original is gone.
+    """
+    document = await get_document(resources, workspace_id, base_id, document_id)
+    if not document.storage_path:
+        raise NotFoundError(f"document '{document.name}' has no stored original")
+    return document, originals(resources).read(document.storage_path)
+
+
+# -- search and re-embedding ---------------------------------------------------------------
+
+
+async def search(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, request: SearchRequest
+) -> SearchResult:
+    """Search one base of the workspace with its own embedding model.
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+        ValidationFailed: malformed filters.
+    """
+    base = await get_base(resources, workspace_id, base_id)
+    embedder = embedder_for(base.embedding_model, base.embedding_dim)
+    return await store_of(resources).search(workspace_id, base.id, request, embedder)
+
+
+async def start_reembed(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, body: ReembedIn
+) -> KnowledgeBase:
+    """Mark the base as re-embedding and queue the ``reembed_knowledge_base`` job.
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+        ConflictError: a re-embed is already running.
+        ValidationFailed: unknown dimension for the model.
+    """
+    embedder = resolve_embedder(body.embedding_model, body.embedding_dim)
+    async with resources.sessions() as session, session.begin():
+        row = await session.scalar(
+            select(KnowledgeBaseRow)
+            .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
+            .with_for_update()
+        )
+        if row is None:
+            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+        if row.settings.get("reembedding"):
+            raise ConflictError(f"knowledge base '{row.name}' is already being re-embedded")
+        row.settings = {**row.settings, "reembedding": True}
+    await resources.arq.enqueue_job(
+        "reembed_knowledge_base",
+        str(base_id),
+        embedder.model_name,
+        embedder.dim,
+        _job_id=f"kb-reembed:{base_id}:{uuid.uuid4().hex}",
+    )
+    return await get_base(resources, workspace_id, base_id)

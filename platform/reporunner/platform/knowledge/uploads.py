@@ -1,0 +1,257 @@
+"""Reading an upload request into files: multipart (streamed, with limits), URL or raw text.
+
+Limits are enforced while the bytes arrive, so an oversized file is refused (413, naming the
+limit) without the server holding more than the limit in memory. URLs are fetched through the
+SSRF-guarded client, with the same size limit on the response body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from multipart import (  # type: ignore[import-untyped]
+    MultipartError,
+    MultipartSegment,
+    PushMultipartParser,
+)
+from pydantic import ValidationError
+
+from reporunner.knowledge import DocumentTooLarge
+from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.ssrf import guarded_client
+from reporunner.platform.knowledge.schemas import DocumentSourceIn
+
+__all__ = [
+    "IncomingFile",
+    "UploadLimits",
+    "UrlFetchFailed",
+    "fetch_url",
+    "files_from_json",
+    "files_from_multipart",
+]
+
+_FIELDS = ("url", "text", "name", "metadata")
+
+
+class UrlFetchFailed(ReporunnerError):
+    """The document URL could not be fetched (network error or non-2xx answer)."""
+
+    code = "url_fetch_failed"
+    status = 422
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """Per-file size and per-request file count."""
+
+    max_bytes: int
+    max_files: int
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Whole multipart body: every file at its limit plus room for headers and fields."""
+        return self.max_bytes * self.max_files + 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """One document of an upload, before it is stored."""
+
+    name: str
+    data: bytes
+    source: str  # upload | url | text
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _too_large(what: str, limits: UploadLimits) -> DocumentTooLarge:
+    return DocumentTooLarge(
+        f"{what} is larger than the limit of {limits.max_bytes} bytes "
+        "(REPORUNNER_MAX_UPLOAD_BYTES); split it or raise the limit",
+        limit=limits.max_bytes,
+    )
+
+
+def _invalid(pointer: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, problems=[{"pointer": pointer, "message": message}])
+
+
+def _text_name(text: str) -> str:
+    return f"text-{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
+
+
+def _url_name(url: str) -> str:
+    parts = urlsplit(url)
+    last = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return last or parts.hostname or "document"
+
+
+async def fetch_url(
+    url: str, limits: UploadLimits, client: httpx.AsyncClient | None = None
+) -> bytes:
+    """GET ``url`` through the SSRF guard and return the body (at most ``limits.max_bytes``).
+
+    Raises:
+        SSRFBlockedError: the URL points at a private, loopback or metadata address.
+        DocumentTooLarge: the body exceeds the limit.
+        UrlFetchFailed: network error or a non-2xx status.
+    """
+    own = client is None
+    http = client or guarded_client(timeout=30.0, follow_redirects=True)
+    try:
+        async with http.stream("GET", url) as response:
+            if not response.is_success:
+                raise UrlFetchFailed(
+                    f"fetching {url} answered HTTP {response.status_code}; check the URL"
+                )
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+                raise _too_large(f"the document at {url}", limits)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > limits.max_bytes:
+                    raise _too_large(f"the document at {url}", limits)
+            return bytes(body)
+    except httpx.HTTPError as err:
+        raise UrlFetchFailed(f"could not fetch {url}: {err}; check the URL") from err
+    finally:
+        if own:
+            await http.aclose()
+
+
+async def _from_source(
+    source: DocumentSourceIn, limits: UploadLimits, client: httpx.AsyncClient | None
+) -> IncomingFile:
+    if (source.url is None) == (source.text is None):
+        raise _invalid("", "give exactly one of 'url' or 'text' (or upload files as multipart)")
+    if source.url is not None:
+        if urlsplit(source.url).scheme not in ("http", "https"):
+            raise _invalid("/url", "the URL must start with http:// or https://")
+        data = await fetch_url(source.url, limits, client)
+        return IncomingFile(source.name or _url_name(source.url), data, "url", source.metadata)
+    text = source.text or ""
+    data = text.encode("utf-8")
+    if len(data) > limits.max_bytes:
+        raise _too_large("the text", limits)
+    return IncomingFile(source.name or _text_name(text), data, "text", source.metadata)
+
+
+async def files_from_json(
+    body: bytes, limits: UploadLimits, client: httpx.AsyncClient | None = None
+) -> list[IncomingFile]:
+    """A JSON body ``{url | text, name?, metadata?}`` as one file.
+
+    Raises:
+        ValidationFailed: malformed body.
+    """
+    try:
+        source = DocumentSourceIn.model_validate_json(body or b"{}")
+    except ValidationError as err:
+        problems = [
+            {"pointer": "/" + "/".join(map(str, e["loc"])), "message": e["msg"]}
+            for e in err.errors()
+        ]
+        raise ValidationFailed(
+            "the body must be JSON {url | text, name?, metadata?}: "
+            + "; ".join(f"{p['pointer']}: {p['message']}" for p in problems),
+            problems=problems,
+        ) from None
+    return [await _from_source(source, limits, client)]
+
+
+def _metadata_field(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError as err:
+        raise _invalid("/metadata", f"'metadata' must be a JSON object: {err}") from None
+    if not isinstance(value, dict):
+        raise _invalid("/metadata", "'metadata' must be a JSON object")
+    return value
+
+
+class _MultipartCollector:
+    """Accumulates the parts of a multipart body, enforcing the limits part by part."""
+
+    def __init__(self, limits: UploadLimits) -> None:
+        self.limits = limits
+        self.files: list[tuple[str, bytearray]] = []
+        self.fields: dict[str, str] = {}
+        self._current: MultipartSegment | None = None
+        self._buffer = bytearray()
+
+    def start(self, segment: MultipartSegment) -> None:
+        self._current, self._buffer = segment, bytearray()
+        if segment.filename is not None and len(self.files) >= self.limits.max_files:
+            raise _invalid(
+                "/files",
+                f"at most {self.limits.max_files} files per upload "
+                "(REPORUNNER_MAX_UPLOAD_FILES); send the rest in another one",
+            )
+
+    def data(self, chunk: bytes) -> None:
+        segment = self._current
+        if segment is None:
+            return
+        self._buffer.extend(chunk)
+        limit = self.limits.max_bytes if segment.filename is not None else 1 << 20
+        if len(self._buffer) > limit:
+            raise _too_large(f"'{segment.filename or segment.name}'", self.limits)
+
+    def end(self) -> None:
+        segment, self._current = self._current, None
+        if segment is None:
+            return
+        if segment.filename is not None:
+            self.files.append((segment.filename, self._buffer))
+        elif segment.name in _FIELDS:
+            self.fields[segment.name] = self._buffer.decode("utf-8", "replace")
+
+
+async def files_from_multipart(
+    stream: AsyncIterator[bytes],
+    boundary: str,
+    limits: UploadLimits,
+    client: httpx.AsyncClient | None = None,
+) -> list[IncomingFile]:
+    """Parse a multipart body as it streams in: every part with a filename is a file; the
+    fields ``url``, ``text``, ``name`` and ``metadata`` (a JSON object for every file) are
+    also understood.
+
+    Raises:
+        DocumentTooLarge: a file over the per-file limit.
+        ValidationFailed: too many files, no file, a malformed body or field.
+    """
+    parts = _MultipartCollector(limits)
+    try:
+        with PushMultipartParser(boundary, max_segment_count=limits.max_files + 8) as parser:
+            async for chunk in stream:
+                for event in parser.parse(chunk):
+                    if isinstance(event, MultipartSegment):
+                        parts.start(event)
+                    elif event is None:
+                        parts.end()
+                    else:
+                        parts.data(event)
+    except MultipartError as err:
+        raise _invalid("", f"malformed multipart body: {err}") from None
+    fields = parts.fields
+    metadata = _metadata_field(fields.get("metadata", ""))
+    incoming = [
+        IncomingFile(name or "document", bytes(data), "upload", metadata)
+        for name, data in parts.files
+    ]
+    if "url" in fields or "text" in fields:
+        source = DocumentSourceIn(
+            url=fields.get("url"), text=fields.get("text"), name=fields.get("name"),
+            metadata=metadata,
+        )  # fmt: skip
+        incoming.append(await _from_source(source, limits, client))
+    if not incoming:
+        raise _invalid("/files", "the upload holds no file; send files as multipart parts")
+    return incoming
