@@ -26,6 +26,7 @@ from reporunner.platform.engine import (
     parse_definition,
 )
 from reporunner.platform.executions.service import start_execution
+from reporunner.platform.knowledge.node_service import knowledge_provider
 from reporunner.platform.resources import Resources
 from reporunner.platform.workflows.service import load_version
 
@@ -136,7 +137,7 @@ def subworkflow_provider(
     return SUBWORKFLOW, DatabaseSubWorkflows(resources, workspace_id, run)
 
 
-PROVIDERS: list[ServiceProvider] = [subworkflow_provider]
+PROVIDERS: list[ServiceProvider] = [subworkflow_provider, knowledge_provider]
 """Every service provider; add yours here."""
 
 

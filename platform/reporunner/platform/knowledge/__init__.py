@@ -6,7 +6,9 @@ The parsing, chunking, embedding and search themselves live in :mod:`reporunner.
 
 from reporunner.platform.knowledge.events import kb_channel, progress_event, publish_event
 from reporunner.platform.knowledge.node_service import (
+    KNOWLEDGE,
     WorkspaceKnowledgeService,
+    knowledge_provider,
     knowledge_service,
 )
 from reporunner.platform.knowledge.storage import OriginalStore, fs_safe_name
@@ -20,6 +22,7 @@ from reporunner.platform.knowledge.uploads import (
 )
 
 __all__ = [
+    "KNOWLEDGE",
     "IncomingFile",
     "OriginalStore",
     "UploadLimits",
@@ -30,6 +33,7 @@ __all__ = [
     "files_from_multipart",
     "fs_safe_name",
     "kb_channel",
+    "knowledge_provider",
     "knowledge_service",
     "progress_event",
     "publish_event",

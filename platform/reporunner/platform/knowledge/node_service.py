@@ -32,7 +32,10 @@ from reporunner.platform.knowledge.service import resolve_embedder, store_docume
 from reporunner.platform.knowledge.uploads import IncomingFile
 from reporunner.platform.resources import Resources
 
-__all__ = ["WorkspaceKnowledgeService", "knowledge_service"]
+__all__ = ["KNOWLEDGE", "WorkspaceKnowledgeService", "knowledge_provider", "knowledge_service"]
+
+KNOWLEDGE = "knowledge"
+"""Name of the service the ``knowledge.search``/``knowledge.ingest`` nodes ask for."""
 
 
 class WorkspaceKnowledgeService:
@@ -106,3 +109,11 @@ def knowledge_service(resources: Resources, workspace_id: uuid.UUID | str) -> Kn
     """The ``knowledge`` service of one workspace (for ``ctx.service("knowledge")``)."""
     service: KnowledgeService = WorkspaceKnowledgeService(resources, uuid.UUID(str(workspace_id)))
     return service
+
+
+def knowledge_provider(
+    resources: Resources, workspace_id: uuid.UUID, run: object = None
+) -> tuple[str, KnowledgeService]:
+    """Execution service provider (``executions.node_services.PROVIDERS``): ``"knowledge"``
+    scoped to the execution's workspace (``run`` is not needed)."""
+    return KNOWLEDGE, knowledge_service(resources, workspace_id)

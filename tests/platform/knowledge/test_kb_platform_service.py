@@ -1,0 +1,210 @@
+"""The platform knowledge service: node service scoping, jobs (ingest, re-embed), storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from reporunner.knowledge import SearchRequest
+from reporunner.knowledge.nodes import KnowledgeIngest, KnowledgeSearch
+from reporunner.nodes.errors import NotFoundError
+from reporunner.nodes.testing import NodeTestContext, run_node
+from reporunner.platform.executions.node_services import PROVIDERS
+from reporunner.platform.knowledge import (
+    KNOWLEDGE,
+    IncomingFile,
+    OriginalStore,
+    fs_safe_name,
+    knowledge_provider,
+    knowledge_service,
+)
+from reporunner.platform.knowledge import service as kb
+from reporunner.platform.knowledge.schemas import KnowledgeBaseCreate, ReembedIn
+from reporunner.platform.resources import Resources
+
+
+def test_knowledge_provider_is_registered_with_the_executions() -> None:
+    assert knowledge_provider in PROVIDERS
+
+
+def test_fs_safe_name_keeps_paths_out() -> None:
+    assert fs_safe_name("../../etc/passwd") == "passwd"
+    assert fs_safe_name("a\x00b.txt") == "a_b.txt"
+    assert fs_safe_name("..") == "document"
+    assert fs_safe_name(".bashrc") == "bashrc"
+    assert fs_safe_name("Résumé 2024.pdf") == "Resume_2024.pdf"
+    long = fs_safe_name("y" * 300 + ".markdown")
+    assert len(long) <= 120
+    assert long.endswith(".markdown")
+
+
+def test_original_store_refuses_paths_outside_its_root(tmp_path: Path) -> None:
+    store = OriginalStore(tmp_path / "root")
+    digest = "a" * 64
+    ws, base = uuid.uuid4(), uuid.uuid4()
+    relative = store.save(ws, base, digest, "../../x.txt", b"data")
+    assert relative == f"{ws}/{base}/{digest}/x.txt"
+    assert store.read(relative) == b"data"
+    with pytest.raises(NotFoundError):
+        store.read("../outside.txt")
+    with pytest.raises(ValueError, match="sha256"):
+        store.save(ws, base, "../../etc", "x", b"")
+    store.delete(relative)
+    with pytest.raises(NotFoundError, match="upload the document again"):
+        store.read(relative)
+
+
+async def _workspace(resources: Resources) -> uuid.UUID:
+    from reporunner.platform.auth import create_workspace_with_owner
+
+    slug = f"ws-{uuid.uuid4().hex[:10]}"
+    async with resources.sessions() as session, session.begin():
+        workspace, _, _ = await create_workspace_with_owner(
+            session, slug=slug, email=f"{slug}@example.test"
+        )
+    return workspace.id
+
+
+async def test_node_service_is_scoped_to_its_workspace(kb_resources: Resources) -> None:
+    ws_a, ws_b = await _workspace(kb_resources), await _workspace(kb_resources)
+    name, service_a = knowledge_provider(kb_resources, ws_a)
+    assert name == KNOWLEDGE
+    ctx_a = NodeTestContext(workspace_id=str(ws_a), services={KNOWLEDGE: service_a})
+    out = await run_node(
+        KnowledgeIngest,
+        {
+            "knowledge_base": "faq",
+            "name": "faq.md",
+            "content": "# Billing\n\nInvoices are sent on the first day of each month.\n",
+            "create": True,
+        },
+        ctx=ctx_a,
+    )
+    [item] = out.ports["main"]
+    assert item["status"] == "ready"
+    assert item["chunks_total"] >= 1
+    found = await run_node(
+        KnowledgeSearch, {"knowledge_base": "faq", "query": "when are invoices sent"}, ctx=ctx_a
+    )
+    [result] = found.ports["main"]
+    assert result["results"][0]["document_name"] == "faq.md"
+    assert result["results"][0]["heading_path"] == ["Billing"]
+
+    # the original was stored like an upload (so a re-embed can ingest it again)
+    base = (await kb.list_bases(kb_resources, ws_a))[0]
+    [doc] = await kb.list_documents(kb_resources, ws_a, base.id)
+    assert doc.storage_path
+    assert b"Invoices" in kb.originals(kb_resources).read(doc.storage_path)
+
+    service_b = knowledge_service(kb_resources, ws_b)
+    request = SearchRequest(query="invoices")
+    for knowledge_base in ("faq", str(base.id)):
+        with pytest.raises(NotFoundError):
+            await service_b.search(str(ws_b), knowledge_base, request)
+    with pytest.raises(NotFoundError):  # B's service never acts for A, whatever it is told
+        await service_b.search(str(ws_a), "faq", request)
+    ctx_b = NodeTestContext(workspace_id=str(ws_b), services={KNOWLEDGE: service_b})
+    out_b = await run_node(
+        KnowledgeIngest,
+        {"knowledge_base": "faq", "name": "x.txt", "content": "other tenant", "create": True},
+        ctx=ctx_b,
+    )
+    assert out_b.ports["main"][0]["status"] == "ready"
+    hits = (await service_b.search(str(ws_b), "faq", SearchRequest(query="invoices"))).hits
+    assert all(h.document_name == "x.txt" for h in hits)
+
+
+async def _chunk_vectors(resources: Resources, base_id: uuid.UUID) -> list[Sequence[Any]]:
+    async with resources.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT vector_dims(embedding) FROM chunks WHERE knowledge_base_id = :kb"),
+            {"kb": base_id},
+        )
+        return list(rows)
+
+
+async def test_reembed_moves_a_base_to_a_new_model(
+    kb_resources: Resources, drain_queue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reporunner.knowledge import embeddings
+
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="moving"))
+    files = [
+        IncomingFile("a.txt", b"Pumps move water through the plant.", "upload"),
+        IncomingFile("b.md", b"# Turbines\n\nTurbines turn steam into power.\n", "upload"),
+    ]
+    accepted = await kb.upload_documents(kb_resources, ws, base.id, files)
+    await drain_queue()
+    assert [(await kb.get_document(kb_resources, ws, base.id, d.id)).status for d in accepted] == [
+        "ready",
+        "ready",
+    ]
+    assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {384}
+
+    class Fake8:
+        """A deterministic 8-dimensional 'litellm' model (no network)."""
+
+        model_name, dim, max_tokens = "fake/embed-8", 8, 512
+
+        def token_counter(self) -> Any:
+            return embeddings.embedder_for("all-MiniLM-L6-v2").token_counter()
+
+        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            return [[float(len(t) % (i + 2)) + 1.0 for i in range(8)] for t in texts]
+
+        async def embed_query(self, text: str) -> list[float]:
+            return (await self.embed([text]))[0]
+
+    real = embeddings.embedder_for
+
+    def fake_for(model: str, dim: int | None = None, **kw: Any) -> Any:
+        return Fake8() if model == "fake/embed-8" else real(model, dim, **kw)
+
+    for module in ("reporunner.platform.knowledge.service", "reporunner.platform.knowledge.ingest"):
+        monkeypatch.setattr(f"{module}.embedder_for", fake_for)
+    moving = await kb.start_reembed(
+        kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
+    )
+    assert moving.settings.get("reembedding") is True
+    with pytest.raises(Exception, match="already being re-embedded"):
+        await kb.start_reembed(
+            kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
+        )
+    await drain_queue()
+    moved = await kb.get_base(kb_resources, ws, base.id)
+    assert (moved.embedding_model, moved.embedding_dim) == ("fake/embed-8", 8)
+    assert "reembedding" not in moved.settings
+    assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {8}
+    docs = await kb.list_documents(kb_resources, ws, base.id)
+    assert {d.status for d in docs} == {"ready"}
+    result = await kb.search(kb_resources, ws, base.id, SearchRequest(query="turbines steam"))
+    assert result.hits
+    assert result.hits[0].document_name == "b.md"
+
+
+async def test_ingest_job_for_replaced_or_deleted_content_does_nothing(
+    kb_resources: Resources,
+) -> None:
+    from reporunner.platform.knowledge.ingest import ingest_stored_document
+
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="jobs"))
+    [doc] = await kb.upload_documents(
+        kb_resources, ws, base.id, [IncomingFile("a.txt", b"first version", "upload")]
+    )
+    stale = await ingest_stored_document(kb_resources, str(doc.id), content_hash="0" * 64)
+    assert stale.status == "superseded"
+    gone = await ingest_stored_document(kb_resources, str(uuid.uuid4()))
+    assert gone.status == "deleted"
+    record = await kb.get_document(kb_resources, ws, base.id, doc.id)
+    assert record.storage_path
+    Path(kb.originals(kb_resources).root / record.storage_path).unlink()
+    missing = await ingest_stored_document(kb_resources, str(doc.id))
+    assert missing.status == "failed"
+    assert "upload the document again" in (missing.error or "")
