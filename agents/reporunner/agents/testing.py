@@ -67,9 +67,9 @@ class PlannedToolCall:
         return json.dumps(dict(self.arguments))
 
 
-def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, id: str = "") -> (
-    PlannedToolCall
-):
+def tool_call(
+    name: str, arguments: Mapping[str, Any] | str | None = None, id: str = ""
+) -> PlannedToolCall:
     """A planned tool call; ``arguments`` may be a dict or raw (possibly invalid) JSON text."""
     return PlannedToolCall(name, {} if arguments is None else arguments, id)
 
@@ -192,9 +192,9 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
             }
         )
 
-    def _next(self, model: str, messages: list[Any], params: dict[str, Any], stream: bool) -> (
-        Reply | Stream | Fail | Hang
-    ):
+    def _next(
+        self, model: str, messages: list[Any], params: dict[str, Any], stream: bool
+    ) -> Reply | Stream | Fail | Hang:
         request = ScriptedRequest(
             model=model,
             messages=[dict(m) for m in messages],

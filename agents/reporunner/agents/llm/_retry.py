@@ -12,8 +12,15 @@ __all__ = ["backoff_delay", "is_transient", "retry_after_seconds", "status_of"]
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 _TRANSIENT_NAMES = frozenset(
-    {"Timeout", "APIConnectionError", "APITimeoutError", "ServiceUnavailableError",
-     "InternalServerError", "RateLimitError", "BadGatewayError"}
+    {
+        "Timeout",
+        "APIConnectionError",
+        "APITimeoutError",
+        "ServiceUnavailableError",
+        "InternalServerError",
+        "RateLimitError",
+        "BadGatewayError",
+    }
 )
 
 

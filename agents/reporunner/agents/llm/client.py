@@ -108,7 +108,12 @@ class LLMClient:
                         if next_model is not None:
                             await self._notify(
                                 RetryNotice(
-                                    model, attempt, 0.0, _describe(err), status, retry_after,
+                                    model,
+                                    attempt,
+                                    0.0,
+                                    _describe(err),
+                                    status,
+                                    retry_after,
                                     fallback_to=next_model,
                                 )
                             )

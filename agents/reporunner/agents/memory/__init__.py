@@ -1,0 +1,21 @@
+"""Agent memory: thread history windowing (short-term) and semantic memories (long-term)."""
+
+from reporunner.agents.memory.history import HistoryWindow, count_tokens, window_history
+from reporunner.agents.memory.service import (
+    MEMORY,
+    MemoryRecord,
+    MemoryScope,
+    MemoryService,
+    SqlMemoryStore,
+)
+
+__all__ = [
+    "MEMORY",
+    "HistoryWindow",
+    "MemoryRecord",
+    "MemoryScope",
+    "MemoryService",
+    "SqlMemoryStore",
+    "count_tokens",
+    "window_history",
+]

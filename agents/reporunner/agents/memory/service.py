@@ -1,0 +1,234 @@
+"""Long-term semantic memory: facts an agent keeps about a user across conversations.
+
+Rows live in the ``memories`` table (pgvector), scoped to workspace + agent + end user, so one
+user's memories never reach another user or another agent. :class:`SqlMemoryStore` speaks SQL
+(SQLAlchemy Core ``text()``) over sessions it is given and embeds with a
+:class:`reporunner.knowledge.Embedder` (the local MiniLM by default); the agents part never
+imports the platform. The engine lends it to nodes as the ``memory`` service.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporunner.knowledge.embeddings import Embedder
+from reporunner.nodes.errors import NotFoundError, ValidationFailed
+
+__all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore"]
+
+MEMORY = "memory"
+"""Service name of the :class:`MemoryService` (``ctx.service("memory")``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryScope:
+    """Whose memories: a workspace, an agent (its name or node id) and an end user."""
+
+    workspace_id: str
+    agent_id: str
+    end_user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One remembered fact; ``score`` is the cosine similarity when it came from a recall."""
+
+    id: str
+    agent_id: str
+    end_user_id: str
+    text: str
+    created_at: datetime | None = None
+    score: float | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_item(self) -> dict[str, Any]:
+        """JSON-safe dict (API responses, tool results)."""
+        return {
+            "id": self.id,
+            "agent_id": self.agent_id,
+            "end_user_id": self.end_user_id,
+            "text": self.text,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "score": self.score,
+            "metadata": dict(self.metadata),
+        }
+
+
+@runtime_checkable
+class MemoryService(Protocol):
+    """What agents call: store a fact, recall the facts closest to a query."""
+
+    async def remember(
+        self, scope: MemoryScope, text: str, metadata: Mapping[str, Any] | None = None
+    ) -> MemoryRecord:
+        """Store ``text`` in ``scope`` (an identical fact is not stored twice)."""
+        ...
+
+    async def recall(self, scope: MemoryScope, query: str, top_k: int = 3) -> list[MemoryRecord]:
+        """The ``top_k`` facts of ``scope`` most similar to ``query``, best first."""
+        ...
+
+
+def _vector(values: list[float]) -> str:
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+def _record(row: Any, score: float | None = None) -> MemoryRecord:
+    return MemoryRecord(
+        id=str(row.id),
+        agent_id=row.agent_id,
+        end_user_id=row.end_user_id,
+        text=row.text,
+        created_at=row.created_at,
+        score=score,
+        metadata=row.metadata or {},
+    )
+
+
+def _workspace(workspace_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(workspace_id))
+    except ValueError:
+        raise ValidationFailed(f"workspace id '{workspace_id}' is not a UUID") from None
+
+
+class SqlMemoryStore:
+    """:class:`MemoryService` over the ``memories`` table.
+
+    Args:
+        sessions: Makes an ``AsyncSession`` (an ``async_sessionmaker``); each call commits.
+        embedder: Embeds facts and queries; its dimension is stored implicitly in each vector
+            and recall only compares vectors of the same dimension.
+        min_score: Recalled facts less similar than this are left out (noise).
+    """
+
+    def __init__(
+        self,
+        sessions: Callable[[], AsyncSession],
+        embedder: Embedder,
+        *,
+        min_score: float = 0.2,
+    ) -> None:
+        self._sessions = sessions
+        self._embedder = embedder
+        self._min_score = min_score
+
+    async def remember(
+        self, scope: MemoryScope, text: str, metadata: Mapping[str, Any] | None = None
+    ) -> MemoryRecord:
+        fact = text.strip()
+        if not fact:
+            raise ValidationFailed("a memory needs some text")
+        ws = _workspace(scope.workspace_id)
+        vector = (await self._embedder.embed([fact]))[0]
+        async with self._sessions() as session, session.begin():
+            existing = (
+                await session.execute(
+                    sql(
+                        "SELECT id, agent_id, end_user_id, text, created_at, metadata "
+                        "FROM memories WHERE workspace_id = :ws AND agent_id = :agent "
+                        "AND end_user_id = :user AND text = :text LIMIT 1"
+                    ),
+                    {"ws": ws, "agent": scope.agent_id, "user": scope.end_user_id, "text": fact},
+                )
+            ).first()
+            if existing is not None:
+                return _record(existing)
+            row = (
+                await session.execute(
+                    sql(
+                        "INSERT INTO memories (workspace_id, agent_id, end_user_id, text, "
+                        "embedding, metadata) VALUES (:ws, :agent, :user, :text, "
+                        "CAST(:embedding AS vector), CAST(:metadata AS jsonb)) "
+                        "RETURNING id, agent_id, end_user_id, text, created_at, metadata"
+                    ),
+                    {
+                        "ws": ws,
+                        "agent": scope.agent_id,
+                        "user": scope.end_user_id,
+                        "text": fact,
+                        "embedding": _vector(vector),
+                        "metadata": json.dumps(dict(metadata or {}), default=str),
+                    },
+                )
+            ).one()
+        return _record(row)
+
+    async def recall(self, scope: MemoryScope, query: str, top_k: int = 3) -> list[MemoryRecord]:
+        if not query.strip():
+            return []
+        vector = await self._embedder.embed_query(query)
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    sql(
+                        "SELECT id, agent_id, end_user_id, text, created_at, metadata, "
+                        "1 - (embedding <=> CAST(:q AS vector)) AS score FROM memories "
+                        "WHERE workspace_id = :ws AND agent_id = :agent AND end_user_id = :user "
+                        "AND embedding IS NOT NULL AND vector_dims(embedding) = :dim "
+                        "ORDER BY embedding <=> CAST(:q AS vector) LIMIT :k"
+                    ),
+                    {
+                        "q": _vector(vector),
+                        "ws": _workspace(scope.workspace_id),
+                        "agent": scope.agent_id,
+                        "user": scope.end_user_id,
+                        "dim": len(vector),
+                        "k": top_k,
+                    },
+                )
+            ).all()
+        return [_record(r, float(r.score)) for r in rows if float(r.score) >= self._min_score]
+
+    async def list(
+        self,
+        workspace_id: str,
+        *,
+        agent_id: str | None = None,
+        end_user_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[MemoryRecord]:
+        """Memories of a workspace, newest first, optionally of one agent and/or end user."""
+        clauses = ["workspace_id = :ws"]
+        params: dict[str, Any] = {"ws": _workspace(workspace_id), "limit": limit, "off": offset}
+        if agent_id is not None:
+            clauses.append("agent_id = :agent")
+            params["agent"] = agent_id
+        if end_user_id is not None:
+            clauses.append("end_user_id = :user")
+            params["user"] = end_user_id
+        query = (
+            "SELECT id, agent_id, end_user_id, text, created_at, metadata FROM memories WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY created_at DESC, id LIMIT :limit OFFSET :off"
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(sql(query), params)).all()
+        return [_record(r) for r in rows]
+
+    async def delete(self, workspace_id: str, memory_id: str) -> None:
+        """Forget one memory of the workspace.
+
+        Raises:
+            NotFoundError: no such memory in this workspace (other workspaces' ids included).
+        """
+        try:
+            key = uuid.UUID(str(memory_id))
+        except ValueError:
+            raise NotFoundError(f"memory '{memory_id}' does not exist") from None
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                sql("DELETE FROM memories WHERE id = :id AND workspace_id = :ws RETURNING id"),
+                {"id": key, "ws": _workspace(workspace_id)},
+            )
+            if result.first() is None:
+                raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")
