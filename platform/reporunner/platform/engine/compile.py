@@ -31,12 +31,11 @@ from reporunner.platform.engine.errors import ExecutionCancelled, LoopLimitExcee
 from reporunner.platform.engine.execute import CompiledNode, execute_node
 from reporunner.platform.engine.state import (
     InboxChange,
-    in_key,
     inbox_view,
     make_state_schema,
+    node_input_schema,
     out_key,
     ready_nodes,
-    state_key,
 )
 from reporunner.platform.engine.topology import Topology, build_topology
 from reporunner.platform.engine.validate import raise_for_problems, validate
@@ -142,9 +141,11 @@ def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) 
     nodes = _compile_nodes(defn, registry, topology)
     schema = make_state_schema(f"State_{version_hash[:12]}", nodes)
     builder: StateGraph[Any, RunDeps, Any, Any] = StateGraph(schema, context_schema=RunDeps)
-    builder.add_node(SCHEDULER, _scheduler_fn(topology))
+    shared = node_input_schema("SchedulerInput", ())
+    builder.add_node(SCHEDULER, _scheduler_fn(topology), input_schema=shared)
     for cn in nodes.values():
-        builder.add_node(cn.id, _node_fn(cn, topology, defn))
+        reads = node_input_schema(f"Input_{cn.id}", sorted(cn.refs)) if cn.refs else shared
+        builder.add_node(cn.id, _node_fn(cn, topology, defn), input_schema=reads)
     # The first superstep goes straight to the trigger (no scheduler step before it).
     builder.add_conditional_edges(START, _start_router(topology))
     triggers = tuple(nid for nid, cn in nodes.items() if cn.cls.category == Category.TRIGGER)
@@ -162,7 +163,7 @@ def _scheduler_fn(topology: Topology) -> Any:
     async def scheduler(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
         if runtime.context.cancelled():
             raise ExecutionCancelled("the execution was cancelled")
-        ready = ready_nodes(topology, inbox_view(topology, state))
+        ready = ready_nodes(topology, inbox_view(state))
         return Command(update={"running": ready}, goto=ready)
 
     return scheduler
@@ -170,7 +171,7 @@ def _scheduler_fn(topology: Topology) -> Any:
 
 def _start_router(topology: Topology) -> Any:
     def start(state: EngineState) -> list[str]:
-        return ready_nodes(topology, inbox_view(topology, state))
+        return ready_nodes(topology, inbox_view(state))
 
     return start
 
@@ -191,7 +192,7 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
         deps = runtime.context
         if deps.cancelled():
             raise ExecutionCancelled("the execution was cancelled")
-        box = state.get(in_key(node_id)) or {}
+        box = (state.get("inbox") or {}).get(node_id, {})
         run_no = (state.get("runs") or {}).get(node_id, 0) + 1
         if run_no > settings.max_loop_iterations:
             raise LoopLimitExceeded(
@@ -199,7 +200,7 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
                 f"settings.max_loop_iterations={settings.max_loop_iterations}; raise the limit "
                 "or make the loop end sooner"
             )
-        before = state.get(state_key(node_id)) or {}
+        before = (state.get("node_state") or {}).get(node_id, {})
         node_state = copy.deepcopy(before)
         ports = await execute_node(
             cn, deps, state, _gather(box, cn.first_input), node_state, settings.vars, run_no
@@ -215,14 +216,16 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
                     "port": edge.target_port,
                     "items": items,
                 }
-        update: dict[str, Any] = {in_key(target): change for target, change in inbox.items()}
-        update[out_key(node_id)] = ports
-        update["runs"] = {node_id: run_no}
+        update: dict[str, Any] = {
+            "inbox": inbox,
+            out_key(node_id): ports,
+            "runs": {node_id: run_no},
+        }
         if node_state != before:
-            update[state_key(node_id)] = node_state
+            update["node_state"] = {node_id: node_state}
         if state.get("running") != [node_id]:
             return Command(update=update, goto=SCHEDULER)
-        ready = ready_nodes(topology, inbox_view(topology, state, inbox))
+        ready = ready_nodes(topology, inbox_view(state, inbox))
         update["running"] = ready
         return Command(update=update, goto=ready)
 

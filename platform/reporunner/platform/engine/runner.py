@@ -27,7 +27,7 @@ from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
 from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
-from reporunner.platform.engine.state import in_key, out_key
+from reporunner.platform.engine.state import out_key
 
 __all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
 
@@ -71,7 +71,7 @@ def _initial_state(
             f"{', '.join(compiled.triggers)})"
         )
     start = {"start": {"port": START_PORT, "items": items}}
-    return {in_key(trigger_node): {"add": start}, "running": [trigger_node]}
+    return {"inbox": {trigger_node: {"add": start}}, "running": [trigger_node]}
 
 
 def _result_from_state(

@@ -27,13 +27,13 @@ __all__ = [
     "Delivery",
     "InboxChange",
     "apply_box",
-    "in_key",
+    "apply_inbox",
     "inbox_view",
     "make_state_schema",
     "merge_dicts",
+    "node_input_schema",
     "out_key",
     "ready_nodes",
-    "state_key",
 ]
 
 Delivery = dict[str, Any]
@@ -46,16 +46,6 @@ InboxChange = dict[str, Any]
 def out_key(node_id: str) -> str:
     """State key of a node's last output (``{port: items}``)."""
     return f"out__{node_id}"
-
-
-def in_key(node_id: str) -> str:
-    """State key of a node's inbox (undelivered items by delivery id)."""
-    return f"in__{node_id}"
-
-
-def state_key(node_id: str) -> str:
-    """State key of a node's own state (``ctx.state()``)."""
-    return f"st__{node_id}"
 
 
 def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,40 +70,67 @@ def apply_box(
     return box
 
 
-def make_state_schema(name: str, node_ids: Iterable[str]) -> type[Any]:
-    """The graph state of a workflow: one channel per node for its output, inbox and state.
+def apply_inbox(
+    current: dict[str, dict[str, Delivery]] | None, update: dict[str, InboxChange] | None
+) -> dict[str, dict[str, Delivery]]:
+    """Reducer of ``inbox`` (every node's inbox by node id); empty inboxes are dropped."""
+    result = dict(current or {})
+    for node_id, change in (update or {}).items():
+        box = apply_box(result.get(node_id), change)
+        if box:
+            result[node_id] = box
+        else:
+            result.pop(node_id, None)
+    return result
 
-    Per-node channels keep checkpoints small: a superstep rewrites only the channels it
-    touched (the node's output, the inboxes it delivered to), never every node's output.
+
+_SHARED_FIELDS: dict[str, Any] = {
+    "inbox": Annotated[dict[str, dict[str, Delivery]], apply_inbox],
+    "node_state": Annotated[dict[str, dict[str, Any]], merge_dicts],
+    "runs": Annotated[dict[str, int], merge_dicts],
+    "running": list[str],
+}
+
+
+def node_input_schema(name: str, refs: Iterable[str]) -> type[Any]:
+    """What one node reads: the shared keys and the outputs its expressions reference.
+
+    LangGraph builds each task's input from the channels of its input schema, so a node that
+    reads only what it needs costs the same however many nodes the workflow has.
+    """
+    fields = dict(_SHARED_FIELDS)
+    for node_id in refs:
+        fields[out_key(node_id)] = dict[str, list[Item]]
+    schema: type[Any] = TypedDict(name, fields, total=False)  # type: ignore[misc]
+    return schema
+
+
+def make_state_schema(name: str, node_ids: Iterable[str]) -> type[Any]:
+    """The graph state of a workflow: one channel per node for its output, plus shared keys.
+
+    Per-node output channels keep checkpoints small: a superstep rewrites the outputs it
+    produced, never every node's output so far. (Reading channels costs LangGraph CPU per
+    channel and superstep, so the rest is shared.)
 
     Shared keys:
+        inbox: Undelivered items per node, by delivery id (only items in flight).
+        node_state: Per-node state kept between runs (the Loop node's pending items).
         runs: How often each node ran (bounds loops; makes delivery ids unique).
         running: Nodes dispatched for the current superstep.
     """
-    fields: dict[str, Any] = {
-        "runs": Annotated[dict[str, int], merge_dicts],
-        "running": list[str],
-    }
+    fields = dict(_SHARED_FIELDS)
     for node_id in node_ids:
         fields[out_key(node_id)] = dict[str, list[Item]]
-        fields[in_key(node_id)] = Annotated[dict[str, Delivery], apply_box]
-        fields[state_key(node_id)] = dict[str, Any]
     schema: type[Any] = TypedDict(name, fields, total=False)  # type: ignore[misc]
     return schema
 
 
 def inbox_view(
-    topology: Topology, state: Mapping[str, Any], changes: Mapping[str, InboxChange] | None = None
+    state: Mapping[str, Any], changes: dict[str, InboxChange] | None = None
 ) -> dict[str, dict[str, Delivery]]:
     """Every non-empty inbox by node id, with ``changes`` (not yet written) applied."""
-    view = {}
-    for node_id in topology.node_ids:
-        box = state.get(in_key(node_id))
-        if changes and node_id in changes:
-            box = apply_box(box, changes[node_id])
-        if box:
-            view[node_id] = box
-    return view
+    inbox: dict[str, dict[str, Delivery]] = state.get("inbox") or {}
+    return apply_inbox(inbox, changes) if changes else inbox
 
 
 def ready_nodes(topology: Topology, inbox: Mapping[str, Mapping[str, Delivery]]) -> list[str]:
