@@ -1,0 +1,92 @@
+"""Identity test kit: a second workspace full of rows of every kind."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from reporunner.platform.db.models import (
+    ApiKey,
+    Credential,
+    Document,
+    Execution,
+    KnowledgeBase,
+    Workflow,
+    WorkflowVersion,
+)
+from reporunner.platform.db.session import create_engine, session_factory
+
+MINIMAL_DEFINITION: dict[str, Any] = {
+    "name": "minimal",
+    "nodes": [{"id": "start", "type": "trigger.manual", "params": {}}],
+    "edges": [],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Ids of one row of each kind in a workspace, by the path parameter that names it."""
+
+    ids: dict[str, str]
+
+
+async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Rows:
+    """Write a workflow (with a published version), an execution, a credential, a knowledge
+    base with a document, into ``workspace_id``; returns their ids by path parameter name."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            wf = Workflow(workspace_id=workspace_id, name="b-workflow", description="")
+            session.add(wf)
+            await session.flush()
+            version = WorkflowVersion(
+                workspace_id=workspace_id, workflow_id=wf.id, number=1,
+                definition=MINIMAL_DEFINITION, content_hash=uuid.uuid4().hex, note="",
+            )  # fmt: skip
+            session.add(version)
+            await session.flush()
+            wf.published_version_id = version.id
+            execution = Execution(
+                workspace_id=workspace_id, workflow_id=wf.id, version_id=version.id,
+                status="waiting", trigger={}, waiting_payload={"question": "ok?"},
+            )  # fmt: skip
+            credential = Credential(
+                workspace_id=workspace_id, name=f"b-cred-{uuid.uuid4().hex[:6]}",
+                type="bearer_token", ciphertext=b"x", nonce=b"n" * 12, key_id="k",
+                fields_set=["token"],
+            )  # fmt: skip
+            kb = KnowledgeBase(
+                workspace_id=workspace_id, name="b-kb", embedding_model="fake", embedding_dim=8
+            )
+            session.add_all([execution, credential, kb])
+            await session.flush()
+            doc = Document(
+                workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
+                status="ready",
+            )  # fmt: skip
+            session.add(doc)
+            await session.flush()
+            key_id = await session.scalar(
+                select(ApiKey.id).where(ApiKey.workspace_id == workspace_id).limit(1)
+            )
+            ids = {
+                "key_id": str(key_id),
+                "workflow_id": str(wf.id),
+                "execution_id": str(execution.id),
+                "credential_id": str(credential.id),
+                "kb_id": str(kb.id),
+                "doc_id": str(doc.id),
+                "user_id": str(user_id),
+                "number": "1",
+            }
+    finally:
+        await engine.dispose()
+    return Rows(ids)
+
+
+def definition_bytes() -> bytes:
+    return json.dumps(MINIMAL_DEFINITION).encode()

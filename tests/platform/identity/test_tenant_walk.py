@@ -1,0 +1,152 @@
+"""Generic walks over the app's route table: other workspaces' ids, and viewers writing.
+
+Both tests enumerate ``app.routes``, so a route added later is walked too: a new path parameter
+needs a row in ``fill_workspace`` (the test says so), a new write route needs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from identity_testkit import MINIMAL_DEFINITION, fill_workspace
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+
+from reporunner.platform.api.app import create_app
+from reporunner.platform.db.models import ApiKey, Membership, Workflow
+from reporunner.platform.db.session import create_engine, session_factory
+
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/docs", "/hooks/", "/metrics")
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+# bodies that pass validation, so that a 404 proves the id check (not a body error)
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/credentials/{credential_id:uuid}"): {"name": "renamed"},
+    ("PATCH", "/knowledge-bases/{kb_id:uuid}"): {"name": "renamed"},
+    ("POST", "/knowledge-bases/{kb_id:uuid}/reembed"): {
+        "embedding_model": "fake",
+        "embedding_dim": 8,
+    },
+    ("POST", "/knowledge-bases/{kb_id:uuid}/search"): {"query": "anything"},
+    ("POST", "/knowledge-bases/{kb_id:uuid}/documents"): {"text": "hello", "name": "a.txt"},
+    ("POST", "/workflows/{workflow_id:uuid}/versions"): MINIMAL_DEFINITION,
+    ("POST", "/executions/{execution_id:uuid}/resume"): {"payload": {"approved": True}},
+    ("PATCH", "/workspace/members/{user_id:uuid}"): {"role": "viewer"},
+}
+
+# writes a viewer may make: dry runs and reads sent as POST, and their own API keys
+VIEWER_MAY = {
+    ("POST", "/workflows/validate"),
+    ("POST", "/knowledge-bases/{kb_id:uuid}/search"),
+    ("POST", "/api-keys"),
+    ("POST", "/api-keys/{key_id:uuid}/revoke"),
+}
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in ids, (
+            f"route parameter '{name}' in {path} has no row of the other workspace: add one "
+            "to fill_workspace() in tests/platform/identity/conftest.py"
+        )
+        return ids[name]
+
+    return PARAM.sub(value, path)
+
+
+def _routes(app: Any) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        if route.path.startswith(PUBLIC_PREFIXES) or route.path.startswith("/test/"):
+            continue
+        for method in sorted(route.methods - {"OPTIONS", "HEAD"}):
+            found.append((method, route.path))
+    return found
+
+
+async def test_ids_of_another_workspace_are_not_found_on_every_route(
+    services, settings, tenant_factory
+) -> None:
+    a, b = await tenant_factory(role="owner"), await tenant_factory(role="owner")
+    rows = await fill_workspace(services.database_url, b.workspace_id, b.user_id)
+    app = create_app(settings)
+    walked = []
+    async with AsyncTestClient(app) as client:
+        for method, path in _routes(app):
+            if not PARAM.search(path):
+                continue
+            url = _fill(path, rows.ids)
+            body = BODIES.get((method, path))
+            response = await client.request(
+                method,
+                url,
+                headers=a.headers,
+                content=None if body is None else json.dumps(body).encode(),
+            )
+            assert response.status_code == 404, (
+                f"{method} {path} with workspace B's ids answered {response.status_code} to "
+                f"workspace A: {response.text[:300]}"
+            )
+            for secret in ("b-workflow", "b-kb", "b.txt", "b-cred", b.slug, "ok?"):
+                assert secret not in response.text, f"{method} {path} leaked {secret!r}"
+            walked.append(f"{method} {path}")
+    assert "DELETE /workflows/{workflow_id:uuid}" in walked
+    assert "DELETE /workspace/members/{user_id:uuid}" in walked
+    assert "POST /api-keys/{key_id:uuid}/revoke" in walked
+    # and nothing of B changed
+    engine = create_engine(services.database_url, pool_size=1)
+    async with session_factory(engine)() as session:
+        wf = await session.get(Workflow, rows.ids["workflow_id"])
+        key = await session.scalar(select(ApiKey).where(ApiKey.workspace_id == b.workspace_id))
+        member = await session.scalar(
+            select(Membership).where(Membership.workspace_id == b.workspace_id)
+        )
+    await engine.dispose()
+    assert wf is not None
+    assert wf.archived_at is None
+    assert key is not None
+    assert key.revoked_at is None
+    assert member is not None
+    assert member.role == "owner"
+
+
+async def test_filters_naming_another_workspace_return_nothing(
+    services, settings, tenant_factory
+) -> None:
+    a, b = await tenant_factory(), await tenant_factory()
+    rows = await fill_workspace(services.database_url, b.workspace_id, b.user_id)
+    async with AsyncTestClient(create_app(settings)) as client:
+        response = await client.get(
+            "/executions", params={"workflow_id": rows.ids["workflow_id"]}, headers=a.headers
+        )
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+async def test_a_viewer_is_refused_every_write(settings, tenant_factory) -> None:
+    viewer = await tenant_factory(role="viewer")
+    app = create_app(settings)
+    refused = []
+    async with AsyncTestClient(app) as client:
+        for method, path in _routes(app):
+            if method not in WRITES or (method, path) in VIEWER_MAY:
+                continue
+            url = PARAM.sub(
+                lambda m: "1" if m.group(2) == "int" else "00000000-0000-0000-0000-000000000001",
+                path,
+            )
+            body = BODIES.get((method, path), {})
+            response = await client.request(
+                method, url, headers=viewer.headers, content=json.dumps(body).encode()
+            )
+            assert response.status_code == 403, (
+                f"a viewer's {method} {path} answered {response.status_code}"
+            )
+            refused.append(f"{method} {path}")
+    assert "POST /workflows" in refused
+    assert "POST /credentials" in refused
+    assert "POST /workspace/members" in refused
