@@ -54,7 +54,10 @@ class ErrorPolicy(_Model):
         2.0, ge=1, le=10, description="Each further retry waits this many times longer."
     )
     timeout_seconds: float | None = Field(
-        None, gt=0, description="Fail an attempt that runs longer than this (no limit if null)."
+        None,
+        gt=0,
+        description="Fail an attempt that runs longer than this, in seconds (per item for "
+        "nodes that run once per item; no limit if null).",
     )
 
 

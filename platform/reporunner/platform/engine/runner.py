@@ -5,6 +5,16 @@ that record node runs and publish events, services, credentials and the HTTP cli
 runs with ``thread_id = execution_id`` and ``durability="sync"``, so a node's result is
 committed before the next node starts; calling ``run_execution`` again with the same id and
 checkpointer continues where the last run stopped, without re-running completed nodes.
+
+What a caller (the execution service / worker) can rely on:
+
+* a fresh id starts at the trigger; an id with a checkpoint continues from it (after a crash,
+  a failed node is attempted again; a finished execution returns its result without running);
+* ``waiting`` parks the execution; only ``resume=<value>`` continues it;
+* node failures, timeouts and cancellation come back as results; exceptions that escape are
+  infrastructure failures (database down...), after which the same call may be repeated;
+* ``execution.finished`` is published for every outcome, ``waiting`` included (its ``status``
+  says which); ``settings.timeout_seconds`` applies to each call, not across resumes.
 """
 
 from __future__ import annotations
