@@ -290,3 +290,17 @@ async def test_subworkflow_depth_is_bounded(registry: NodeRegistry) -> None:
     assert "max_subworkflow_depth=3" in result.error["message"]
     assert CALLS[f"{exec_id}.sub1.sub1.sub1:again"] == 1
     assert CALLS[f"{exec_id}.sub1.sub1.sub1.sub1:again"] == 0
+
+
+async def test_running_a_failed_execution_again_retries_from_the_failed_node(
+    registry: NodeRegistry,
+) -> None:
+    exec_id = _id()
+    saver = InMemorySaver()
+    definition = _with_fail({"retries": 0}, fail_times=1)
+    failed, _ = await execute(registry, definition, exec_id, checkpointer=saver)
+    assert failed.status == "failed"
+    again, hooks = await execute(registry, definition, exec_id, checkpointer=saver)
+    assert again.status == "succeeded", again.error
+    assert hooks.ran() == ["flaky", "ok"]
+    assert CALLS[f"{exec_id}:start"] == 1
