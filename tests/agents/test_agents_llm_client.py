@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from reporunner.agents.errors import LLMCallFailed, LLMNotConfigured
@@ -20,8 +22,15 @@ from reporunner.agents.testing import (
     Reply,
     ScriptedLLM,
     Stream,
+    scripted_llm,
     tool_call,
 )
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    with scripted_llm() as scripted:
+        yield scripted
 
 
 class Sleeps:

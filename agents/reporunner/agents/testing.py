@@ -168,6 +168,7 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
         self.provider = provider
         self._plan: deque[Step] = deque()
         self.requests: list[ScriptedRequest] = []
+        self.step_errors: list[Exception] = []
 
     def plan(self, *steps: Step) -> ScriptedLLM:
         """Append steps to the plan (consumed one per call, in order)."""
@@ -211,7 +212,16 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
                 model=model,
             )
         step = self._plan.popleft()
-        resolved = step(request) if callable(step) else step
+        try:
+            resolved = step(request) if callable(step) else step
+        except Exception as err:  # a failed assertion in a test's step: report, never retry
+            self.step_errors.append(err)
+            raise _litellm.litellm().BadRequestError(
+                message=f"scripted LLM: step for call #{len(self.requests)} raised "
+                f"{type(err).__name__}: {err}",
+                llm_provider="scripted",
+                model=model,
+            ) from err
         if isinstance(resolved, Fail):
             raise _error(resolved, model)
         return resolved
