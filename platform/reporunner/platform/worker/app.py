@@ -94,6 +94,20 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await stack.aclose()
 
 
+class _Worker(Worker):
+    """arq's worker, stopping our background tasks however ``main`` ends.
+
+    arq runs ``on_shutdown`` only from ``close()``, which a burst worker's ``main`` never calls;
+    the clean-up is idempotent, so ``close()`` after ``main`` is harmless.
+    """
+
+    async def main(self) -> None:
+        try:
+            await super().main()
+        finally:
+            await _shutdown(self.ctx)
+
+
 def build_worker(
     resources: Resources,
     *,
@@ -111,7 +125,7 @@ def build_worker(
     """
     settings = resources.settings
     worker_id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    return Worker(
+    return _Worker(
         functions=[func(f, name=f.__name__) for f in job_functions()],
         queue_name=settings.queue_name,
         redis_pool=resources.arq,
