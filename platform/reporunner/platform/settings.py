@@ -100,6 +100,44 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(
         default=20, ge=1, description="Most files one document upload request may carry."
     )
+    # -- protection, webhooks, schedules, observability
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="Largest request body of any route but document uploads (bytes); larger "
+        "bodies answer 413.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests one API key may make per minute (0: no limit); more answer 429.",
+    )
+    webhook_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=0,
+        description="Deliveries one webhook path may receive per minute (0: no limit).",
+    )
+    webhook_response_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a webhook waiting for its webhook.respond node holds the request.",
+    )
+    cors_allow_origins: str = Field(
+        default="",
+        description="Comma-separated origins allowed to call the API from a browser "
+        "(empty: none; '*' allows any origin, without credentials).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to GET /metrics (an admin API key works too).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="'json': one JSON object per log line with request and execution ids.",
+    )
+    scheduler_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often the scheduler loop looks for due schedules."
+    )
 
     @field_validator("database_url")
     @classmethod
