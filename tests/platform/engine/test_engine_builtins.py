@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 from engine_testkit import execute, wf
+from langgraph.checkpoint.memory import InMemorySaver
 
 from reporunner.nodes.registry import NodeRegistry, load_builtins
+from reporunner.platform.engine import (
+    CompiledWorkflow,
+    InProcessSubWorkflows,
+    compile_workflow,
+    parse_definition,
+)
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +182,95 @@ async def test_switch_routes_with_the_real_node(builtins: NodeRegistry) -> None:
     assert result.outputs["on_a"]["main"] == [{"kind": "a", "seen": "a"}]
     assert result.outputs["other"]["main"] == [{"kind": "z", "seen": "other"}]
     assert "on_b" not in hooks.ran()
+
+
+def _approval_workflow() -> dict[str, Any]:
+    return wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "ask", "type": "human.approval", "params": {"message": "Refund {{ item.n }}?"}},
+            _set("refund", "refunded", True),
+            _set("deny", "refunded", False),
+        ],
+        ["start->ask", "ask.approved->refund", "ask.rejected->deny"],
+    )
+
+
+@pytest.mark.parametrize(("answer", "branch"), [({"approved": True}, "refund"), ("reject", "deny")])
+async def test_human_approval_waits_then_routes_the_answer(
+    builtins: NodeRegistry, answer: Any, branch: str
+) -> None:
+    exec_id = uuid.uuid4().hex
+    saver = InMemorySaver()
+    waiting, _ = await execute(
+        builtins, _approval_workflow(), exec_id, checkpointer=saver, trigger={"n": 5}
+    )
+    assert waiting.status == "waiting"
+    assert waiting.waiting_payload["message"] == "Refund 5?"
+    assert waiting.waiting_payload["items"] == [{"n": 5}]
+    done, hooks = await execute(
+        builtins, _approval_workflow(), exec_id, checkpointer=saver, resume=answer
+    )
+    assert done.status == "succeeded", done.error
+    assert hooks.ran() == ["ask", branch]
+    assert done.final_items[0]["refunded"] is (branch == "refund")
+
+
+async def test_logic_stop_fails_the_execution_with_its_message(builtins: NodeRegistry) -> None:
+    definition = wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {
+                "id": "stop",
+                "type": "logic.stop",
+                "params": {"message": "order {{ item.id }} has no email", "error_code": "no_email"},
+            },
+        ],
+        ["start->stop"],
+    )
+    result, _ = await execute(builtins, definition, uuid.uuid4().hex, trigger={"id": 7})
+    assert result.status == "failed"
+    assert result.error == {
+        "node": "stop",
+        "code": "workflow_stopped",
+        "type": "WorkflowStopped",
+        "message": "order 7 has no email",
+        "details": {"error_code": "no_email"},
+    }
+
+
+async def test_workflow_execute_runs_a_sub_workflow(builtins: NodeRegistry) -> None:
+    child = compile_workflow(
+        parse_definition(
+            wf(
+                [{"id": "start", "type": "trigger.manual"}, _set("mark", "child", True)],
+                ["start->mark"],
+            )
+        ),
+        builtins,
+    )
+
+    async def load(workflow_id: str) -> CompiledWorkflow:
+        assert workflow_id == "wf_child"
+        return child
+
+    parent = wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "call", "type": "workflow.execute", "params": {"workflow_id": "wf_child"}},
+        ],
+        ["start->call"],
+    )
+    exec_id = uuid.uuid4().hex
+    saver = InMemorySaver()
+    service = InProcessSubWorkflows(load, exec_id, "ws", saver, max_depth=1)
+    result, _ = await execute(
+        builtins,
+        parent,
+        exec_id,
+        checkpointer=saver,
+        trigger={"n": 1},
+        services={"subworkflow": service},
+    )
+    assert result.status == "succeeded", result.error
+    assert result.outputs["call"]["main"] == [{"n": 1, "child": True}]

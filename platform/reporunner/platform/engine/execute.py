@@ -58,7 +58,17 @@ def error_info(err: BaseException, node_id: str, secrets: tuple[str, ...] = ()) 
     detail = err.detail if isinstance(err, ReporunnerError) else str(err) or type(err).__name__
     code = err.code if isinstance(err, ReporunnerError) else "node_error"
     message = redact(detail, secrets) if secrets else detail
-    return {"node": node_id, "code": code, "type": type(err).__name__, "message": message}
+    info: dict[str, Any] = {
+        "node": node_id,
+        "code": code,
+        "type": type(err).__name__,
+        "message": message,
+    }
+    if isinstance(err, ReporunnerError):
+        details = {k: v for k, v in err.extra.items() if isinstance(v, str | int | float | bool)}
+        if details:
+            info["details"] = details
+    return info
 
 
 def _retryable(err: BaseException) -> bool:

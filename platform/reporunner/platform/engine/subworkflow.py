@@ -1,5 +1,8 @@
 """An in-process ``subworkflow`` service: runs a child workflow inside the parent's run.
 
+It implements ``SubWorkflowRunner`` only (run and wait); starting a run without waiting needs
+the queue, which the platform's execution service offers (``SubWorkflowStarter``).
+
 The depth is carried by the service object itself: the child execution gets a service one level
 deeper, and a run beyond ``max_depth`` fails with a clear error instead of recursing forever.
 Child execution ids derive from the parent's (``<parent>.sub<n>``), so when a crashed parent is
@@ -95,10 +98,3 @@ class InProcessSubWorkflows:
                 error=error,
             )
         return result.final_items
-
-    async def start(self, workflow_id: str, items: list[Item]) -> str:
-        """Not offered in-process: queuing needs the worker (the platform's service does it)."""
-        raise NodeError(
-            "starting a sub-workflow without waiting needs the queue; run it with "
-            "'wait' enabled or through the platform's execution service"
-        )
