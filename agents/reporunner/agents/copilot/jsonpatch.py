@@ -162,8 +162,10 @@ def apply_patch(doc: Any, patch: Sequence[Mapping[str, Any]]) -> Any:
             result = _apply_one(result, op, position)
         except PatchFailed as err:
             where = f"patch operation {position} ({op.get('op')} {op.get('path')})"
-            detail = err.detail if err.detail.startswith("patch operation") else (
-                f"{where}: {err.detail}"
+            detail = (
+                err.detail
+                if err.detail.startswith("patch operation")
+                else (f"{where}: {err.detail}")
             )
             raise PatchFailed(
                 detail, [{"pointer": f"/{position}", "code": "invalid_patch", "message": detail}]

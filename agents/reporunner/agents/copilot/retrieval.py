@@ -22,9 +22,11 @@ from typing import Any, Protocol
 
 __all__ = [
     "ALWAYS_INCLUDED",
+    "HINTS",
     "Candidate",
     "NodeIndex",
     "QueryEmbedder",
+    "clauses",
     "default_embedder",
     "entry_text",
 ]
@@ -45,6 +47,27 @@ _GENERIC_WORDS = frozenset(
      "set", "keys", "out", "respond", "request", "search"}
 )  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+")
+
+HINTS: Mapping[str, tuple[str, ...]] = {
+    "ai.agent": ("agent", "assistant", "tools", "research"),
+    "ai.classify": ("classify", "categorise", "categorize", "sentiment", "triage", "label"),
+    "ai.llm": ("llm", "gpt", "summarise", "summarize", "summary", "translate", "draft", "ai"),
+    "data.csv": ("csv", "spreadsheet"),
+    "data.dedupe": ("duplicate", "duplicates", "dedupe", "unique"),
+    "email.send": ("email", "mail", "e-mail", "inbox"),
+    "http.request": ("api", "fetch", "url", "endpoint", "website", "download", "rest", "http"),
+    "human.approval": ("approve", "approval", "approves", "sign-off", "review"),
+    "knowledge.search": ("knowledge", "docs", "documentation", "handbook", "rag", "faq"),
+    "logic.wait": ("wait", "delay", "pause"),
+    "postgres.query": ("database", "sql", "table", "postgres", "postgresql", "db"),
+    "redis.command": ("cache", "redis", "counter"),
+    "rss.read": ("rss", "feed", "blog", "atom", "podcast"),
+    "trigger.chat": ("chat", "chatbot", "conversation"),
+    "trigger.schedule": ("every", "daily", "hourly", "weekly", "morning", "cron", "nightly"),
+    "trigger.webhook": ("webhook", "form", "submission", "incoming"),
+}
+"""Words that name a node type in plain language, where a small embedding model misses it
+("store it in our database" → ``postgres.query``); types that are not registered are ignored."""
 
 
 class QueryEmbedder(Protocol):
@@ -90,6 +113,19 @@ def entry_text(entry: Mapping[str, Any]) -> str:
     """The text a catalog entry is embedded as: type words, display name and description."""
     words = str(entry["type"]).replace(".", " ").replace("_", " ")
     return f"{words}: {entry.get('display_name', '')}. {entry.get('description', '')}"
+
+
+_CLAUSE_SPLIT = re.compile(
+    r"[,;.:!?]+\s*|\s+(?:and then|then|and|after that|afterwards|otherwise|else|if|when|"
+    r"unless|but|before|finally)\s+",
+    re.IGNORECASE,
+)
+
+
+def clauses(description: str) -> list[str]:
+    """The steps of a description: split at punctuation and joining words, short bits dropped."""
+    parts = (p.strip() for p in _CLAUSE_SPLIT.split(description))
+    return [p for p in parts if len(p.split()) >= 2]
 
 
 def _name_words(type_: str) -> set[str]:
@@ -153,9 +189,17 @@ class NodeIndex:
 
     def named(self, description: str) -> list[str]:
         """Types whose distinctive name words appear in ``description`` (``slack``, ``rss``)."""
-        words = set(_WORD.findall(description.lower()))
+        text = description.lower()
+        words = set(_WORD.findall(text))
         words |= {w[:-1] for w in words if w.endswith("s")}
-        return [t for t in self.entries if _name_words(t) & words]
+        found = []
+        for type_ in self.entries:
+            hints = HINTS.get(type_, ())
+            if _name_words(type_) & words or any(
+                (h in words) if h.isalnum() else (h in text) for h in hints
+            ):
+                found.append(type_)
+        return found
 
     async def rank(self, description: str) -> list[Candidate]:
         """Every type, most similar to ``description`` first."""
@@ -167,14 +211,26 @@ class NodeIndex:
         ]
         return sorted(scored, key=lambda c: (-c.score, c.type))
 
-    async def candidates(self, description: str, top_k: int = 10) -> list[Candidate]:
-        """The types to offer for ``description``: the ``top_k`` most similar, the named ones,
-        the triggers and the core logic types (each once, most relevant first)."""
+    async def candidates(
+        self, description: str, top_k: int = 10, per_clause: int = 3
+    ) -> list[Candidate]:
+        """The types to offer for ``description``: the ``top_k`` most similar to the whole, the
+        ``per_clause`` most similar to each clause ("fetch the page", "post it to Slack": one
+        step each, which the whole text dilutes), the named ones, the triggers and the core
+        logic types (each once, most relevant first)."""
         ranked = await self.rank(description)
         scores = {c.type: c.score for c in ranked}
         chosen: dict[str, Candidate] = {}
         for candidate in ranked[:top_k]:
             chosen[candidate.type] = candidate
+        parts = clauses(description)
+        if len(parts) > 1:
+            for part in parts:
+                for candidate in (await self.rank(part))[:per_clause]:
+                    if candidate.type not in chosen:
+                        chosen[candidate.type] = Candidate(
+                            candidate.type, scores[candidate.type], "similar"
+                        )
         for type_ in self.named(description):
             chosen.setdefault(type_, Candidate(type_, scores[type_], "named"))
         for type_ in self._always():
@@ -182,8 +238,6 @@ class NodeIndex:
         order = {"similar": 0, "named": 1, "always": 2}
         return sorted(chosen.values(), key=lambda c: (order[c.reason], -c.score, c.type))
 
-    async def candidate_entries(
-        self, description: str, top_k: int = 10
-    ) -> list[dict[str, Any]]:
+    async def candidate_entries(self, description: str, top_k: int = 10) -> list[dict[str, Any]]:
         """The catalog entries of :meth:`candidates`, in the same order."""
         return [self.entries[c.type] for c in await self.candidates(description, top_k)]

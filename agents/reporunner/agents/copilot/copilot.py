@@ -1,0 +1,263 @@
+"""The copilot: natural language → a valid workflow definition, and edits as JSON Patch.
+
+This is the pure core: it talks to a model and to a ``validate`` callable, nothing else. The
+platform passes the engine's validator (this part may not import the platform), its LLM client
+and the catalog of its node registry, and stores the result.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reporunner.agents.copilot import prompt
+from reporunner.agents.copilot.errors import PatchFailed
+from reporunner.agents.copilot.jsonpatch import apply_patch, make_patch
+from reporunner.agents.copilot.repair import (
+    Attempt,
+    CompletionClient,
+    Validator,
+    problem_dicts,
+    run_repair_loop,
+)
+from reporunner.agents.copilot.retrieval import Candidate, NodeIndex, QueryEmbedder
+from reporunner.agents.copilot.shaping import (
+    MissingCredential,
+    NodeExplanation,
+    explanations_for,
+    layout,
+    missing_credentials,
+    placeholder_credentials,
+    secret_problems,
+)
+from reporunner.agents.llm.types import Usage
+
+__all__ = ["Copilot", "EditResult", "GenerationResult"]
+
+DEFAULT_MAX_REPAIRS = 3
+DEFAULT_TOP_K = 10
+
+
+class _Proposal(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    definition: dict[str, Any] = Field(description="The workflow definition.")
+    explanations: dict[str, Any] = Field(default_factory=dict, description="Per node id.")
+    summary: str = Field("", description="What the workflow does.")
+
+
+class _EditProposal(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    patch: list[dict[str, Any]] = Field(description="RFC 6902 operations.")
+    summary: str = Field("", description="What changed.")
+    explanations: dict[str, Any] = Field(default_factory=dict, description="Per node id.")
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """A generated workflow that passed validation.
+
+    Attributes:
+        definition: The valid definition (credential bindings hold the placeholder).
+        summary: What the workflow does, in the model's words.
+        explanations: One per node, in node order.
+        missing_credentials: Credentials the user still has to supply.
+        attempts: Every answer and its problems (the last one has none).
+        candidates: The node types offered to the model.
+        usage: Tokens and cost of all rounds.
+    """
+
+    definition: dict[str, Any]
+    summary: str
+    explanations: tuple[NodeExplanation, ...]
+    missing_credentials: tuple[MissingCredential, ...]
+    attempts: tuple[Attempt, ...]
+    candidates: tuple[Candidate, ...]
+    usage: Usage
+
+    @property
+    def repairs(self) -> int:
+        """How many repair rounds it took (0: valid on the first answer)."""
+        return len(self.attempts) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class EditResult:
+    """A validated change to a definition.
+
+    Attributes:
+        patch: RFC 6902 operations turning the current definition into ``definition``.
+        definition: The changed, valid definition.
+        summary: The change in words.
+        explanations: One per node of the changed definition.
+        missing_credentials: Credentials that new nodes still need.
+        attempts: Every answer and its problems.
+        usage: Tokens and cost.
+    """
+
+    patch: list[dict[str, Any]]
+    definition: dict[str, Any]
+    summary: str
+    explanations: tuple[NodeExplanation, ...]
+    missing_credentials: tuple[MissingCredential, ...]
+    attempts: tuple[Attempt, ...]
+    usage: Usage
+
+    @property
+    def repairs(self) -> int:
+        """How many repair rounds it took."""
+        return len(self.attempts) - 1
+
+
+def _shape_problems(err: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "pointer": "/" + "/".join(str(p) for p in e["loc"]),
+            "code": "invalid_tool_arguments",
+            "message": f"tool argument {'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
+        }
+        for e in err.errors(include_url=False)
+    ]
+
+
+class Copilot:
+    """Generates and edits workflows with a model, validating every answer.
+
+    Args:
+        llm: The model client (``reporunner.agents.llm.LLMClient`` or anything alike).
+        validate: The engine's validator for raw definitions.
+        catalog: Catalog entries of the node registry the definitions are validated against.
+        embedder: Embeds catalog and descriptions (the local MiniLM when None).
+        max_repairs: Repair rounds after the first answer (default 3).
+        top_k: Most similar node types offered besides the named, trigger and core ones.
+        definition_schema: JSON Schema of a definition, given to the model in the tool.
+        temperature: Sampling temperature.
+    """
+
+    def __init__(
+        self,
+        llm: CompletionClient,
+        validate: Validator,
+        catalog: Sequence[Mapping[str, Any]],
+        *,
+        embedder: QueryEmbedder | None = None,
+        index: NodeIndex | None = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+        top_k: int = DEFAULT_TOP_K,
+        definition_schema: Mapping[str, Any] | None = None,
+        temperature: float | None = 0.0,
+    ) -> None:
+        if max_repairs < 0:
+            raise ValueError("max_repairs must be >= 0")
+        self.llm = llm
+        self.validate = validate
+        self.index = index or NodeIndex(catalog, embedder)
+        self.max_repairs = max_repairs
+        self.top_k = top_k
+        self.definition_schema = definition_schema
+        self.temperature = temperature
+        self._display = {str(e["type"]): str(e.get("display_name", "")) for e in catalog}
+
+    def _problems(self, definition: dict[str, Any]) -> list[dict[str, Any]]:
+        return problem_dicts(self.validate(definition)) + secret_problems(definition)
+
+    async def generate(self, description: str) -> GenerationResult:
+        """A valid workflow for ``description``.
+
+        Raises:
+            CopilotFailed: still invalid after the last repair round (422 with the problems).
+            LLMCallFailed: the model could not be reached.
+        """
+        if not description.strip():
+            raise ValueError("describe the workflow to generate")
+        candidates = await self.index.candidates(description, self.top_k)
+        entries = [self.index.entries[c.type] for c in candidates]
+
+        async def check(args: dict[str, Any]) -> tuple[_Proposal | None, list[dict[str, Any]]]:
+            try:
+                proposal = _Proposal.model_validate(args)
+            except ValidationError as err:
+                return None, _shape_problems(err)
+            layout(placeholder_credentials(proposal.definition))
+            return proposal, self._problems(proposal.definition)
+
+        result = await run_repair_loop(
+            self.llm,
+            prompt.generate_messages(description, entries),
+            prompt.generate_tool(self.definition_schema),
+            check,
+            max_repairs=self.max_repairs,
+            temperature=self.temperature,
+        )
+        defn = result.value.definition
+        return GenerationResult(
+            definition=defn,
+            summary=result.value.summary.strip(),
+            explanations=tuple(explanations_for(defn, result.value.explanations, self._display)),
+            missing_credentials=tuple(missing_credentials(defn)),
+            attempts=result.attempts,
+            candidates=tuple(candidates),
+            usage=result.usage,
+        )
+
+    async def edit(self, definition: Mapping[str, Any], instruction: str) -> EditResult:
+        """A validated change of ``definition`` following ``instruction``, as a JSON Patch.
+
+        The returned patch is recomputed from the accepted result, so it applies exactly to
+        ``definition`` (credential bindings the user made are never touched).
+
+        Raises:
+            CopilotFailed: still invalid after the last repair round.
+            LLMCallFailed: the model could not be reached.
+        """
+        if not instruction.strip():
+            raise ValueError("say what to change")
+        current = copy.deepcopy(dict(definition))
+        used = {str(n.get("type")) for n in current.get("nodes") or [] if isinstance(n, dict)}
+        candidates = await self.index.candidates(instruction, self.top_k)
+        types = [c.type for c in candidates]
+        types += sorted(t for t in used if t in self.index.entries and t not in types)
+        entries = [self.index.entries[t] for t in types]
+
+        async def check(
+            args: dict[str, Any],
+        ) -> tuple[tuple[_EditProposal, dict[str, Any]] | None, list[dict[str, Any]]]:
+            try:
+                proposal = _EditProposal.model_validate(args)
+                patched = apply_patch(current, proposal.patch)
+            except ValidationError as err:
+                return None, _shape_problems(err)
+            except PatchFailed as err:
+                return None, [{"pointer": "/patch", "code": "invalid_patch", "message": err.detail}]
+            if not isinstance(patched, dict):
+                return None, [
+                    {"pointer": "/patch", "code": "invalid_patch", "message": "the patch must "
+                     "leave a definition object"}
+                ]  # fmt: skip
+            layout(placeholder_credentials(patched, keep=current))
+            return (proposal, patched), self._problems(patched)
+
+        result = await run_repair_loop(
+            self.llm,
+            prompt.edit_messages(current, instruction, entries),
+            prompt.edit_tool(),
+            check,
+            max_repairs=self.max_repairs,
+            edit=True,
+            temperature=self.temperature,
+        )
+        proposal, patched = result.value
+        return EditResult(
+            patch=make_patch(current, patched),
+            definition=patched,
+            summary=proposal.summary.strip(),
+            explanations=tuple(explanations_for(patched, proposal.explanations, self._display)),
+            missing_credentials=tuple(missing_credentials(patched)),
+            attempts=result.attempts,
+            usage=result.usage,
+        )
