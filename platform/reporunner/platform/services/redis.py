@@ -149,10 +149,23 @@ class EmbeddedRedis:
             # the server closes the connection while shutting down, or is gone already
             with contextlib.suppress(redis.RedisError):
                 redis.Redis.from_url(url, socket_timeout=2).shutdown(save=True)
-            try:
-                proc.wait(timeout)
-            except psutil.TimeoutExpired:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
+            _wait_gone(proc, timeout)
             self.state_file.unlink(missing_ok=True)
+
+
+def _wait_gone(proc: psutil.Process, timeout: float) -> None:
+    """Wait until ``proc`` exited; kill it after ``timeout``.
+
+    A daemonized Redis is not our child, so it stays a zombie until its parent (often a
+    container's PID 1) reaps it; a zombie has exited already and counts as gone.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        proc.kill()
