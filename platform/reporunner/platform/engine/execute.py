@@ -210,7 +210,7 @@ async def execute_node(
         NodeFailed: the node failed for good and its policy is ``stop``.
     """
     hooks = deps.hooks
-    await hooks.node_started(cn.id, run=run, inputs=inputs)
+    await hooks.node_started(cn.id, run=run, inputs=bound_ports(inputs, deps.max_output_bytes))
     await hooks.publish("node.started", {"node_id": cn.id, "run": run})
     started = time.perf_counter()
     ctx = EngineContext(deps, cn.id, variables, cn.spec.credentials, node_state)

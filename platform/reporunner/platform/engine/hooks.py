@@ -31,7 +31,11 @@ class ExecutionHooks(Protocol):
     async def node_started(
         self, node_id: str, *, run: int, inputs: Mapping[str, list[Item]]
     ) -> None:
-        """A node run begins (``run`` counts runs of this node in the execution, from 1)."""
+        """A node run begins (``run`` counts runs of this node in the execution, from 1).
+
+        ``inputs`` are size-bounded like outputs. A node parked by an interrupt starts again
+        (same ``run``) when the execution is resumed.
+        """
         ...
 
     async def node_finished(
