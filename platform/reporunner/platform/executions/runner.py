@@ -143,6 +143,14 @@ async def _finish(
             .values(**values)
             .returning(Execution.id)
         )
+        if done is not None:
+            # node runs that never ended: cut off by a dead worker, or parked by an interrupt
+            # (the node runs again, as a new row, when the execution continues)
+            await session.execute(
+                update(NodeRun)
+                .where(NodeRun.execution_id == row.id, NodeRun.status == "running")
+                .values(status="interrupted", finished_at=func.now())
+            )
     return done is not None
 
 

@@ -54,7 +54,10 @@ class NodeRunOut(_Model):
     id: uuid.UUID = Field(description="Node run id.")
     node_id: str = Field(description="Node id in the definition.")
     node_type: str = Field(description="Node type.")
-    status: str = Field(description="running, succeeded or failed.")
+    status: str = Field(
+        description="running, succeeded, failed, or interrupted (cut off by a lost worker or "
+        "parked waiting for input; it runs again as a new node run)."
+    )
     attempt: int = Field(description="Attempts made (retries + 1).")
     input: dict[str, Any] | None = Field(description="Input items by port (size-bounded).")
     output: dict[str, Any] | None = Field(description="Output items by port (size-bounded).")

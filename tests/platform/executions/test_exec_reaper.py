@@ -1,0 +1,238 @@
+"""The reaper: a lost job, a failed enqueue, a SIGKILLed worker, and a crash loop — the
+``executions`` row is the truth, and no execution stays ``running`` forever."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from arq.connections import ArqRedis
+from exec_testnodes import count_key, registry_with_test_nodes
+from sqlalchemy import select, update
+
+from reporunner.platform.db.models.workflows import Execution, NodeRun
+from reporunner.platform.executions import reap_once, start_execution
+from reporunner.platform.executions.events import read_events
+from reporunner.platform.executions.runner import MAX_ATTEMPTS
+from reporunner.platform.resources import Resources
+from reporunner.platform.worker import build_worker
+from reporunner.platform.workflows import create_workflow
+
+HERE = Path(__file__).parent
+REGISTRY = registry_with_test_nodes()
+
+
+def _counting(redis_url: str) -> dict[str, Any]:
+    param = {"redis_url": "{{ trigger.redis_url }}"}
+    nodes = [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "a", "type": "test.count", "params": param},
+        {"id": "b", "type": "test.count", "params": param},
+        {"id": "block", "type": "test.block_once", "params": param},
+        {"id": "c", "type": "test.count", "params": param},
+    ]
+    ids = [n["id"] for n in nodes]
+    edges = [{"source": s, "target": t} for s, t in itertools.pairwise(ids)]
+    return {"name": "counting", "nodes": nodes, "edges": edges}
+
+
+GREET = {
+    "name": "greet",
+    "nodes": [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "set", "type": "data.set", "params": {"fields": [{"name": "hi", "value": "yes"}]}},
+    ],
+    "edges": [{"source": "start", "target": "set"}],
+}
+
+
+async def _row(resources: Resources, ex_id: uuid.UUID) -> Execution:
+    async with resources.sessions() as session:
+        row = await session.get(Execution, ex_id, populate_existing=True)
+        assert row is not None
+        return row
+
+
+async def _until(check: Any, limit: float = 60.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + limit
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def _drain(resources: Resources) -> None:
+    await build_worker(resources, burst=True, handle_signals=False, registry=REGISTRY).main()
+
+
+async def test_a_queued_execution_whose_job_was_lost_is_enqueued_again(
+    resources: Resources, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    out = await start_execution(resources, tenant.workspace_id, wf.id, {"n": 1})
+    queue = resources.settings.queue_name
+    # Redis loses the job (flushed, failed over...): the row still says queued
+    await resources.redis.delete(f"arq:job:{out.id}")
+    await resources.redis.zrem(queue, str(out.id))
+    assert await resources.redis.zcard(queue) == 0
+    found = await _until(lambda: reap_once(resources), what="the reaper")
+    assert found == [out.id]
+    await _drain(resources)
+    row = await _row(resources, out.id)
+    assert (row.status, row.attempts) == ("succeeded", 1)
+
+
+async def test_a_failed_enqueue_leaves_a_row_the_reaper_finds(
+    resources: Resources, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    with socket.socket() as sock:  # a port nobody listens on: Redis is "down" for the enqueue
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    broken = ArqRedis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    try:
+        api = dataclasses.replace(resources, arq=broken)
+        out = await start_execution(api, tenant.workspace_id, wf.id, {})
+    finally:
+        await broken.aclose()
+    assert out.status == "queued"  # committed before the enqueue was tried
+    assert await resources.redis.zcard(resources.settings.queue_name) == 0
+    assert await _until(lambda: reap_once(resources), what="the reaper") == [out.id]
+    await _drain(resources)
+    assert (await _row(resources, out.id)).status == "succeeded"
+
+
+async def test_a_crash_loop_ends_failed_not_running_forever(
+    resources: Resources, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    out = await start_execution(resources, tenant.workspace_id, wf.id, {})
+    async with resources.sessions() as session, session.begin():
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == out.id)
+            .values(
+                status="running",
+                worker_id="dead-worker",
+                attempts=MAX_ATTEMPTS,
+                heartbeat_at=Execution.created_at,
+            )
+        )
+
+    async def reaped() -> bool:
+        await reap_once(resources)
+        return (await _row(resources, out.id)).status != "running"
+
+    await _until(reaped, what="the reaper")
+    row = await _row(resources, out.id)
+    assert row.status == "failed"
+    assert row.error is not None
+    assert row.error["code"] == "worker_lost"
+    assert row.finished_at is not None
+    events = await read_events(resources.redis, str(out.id))
+    assert events[-1].event == "execution.finished"
+    assert events[-1].data["status"] == "failed"
+
+
+def _plugin_path(tmp_path: Path) -> str:
+    """A dist-info that declares the test nodes as a ``reporunner.nodes`` entry point."""
+    dist = tmp_path / "plugins" / "rr_test_nodes-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rr-test-nodes\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[reporunner.nodes]\ntest_nodes = exec_testnodes\n")
+    return os.pathsep.join([str(tmp_path / "plugins"), str(HERE)])
+
+
+async def test_a_sigkilled_worker_execution_finishes_on_another_worker(
+    resources: Resources, tenant_factory, services, tmp_path: Path
+) -> None:
+    settings = resources.settings
+    tenant = await tenant_factory()
+    definition = _counting(services.redis_url)
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, definition, REGISTRY)
+    out = await start_execution(
+        resources, tenant.workspace_id, wf.id, {"redis_url": services.redis_url}
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": _plugin_path(tmp_path),
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "REPORUNNER_QUEUE_NAME": settings.queue_name,
+        "REPORUNNER_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+        "REPORUNNER_REAP_AFTER_SECONDS": str(settings.reap_after_seconds),
+        "REPORUNNER_DATA_DIR": str(tmp_path / "data"),
+    }
+    reporunner = str(Path(sys.executable).parent / "reporunner")
+    proc = await asyncio.create_subprocess_exec(
+        reporunner,
+        "worker",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    ex = str(out.id)
+    try:
+
+        async def blocked() -> bool:
+            return await resources.redis.get(count_key(ex, "block")) == b"1"
+
+        await _until(blocked, what="the subprocess worker to reach the blocking node")
+        dead_worker = (await _row(resources, out.id)).worker_id
+        assert dead_worker is not None
+        proc.send_signal(signal.SIGKILL)
+        assert await proc.wait() == -signal.SIGKILL
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert (await _row(resources, out.id)).status == "running"  # nobody told the database
+    survivor = build_worker(resources, handle_signals=False, registry=REGISTRY)
+    task = asyncio.create_task(survivor.main())
+    try:
+
+        async def ended() -> bool:
+            return (await _row(resources, out.id)).status not in ("queued", "running")
+
+        await _until(ended, what="the execution to finish on the surviving worker")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    row = await _row(resources, out.id)
+    assert row.status == "succeeded", row.error
+    assert row.worker_id not in (None, dead_worker)
+    assert row.attempts == 2
+    counts = [await resources.redis.get(count_key(ex, n)) for n in ("a", "b", "block", "c")]
+    assert counts == [b"1", b"1", b"2", b"1"]  # completed nodes did not run again
+    async with resources.sessions() as session:
+        runs = (
+            await session.execute(
+                select(NodeRun.node_id, NodeRun.status)
+                .where(NodeRun.execution_id == out.id)
+                .order_by(NodeRun.started_at)
+            )
+        ).all()
+    assert [tuple(r) for r in runs] == [
+        ("start", "succeeded"),
+        ("a", "succeeded"),
+        ("b", "succeeded"),
+        ("block", "interrupted"),
+        ("block", "succeeded"),
+        ("c", "succeeded"),
+    ]
