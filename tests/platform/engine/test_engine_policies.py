@@ -115,7 +115,7 @@ async def test_execution_timeout(registry: NodeRegistry) -> None:
     definition = wf(
         [{"id": "start", "type": "t.trigger"}, {"id": "slow", "type": "t.block"}],
         ["start->slow"],
-        timeout_seconds=0.1,
+        timeout_seconds=1.0,
     )
     result, hooks = await execute(registry, definition, _id())
     assert result.status == "failed"
