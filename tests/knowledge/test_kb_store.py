@@ -40,6 +40,30 @@ class CountingEmbedder:
         return await self.inner.embed_query(text)
 
 
+async def _assert_term_stats_exact(store: KnowledgeStore, base_id: uuid.UUID) -> None:
+    """knowledge_terms and settings._stats match a recount over the base's chunks."""
+    async with store.engine.connect() as conn:
+        wrong = await conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT u.lexeme, count(*) AS n FROM chunks c, "
+                "unnest(c.tsv) u WHERE c.knowledge_base_id = :kb GROUP BY u.lexeme) real "
+                "FULL JOIN (SELECT term, df FROM knowledge_terms WHERE knowledge_base_id = :kb "
+                "AND df > 0) kept ON kept.term = real.lexeme "
+                "WHERE real.n IS DISTINCT FROM kept.df"
+            ),
+            {"kb": base_id},
+        )
+        chunks = await conn.scalar(
+            text("SELECT count(*) FROM chunks WHERE knowledge_base_id = :kb"), {"kb": base_id}
+        )
+        stats = await conn.scalar(
+            text("SELECT settings -> '_stats' FROM knowledge_bases WHERE id = :kb"),
+            {"kb": base_id},
+        )
+    assert wrong == 0
+    assert (stats or {}).get("chunks", 0) == chunks
+
+
 async def _base(store: KnowledgeStore, ws: uuid.UUID, **kw: Any) -> Any:
     return await store.create_base(
         ws,
@@ -85,6 +109,10 @@ async def test_pdf_citations_point_at_page_and_offsets(
         assert top.document_name == "manual.pdf"
         assert "primed" in top.text
         assert mode in top.ranks or mode == "hybrid"
+    phrase = SearchRequest(query='"hydraulic pump" -warranty', mode="keyword")
+    assert [h.page for h in (await kb_store.search(ws, base.id, phrase, minilm)).hits] == [2]
+    negated = SearchRequest(query="chapter -primed", mode="keyword")
+    assert [h.page for h in (await kb_store.search(ws, base.id, negated, minilm)).hits] == [1, 3]
     hybrid = found.hits[0]
     assert set(hybrid.ranks) == {"vector", "keyword"}
     # The offsets index the parsed document text: page 2 starts after page 1 and a blank line.
@@ -133,6 +161,7 @@ async def test_reupload_is_a_noop_and_edits_reembed_only_changed_chunks(
     assert all("edited" in t for t in new_texts)
     document = await kb_store.get_document(ws, first.document_id)
     assert document.content_hash == content_hash_bytes(edited)
+    await _assert_term_stats_exact(kb_store, base.id)
 
 
 async def test_filtered_search_still_returns_top_k(
@@ -148,6 +177,7 @@ async def test_filtered_search_still_returns_top_k(
         kb_store, ws, base.id, "parts.csv", "\n".join(rows).encode(), minilm
     )
     assert result.chunks_total == 300
+    await _assert_term_stats_exact(kb_store, base.id)
     for mode in ("vector", "keyword", "hybrid"):
         request = SearchRequest(
             query="industrial pumps part",
@@ -238,6 +268,7 @@ async def test_bad_files_fail_alone_and_delete_removes_chunks(
             text("SELECT count(*) FROM chunks WHERE document_id = :d"), {"d": doc_good.id}
         )
     assert left == 0
+    await _assert_term_stats_exact(kb_store, base.id)
     with pytest.raises(NotFoundError):
         await kb_store.delete_document(ws, doc_good.id)
     await kb_store.delete_base(ws, base.id)

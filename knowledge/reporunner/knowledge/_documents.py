@@ -5,8 +5,9 @@ search never sees half of an edit. Embeddings are keyed by chunk content hash: b
 the pipeline asks :meth:`DocumentOps.reusable_embeddings` for vectors the base already holds for
 the same text, so re-ingesting an edited file embeds only the chunks that changed.
 
-The base's keyword statistics (chunk count, total indexed terms, used for BM25's length
-normalisation) live in ``knowledge_bases.settings['_stats']`` and move in the same transaction.
+The base's keyword statistics move in the same transaction: chunk count and total indexed
+terms (BM25's length normalisation) in ``knowledge_bases.settings['_stats']``, and each term's
+document frequency in ``knowledge_terms`` (migration ``0002_knowledge_terms``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,20 @@ _INSERT_CHUNK = text(
 _DOC_STATS = text(
     "SELECT count(*), coalesce(sum((SELECT sum(cardinality(u.positions)) FROM unnest(c.tsv) u)), 0)"
     " FROM chunks c WHERE c.workspace_id = :ws AND c.document_id = :doc"
+)
+_TERMS_DOWN = text(
+    "UPDATE knowledge_terms t SET df = t.df - s.n FROM (SELECT u.lexeme, count(*) AS n "
+    "FROM chunks c, unnest(c.tsv) u WHERE c.workspace_id = :ws AND c.document_id = :doc "
+    "GROUP BY u.lexeme) s WHERE t.knowledge_base_id = :kb AND t.term = s.lexeme"
+)
+_TERMS_UP = text(
+    "INSERT INTO knowledge_terms (knowledge_base_id, workspace_id, term, df) "
+    "SELECT :kb, :ws, u.lexeme, count(*) FROM chunks c, unnest(c.tsv) u "
+    "WHERE c.workspace_id = :ws AND c.document_id = :doc GROUP BY u.lexeme ORDER BY u.lexeme "
+    "ON CONFLICT (knowledge_base_id, term) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df"
+)
+_LOCK_BASE = text(
+    "SELECT 1 FROM knowledge_bases WHERE workspace_id = :ws AND id = :kb FOR UPDATE"
 )
 _MOVE_STATS = text(
     "UPDATE knowledge_bases SET settings = jsonb_set(settings, '{_stats}', jsonb_build_object("
@@ -205,9 +220,9 @@ class DocumentOps(BaseOps):
         """
         document = await self.get_document(workspace_id, document_id)
         async with self.engine.begin() as conn:
-            await self._retire_chunks(
-                conn, document.workspace_id, document.knowledge_base_id, document.id
-            )
+            ws, kb = document.workspace_id, document.knowledge_base_id
+            await conn.execute(_LOCK_BASE, {"ws": ws, "kb": kb})
+            await self._retire_chunks(conn, ws, kb, document.id)
             await conn.execute(
                 text("DELETE FROM documents WHERE workspace_id = :ws AND id = :id"),
                 {"ws": document.workspace_id, "id": document.id},
@@ -234,6 +249,8 @@ class DocumentOps(BaseOps):
         self, conn: AsyncConnection, ws: uuid.UUID, kb: uuid.UUID, doc: uuid.UUID
     ) -> None:
         count, lexemes = (await conn.execute(_DOC_STATS, {"ws": ws, "doc": doc})).one()
+        if count:
+            await conn.execute(_TERMS_DOWN, {"ws": ws, "kb": kb, "doc": doc})
         await conn.execute(
             text("DELETE FROM chunks WHERE workspace_id = :ws AND document_id = :doc"),
             {"ws": ws, "doc": doc},
@@ -294,9 +311,13 @@ class DocumentOps(BaseOps):
             )
             if owner is None:
                 raise NotFoundError(f"document '{document_id}' does not exist in this workspace")
+            # One writer per base at a time: the term and length statistics move together and
+            # concurrent upserts of the same terms cannot deadlock.
+            await conn.execute(_LOCK_BASE, {"ws": ws, "kb": kb})
             await self._retire_chunks(conn, ws, kb, document_id)
             if rows:
                 await conn.execute(_INSERT_CHUNK, rows)
+                await conn.execute(_TERMS_UP, {"ws": ws, "kb": kb, "doc": document_id})
                 count, lexemes = (
                     await conn.execute(_DOC_STATS, {"ws": ws, "doc": document_id})
                 ).one()

@@ -6,10 +6,10 @@
   candidates are re-sorted by exact distance afterwards.
 * Keyword: Okapi BM25 computed in SQL over the ``tsv`` column. Postgres' ``ts_rank`` has no
   inverse document frequency and ranks far below BM25 on standard test collections, so we score
-  with per-term document frequencies (counted on the GIN index) and length normalisation against
-  the base's average (``settings._stats``). A plain query matches any of its terms (like a search
-  engine); a query that uses web-search syntax (quotes, ``or``, ``-word``) is matched with
-  ``websearch_to_tsquery`` exactly as written.
+  with per-term document frequencies (``knowledge_terms``) and length normalisation against the
+  base's average (``settings._stats``). A plain query matches any of its terms, like a search
+  engine, starting from the chunks that hold its rarer terms (GIN); a query that uses web-search
+  syntax (quotes, ``or``, ``-word``) is matched with ``websearch_to_tsquery`` as written.
 * Hybrid: both candidate lists fused by reciprocal rank fusion (k = 60).
 
 Every branch filters by workspace and knowledge base, whatever the caller's filters say.
@@ -17,9 +17,11 @@ Every branch filters by workspace and knowledge base, whatever the caller's filt
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -29,11 +31,23 @@ from reporunner.knowledge._bases import TS_CONFIG, vector_literal
 from reporunner.knowledge.filters import compile_filters
 from reporunner.knowledge.models import KnowledgeBase, SearchHit, SearchRequest
 
-__all__ = ["BM25_B", "BM25_K1", "RRF_K", "build_search_sql", "candidate_depth", "run_search"]
+__all__ = [
+    "BM25_B",
+    "BM25_K1",
+    "KEYWORD_CANDIDATES",
+    "RRF_K",
+    "KeywordPlan",
+    "build_search_sql",
+    "candidate_depth",
+    "plan_keyword",
+    "run_search",
+]
 
 BM25_K1 = 1.2
 BM25_B = 0.75
 RRF_K = 60
+KEYWORD_CANDIDATES = 3000
+"""About how many chunks the keyword branch scores at most (see :func:`plan_keyword`)."""
 _WEBSEARCH = re.compile(r'"|(?:^|\s)-\w|\s(?:or|OR)\s')
 
 
@@ -60,28 +74,70 @@ def _vector_cte(base: KnowledgeBase, filters_sql: str, join: str) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KeywordPlan:
+    """What the keyword branch needs, looked up before the main statement.
+
+    ``terms``/``idfs``: the query's lexemes that occur in the base and their BM25 idf.
+    ``tsquery``: the candidate query (the rarer terms, OR-ed), or None when nothing can match.
+    """
+
+    terms: tuple[str, ...]
+    idfs: tuple[float, ...]
+    tsquery: str | None
+    avgdl: float
+
+
+def _quote_lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+async def plan_keyword(conn: AsyncConnection, base: KnowledgeBase, query: str) -> KeywordPlan:
+    """Look up the query terms' document frequencies and choose the candidate terms.
+
+    Candidates are the chunks holding any of the rarer query terms, taken by ascending document
+    frequency until about :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms):
+    a chunk holding only very common terms cannot outscore one holding rare ones, and skipping
+    the common terms' long posting lists keeps large bases fast. Every query term still scores.
+    """
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT kt.term, kt.df FROM (SELECT DISTINCT term FROM unnest(tsvector_to_array("
+                f"to_tsvector('{TS_CONFIG}', :query))) AS t(term)) q JOIN knowledge_terms kt "
+                "ON kt.knowledge_base_id = :kb AND kt.workspace_id = :ws AND kt.term = q.term "
+                "WHERE kt.df > 0 ORDER BY kt.df, kt.term"
+            ),
+            {"query": query, "kb": base.id, "ws": base.workspace_id},
+        )
+    ).all()
+    stats = base.settings.get("_stats") or {}
+    n = max(float(stats.get("chunks", 0)), 1.0)
+    avgdl = max(float(stats.get("lexemes", 0)), 1.0) / n
+    idfs = tuple(math.log(1 + (n - df + 0.5) / (df + 0.5)) for _, df in rows)
+    selected: list[str] = []
+    budget = 0
+    for term, df in rows:
+        if len(selected) >= 2 and budget + df > KEYWORD_CANDIDATES:
+            break
+        selected.append(term)
+        budget += df
+    tsquery = " | ".join(_quote_lexeme(t) for t in selected) or None
+    return KeywordPlan(tuple(t for t, _ in rows), idfs, tsquery, avgdl)
+
+
 def _keyword_cte(base: KnowledgeBase, filters_sql: str, join: str, websearch: bool) -> str:
     tsquery = (
-        f"websearch_to_tsquery('{TS_CONFIG}', :query)"
-        if websearch
-        else "(SELECT CAST(string_agg(quote_literal(term), ' | ') AS tsquery) FROM q)"
+        f"websearch_to_tsquery('{TS_CONFIG}', :query)" if websearch else "CAST(:tsq AS tsquery)"
     )
     return (
-        f"q AS (SELECT DISTINCT term FROM unnest(tsvector_to_array(to_tsvector('{TS_CONFIG}', "
-        ":query))) AS t(term)), "
-        "stats AS (SELECT greatest(coalesce((settings #>> '{_stats,chunks}')::float8, 0), 1) "
-        "AS n, greatest(coalesce((settings #>> '{_stats,lexemes}')::float8, 0), 1) / "
-        "greatest(coalesce((settings #>> '{_stats,chunks}')::float8, 0), 1) AS avgdl "
-        f"FROM knowledge_bases kb WHERE kb.id = '{base.id}' AND kb.workspace_id = :ws), "
-        "qdf AS (SELECT q.term, ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5)) AS idf "
-        "FROM q CROSS JOIN stats s CROSS JOIN LATERAL (SELECT count(*)::float8 AS df "
-        f"FROM chunks c2 WHERE {_scope(base, 'c2')} "
-        "AND c2.tsv @@ CAST(quote_literal(q.term) AS tsquery)) df), "
+        "qdf AS (SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) "
+        "AS qdf(term, idf)), "
         f"cand AS (SELECT c.id, c.tsv FROM chunks c{join} WHERE {_scope(base, 'c')} "
         f"AND c.tsv @@ {tsquery}{filters_sql}), "
         "kw AS MATERIALIZED (SELECT cand.id, sum(qdf.idf * x.tf * "
-        f"{BM25_K1 + 1} / (x.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * x.dl / s.avgdl))) "
-        "AS score FROM cand CROSS JOIN stats s CROSS JOIN LATERAL (SELECT u.lexeme, "
+        f"{BM25_K1 + 1} / (x.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * x.dl / :avgdl))) "
+        "AS score FROM cand CROSS JOIN LATERAL (SELECT u.lexeme, "
         "cardinality(u.positions)::float8 AS tf, "
         "sum(cardinality(u.positions)) OVER ()::float8 AS dl FROM unnest(cand.tsv) u) x "
         "JOIN qdf ON qdf.term = x.lexeme GROUP BY cand.id ORDER BY score DESC, cand.id "
@@ -139,6 +195,13 @@ async def run_search(
 ) -> list[SearchHit]:
     """Run one search inside the caller's transaction (the settings are ``SET LOCAL``)."""
     sql, params = build_search_sql(base, request)
+    if request.mode != "vector":
+        plan = await plan_keyword(conn, base, request.query)
+        params.update(
+            terms=list(plan.terms), idfs=list(plan.idfs), avgdl=plan.avgdl, tsq=plan.tsquery
+        )
+        if not plan.terms and request.mode == "keyword":
+            return []  # no query term occurs in the base
     if request.mode != "keyword":
         if query_vector is None:
             raise ValueError("vector and hybrid searches need the query's embedding")
