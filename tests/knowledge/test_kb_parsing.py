@@ -255,3 +255,16 @@ def test_shipped_runbook_heading_paths() -> None:
         ("Database runbook", "Replication lag"),
     ]
     assert "inside a code fence" in doc.sections[1].text
+
+
+def test_html_without_paragraph_tags_keeps_its_text() -> None:
+    html = (
+        b"<html><body><div class='menu'><a href='/'>Home</a></div><div id='main'>"
+        b"<div>First block of text without any paragraph tags, long enough to count.</div>"
+        b"<div>Second block, also plain divs, with more words in it.</div></div></body></html>"
+    )
+    doc = parse_document(html)
+    assert "First block" in doc.text
+    assert "Second block" in doc.text
+    assert "Home" not in doc.text
+    _offsets_consistent(doc)

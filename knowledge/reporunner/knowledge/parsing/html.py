@@ -114,7 +114,10 @@ def parse_html(data: bytes) -> ParsedDocument:
                 stack.pop()
             stack.append((level, text))
         current.append(text)
-    if not elements:
-        current.append(_clean(root.get_text("\n")))
     flush()
+    kept = sum(len(section.text) for section in builder.sections)
+    if kept < 0.5 * len(_clean(root.get_text(" "))):
+        # Text sits in bare <div>s/<span>s rather than paragraphs: keep it all, line by line.
+        builder = SectionBuilder()
+        builder.add(_clean(root.get_text("\n")))
     return builder.build("html", "text/html", title=title or (stack[0][1] if stack else None))
