@@ -64,9 +64,33 @@ class BlockOnce(Node[CountParams]):
         return NodeOutput.main(list(inputs.get("main", [])))
 
 
+class UsageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens_in: int = Field(description="Input tokens to report.")
+    tokens_out: int = Field(description="Output tokens to report.")
+    cost_usd: float = Field(description="Cost to report.")
+
+
+class ReportUsage(Node[UsageParams]):
+    """Reports LLM-style usage twice (as an LLM node calling a model twice would)."""
+
+    type = "test.usage"
+    category = Category.TRANSFORM
+    display_name = "Report usage"
+    description = "Emits two usage events and passes its items on."
+    Params = UsageParams
+
+    async def run(self, ctx: NodeContext, params: UsageParams, inputs: NodeInputs) -> NodeOutput:
+        for _ in range(2):
+            await ctx.emit("usage", params.model_dump())
+        return NodeOutput.main(list(inputs.get("main", [])))
+
+
 def registry_with_test_nodes() -> NodeRegistry:
     """Built-ins plus the nodes above."""
     registry = load_builtins(NodeRegistry())
     registry.register(CountCalls)
     registry.register(BlockOnce)
+    registry.register(ReportUsage)
     return registry

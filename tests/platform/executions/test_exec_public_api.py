@@ -1,0 +1,26 @@
+"""The public surfaces of ``reporunner.platform.executions`` and ``...workflows``."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from reporunner.platform.executions import PROVIDERS, build_services
+from reporunner.platform.executions.node_services import subworkflow_provider
+
+
+@pytest.mark.parametrize(
+    "module", ["reporunner.platform.executions", "reporunner.platform.workflows"]
+)
+def test_every_public_name_imports_and_all_is_sorted(module: str) -> None:
+    mod = importlib.import_module(module)
+    names = list(mod.__all__)
+    assert names == sorted(names)
+    for name in names:
+        assert getattr(mod, name) is not None, name
+
+
+def test_the_subworkflow_service_is_provided_by_default() -> None:
+    assert subworkflow_provider in PROVIDERS
+    assert callable(build_services)
