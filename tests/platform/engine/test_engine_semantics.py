@@ -8,6 +8,12 @@ from typing import Any
 from engine_testkit import CALLS, execute, wf
 
 from reporunner.nodes.registry import NodeRegistry
+from reporunner.platform.engine import (
+    RecordingHooks,
+    compile_workflow,
+    parse_definition,
+    run_execution,
+)
 
 
 def _id() -> str:
@@ -291,3 +297,20 @@ async def test_events_are_published_in_order(registry: NodeRegistry) -> None:
         "execution.finished",
     ]
     assert hooks.events[-1][1]["status"] == "succeeded"
+
+
+async def test_runs_without_a_checkpointer(registry: NodeRegistry) -> None:
+    definition = wf(
+        [{"id": "start", "type": "t.trigger"}, {"id": "a", "type": "t.set"}], ["start->a"]
+    )
+    compiled = compile_workflow(parse_definition(definition), registry)
+    result = await run_execution(
+        compiled,
+        execution_id=_id(),
+        workspace_id="ws",
+        trigger={"n": 2},
+        checkpointer=None,
+        hooks=RecordingHooks(),
+    )
+    assert result.status == "succeeded"
+    assert result.final_items == [{"n": 2}]

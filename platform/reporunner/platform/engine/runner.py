@@ -207,7 +207,9 @@ async def _drive(
 ) -> ExecutionResult:
     """Run the graph under the execution timeout and the cancel flag; map the outcome."""
     timeout = compiled.definition.settings.timeout_seconds
-    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, durability="sync"))
+    # "sync": a node's checkpoint is committed before the next superstep starts.
+    durability = {"durability": "sync"} if graph.checkpointer is not None else {}
+    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **durability))
     waiters: set[asyncio.Future[Any]] = {run}
     cancel_wait: asyncio.Future[Any] | None = None
     if deps.cancel_event is not None:
