@@ -1,0 +1,122 @@
+"""Find the published workflow whose ``trigger.webhook`` node owns a path and method.
+
+Only published versions of unarchived workflows listen. The search runs in SQL with a JSONB
+containment test on the published definitions of the workspace, so it does not load every
+workflow of the workspace for each delivery.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporunner.nodes.builtin.trigger_webhook import WebhookParams
+from reporunner.nodes.errors import ConfigurationError, ConflictError, NotFoundError
+from reporunner.platform.db.models import Workflow, WorkflowVersion, Workspace
+
+__all__ = ["WEBHOOK_TYPE", "WebhookTarget", "find_target"]
+
+WEBHOOK_TYPE = "trigger.webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """The trigger node a delivery goes to.
+
+    Attributes:
+        workspace_id: Owner of the workflow.
+        workflow_id: The workflow to run.
+        version_number: Its published version (the run is pinned to it).
+        node_id: Id of the ``trigger.webhook`` node.
+        params: The node's validated params.
+        credentials: The node's credential bindings (type name -> credential id).
+    """
+
+    workspace_id: uuid.UUID
+    workflow_id: uuid.UUID
+    version_number: int
+    node_id: str
+    params: WebhookParams
+    credentials: dict[str, str]
+
+
+def _webhook_nodes(definition: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    nodes = definition.get("nodes") or []
+    return [
+        n
+        for n in nodes
+        if isinstance(n, dict)
+        and n.get("type") == WEBHOOK_TYPE
+        and isinstance(n.get("params"), dict)
+        and n["params"].get("path") == path
+    ]
+
+
+async def find_target(
+    session: AsyncSession, workspace_slug: str, path: str, method: str
+) -> WebhookTarget:
+    """The webhook trigger listening on ``method`` ``/hooks/<workspace_slug>/<path>``.
+
+    Raises:
+        NotFoundError: no such workspace, or no published workflow listens there (the same
+            answer for both, so that callers cannot probe which workspaces exist).
+        ConflictError: two published workflows claim the same path and method.
+        ConfigurationError: the trigger's params are invalid.
+    """
+    path = path.strip("/")
+    not_found = NotFoundError(
+        f"no published workflow listens on {method} /hooks/{workspace_slug}/{path}; publish a "
+        "workflow whose webhook trigger has this path and method"
+    )
+    workspace_id = await session.scalar(
+        select(Workspace.id).where(Workspace.slug == workspace_slug)
+    )
+    if workspace_id is None:
+        raise not_found
+    probe = {"nodes": [{"type": WEBHOOK_TYPE, "params": {"path": path}}]}
+    rows = await session.execute(
+        select(Workflow.id, WorkflowVersion.number, WorkflowVersion.definition)
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.published_version_id)
+        .where(
+            Workflow.workspace_id == workspace_id,
+            WorkflowVersion.workspace_id == workspace_id,
+            Workflow.archived_at.is_(None),
+            WorkflowVersion.definition.contains(probe),
+        )
+    )
+    found: list[WebhookTarget] = []
+    for workflow_id, number, definition in rows.all():
+        for node in _webhook_nodes(definition, path):
+            try:
+                params = WebhookParams.model_validate(node["params"])
+            except ValidationError as err:
+                raise ConfigurationError(
+                    f"workflow {workflow_id} node '{node.get('id')}': invalid webhook params: "
+                    f"{err.errors()[0]['msg']}"
+                ) from None
+            if params.method != method:
+                continue
+            found.append(
+                WebhookTarget(
+                    workspace_id=workspace_id,
+                    workflow_id=workflow_id,
+                    version_number=number,
+                    node_id=str(node.get("id")),
+                    params=params,
+                    credentials=dict(node.get("credentials") or {}),
+                )
+            )
+    if not found:
+        raise not_found
+    if len(found) > 1:
+        ids = ", ".join(sorted(str(t.workflow_id) for t in found))
+        raise ConflictError(
+            f"several published workflows listen on {method} /hooks/{workspace_slug}/{path} "
+            f"({ids}); give each webhook trigger its own path"
+        )
+    return found[0]

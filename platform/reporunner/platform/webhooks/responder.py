@@ -1,0 +1,162 @@
+"""``webhook.respond`` across processes: the worker stores the answer, the API waits for it.
+
+The answer of an execution lives in Redis under one key, written once (``SET NX``) with a
+time-to-live; a list next to it wakes the waiting API request (``BLPOP``). A duplicate delivery
+of the same webhook (same idempotency key) finds the same execution and reads the same answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from reporunner.nodes.errors import ConflictError, NodeError
+from reporunner.nodes.services import WEBHOOK_RESPONSE
+from reporunner.platform.db.models import Execution
+from reporunner.platform.resources import Resources
+
+__all__ = [
+    "RESPONSE_TTL_SECONDS",
+    "RedisWebhookResponder",
+    "StoredResponse",
+    "read_response",
+    "register_provider",
+    "wait_for_response",
+    "webhook_response_provider",
+]
+
+RESPONSE_TTL_SECONDS = 3600
+_DROPPED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+def _key(execution_id: str) -> str:
+    return f"reporunner:webhook:response:{execution_id}"
+
+
+def _wake_key(execution_id: str) -> str:
+    return f"reporunner:webhook:wake:{execution_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """An answer a ``webhook.respond`` node gave."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _encode(status: int, headers: Mapping[str, str], body: Any) -> str:
+    out = {k: str(v) for k, v in headers.items() if k.lower() not in _DROPPED}
+    if isinstance(body, bytes):
+        raw = body
+    elif isinstance(body, str):
+        raw = body.encode()
+        if not any(k.lower() == "content-type" for k in out):
+            out["Content-Type"] = "text/plain; charset=utf-8"
+    else:
+        raw = json.dumps(body, default=str).encode()
+        if not any(k.lower() == "content-type" for k in out):
+            out["Content-Type"] = "application/json"
+    return json.dumps({"status": status, "headers": out, "body": base64.b64encode(raw).decode()})
+
+
+@dataclass
+class RedisWebhookResponder:
+    """The ``webhook_response`` service of one execution (implements ``WebhookResponder``)."""
+
+    resources: Resources
+    execution_id: uuid.UUID
+
+    async def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        """Store the answer for the waiting webhook request.
+
+        Raises:
+            NodeError: the execution was not started by a webhook.
+            ConflictError: this execution has already answered.
+        """
+        async with self.resources.sessions() as session:
+            trigger_type = await session.scalar(
+                select(Execution.trigger_type).where(Execution.id == self.execution_id)
+            )
+        if trigger_type != "webhook":
+            raise NodeError(
+                "webhook.respond needs an execution started by a webhook trigger (this one was "
+                f"started by '{trigger_type}'); remove the node or start it from its webhook URL"
+            )
+        key = str(self.execution_id)
+        redis = self.resources.redis
+        stored = await redis.set(
+            _key(key), _encode(status, headers, body), nx=True, ex=RESPONSE_TTL_SECONDS
+        )
+        if not stored:
+            raise ConflictError("this execution has already answered its webhook; respond once")
+        await redis.rpush(_wake_key(key), "1")  # type: ignore[misc]
+        await redis.expire(_wake_key(key), RESPONSE_TTL_SECONDS)
+
+
+async def read_response(redis: Redis, execution_id: str) -> StoredResponse | None:
+    """The stored answer of an execution, if it has given one."""
+    raw = await redis.get(_key(execution_id))
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return StoredResponse(
+        status=int(data["status"]),
+        headers=dict(data["headers"]),
+        body=base64.b64decode(data["body"]),
+    )
+
+
+async def wait_for_response(
+    resources: Resources,
+    execution_id: uuid.UUID,
+    timeout: float,
+    *,
+    ended: Any,
+) -> StoredResponse | None:
+    """Wait for the execution's answer until ``timeout`` or until ``ended()`` says it is over.
+
+    Args:
+        resources: Redis and database.
+        execution_id: The execution started by the delivery.
+        timeout: Seconds to wait at most.
+        ended: ``async () -> bool``, true once the execution can no longer answer.
+
+    Returns:
+        The answer, or None when the execution ended (or the time ran out) without one.
+    """
+    key = str(execution_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await read_response(resources.redis, key)
+        if response is not None:
+            return response
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or await ended():
+            return await read_response(resources.redis, key)
+        wait = max(1, int(min(remaining, 1.0) + 0.999))
+        await resources.redis.blpop([_wake_key(key)], timeout=wait)  # type: ignore[misc]
+
+
+def webhook_response_provider(
+    resources: Resources, workspace_id: uuid.UUID, run: Any
+) -> tuple[str, Any]:
+    """Executions provider of ``"webhook_response"`` (see ``executions.node_services``)."""
+    return WEBHOOK_RESPONSE, RedisWebhookResponder(resources, run.execution_id)
+
+
+def register_provider() -> None:
+    """Offer ``webhook_response`` to every execution this process runs (idempotent)."""
+    from reporunner.platform.executions.node_services import PROVIDERS
+
+    if webhook_response_provider not in PROVIDERS:
+        PROVIDERS.append(webhook_response_provider)

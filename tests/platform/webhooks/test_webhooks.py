@@ -1,0 +1,205 @@
+"""Webhook deliveries: routing, per-trigger auth, idempotency, data-only bodies, rate limit."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
+from sqlalchemy import select
+from webhook_testkit import hook_workflow, publish
+
+from reporunner.nodes.builtin.trigger_webhook import webhook_signature
+from reporunner.platform.api.app import create_app
+from reporunner.platform.db.models import Execution
+from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.settings import Settings
+
+SECRET = "whsec-" + "s" * 24
+
+
+@pytest.fixture
+def hook_settings(settings: Settings, tmp_path) -> Settings:
+    key = base64.b64encode(b"k" * 32).decode()
+    return settings.model_copy(update={"data_dir": tmp_path, "secret_key": SecretStr(key)})
+
+
+@pytest.fixture
+async def hook_client(hook_settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(create_app(hook_settings)) as client:
+        yield client
+
+
+async def _executions(database_url: str, workflow_id: str) -> list[Execution]:
+    engine = create_engine(database_url, pool_size=1)
+    async with session_factory(engine)() as session:
+        rows = await session.execute(
+            select(Execution).where(Execution.workflow_id == uuid.UUID(workflow_id))
+        )
+        found = list(rows.scalars())
+    await engine.dispose()
+    return found
+
+
+async def _credential(client: AsyncTestClient[Any], headers: dict[str, str], kind: str) -> str:
+    data = {"secret": SECRET} if kind == "hmac_secret" else {"api_key": SECRET}
+    response = await client.post(
+        "/credentials",
+        json={"name": f"{kind}-{uuid.uuid4().hex[:6]}", "type": kind, "data": data},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_a_json_delivery_starts_the_published_workflow(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf = await publish(services.database_url, tenant.workspace_id, hook_workflow("orders/new"))
+    response = await hook_client.post(
+        f"/hooks/{tenant.slug}/orders/new?source=shop",
+        json={"order": 7},
+        headers={"Authorization": "Bearer not-for-the-workflow", "X-Shop": "one"},
+    )
+    assert response.status_code == 202, response.text
+    [row] = await _executions(services.database_url, wf)
+    assert response.json()["execution_id"] == str(row.id)
+    assert row.trigger_type == "webhook"
+    assert row.trigger["body"] == {"order": 7}
+    assert row.trigger["query"] == {"source": "shop"}
+    assert row.trigger["headers"]["x-shop"] == "one"
+    assert "authorization" not in row.trigger["headers"]
+
+
+async def test_unknown_paths_methods_and_workspaces_are_404(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    await publish(services.database_url, tenant.workspace_id, hook_workflow("a"))
+    assert (await hook_client.post(f"/hooks/{tenant.slug}/b", json={})).status_code == 404
+    assert (await hook_client.get(f"/hooks/{tenant.slug}/a")).status_code == 404
+    assert (await hook_client.post("/hooks/no-such-workspace/a", json={})).status_code == 404
+
+
+async def test_duplicate_deliveries_produce_one_execution(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf = await publish(services.database_url, tenant.workspace_id, hook_workflow("dup"))
+    ids = set()
+    for _ in range(3):
+        response = await hook_client.post(
+            f"/hooks/{tenant.slug}/dup", json={"n": 1}, headers={"Idempotency-Key": "evt-1"}
+        )
+        assert response.status_code == 202
+        ids.add(response.json()["execution_id"])
+    other = await hook_client.post(
+        f"/hooks/{tenant.slug}/dup", json={"n": 2}, headers={"Idempotency-Key": "evt-2"}
+    )
+    rows = await _executions(services.database_url, wf)
+    assert len(ids) == 1
+    assert len(rows) == 2
+    assert other.json()["execution_id"] not in ids
+
+
+async def test_hmac_refuses_wrong_signatures_and_old_timestamps(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory(role="admin")
+    cred = await _credential(hook_client, tenant.headers, "hmac_secret")
+    wf = await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("signed", auth="hmac", credentials={"hmac_secret": cred}),
+    )
+    url = f"/hooks/{tenant.slug}/signed"
+    body = b'{"paid": true}'
+    now = int(time.time())
+
+    def signed(stamp: int, secret: str = SECRET) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Timestamp": str(stamp),
+            "X-Signature": webhook_signature(secret, stamp, body),
+        }
+
+    wrong = await hook_client.post(url, content=body, headers=signed(now, "other-secret"))
+    old = await hook_client.post(url, content=body, headers=signed(now - 3600))
+    missing = await hook_client.post(url, content=body)
+    tampered = await hook_client.post(url, content=b'{"paid": false}', headers=signed(now))
+    for refused in (wrong, old, missing, tampered):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "timestamp" in old.json()["detail"]
+    assert await _executions(services.database_url, wf) == []
+    good = await hook_client.post(url, content=body, headers=signed(now))
+    assert good.status_code == 202, good.text
+    [row] = await _executions(services.database_url, wf)
+    assert "x-signature" not in row.trigger["headers"]
+    assert SECRET not in str(row.trigger)
+
+
+async def test_header_token_auth(services, hook_client, tenant_factory) -> None:
+    tenant = await tenant_factory(role="admin")
+    cred = await _credential(hook_client, tenant.headers, "api_key")
+    await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("tok", auth="header_token", credentials={"api_key": cred}),
+    )
+    url = f"/hooks/{tenant.slug}/tok"
+    wrong = await hook_client.post(url, json={}, headers={"X-Webhook-Token": "nope"})
+    right = await hook_client.post(url, json={}, headers={"X-Webhook-Token": SECRET})
+    assert wrong.status_code == 401
+    assert right.status_code == 202
+
+
+async def test_text_and_multipart_bodies_are_data_never_files(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf = await publish(services.database_url, tenant.workspace_id, hook_workflow("files"))
+    url = f"/hooks/{tenant.slug}/files"
+    text = await hook_client.post(
+        url, content=b'{"file": "@/etc/passwd"}', headers={"Content-Type": "text/plain"}
+    )
+    multipart = await hook_client.post(
+        url,
+        files={"upload": ("../../../etc/passwd", b"just bytes", "application/json")},
+        data={"path": "/etc/passwd"},
+    )
+    bad_json = await hook_client.post(
+        url, content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert text.status_code == 202
+    assert multipart.status_code == 202
+    assert bad_json.status_code == 400
+    rows = sorted(await _executions(services.database_url, wf), key=lambda r: r.created_at)
+    bodies = [r.trigger["body"] for r in rows]
+    assert '{"file": "@/etc/passwd"}' in bodies
+    form = next(b for b in bodies if isinstance(b, dict))
+    assert form["path"] == "/etc/passwd"
+    assert form["upload"]["text"] == "just bytes"
+    assert form["upload"]["filename"] == "../../../etc/passwd"
+    assert "root:" not in str(bodies)
+
+
+async def test_a_webhook_path_is_rate_limited(services, hook_settings, tenant_factory) -> None:
+    tenant = await tenant_factory()
+    await publish(services.database_url, tenant.workspace_id, hook_workflow("busy"))
+    limited = hook_settings.model_copy(update={"webhook_rate_limit_per_minute": 2})
+    async with AsyncTestClient(create_app(limited)) as client:
+        statuses = [
+            (await client.post(f"/hooks/{tenant.slug}/busy", json={})).status_code for _ in range(3)
+        ]
+        last = await client.post(f"/hooks/{tenant.slug}/busy", json={})
+    assert statuses[:2] == [202, 202] or 429 in statuses  # a minute may turn mid-test
+    assert last.status_code == 429
+    assert int(last.headers["retry-after"]) >= 1
+    assert last.headers["content-type"].startswith("application/problem+json")
