@@ -257,6 +257,63 @@ async def test_subworkflow_runs_a_child_and_returns_its_items(registry: NodeRegi
     assert result.outputs["call"]["main"] == [{"v": 2, "d": 4}]
 
 
+async def test_each_subworkflow_call_gets_its_own_child_execution(
+    registry: NodeRegistry,
+) -> None:
+    child = _compiled(
+        registry,
+        wf(
+            [
+                {"id": "start", "type": "t.trigger"},
+                {"id": "inc", "type": "t.set", "params": {"values": {"v": "{{ item.v + 1 }}"}}},
+            ],
+            ["start->inc"],
+        ),
+    )
+
+    async def load(workflow_id: str) -> CompiledWorkflow:
+        return child
+
+    saver = InMemorySaver()
+    exec_id = _id()
+
+    class FreshServicePerCall:
+        """Like the platform's service: a new InProcessSubWorkflows for every call."""
+
+        async def run(self, workflow_id: str, items: list[Any]) -> list[Any]:
+            inline = InProcessSubWorkflows(load, exec_id, "ws", saver, max_depth=2)
+            return await inline.run(workflow_id, items)
+
+    parent = _compiled(
+        registry,
+        wf(
+            [
+                {"id": "start", "type": "t.trigger"},
+                {"id": "first", "type": "t.sub", "params": {"workflow_id": "child"}},
+                {"id": "second", "type": "t.sub", "params": {"workflow_id": "child"}},
+            ],
+            ["start->first", "first->second"],
+        ),
+    )
+    result = await run_execution(
+        parent,
+        execution_id=exec_id,
+        workspace_id="ws",
+        trigger={},
+        trigger_items=[{"v": 0}],
+        checkpointer=saver,
+        hooks=RecordingHooks(),
+        services={"subworkflow": FreshServicePerCall()},
+    )
+    assert result.status == "succeeded", result.error
+    assert result.outputs["second"]["main"] == [{"v": 2}]
+    children = sorted(k for k in CALLS if k.startswith(f"{exec_id}.sub.") and k.endswith(":inc"))
+    assert children == [
+        f"{exec_id}.sub.first.r1.i0.1:inc",
+        f"{exec_id}.sub.second.r1.i0.1:inc",
+    ]
+
+
 async def test_subworkflow_depth_is_bounded(registry: NodeRegistry) -> None:
     recursive = _compiled(
         registry,
@@ -288,8 +345,8 @@ async def test_subworkflow_depth_is_bounded(registry: NodeRegistry) -> None:
     assert result.status == "failed"
     assert result.error is not None
     assert "max_subworkflow_depth=3" in result.error["message"]
-    assert CALLS[f"{exec_id}.sub1.sub1.sub1:again"] == 1
-    assert CALLS[f"{exec_id}.sub1.sub1.sub1.sub1:again"] == 0
+    levels = [k for k in CALLS if k.startswith(exec_id) and k.endswith(":again")]
+    assert len(levels) == 4  # the root and three nested levels; the fourth was refused
 
 
 async def test_running_a_failed_execution_again_retries_from_the_failed_node(

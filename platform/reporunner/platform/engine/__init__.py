@@ -7,7 +7,7 @@ execution service and worker wrap it without the engine knowing about rows or qu
 
 from reporunner.platform.engine.checkpoint import postgres_checkpointer
 from reporunner.platform.engine.compile import CompiledWorkflow, clear_cache, compile_workflow
-from reporunner.platform.engine.context import EngineContext, RunDeps
+from reporunner.platform.engine.context import EngineContext, NodeCallScope, RunDeps, current_call
 from reporunner.platform.engine.definition import (
     EdgeSpec,
     ErrorPolicy,
@@ -27,6 +27,7 @@ from reporunner.platform.engine.errors import (
     NodeTimeout,
     SubworkflowDepthExceeded,
 )
+from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
 from reporunner.platform.engine.hooks import EVENTS, ExecutionHooks, NullHooks, RecordingHooks
 from reporunner.platform.engine.runner import ExecutionResult, ExecutionStatus, run_execution
 from reporunner.platform.engine.subworkflow import InProcessSubWorkflows
@@ -34,6 +35,7 @@ from reporunner.platform.engine.validate import Problem, raise_for_problems, val
 
 __all__ = [
     "EVENTS",
+    "TRUNCATED_KEY",
     "CompiledWorkflow",
     "EdgeSpec",
     "EngineContext",
@@ -46,6 +48,7 @@ __all__ = [
     "InProcessSubWorkflows",
     "InvalidRenderedParams",
     "LoopLimitExceeded",
+    "NodeCallScope",
     "NodeFailed",
     "NodeSpec",
     "NodeTimeout",
@@ -57,9 +60,11 @@ __all__ = [
     "SubworkflowDepthExceeded",
     "WorkflowDefinition",
     "WorkflowSettings",
+    "bound_ports",
     "clear_cache",
     "compile_workflow",
     "content_hash",
+    "current_call",
     "parse_definition",
     "postgres_checkpointer",
     "raise_for_problems",

@@ -8,6 +8,7 @@ not part of the checkpointed state; they travel as LangGraph's run-scoped contex
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -24,9 +25,53 @@ from reporunner.nodes.logging import RedactingLoggerAdapter
 from reporunner.nodes.ssrf import guarded_client
 from reporunner.platform.engine.hooks import ExecutionHooks
 
-__all__ = ["EngineContext", "RunDeps"]
+__all__ = ["EngineContext", "NodeCallScope", "RunDeps", "current_call"]
 
 _log = logging.getLogger("reporunner.engine")
+
+
+@dataclass
+class NodeCallScope:
+    """Which node call is running, for services that need stable ids per call.
+
+    Attributes:
+        execution_id: Execution the call belongs to.
+        node_id: Node being called.
+        run: Run number of the node in the execution (from 1).
+        index: Item index for ``mode="each"`` nodes (0 otherwise).
+        uses: Times a service has used this scope so far (bumped by the service).
+    """
+
+    execution_id: str
+    node_id: str
+    run: int
+    index: int
+    uses: int = 0
+
+    def next_id(self, prefix: str) -> str:
+        """A child id that is the same when this call is replayed (resume, retry)."""
+        self.uses += 1
+        return f"{self.execution_id}.{prefix}.{self.node_id}.r{self.run}.i{self.index}.{self.uses}"
+
+
+_current_call: contextvars.ContextVar[NodeCallScope | None] = contextvars.ContextVar(
+    "reporunner_engine_call", default=None
+)
+
+
+def current_call() -> NodeCallScope | None:
+    """The node call running in this task, if any (set by the engine around every attempt)."""
+    return _current_call.get()
+
+
+def enter_call(scope: NodeCallScope) -> contextvars.Token[NodeCallScope | None]:
+    """Mark ``scope`` as the running call (engine internal)."""
+    return _current_call.set(scope)
+
+
+def leave_call(token: contextvars.Token[NodeCallScope | None]) -> None:
+    """Undo :func:`enter_call`."""
+    _current_call.reset(token)
 
 
 @dataclass

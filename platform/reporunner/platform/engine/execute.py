@@ -21,12 +21,18 @@ from reporunner.nodes.base import Item, Node
 from reporunner.nodes.errors import NodeError, ReporunnerError
 from reporunner.nodes.logging import redact
 from reporunner.platform.engine import _expr
-from reporunner.platform.engine.context import EngineContext, RunDeps
+from reporunner.platform.engine.context import (
+    EngineContext,
+    NodeCallScope,
+    RunDeps,
+    enter_call,
+    leave_call,
+)
 from reporunner.platform.engine.definition import EdgeSpec, NodeSpec
 from reporunner.platform.engine.errors import InvalidRenderedParams, NodeFailed, NodeTimeout
 from reporunner.platform.engine.state import out_key
 
-__all__ = ["CompiledNode", "bound_ports", "error_info", "execute_node"]
+__all__ = ["TRUNCATED_KEY", "CompiledNode", "bound_ports", "error_info", "execute_node"]
 
 TRUNCATED_KEY = "_truncated"
 
@@ -155,6 +161,7 @@ async def _attempts(
     render_ctx: Mapping[str, Any],
     inputs: Mapping[str, list[Item]],
     run: int,
+    index: int,
 ) -> tuple[dict[str, list[Item]] | None, BaseException | None, int]:
     """Call the node until it succeeds or its retries are used up."""
     policy = cn.spec.error_policy
@@ -165,11 +172,15 @@ async def _attempts(
         started = time.perf_counter()
         try:
             params = _params(cn, render_ctx)
-            async with asyncio.timeout(policy.timeout_seconds):
-                try:
-                    out = await cn.node.run(ctx, params, inputs)
-                except TimeoutError as err:
-                    raise NodeError(f"node '{cn.id}': {err or 'timed out'}") from err
+            token = enter_call(NodeCallScope(ctx.execution_id, cn.id, run, index))
+            try:
+                async with asyncio.timeout(policy.timeout_seconds):
+                    try:
+                        out = await cn.node.run(ctx, params, inputs)
+                    except TimeoutError as err:
+                        raise NodeError(f"node '{cn.id}': {err or 'timed out'}") from err
+            finally:
+                leave_call(token)
             return dict(out.ports), None, attempt
         except GraphBubbleUp:
             raise
@@ -222,9 +233,9 @@ async def execute_node(
         calls = [(items[0] if items else None, dict(inputs))]
     merged: dict[str, list[Item]] = {}
     last_attempt = 1
-    for item, call_inputs in calls:
+    for index, (item, call_inputs) in enumerate(calls):
         render_ctx = _render_context(cn, deps, state, variables, item)
-        ports, err, last_attempt = await _attempts(cn, ctx, render_ctx, call_inputs, run)
+        ports, err, last_attempt = await _attempts(cn, ctx, render_ctx, call_inputs, run, index)
         if err is not None:
             policy = cn.spec.error_policy.on_error
             info = error_info(err, cn.id, ctx.secrets)

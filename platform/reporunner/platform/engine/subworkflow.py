@@ -5,8 +5,11 @@ the queue, which the platform's execution service offers (``SubWorkflowStarter``
 
 The depth is carried by the service object itself: the child execution gets a service one level
 deeper, and a run beyond ``max_depth`` fails with a clear error instead of recursing forever.
-Child execution ids derive from the parent's (``<parent>.sub<n>``), so when a crashed parent is
-resumed the same child id continues from its own checkpoint instead of starting over.
+Child execution ids derive from the calling node call (execution, node, run, item index and the
+n-th call within it; see :class:`~reporunner.platform.engine.context.NodeCallScope`), so when a
+crashed parent is resumed, or a node is retried, the same child id continues from its own
+checkpoint (or returns its result) instead of starting over. A new service object per call is
+fine: nothing depends on the object's own state.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pydantic import BaseModel
 from reporunner.nodes.base import Item
 from reporunner.nodes.errors import NodeError
 from reporunner.platform.engine.compile import CompiledWorkflow
+from reporunner.platform.engine.context import current_call
 from reporunner.platform.engine.errors import SubworkflowDepthExceeded
 from reporunner.platform.engine.hooks import ExecutionHooks, NullHooks
 from reporunner.platform.engine.runner import run_execution
@@ -75,8 +79,12 @@ class InProcessSubWorkflows:
                 "calls itself, or raise the limit"
             )
         compiled = await self.loader(workflow_id)
-        self._started += 1
-        child_id = f"{self.parent_execution_id}.sub{self._started}"
+        scope = current_call()
+        if scope is not None and scope.execution_id == self.parent_execution_id:
+            child_id = scope.next_id("sub")
+        else:  # called outside a node run (tests, scripts): number the calls of this object
+            self._started += 1
+            child_id = f"{self.parent_execution_id}.sub.{self._started}"
         child = replace(self, parent_execution_id=child_id, depth=self.depth + 1)
         result = await run_execution(
             compiled,
