@@ -143,7 +143,13 @@ async def test_tool_loop_with_several_tools_and_a_failing_one(
     assert item["usage"]["prompt_tokens"] == 30
     assert item["usage"]["calls"] == 3
     names = [name for name, _ in ctx.events]
-    assert names == ["node.tool_call", "node.tool_result"] * 3 + ["llm.usage"]
+    assert names == ["node.tool_call", "node.tool_result"] * 3 + ["llm.usage", "usage"]
+    assert ctx.events[-1][1] == {
+        "tokens_in": 30,
+        "tokens_out": 15,
+        "cost_usd": 0.0,
+        "model": "scripted/agent",
+    }
     results = [data for name, data in ctx.events if name == "node.tool_result"]
     assert results[0]["ok"] is True
     assert results[1]["error"] == "upstream for Paris is down"

@@ -31,7 +31,16 @@ async def test_ai_llm_text_and_usage(llm: ScriptedLLM) -> None:
     assert item["json"] is None
     assert item["usage"]["total_tokens"] == 1100
     assert item["usage"]["cost_usd"] == pytest.approx(0.0012)
-    assert ctx.events == [("llm.usage", {**item["usage"], "model": "scripted/priced-llm"})]
+    assert ctx.events[0] == ("llm.usage", {**item["usage"], "model": "scripted/priced-llm"})
+    assert ctx.events[1] == (
+        "usage",
+        {
+            "tokens_in": 1000,
+            "tokens_out": 100,
+            "cost_usd": pytest.approx(0.0012),
+            "model": "scripted/priced-llm",
+        },
+    )
     assert llm.requests[0].messages == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Summarise"},

@@ -5,6 +5,7 @@ from reporunner.agents.agent.run import (
     MAX_AGENT_DEPTH,
     AgentResult,
     client_for,
+    emit_usage,
     llm_defaults,
     run_agent,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "build_loop",
     "build_tools",
     "client_for",
+    "emit_usage",
     "function_schema",
     "initial_state",
     "llm_defaults",

@@ -22,7 +22,14 @@ from reporunner.nodes.base import Item, NodeContext
 from reporunner.nodes.credentials import ApiKeyCredential
 from reporunner.nodes.errors import CredentialError, NodeError
 
-__all__ = ["MAX_AGENT_DEPTH", "AgentResult", "client_for", "llm_defaults", "run_agent"]
+__all__ = [
+    "MAX_AGENT_DEPTH",
+    "AgentResult",
+    "client_for",
+    "emit_usage",
+    "llm_defaults",
+    "run_agent",
+]
 
 MAX_AGENT_DEPTH = 3
 """Agents calling agents calling agents stop here (a loop of agents would never end)."""
@@ -65,6 +72,22 @@ class AgentResult:
             "model": self.model,
             "recalled_memories": self.recalled,
         }
+
+
+async def emit_usage(ctx: NodeContext, usage: Usage, model: str) -> None:
+    """Report a node run's LLM totals: ``llm.usage`` (the agents' event, with the details) and
+    ``usage`` (``tokens_in``/``tokens_out``/``cost_usd``, which the execution hooks add to the
+    node run and the execution)."""
+    await ctx.emit("llm.usage", {**usage.as_dict(), "model": model})
+    await ctx.emit(
+        "usage",
+        {
+            "tokens_in": usage.prompt_tokens,
+            "tokens_out": usage.completion_tokens,
+            "cost_usd": usage.cost_usd,
+            "model": model,
+        },
+    )
 
 
 def llm_defaults(ctx: NodeContext) -> LLMConfig | None:
@@ -145,7 +168,7 @@ async def run_agent(
     history: Sequence[Message] = (),
     client: LLMClient | None = None,
     depth: int = 0,
-    emit_usage: bool = True,
+    report_usage: bool = True,
 ) -> AgentResult:
     """Run one turn of ``spec`` answering ``prompt`` (after ``history``).
 
@@ -167,7 +190,7 @@ async def run_agent(
             )
         sub_client = client_for(sub, ctx, inherit=llm.config) if sub.model is None else None
         result = await run_agent(
-            sub, ctx, task, item=current, client=sub_client, depth=depth + 1, emit_usage=False
+            sub, ctx, task, item=current, client=sub_client, depth=depth + 1, report_usage=False
         )
         content = result.output if result.output is not None else result.answer
         return ToolResult(content, tuple(result.citations), result.usage)
@@ -213,8 +236,8 @@ async def run_agent(
         model=str(final.get("model", "")),
         recalled=recalled,
     )
-    if emit_usage:
-        await ctx.emit("llm.usage", {**usage.as_dict(), "model": result.model})
+    if report_usage:
+        await emit_usage(ctx, usage, result.model)
     return result
 
 

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reporunner.agents.agent.run import client_for, run_agent
+from reporunner.agents.agent.run import client_for, emit_usage, run_agent
 from reporunner.agents.agent.spec import AgentSpec
 from reporunner.agents.llm.types import Message
 from reporunner.agents.memory.history import window_history
@@ -78,11 +78,11 @@ class AiAgent(Node[AiAgentParams]):
             item=items[0],
             history=history,
             client=client,
-            emit_usage=summary_usage is None or summary_usage.calls == 0,
+            report_usage=summary_usage is None or summary_usage.calls == 0,
         )
         item = result.as_item()
         if summary_usage is not None and summary_usage.calls:
             total = result.usage + summary_usage
             item["usage"] = total.as_dict()
-            await ctx.emit("llm.usage", {**total.as_dict(), "model": result.model})
+            await emit_usage(ctx, total, result.model)
         return NodeOutput.main([item])

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reporunner.agents.agent.run import client_for
+from reporunner.agents.agent.run import client_for, emit_usage
 from reporunner.agents.agent.spec import ModelSettings
 from reporunner.agents.llm.types import Message, Usage
 from reporunner.agents.structured import parse_structured, repair_message
@@ -135,7 +135,7 @@ class AiClassify(Node[AiClassifyParams]):
             response = await client.complete(messages, temperature=params.temperature or 0)
             usage = usage + response.usage
             value, problems = parse_structured(schema, response.content)
-        await ctx.emit("llm.usage", {**usage.as_dict(), "model": response.model})
+        await emit_usage(ctx, usage, response.model)
         chosen = [] if problems else list(dict.fromkeys(value["labels"]))
         classification = {
             "labels": chosen,

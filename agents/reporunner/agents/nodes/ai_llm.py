@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from reporunner.agents.agent.run import client_for
+from reporunner.agents.agent.run import client_for, emit_usage
 from reporunner.agents.agent.spec import ModelSettings
 from reporunner.agents.errors import StructuredOutputInvalid
 from reporunner.agents.llm.types import Message
@@ -79,13 +79,13 @@ class AiLlm(Node[AiLlmParams]):
                 usage = usage + response.usage
                 value, problems = parse_structured(params.output_schema, response.content)
             if problems:
-                await ctx.emit("llm.usage", {**usage.as_dict(), "model": response.model})
+                await emit_usage(ctx, usage, response.model)
                 raise StructuredOutputInvalid(
                     "ai.llm: the answer does not match output_schema after a repair round: "
                     + "; ".join(problems[:5]),
                     problems=problems,
                 )
-        await ctx.emit("llm.usage", {**usage.as_dict(), "model": response.model})
+        await emit_usage(ctx, usage, response.model)
         return NodeOutput.main(
             [
                 {
