@@ -124,7 +124,7 @@ async def main() -> dict[str, Any]:
     corpus, queries, _ = load_beir(args.dataset)
     total = args.chunks or (10_000 if args.quick else 100_000)
     n_queries = args.queries or (40 if args.quick else 200)
-    seed_texts = list(corpus.values())[: 300 if args.quick else len(corpus)]
+    seed_texts = list(corpus.values())[: 100 if args.quick else len(corpus)]
     query_texts = list(queries.values())[:n_queries]
     embedder = embedder_for("all-MiniLM-L6-v2")
     model = embedder.model()

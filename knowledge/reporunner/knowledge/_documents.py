@@ -57,9 +57,7 @@ _TERMS_UP = text(
     "WHERE c.workspace_id = :ws AND c.document_id = :doc GROUP BY u.lexeme ORDER BY u.lexeme "
     "ON CONFLICT (knowledge_base_id, term) DO UPDATE SET df = knowledge_terms.df + EXCLUDED.df"
 )
-_LOCK_BASE = text(
-    "SELECT 1 FROM knowledge_bases WHERE workspace_id = :ws AND id = :kb FOR UPDATE"
-)
+_LOCK_BASE = text("SELECT 1 FROM knowledge_bases WHERE workspace_id = :ws AND id = :kb FOR UPDATE")
 _MOVE_STATS = text(
     "UPDATE knowledge_bases SET settings = jsonb_set(settings, '{_stats}', jsonb_build_object("
     "'chunks', coalesce((settings #>> '{_stats,chunks}')::bigint, 0) + :chunks, "
@@ -151,8 +149,7 @@ class DocumentOps(BaseOps):
             row = (
                 await conn.execute(
                     text(
-                        f"SELECT {DOC_COLUMNS} FROM documents "
-                        "WHERE workspace_id = :ws AND id = :id"
+                        f"SELECT {DOC_COLUMNS} FROM documents WHERE workspace_id = :ws AND id = :id"
                     ),
                     {
                         "ws": as_uuid(workspace_id, "workspace"),
@@ -207,6 +204,34 @@ class DocumentOps(BaseOps):
                     "error": error,
                     "total": chunks_total,
                     "done": chunks_done,
+                },
+            )
+
+    async def set_progress(
+        self,
+        workspace_id: uuid.UUID | str,
+        status: DocumentStatus,
+        progress: Sequence[tuple[uuid.UUID, int, int]],
+    ) -> None:
+        """Set ``status`` and ``(document id, chunks_total, chunks_done)`` of many documents in
+        one statement (clears their errors)."""
+        if not progress:
+            return
+        ids, totals, dones = zip(*progress, strict=True)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE documents d SET status = :status, error = NULL, chunks_total = "
+                    "v.total, chunks_done = v.done, updated_at = now() FROM unnest("
+                    "CAST(:ids AS uuid[]), CAST(:totals AS integer[]), CAST(:dones AS integer[]))"
+                    " AS v(id, total, done) WHERE d.workspace_id = :ws AND d.id = v.id"
+                ),
+                {
+                    "ws": as_uuid(workspace_id, "workspace"),
+                    "status": status,
+                    "ids": list(ids),
+                    "totals": list(totals),
+                    "dones": list(dones),
                 },
             )
 
@@ -268,6 +293,7 @@ class DocumentOps(BaseOps):
         embeddings: Sequence[Sequence[float]],
         *,
         metadata: Mapping[str, Any] | None = None,
+        status: DocumentStatus | None = None,
     ) -> None:
         """Swap a document's chunks for ``chunks`` in one transaction.
 
@@ -278,6 +304,7 @@ class DocumentOps(BaseOps):
             embeddings: One vector of ``base.embedding_dim`` per chunk.
             metadata: Document metadata copied under each chunk's own metadata (so filters on
                 it need no join); chunk keys win.
+            status: Set the document's status in the same transaction (e.g. ``ready``).
         """
         if len(embeddings) != len(chunks) or any(len(e) != base.embedding_dim for e in embeddings):
             raise EmbeddingError(
@@ -326,8 +353,8 @@ class DocumentOps(BaseOps):
                 )
             await conn.execute(
                 text(
-                    "UPDATE documents SET chunks_total = :n, chunks_done = :n, updated_at = now() "
-                    "WHERE workspace_id = :ws AND id = :doc"
+                    "UPDATE documents SET chunks_total = :n, chunks_done = :n, updated_at = now(), "
+                    "status = coalesce(:status, status) WHERE workspace_id = :ws AND id = :doc"
                 ),
-                {"ws": ws, "doc": document_id, "n": len(rows)},
+                {"ws": ws, "doc": document_id, "n": len(rows), "status": status},
             )

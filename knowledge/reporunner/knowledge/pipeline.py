@@ -74,10 +74,17 @@ class _Job:
     error: str | None = None
 
 
-def _parse_and_chunk(
-    data: bytes, limits: ParseLimits, embedder: Embedder, options: ChunkingOptions
-) -> list[Chunk]:
-    return chunk_document(parse_document(data, limits), embedder.token_counter(), options)
+def _parse_and_chunk_all(
+    files: Sequence[bytes], limits: ParseLimits, embedder: Embedder, options: ChunkingOptions
+) -> list[list[Chunk] | DocumentError]:
+    counter = embedder.token_counter()
+    out: list[list[Chunk] | DocumentError] = []
+    for data in files:
+        try:
+            out.append(chunk_document(parse_document(data, limits), counter, options))
+        except DocumentError as err:
+            out.append(err)
+    return out
 
 
 def chunking_options(base: KnowledgeBase, embedder: Embedder) -> ChunkingOptions:
@@ -94,33 +101,44 @@ async def _report(progress: ProgressCallback | None, event: IngestProgress) -> N
 async def _prepare(
     store: KnowledgeStore,
     base: KnowledgeBase,
-    job: _Job,
-    data: bytes,
+    jobs: list[_Job],
+    files: Sequence[bytes],
     embedder: Embedder,
     limits: ParseLimits,
     progress: ProgressCallback | None,
 ) -> None:
-    doc = job.document
-    await store.set_status(base.workspace_id, doc.id, "parsing", chunks_done=0)
-    await _report(progress, IngestProgress(doc.id, "parsing"))
-    try:
-        options = chunking_options(base, embedder)
-        job.chunks = await asyncio.to_thread(_parse_and_chunk, data, limits, embedder, options)
-    except DocumentError as err:
-        job.error = err.detail
-        await store.set_status(base.workspace_id, doc.id, "failed", error=err.detail)
-        await _report(progress, IngestProgress(doc.id, "failed", error=err.detail))
-        return
-    known = await store.reusable_embeddings(base, [c.content_hash for c in job.chunks])
-    for index, chunk in enumerate(job.chunks):
-        if chunk.content_hash in known:
-            job.vectors[index] = known[chunk.content_hash]
-    job.reused = len(job.vectors)
-    total = len(job.chunks)
-    await store.set_status(
-        base.workspace_id, doc.id, "embedding", chunks_total=total, chunks_done=job.reused
+    """Parse and chunk every file, then take known vectors; a few statements for the lot."""
+    ws = base.workspace_id
+    await store.set_progress(
+        ws, "parsing", [(j.document.id, j.document.chunks_total, 0) for j in jobs]
     )
-    await _report(progress, IngestProgress(doc.id, "embedding", job.reused, total))
+    for job in jobs:
+        await _report(progress, IngestProgress(job.document.id, "parsing"))
+    options = chunking_options(base, embedder)
+    outcomes = await asyncio.to_thread(_parse_and_chunk_all, files, limits, embedder, options)
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(outcome, DocumentError):
+            job.error = outcome.detail
+            await store.set_status(ws, job.document.id, "failed", error=outcome.detail)
+            await _report(progress, IngestProgress(job.document.id, "failed", error=job.error))
+        else:
+            job.chunks = outcome
+    live = [job for job in jobs if job.error is None]
+    known = await store.reusable_embeddings(
+        base, [c.content_hash for job in live for c in job.chunks]
+    )
+    for job in live:
+        for index, chunk in enumerate(job.chunks):
+            if chunk.content_hash in known:
+                job.vectors[index] = known[chunk.content_hash]
+        job.reused = len(job.vectors)
+    await store.set_progress(
+        ws, "embedding", [(j.document.id, len(j.chunks), j.reused) for j in live]
+    )
+    for job in live:
+        await _report(
+            progress, IngestProgress(job.document.id, "embedding", job.reused, len(job.chunks))
+        )
 
 
 async def _finish(
@@ -128,8 +146,9 @@ async def _finish(
 ) -> None:
     doc = job.document
     vectors = [job.vectors[i] for i in range(len(job.chunks))]
-    await store.replace_chunks(base, doc.id, job.chunks, vectors, metadata=doc.metadata)
-    await store.set_status(base.workspace_id, doc.id, "ready")
+    await store.replace_chunks(
+        base, doc.id, job.chunks, vectors, metadata=doc.metadata, status="ready"
+    )
     total = len(job.chunks)
     await _report(progress, IngestProgress(doc.id, "ready", total, total))
 
@@ -174,8 +193,7 @@ async def ingest_documents(
             f"knowledge base '{base.name}' uses '{base.embedding_model}' "
             f"({base.embedding_dim} dimensions); got an embedder of {embedder.dim}"
         )
-    for job, (_, data) in zip(jobs, files, strict=True):
-        await _prepare(store, base, job, data, embedder, limits, progress)
+    await _prepare(store, base, jobs, [data for _, data in files], embedder, limits, progress)
     try:
         await _embed_all(store, base, jobs, embedder, progress, batch_size)
     except Exception as err:
@@ -241,15 +259,15 @@ async def _embed_all(
         for (job, index), vector in zip(batch, vectors, strict=True):
             job.vectors[index] = vector
             touched[job.document.id] = job
+        partial = []
         for job in touched.values():
             if len(job.vectors) == len(job.chunks):
                 ready.append(job)
             else:
-                done, total = len(job.vectors), len(job.chunks)
-                await store.set_status(
-                    base.workspace_id, job.document.id, "embedding", chunks_done=done
-                )
-                await _report(progress, IngestProgress(job.document.id, "embedding", done, total))
+                partial.append((job.document.id, len(job.chunks), len(job.vectors)))
+        await store.set_progress(base.workspace_id, "embedding", partial)
+        for doc_id, total, done in partial:
+            await _report(progress, IngestProgress(doc_id, "embedding", done, total))
     await write(ready, writer)
 
 
@@ -312,4 +330,3 @@ def content_hash_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
