@@ -28,7 +28,12 @@ from reporunner.knowledge import (
 from reporunner.knowledge import ingest_document as run_pipeline
 from reporunner.nodes.errors import NotFoundError
 from reporunner.platform.knowledge.events import progress_event, publish_event
-from reporunner.platform.knowledge.service import resolve_embedder, store_document, store_of
+from reporunner.platform.knowledge.service import (
+    originals,
+    resolve_embedder,
+    store_document,
+    store_of,
+)
 from reporunner.platform.knowledge.uploads import IncomingFile
 from reporunner.platform.resources import Resources
 
@@ -87,7 +92,9 @@ class WorkspaceKnowledgeService:
         limits = ParseLimits(max_bytes=self.resources.settings.max_upload_bytes)
         kind = sniff(data, limits)
         incoming = IncomingFile(name, data, source, dict(metadata or {}))
-        document, changed = await store_document(self.resources, base, incoming, kind)
+        document, changed = await store_document(
+            store_of(self.resources), originals(self.resources), base, incoming, kind
+        )
         if not changed:
             return IngestResult(document.id, document.status, document.chunks_total)
 

@@ -173,17 +173,24 @@ def _named(err: DocumentError, name: str) -> DocumentError:
 
 
 async def store_document(
-    resources: Resources,
+    store: KnowledgeStore,
+    originals: OriginalStore,
     base: KnowledgeBase,
     incoming: IncomingFile,
     kind: str,
 ) -> tuple[DocumentRecord, bool]:
-    """Save the original and register (or update) the document; True when it changed."""
+    """Save the original and register (or update) the document; True when it changed.
+
+    Args:
+        store: The knowledge store.
+        originals: Where originals are kept.
+        base: The document's knowledge base.
+        incoming: Name, bytes, source and metadata.
+        kind: Its sniffed kind (a key of ``SUPPORTED_TYPES``).
+    """
     digest = content_hash_bytes(incoming.data)
-    path = originals(resources).save(
-        base.workspace_id, base.id, digest, incoming.name, incoming.data
-    )
-    return await store_of(resources).add_document(
+    path = originals.save(base.workspace_id, base.id, digest, incoming.name, incoming.data)
+    return await store.add_document(
         base.workspace_id,
         base.id,
         incoming.name,
@@ -236,7 +243,9 @@ async def upload_documents(
             raise _named(err, incoming.name) from err
     accepted = []
     for incoming, kind in zip(files, kinds, strict=True):
-        document, changed = await store_document(resources, base, incoming, kind)
+        document, changed = await store_document(
+            store_of(resources), originals(resources), base, incoming, kind
+        )
         if changed:
             await enqueue_ingest(resources, document)
             await publish_event(
