@@ -1,0 +1,27 @@
+"""Schedules: rows kept in sync with published ``trigger.schedule`` nodes, and the scheduler."""
+
+from reporunner.platform.schedules.loop import (
+    LOCK_NAME,
+    PassResult,
+    due_ticks,
+    run_scheduler,
+    scheduler_pass,
+)
+from reporunner.platform.schedules.sync import (
+    reconcile_schedules,
+    schedule_nodes,
+    set_missed_policy,
+    sync_workflow_schedules,
+)
+
+__all__ = [
+    "LOCK_NAME",
+    "PassResult",
+    "due_ticks",
+    "reconcile_schedules",
+    "run_scheduler",
+    "schedule_nodes",
+    "scheduler_pass",
+    "set_missed_policy",
+    "sync_workflow_schedules",
+]
