@@ -12,7 +12,7 @@ from reporunner.agents.llm import LLMClient, LLMConfig
 from reporunner.agents.testing import ScriptedLLM, scripted_llm
 from reporunner.nodes.catalog import catalog
 from reporunner.nodes.registry import NodeRegistry, default_registry
-from reporunner.platform.engine import WorkflowDefinition, validate
+from reporunner.platform.engine import WorkflowDefinition, parse_definition, validate
 
 
 @pytest.fixture
@@ -43,4 +43,5 @@ def copilot(llm: ScriptedLLM, registry: NodeRegistry, node_catalog) -> Copilot:
         node_catalog,
         max_repairs=3,
         definition_schema=WorkflowDefinition.model_json_schema(),
+        normalize=lambda d: parse_definition(d).model_dump(mode="json"),
     )

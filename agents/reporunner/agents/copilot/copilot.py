@@ -8,7 +8,7 @@ and the catalog of its node registry, and stores the result.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +136,8 @@ class Copilot:
         max_repairs: Repair rounds after the first answer (default 3).
         top_k: Most similar node types offered besides the named, trigger and core ones.
         definition_schema: JSON Schema of a definition, given to the model in the tool.
+        normalize: Turns a valid definition into its stored form (defaults filled in), so
+            that results, patches and saved versions agree; identity when None.
         temperature: Sampling temperature.
     """
 
@@ -150,6 +152,7 @@ class Copilot:
         max_repairs: int = DEFAULT_MAX_REPAIRS,
         top_k: int = DEFAULT_TOP_K,
         definition_schema: Mapping[str, Any] | None = None,
+        normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         temperature: float | None = 0.0,
     ) -> None:
         if max_repairs < 0:
@@ -161,6 +164,7 @@ class Copilot:
         self.top_k = top_k
         self.definition_schema = definition_schema
         self.temperature = temperature
+        self.normalize = normalize or (lambda definition: definition)
         self._display = {str(e["type"]): str(e.get("display_name", "")) for e in catalog}
 
     def _problems(self, definition: dict[str, Any]) -> list[dict[str, Any]]:
@@ -194,7 +198,7 @@ class Copilot:
             max_repairs=self.max_repairs,
             temperature=self.temperature,
         )
-        defn = result.value.definition
+        defn = self.normalize(result.value.definition)
         return GenerationResult(
             definition=defn,
             summary=result.value.summary.strip(),
@@ -252,6 +256,7 @@ class Copilot:
             temperature=self.temperature,
         )
         proposal, patched = result.value
+        patched = self.normalize(patched)
         return EditResult(
             patch=make_patch(current, patched),
             definition=patched,

@@ -1,0 +1,93 @@
+"""The copilot API: ``POST /workflows/generate``, ``POST /workflows/{id}/edit`` and
+``POST /workflows/{id}/patch``.
+
+Generation and edits answer only with valid definitions; when the model's last repair round
+is still invalid the answer is 422 (``copilot_failed``) with the remaining problems. No model
+configured is a 503 that names the setting.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from reporunner.nodes.registry import NodeRegistry
+from reporunner.platform import copilot as svc
+from reporunner.platform.api.routes.workflows import provide_registry
+from reporunner.platform.auth import Principal, requires
+from reporunner.platform.resources import Resources
+from reporunner.platform.workflows.schemas import VersionOut
+
+__all__ = ["CopilotController", "route_handlers"]
+
+
+class CopilotController(Controller):
+    path = "/workflows"
+    tags = ["copilot"]  # noqa: RUF012
+    dependencies = {"registry": Provide(provide_registry, sync_to_thread=False)}  # noqa: RUF012
+
+    @post(
+        "/generate",
+        guards=[requires("editor")],
+        summary="Generate a workflow from a description (saved as a draft unless dry_run)",
+    )
+    async def generate(
+        self,
+        data: JSONBody[svc.GenerateRequest],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        registry: NamedDependency[NodeRegistry],
+    ) -> Response[svc.GenerateOut]:
+        """201 with the saved draft; 200 on a dry run; 422 when no valid workflow came out."""
+        out = await svc.generate_workflow(
+            resources, principal.workspace_id, data, registry, user_id=principal.user_id
+        )
+        return Response(out, status_code=HTTP_200_OK if data.dry_run else HTTP_201_CREATED)
+
+    @post(
+        "/{workflow_id:uuid}/edit",
+        guards=[requires("editor")],
+        status_code=HTTP_200_OK,
+        summary="Change a workflow by an instruction: a JSON Patch and the validated result",
+    )
+    async def edit(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        data: JSONBody[svc.EditRequest],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        registry: NamedDependency[NodeRegistry],
+    ) -> svc.EditOut:
+        """With ``apply`` the change is saved as a new version (returned in ``version``)."""
+        return await svc.edit_workflow(
+            resources, principal.workspace_id, workflow_id, data, registry,
+            user_id=principal.user_id,
+        )  # fmt: skip
+
+    @post(
+        "/{workflow_id:uuid}/patch",
+        guards=[requires("editor")],
+        summary="Apply a JSON Patch to the latest version as a new version",
+    )
+    async def patch(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        data: JSONBody[svc.PatchRequest],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        registry: NamedDependency[NodeRegistry],
+    ) -> Response[VersionOut]:
+        """201 with the new version (200 when the patch changes nothing); 409 when
+        ``base_version`` is not the latest; 422 when it does not apply or validate."""
+        version = await svc.apply_workflow_patch(
+            resources, principal.workspace_id, workflow_id, data, registry,
+            user_id=principal.user_id,
+        )  # fmt: skip
+        return Response(version, status_code=HTTP_201_CREATED if version.created else HTTP_200_OK)
+
+
+route_handlers = [CopilotController]
