@@ -208,3 +208,21 @@ async def test_ingest_job_for_replaced_or_deleted_content_does_nothing(
     missing = await ingest_stored_document(kb_resources, str(doc.id))
     assert missing.status == "failed"
     assert "upload the document again" in (missing.error or "")
+
+
+async def test_an_edited_upload_replaces_its_stored_original(kb_resources: Resources) -> None:
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="edits"))
+    root = kb.originals(kb_resources).root
+    first = IncomingFile("../guide.txt", b"version one", "upload")
+    [doc] = await kb.upload_documents(kb_resources, ws, base.id, [first])
+    [same] = await kb.upload_documents(kb_resources, ws, base.id, [first])
+    assert same.unchanged
+    edited = IncomingFile("guide.txt", b"version two", "upload")
+    [again] = await kb.upload_documents(kb_resources, ws, base.id, [edited])
+    assert again.id == doc.id
+    assert not again.unchanged
+    stored = [p for p in root.rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in stored] == [b"version two"]
+    _, data = await kb.read_original(kb_resources, ws, base.id, doc.id)
+    assert data == b"version two"

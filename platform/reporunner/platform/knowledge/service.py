@@ -28,7 +28,9 @@ from reporunner.knowledge import (
     embedder_for,
     sniff,
 )
+from reporunner.knowledge._bases import safe_document_name
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
 from reporunner.platform.knowledge.events import publish_event
 from reporunner.platform.knowledge.schemas import (
@@ -189,8 +191,9 @@ async def store_document(
         kind: Its sniffed kind (a key of ``SUPPORTED_TYPES``).
     """
     digest = content_hash_bytes(incoming.data)
+    previous = await _stored_path(store, base, incoming.name)
     path = originals.save(base.workspace_id, base.id, digest, incoming.name, incoming.data)
-    return await store.add_document(
+    document, changed = await store.add_document(
         base.workspace_id,
         base.id,
         incoming.name,
@@ -201,6 +204,22 @@ async def store_document(
         storage_path=path,
         metadata=incoming.metadata,
     )
+    if changed and previous is not None and previous != document.storage_path:
+        originals.delete(previous)  # the edited file replaced it
+    return document, changed
+
+
+async def _stored_path(store: KnowledgeStore, base: KnowledgeBase, name: str) -> str | None:
+    """Where the current original of the document called ``name`` is kept, if it exists."""
+    async with store.engine.connect() as conn:
+        path: str | None = await conn.scalar(
+            select(Document.storage_path).where(
+                Document.workspace_id == base.workspace_id,
+                Document.knowledge_base_id == base.id,
+                Document.name == safe_document_name(name),
+            )
+        )
+    return path
 
 
 async def enqueue_ingest(resources: Resources, document: DocumentRecord) -> None:
