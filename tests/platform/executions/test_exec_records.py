@@ -12,10 +12,13 @@ from typing import Any
 from exec_testnodes import registry_with_test_nodes
 from sqlalchemy import select
 
+from reporunner.platform import vault
+from reporunner.platform.auth import Principal
 from reporunner.platform.db.models.workflows import Execution, NodeRun
 from reporunner.platform.executions import DatabaseHooks, EventSink, channel, start_execution
 from reporunner.platform.executions.events import read_events
 from reporunner.platform.resources import Resources
+from reporunner.platform.vault.schemas import CredentialCreate
 from reporunner.platform.worker import build_worker
 from reporunner.platform.workflows import create_workflow, publish_version, save_version
 
@@ -176,3 +179,42 @@ async def test_a_workflow_calling_itself_stops_at_the_depth_bound(
     assert row.status == "failed"
     assert row.error is not None
     assert "max_subworkflow_depth=2" in row.error["message"]
+
+
+async def test_bound_credentials_are_decrypted_within_the_workspace(
+    resources, tenant_factory, services
+) -> None:
+    tenant = await tenant_factory()
+    stranger = await tenant_factory()
+    ids = {}
+    for who, ws in (("mine", tenant), ("theirs", stranger)):
+        principal = Principal(ws.workspace_id, ws.slug, ws.user_id, "owner")
+        body = CredentialCreate(name="redis", type="redis_url", data={"url": services.redis_url})
+        async with resources.sessions() as session, session.begin():
+            created = await vault.create_credential(session, principal, body, resources.keyring)
+        ids[who] = str(created.id)
+    key = f"test:cred:{uuid.uuid4().hex}"
+
+    def incr(credential_id: str) -> dict:
+        node = {
+            "id": "bump",
+            "type": "redis.command",
+            "params": {"operation": "incr", "key": key},
+            "credentials": {"redis_url": credential_id},
+        }
+        return _flow("bump", node)
+
+    runs = {}
+    for who in ("mine", "theirs"):
+        wf, _ = await create_workflow(
+            resources.sessions, tenant.workspace_id, incr(ids[who]), REGISTRY
+        )
+        runs[who] = (await start_execution(resources, tenant.workspace_id, wf.id, {})).id
+    await _drain(resources)
+    assert (await _row(resources, runs["mine"])).status == "succeeded"
+    assert await resources.redis.get(key) == b"1"
+    refused = await _row(resources, runs["theirs"])
+    assert refused.status == "failed"
+    assert refused.error is not None
+    assert "does not exist in this workspace" in refused.error["message"]
+    assert await _runs(resources, runs["theirs"]) == []  # no node ran with it

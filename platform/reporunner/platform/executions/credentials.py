@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.engine import CompiledWorkflow
 from reporunner.platform.resources import Resources
+from reporunner.platform.vault import resolve_credentials
 
 __all__ = ["resolve_for_run"]
 
@@ -19,10 +18,26 @@ async def resolve_for_run(
 ) -> dict[str, BaseModel]:
     """Decrypt every credential the workflow binds, within the execution's workspace.
 
-    A node whose credential is missing fails with the engine's ``CredentialError`` when it asks
-    for it, which names the node and the binding to fix.
+    The engine looks credentials up by id (a node's binding names type and id), so each
+    distinct ``(type, id)`` binding is resolved once and keyed by its id.
+
+    Raises:
+        CredentialError: a bound id does not exist in the workspace or has another type; the
+            execution fails with that message instead of failing later inside the node.
     """
-    bound: dict[str, Any] = {}
-    if not compiled.credential_ids():
-        return bound
-    return bound
+    pairs = {
+        (type_name, credential_id)
+        for cn in compiled.nodes.values()
+        for type_name, credential_id in cn.spec.credentials.items()
+    }
+    resolved: dict[str, BaseModel] = {}
+    for type_name, credential_id in sorted(pairs):
+        models = await resolve_credentials(
+            session,
+            row.workspace_id,
+            {type_name: credential_id},
+            resources.keyring,
+            execution_id=str(row.id),
+        )
+        resolved[credential_id] = models[type_name]
+    return resolved
