@@ -236,3 +236,31 @@ async def test_a_sigkilled_worker_execution_finishes_on_another_worker(
         ("block", "succeeded"),
         ("c", "succeeded"),
     ]
+
+
+async def test_a_cancel_sent_to_a_dead_worker_still_ends_the_execution(
+    resources: Resources, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    out = await start_execution(resources, tenant.workspace_id, wf.id, {})
+    await resources.redis.delete(f"arq:job:{out.id}")
+    await resources.redis.zrem(resources.settings.queue_name, str(out.id))
+    async with resources.sessions() as session, session.begin():
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == out.id)
+            .values(
+                status="running",
+                worker_id="dead-worker",
+                attempts=1,
+                cancel_requested=True,
+                heartbeat_at=Execution.created_at,
+            )
+        )
+    assert await _until(lambda: reap_once(resources), what="the reaper") == [out.id]
+    await _drain(resources)
+    row = await _row(resources, out.id)
+    assert (row.status, row.attempts) == ("cancelled", 1)
+    events = await read_events(resources.redis, str(out.id))
+    assert [(e.event, e.data["status"]) for e in events] == [("execution.finished", "cancelled")]

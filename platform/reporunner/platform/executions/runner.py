@@ -201,7 +201,7 @@ async def process_execution(
     async with resources.sessions() as session, session.begin():
         row = await claim_execution(session, execution_id, state.worker_id)
     if row is None:
-        return "skipped"
+        return await _cancel_if_requested(resources, execution_id)
     key = str(row.id)
     cancel = state.running.setdefault(key, asyncio.Event())
     try:
@@ -221,6 +221,27 @@ async def process_execution(
     finally:
         state.running.pop(key, None)
     return outcome
+
+
+async def _cancel_if_requested(resources: Resources, execution_id: uuid.UUID) -> str:
+    """A queued execution with a cancel request (its worker died after the request) ends
+    ``cancelled`` here instead of waiting in the queue forever."""
+    error = {"code": "execution_cancelled", "message": "the execution was cancelled"}
+    async with resources.sessions() as session, session.begin():
+        row = await session.scalar(
+            update(Execution)
+            .where(
+                Execution.id == execution_id,
+                Execution.status == "queued",
+                Execution.cancel_requested.is_(True),
+            )
+            .values(status="cancelled", error=error, finished_at=func.now(), heartbeat_at=None)
+            .returning(Execution)
+        )
+    if row is None:
+        return "skipped"
+    await _publish_finished(resources, row, "cancelled", error)
+    return "cancelled"
 
 
 async def _publish_finished(
