@@ -1,0 +1,97 @@
+"""``/chats``: threads bound to an agent or a chat workflow; a message streams its answer (SSE).
+
+``POST /chats/{id}/messages`` answers with Server-Sent Events in order: ``message`` (the stored
+user message), ``token`` (answer text as it is written), ``tool_call`` / ``tool_result`` (each
+tool step, knowledge citations included), ``usage``, ``citations`` (when knowledge was used) and
+``final`` (the stored answer with tokens and cost); ``error`` (code, detail) if the turn failed
+after streaming began. Unknown chats are 404 and a missing model is 503 before any byte streams.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from reporunner.platform.auth import Principal, requires
+from reporunner.platform.chats import (
+    ChatCreate,
+    ChatOut,
+    MessageIn,
+    MessagePage,
+    Turn,
+    create_chat,
+    get_chat,
+    list_messages,
+    run_turn,
+    start_turn,
+)
+from reporunner.platform.resources import Resources
+
+__all__ = ["ChatController", "route_handlers"]
+
+
+async def _sse(resources: Resources, turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
+    async for event, data in run_turn(resources, turn):
+        yield ServerSentEventMessage(
+            data=json.dumps(data, default=str, separators=(",", ":")), event=event
+        )
+
+
+class ChatController(Controller):
+    path = "/chats"
+    tags = ["chats"]  # noqa: RUF012
+
+    @post("/", guards=[requires("editor")], summary="Start a chat with an agent or workflow")
+    async def create(
+        self,
+        data: JSONBody[ChatCreate],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> ChatOut:
+        """201 with the thread; 404 for another workspace's workflow; 422 when the workflow
+        has no Chat trigger."""
+        return await create_chat(resources, principal.workspace_id, principal.user_id, data)
+
+    @get("/{chat_id:uuid}", summary="Get a chat thread")
+    async def get_one(
+        self,
+        chat_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> ChatOut:
+        return await get_chat(resources, principal.workspace_id, chat_id)
+
+    @get("/{chat_id:uuid}/messages", summary="A chat's messages, oldest first")
+    async def messages(
+        self,
+        chat_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> MessagePage:
+        return await list_messages(resources, principal.workspace_id, chat_id)
+
+    @post(
+        "/{chat_id:uuid}/messages",
+        guards=[requires("editor")],
+        status_code=200,
+        summary="Send a message; the answer streams as Server-Sent Events",
+    )
+    async def send(
+        self,
+        chat_id: FromPath[uuid.UUID],
+        data: JSONBody[MessageIn],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> ServerSentEvent:
+        turn = await start_turn(resources, principal.workspace_id, chat_id, data)
+        return ServerSentEvent(_sse(resources, turn))
+
+
+route_handlers: list[Any] = [ChatController]

@@ -1,0 +1,46 @@
+"""Chat threads with agents (streamed turns, history, citations) and agent memories."""
+
+from reporunner.platform.chats.providers import llm_provider, memory_provider
+from reporunner.platform.chats.schemas import (
+    ChatCreate,
+    ChatOut,
+    MemoryOut,
+    MemoryPage,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+)
+from reporunner.platform.chats.service import (
+    Turn,
+    create_chat,
+    delete_memory,
+    get_chat,
+    list_memories,
+    list_messages,
+    memory_store,
+    node_services,
+    run_turn,
+    start_turn,
+)
+
+__all__ = [
+    "ChatCreate",
+    "ChatOut",
+    "MemoryOut",
+    "MemoryPage",
+    "MessageIn",
+    "MessageOut",
+    "MessagePage",
+    "Turn",
+    "create_chat",
+    "delete_memory",
+    "get_chat",
+    "list_memories",
+    "list_messages",
+    "llm_provider",
+    "memory_provider",
+    "memory_store",
+    "node_services",
+    "run_turn",
+    "start_turn",
+]

@@ -1,0 +1,34 @@
+"""Execution service providers for the AI nodes (add them to
+``reporunner.platform.executions.node_services.PROVIDERS``).
+
+``memory``: the agents' long-term memory over the platform database; ``llm``: the default model
+from ``REPORUNNER_LLM_MODEL`` (None when unset, so nodes fall back to their own settings and the
+environment, and finally to the one clear "no model configured" error).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from reporunner.agents.llm import LLMConfig
+from reporunner.agents.memory import MEMORY
+from reporunner.platform.resources import Resources
+
+if TYPE_CHECKING:
+    from reporunner.platform.executions.node_services import RunInfo
+
+__all__ = ["llm_provider", "memory_provider"]
+
+
+def memory_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
+    """``"memory"``: :class:`~reporunner.agents.memory.SqlMemoryStore` on the platform DB."""
+    from reporunner.platform.chats.service import memory_store
+
+    return MEMORY, memory_store(resources)
+
+
+def llm_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
+    """``"llm"``: the settings' default :class:`~reporunner.agents.llm.LLMConfig` (or None)."""
+    model = resources.settings.llm_model
+    return "llm", LLMConfig(model=model) if model else None

@@ -1,0 +1,395 @@
+"""Chat threads: create, post a message (a streamed agent turn), history, and memories.
+
+A turn of an agent-bound thread runs in the API process: the user message is stored first, the
+agent answers with the thread's windowed history (older turns summarised into
+``chat_threads.summary``) and its long-term memories, tokens stream out as they come, and the
+answer is stored with its tool calls, citations, tokens and cost. Everything a later turn needs
+is in Postgres, so a thread continues on any API process after a restart. A workflow-bound
+thread starts an execution of the workflow (Chat trigger item ``{message, chat_id, history,
+end_user_id}``) and relays that execution's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
+from reporunner.agents.llm import LLMClient, LLMConfig, Message, Usage
+from reporunner.agents.memory import MEMORY, SqlMemoryStore, window_history
+from reporunner.knowledge import embedder_for
+from reporunner.nodes.errors import NotFoundError, ReporunnerError, ValidationFailed
+from reporunner.nodes.registry import default_registry
+from reporunner.platform.chats.context import ChatContext
+from reporunner.platform.chats.schemas import (
+    ChatCreate,
+    ChatOut,
+    MemoryOut,
+    MemoryPage,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+)
+from reporunner.platform.db.models import ChatMessage, ChatThread
+from reporunner.platform.knowledge.node_service import KNOWLEDGE, knowledge_service
+from reporunner.platform.resources import Resources
+from reporunner.platform.workflows.service import load_version
+
+__all__ = [
+    "Turn",
+    "create_chat",
+    "delete_memory",
+    "get_chat",
+    "list_memories",
+    "list_messages",
+    "memory_store",
+    "node_services",
+    "run_turn",
+    "start_turn",
+]
+
+_COVERED = re.compile(r"^\[covered:(\d+)\]\n")
+_EVENT_NAMES = {
+    "token": "token",
+    "node.tool_call": "tool_call",
+    "node.tool_result": "tool_result",
+    "llm.usage": "usage",
+    "llm.retry": "retry",
+}
+
+
+def memory_store(resources: Resources) -> SqlMemoryStore:
+    """Long-term memory over the platform database with the configured local embedder."""
+    return SqlMemoryStore(resources.sessions, embedder_for(resources.settings.embedding_model))
+
+
+def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """Services a chat agent may use: knowledge search, memory, the node registry, and the
+    default model from the settings."""
+    services: dict[str, Any] = {
+        KNOWLEDGE: knowledge_service(resources, workspace_id),
+        MEMORY: memory_store(resources),
+        "registry": default_registry(),
+    }
+    if resources.settings.llm_model:
+        services["llm"] = LLMConfig(model=resources.settings.llm_model)
+    return services
+
+
+def _chat_out(row: ChatThread) -> ChatOut:
+    return ChatOut(
+        id=row.id,
+        title=row.title,
+        agent_id=row.agent_id,
+        agent=row.agent_config,
+        workflow_id=row.workflow_id,
+        end_user_id=row.end_user_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _message_out(row: ChatMessage) -> MessageOut:
+    return MessageOut(
+        id=row.id,
+        role=row.role,
+        content=row.content,
+        tool_calls=row.tool_calls,
+        citations=row.citations,
+        execution_id=row.execution_id,
+        tokens_in=row.tokens_in,
+        tokens_out=row.tokens_out,
+        cost_usd=float(row.cost_usd),
+        created_at=row.created_at,
+    )
+
+
+async def _thread(session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatThread:
+    row = await session.scalar(
+        select(ChatThread).where(ChatThread.id == chat_id, ChatThread.workspace_id == workspace_id)
+    )
+    if row is None:
+        raise NotFoundError(f"chat '{chat_id}' does not exist in this workspace")
+    return row
+
+
+async def create_chat(
+    resources: Resources, workspace_id: uuid.UUID, user_id: uuid.UUID, data: ChatCreate
+) -> ChatOut:
+    """Create a thread.
+
+    Raises:
+        NotFoundError: ``workflow_id`` is not a workflow of this workspace.
+        ValidationFailed: the workflow does not start with a Chat trigger.
+    """
+    async with resources.sessions() as session, session.begin():
+        if data.workflow_id is not None:
+            _, version = await load_version(session, workspace_id, data.workflow_id)
+            types = [n.get("type") for n in version.definition.get("nodes", [])]
+            if "trigger.chat" not in types:
+                raise ValidationFailed(
+                    "a chat workflow must start with a Chat trigger (trigger.chat); add one or "
+                    "bind the chat to an agent configuration instead",
+                    [{"pointer": "/workflow_id", "message": "no trigger.chat node"}],
+                )
+        row = ChatThread(
+            workspace_id=workspace_id,
+            title=data.title,
+            agent_id=data.agent_id,
+            agent_config=data.agent.model_dump(mode="json") if data.agent else None,
+            workflow_id=data.workflow_id,
+            end_user_id=data.end_user_id or str(user_id),
+            summary="",
+        )
+        session.add(row)
+        await session.flush()
+        await session.refresh(row)
+        return _chat_out(row)
+
+
+async def get_chat(resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatOut:
+    """One thread. Raises NotFoundError for another workspace's thread."""
+    async with resources.sessions() as session:
+        return _chat_out(await _thread(session, workspace_id, chat_id))
+
+
+async def _messages(session: AsyncSession, chat_id: uuid.UUID) -> list[ChatMessage]:
+    rows = await session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.thread_id == chat_id)
+        .order_by(ChatMessage.created_at, ChatMessage.id)
+    )
+    return list(rows)
+
+
+async def list_messages(
+    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID
+) -> MessagePage:
+    """The thread's messages, oldest first."""
+    async with resources.sessions() as session:
+        await _thread(session, workspace_id, chat_id)
+        return MessagePage(items=[_message_out(m) for m in await _messages(session, chat_id)])
+
+
+def _split_summary(stored: str) -> tuple[str, int]:
+    """(summary, covered): the summary column keeps how many messages it covers up front."""
+    match = _COVERED.match(stored)
+    if match is None:
+        return stored, 0
+    return stored[match.end() :], int(match.group(1))
+
+
+@dataclass
+class Turn:
+    """A prepared turn: the user message is stored, the model is resolved."""
+
+    chat_id: uuid.UUID
+    workspace_id: uuid.UUID
+    user_message: MessageOut
+    content: str
+    history: list[Message]
+    summary: str
+    covered: int
+    spec: AgentSpec | None
+    workflow_id: uuid.UUID | None
+    end_user_id: str
+    agent_id: str
+    client: LLMClient | None
+    context: ChatContext | None
+
+
+async def start_turn(
+    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
+) -> Turn:
+    """Store the user message and prepare the answer (before any byte is streamed, so that a
+    missing model is a plain 503 and an unknown chat a 404).
+
+    Raises:
+        NotFoundError: no such chat in this workspace.
+        LLMNotConfigured: the agent has no model and none is configured.
+    """
+    async with resources.sessions() as session, session.begin():
+        thread = await _thread(session, workspace_id, chat_id)
+        earlier = await _messages(session, chat_id)
+        message = ChatMessage(
+            workspace_id=workspace_id, thread_id=chat_id, role="user", content=data.content
+        )
+        session.add(message)
+        thread.updated_at = datetime.now(UTC)
+        await session.flush()
+        await session.refresh(message)
+        summary, covered = _split_summary(thread.summary)
+        turn = Turn(
+            chat_id=chat_id,
+            workspace_id=workspace_id,
+            user_message=_message_out(message),
+            content=data.content,
+            history=[
+                {"role": m.role, "content": m.content}
+                for m in earlier
+                if m.role in ("user", "assistant") and m.content
+            ],
+            summary=summary,
+            covered=covered,
+            spec=AgentSpec.model_validate(thread.agent_config) if thread.agent_config else None,
+            workflow_id=thread.workflow_id,
+            end_user_id=thread.end_user_id,
+            agent_id=thread.agent_id or "assistant",
+            client=None,
+            context=None,
+        )
+    if turn.spec is not None:
+        memory = turn.spec.memory.model_copy(
+            update={
+                "agent_id": turn.spec.memory.agent_id or turn.agent_id,
+                "end_user_id": turn.end_user_id,
+            }
+        )
+        turn.spec = turn.spec.model_copy(update={"stream": True, "memory": memory})
+        turn.context = ChatContext(
+            execution_id=f"chat:{chat_id}:{turn.user_message.id}",
+            node_id=turn.agent_id,
+            workspace_id=str(workspace_id),
+            trigger={"message": data.content, "chat_id": str(chat_id)},
+            services=node_services(resources, workspace_id),
+            queue=asyncio.Queue(),
+        )
+        turn.client = client_for(turn.spec, turn.context)
+    return turn
+
+
+async def _store_answer(
+    resources: Resources, turn: Turn, result: AgentResult, summary: str, covered: int
+) -> MessageOut:
+    content = result.answer or ""
+    if result.output is not None:
+        content = json.dumps(result.output, ensure_ascii=False)
+    async with resources.sessions() as session, session.begin():
+        thread = await _thread(session, turn.workspace_id, turn.chat_id)
+        row = ChatMessage(
+            workspace_id=turn.workspace_id,
+            thread_id=turn.chat_id,
+            role="assistant",
+            content=content,
+            tool_calls=result.steps or None,
+            citations=result.citations or None,
+            tokens_in=result.usage.prompt_tokens,
+            tokens_out=result.usage.completion_tokens,
+            cost_usd=Decimal(str(round(result.usage.cost_usd, 6))),
+        )
+        session.add(row)
+        thread.summary = f"[covered:{covered}]\n{summary}" if summary else ""
+        thread.updated_at = datetime.now(UTC)
+        await session.flush()
+        await session.refresh(row)
+        return _message_out(row)
+
+
+async def _agent_turn(
+    resources: Resources, turn: Turn
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    spec, ctx, client = turn.spec, turn.context, turn.client
+    if spec is None or ctx is None or client is None:
+        raise RuntimeError("start_turn prepares agent turns; this one is not prepared")
+    window = await window_history(
+        turn.history,
+        budget_tokens=spec.memory.history_tokens,
+        summary=turn.summary,
+        covered=turn.covered,
+        client=client,
+    )
+    task = asyncio.create_task(
+        run_agent(spec, ctx, turn.content, history=window.messages, client=client)
+    )
+    try:
+        while True:
+            getter = asyncio.ensure_future(ctx.queue.get())
+            await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                event, data = getter.result()
+                if event in _EVENT_NAMES:
+                    yield _EVENT_NAMES[event], data
+                continue
+            getter.cancel()
+            break
+        while not ctx.queue.empty():
+            event, data = ctx.queue.get_nowait()
+            if event in _EVENT_NAMES:
+                yield _EVENT_NAMES[event], data
+        result = task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+        await ctx.aclose()
+    if window.usage.calls:
+        result = _with_usage(result, window.usage)
+    if result.citations:
+        yield "citations", {"citations": result.citations}
+    message = await _store_answer(resources, turn, result, window.summary, window.covered)
+    yield "final", {"message": message.model_dump(mode="json"), "usage": result.usage.as_dict()}
+
+
+def _with_usage(result: AgentResult, extra: Usage) -> AgentResult:
+    return replace(result, usage=result.usage + extra)
+
+
+async def run_turn(resources: Resources, turn: Turn) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The turn's events, in order: ``message`` (the stored user message), then ``token``,
+    ``tool_call``, ``tool_result``, ``usage``... as they happen, ``citations`` when knowledge
+    was used, and ``final`` with the stored answer; ``error`` (code, detail) if it failed."""
+    yield "message", {"message": turn.user_message.model_dump(mode="json")}
+    try:
+        if turn.spec is not None:
+            async for event in _agent_turn(resources, turn):
+                yield event
+        else:
+            from reporunner.platform.chats.workflow_turn import workflow_turn
+
+            async for event in workflow_turn(resources, turn):
+                yield event
+    except ReporunnerError as err:
+        yield "error", {"code": err.code, "detail": err.detail}
+
+
+async def list_memories(
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    *,
+    agent_id: str | None = None,
+    end_user_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> MemoryPage:
+    """Memories of the workspace, newest first."""
+    records = await memory_store(resources).list(
+        str(workspace_id), agent_id=agent_id, end_user_id=end_user_id, limit=limit, offset=offset
+    )
+    return MemoryPage(
+        items=[
+            MemoryOut(
+                id=uuid.UUID(r.id),
+                agent_id=r.agent_id,
+                end_user_id=r.end_user_id,
+                text=r.text,
+                created_at=r.created_at,
+            )
+            for r in records
+        ]
+    )
+
+
+async def delete_memory(
+    resources: Resources, workspace_id: uuid.UUID, memory_id: uuid.UUID
+) -> None:
+    """Forget one memory. Raises NotFoundError for another workspace's memory."""
+    await memory_store(resources).delete(str(workspace_id), str(memory_id))

@@ -1,0 +1,101 @@
+"""A turn of a workflow-bound chat: run the chat workflow and relay its events.
+
+The workflow starts with a Chat trigger; its item is ``{message, chat_id, history,
+end_user_id}``. The last item of the workflow's final node is the answer: ``text`` (what an
+``ai.agent`` node outputs), else ``message``/``output``, with its ``citations`` if any.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from reporunner.platform.db.models import ChatMessage
+from reporunner.platform.executions import follow, get_execution, start_execution
+from reporunner.platform.executions.service import TERMINAL
+from reporunner.platform.resources import Resources
+
+if TYPE_CHECKING:
+    from reporunner.platform.chats.service import Turn
+
+__all__ = ["workflow_turn"]
+
+_RELAYED = {
+    "token": "token",
+    "node.tool_call": "tool_call",
+    "node.tool_result": "tool_result",
+    "llm.usage": "usage",
+}
+_HISTORY_MESSAGES = 40
+
+
+def _answer(item: dict[str, Any]) -> str:
+    for key in ("text", "message", "output"):
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if value is not None and key == "output":
+            return json.dumps(value, ensure_ascii=False)
+    return json.dumps(item, ensure_ascii=False, default=str)
+
+
+async def workflow_turn(
+    resources: Resources, turn: Turn
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Start the execution, relay its agent events, store and yield the answer."""
+    from reporunner.platform.chats.service import _message_out, _thread
+
+    assert turn.workflow_id is not None
+    trigger = {
+        "message": turn.content,
+        "chat_id": str(turn.chat_id),
+        "history": turn.history[-_HISTORY_MESSAGES:],
+        "end_user_id": turn.end_user_id,
+    }
+    execution = await start_execution(
+        resources, turn.workspace_id, turn.workflow_id, trigger, trigger_type="chat"
+    )
+    yield "execution", {"execution_id": str(execution.id)}
+    async for event in follow(resources.redis, str(execution.id)):
+        if event is None:
+            current = await get_execution(
+                resources, turn.workspace_id, execution.id, with_node_runs=False
+            )
+            if current.status in TERMINAL:
+                break
+            continue
+        if event.event in _RELAYED:
+            yield _RELAYED[event.event], event.data
+        if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
+            break
+    done = await get_execution(resources, turn.workspace_id, execution.id, with_node_runs=False)
+    if done.status != "succeeded":
+        detail = (done.error or {}).get("message") or f"the chat workflow ended {done.status}"
+        yield "error", {"code": "chat_workflow_failed", "detail": str(detail)}
+        return
+    items = (done.result or {}).get("final_items") or [{}]
+    item = items[-1] if isinstance(items[-1], dict) else {"text": str(items[-1])}
+    citations = item.get("citations") if isinstance(item.get("citations"), list) else None
+    if citations:
+        yield "citations", {"citations": citations}
+    async with resources.sessions() as session, session.begin():
+        await _thread(session, turn.workspace_id, turn.chat_id)
+        row = ChatMessage(
+            workspace_id=turn.workspace_id,
+            thread_id=turn.chat_id,
+            role="assistant",
+            content=_answer(item),
+            tool_calls=item.get("tool_calls") if isinstance(item.get("tool_calls"), list) else None,
+            citations=citations,
+            execution_id=execution.id,
+            tokens_in=done.tokens_in,
+            tokens_out=done.tokens_out,
+            cost_usd=Decimal(str(done.cost_usd)),
+        )
+        session.add(row)
+        await session.flush()
+        await session.refresh(row)
+        message = _message_out(row)
+    yield "final", {"message": message.model_dump(mode="json"), "execution_id": str(execution.id)}

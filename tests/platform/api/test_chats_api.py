@@ -1,0 +1,179 @@
+"""``/chats`` and ``/memories`` over the whole app, the real Postgres and the scripted LLM."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from reporunner.agents.testing import Reply, ScriptedLLM, Stream, scripted_llm, tool_call
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    with scripted_llm() as scripted:
+        yield scripted
+
+
+def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs of a Server-Sent Events body."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+async def new_chat(client: AsyncTestClient, headers: dict[str, str], **body: Any) -> str:
+    response = await client.post("/chats", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def say(
+    client: AsyncTestClient, headers: dict[str, str], chat_id: str, text: str
+) -> list[tuple[str, dict[str, Any]]]:
+    response = await client.post(
+        f"/chats/{chat_id}/messages", json={"content": text}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    return sse(response.text)
+
+
+async def test_a_turn_streams_in_order_and_is_stored(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    chat = await new_chat(
+        client,
+        tenant.headers,
+        title="support",
+        agent={
+            "model": "scripted/chat",
+            "tools": [{"kind": "node", "node_type": "logic.noop", "name": "check"}],
+        },
+    )
+    llm.plan(
+        Stream(["Let me check. ", tool_call("check", {}, id="c1")], prompt_tokens=20),
+        Stream(["All ", "good."], prompt_tokens=30, completion_tokens=4),
+    )
+    events = await say(client, tenant.headers, chat, "Is everything fine?")
+    assert [name for name, _ in events] == [
+        "message",
+        "token",
+        "tool_call",
+        "tool_result",
+        "token",
+        "token",
+        "usage",
+        "final",
+    ]
+    assert events[0][1]["message"]["content"] == "Is everything fine?"
+    assert [d["text"] for n, d in events if n == "token"] == ["Let me check. ", "All ", "good."]
+    assert events[2][1]["tool"] == "check"
+    assert events[3][1]["ok"] is True
+    final = events[-1][1]
+    assert final["message"]["content"] == "All good."
+    assert final["usage"]["prompt_tokens"] == 50
+
+    history = (await client.get(f"/chats/{chat}/messages", headers=tenant.headers)).json()
+    roles = [m["role"] for m in history["items"]]
+    assert roles == ["user", "assistant"]
+    answer = history["items"][1]
+    assert answer["content"] == "All good."
+    assert answer["tool_calls"][0]["tool"] == "check"
+    assert (answer["tokens_in"], answer["tokens_out"]) == (50, 9)
+
+    # the next turn sends the stored history back to the model
+    llm.plan(Reply("You asked whether everything is fine."))
+    await say(client, tenant.headers, chat, "What did I ask?")
+    sent = [(m["role"], m["content"]) for m in llm.requests[-1].messages if m["role"] != "system"]
+    assert sent == [
+        ("user", "Is everything fine?"),
+        ("assistant", "All good."),
+        ("user", "What did I ask?"),
+    ]
+
+
+async def test_memory_written_in_one_chat_is_recalled_in_another(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    agent = {"model": "scripted/chat", "memory": {"enabled": True}}
+    first = await new_chat(
+        client, tenant.headers, agent_id="concierge", agent=agent, end_user_id="ann"
+    )
+    fact = "Ann is vegetarian."
+    llm.plan(Reply(tool_calls=[tool_call("remember", {"text": fact})]), Reply("Noted."))
+    await say(client, tenant.headers, first, "Remember that I am vegetarian.")
+
+    second = await new_chat(
+        client, tenant.headers, agent_id="concierge", agent=agent, end_user_id="ann"
+    )
+    llm.plan(Reply("How about a mushroom risotto?"))
+    await say(client, tenant.headers, second, "What should I eat tonight? I am vegetarian?")
+    system = " ".join(m["content"] for m in llm.requests[-1].messages if m["role"] == "system")
+    assert fact in system
+
+    listed = (await client.get("/memories?agent_id=concierge", headers=tenant.headers)).json()
+    assert [(m["text"], m["end_user_id"]) for m in listed["items"]] == [(fact, "ann")]
+    memory_id = listed["items"][0]["id"]
+
+    stranger = await tenant_factory(role="owner")
+    assert (await client.get("/memories", headers=stranger.headers)).json()["items"] == []
+    gone = await client.delete(f"/memories/{memory_id}", headers=stranger.headers)
+    assert gone.status_code == 404
+    assert (
+        await client.delete(f"/memories/{memory_id}", headers=tenant.headers)
+    ).status_code == 204
+    assert (await client.get("/memories", headers=tenant.headers)).json()["items"] == []
+
+
+async def test_no_model_is_a_503_that_names_the_setting(
+    client: AsyncTestClient, tenant_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REPORUNNER_LLM_MODEL", raising=False)
+    tenant = await tenant_factory(role="editor")
+    chat = await new_chat(client, tenant.headers, agent={})
+    response = await client.post(
+        f"/chats/{chat}/messages", json={"content": "hi"}, headers=tenant.headers
+    )
+    assert response.status_code == 503, response.text
+    assert "REPORUNNER_LLM_MODEL" in response.text
+
+
+async def test_chats_are_workspace_scoped_and_validated(
+    client: AsyncTestClient, tenant_factory: Any
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    stranger = await tenant_factory(role="editor")
+    chat = await new_chat(client, tenant.headers, agent={"model": "scripted/chat"})
+    assert (await client.get(f"/chats/{chat}", headers=stranger.headers)).status_code == 404
+    other = await client.post(
+        f"/chats/{chat}/messages", json={"content": "hi"}, headers=stranger.headers
+    )
+    assert other.status_code == 404
+    both = await client.post(
+        "/chats",
+        json={"agent": {}, "workflow_id": str(uuid.uuid4())},
+        headers=tenant.headers,
+    )
+    assert both.status_code in (400, 422)
+    missing = await client.post(
+        "/chats", json={"workflow_id": str(uuid.uuid4())}, headers=tenant.headers
+    )
+    assert missing.status_code == 404
+    viewer = await tenant_factory(role="viewer")
+    denied = await client.post("/chats", json={"agent": {}}, headers=viewer.headers)
+    assert denied.status_code == 403
