@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import itertools
 import json
 import os
 import re
@@ -83,7 +84,7 @@ class ScriptedDesigner:
         types = [triggers[0] if triggers else "trigger.manual", *rest]
         nodes = [self._node(t, i) for i, t in enumerate(types)]
         edges = []
-        for before, after in zip(nodes, nodes[1:], strict=False):
+        for before, after in itertools.pairwise(nodes):
             outputs = self.entries[before["type"]]["outputs"]
             inputs = self.entries[after["type"]]["inputs"]
             if outputs and inputs:
