@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from reporunner.platform.db.models import (
     ApiKey,
+    ChatThread,
     Credential,
     Document,
     Execution,
     KnowledgeBase,
+    Memory,
     Workflow,
     WorkflowVersion,
 )
@@ -62,7 +64,9 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
             kb = KnowledgeBase(
                 workspace_id=workspace_id, name="b-kb", embedding_model="fake", embedding_dim=8
             )
-            session.add_all([execution, credential, kb])
+            chat = ChatThread(workspace_id=workspace_id, title="b-chat", workflow_id=wf.id)
+            memory = Memory(workspace_id=workspace_id, agent_id="b-agent", text="b-memory")
+            session.add_all([execution, credential, kb, chat, memory])
             await session.flush()
             doc = Document(
                 workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
@@ -75,6 +79,8 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
             )
             ids = {
                 "key_id": str(key_id),
+                "chat_id": str(chat.id),
+                "memory_id": str(memory.id),
                 "workflow_id": str(wf.id),
                 "execution_id": str(execution.id),
                 "credential_id": str(credential.id),

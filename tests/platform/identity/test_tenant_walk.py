@@ -35,6 +35,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/workflows/{workflow_id:uuid}/versions"): MINIMAL_DEFINITION,
     ("POST", "/executions/{execution_id:uuid}/resume"): {"payload": {"approved": True}},
     ("PATCH", "/workspace/members/{user_id:uuid}"): {"role": "viewer"},
+    ("POST", "/chats/{chat_id:uuid}/messages"): {"content": "hello"},
+    ("POST", "/workflows/{workflow_id:uuid}/edit"): {"instruction": "add a node"},
+    ("POST", "/workflows/{workflow_id:uuid}/patch"): {
+        "base_version": 1,
+        "patch": [{"op": "replace", "path": "/name", "value": "x"}],
+    },
 }
 
 # writes a viewer may make: dry runs and reads sent as POST, and their own API keys
@@ -51,7 +57,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         name = match.group(1)
         assert name in ids, (
             f"route parameter '{name}' in {path} has no row of the other workspace: add one "
-            "to fill_workspace() in tests/platform/identity/conftest.py"
+            "to fill_workspace() in tests/platform/identity/identity_testkit.py"
         )
         return ids[name]
 
@@ -91,7 +97,7 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
                 f"{method} {path} with workspace B's ids answered {response.status_code} to "
                 f"workspace A: {response.text[:300]}"
             )
-            for secret in ("b-workflow", "b-kb", "b.txt", "b-cred", b.slug, "ok?"):
+            for secret in ("b-workflow", "b-kb", "b.txt", "b-cred", "b-chat", "b-memory", b.slug):
                 assert secret not in response.text, f"{method} {path} leaked {secret!r}"
             walked.append(f"{method} {path}")
     assert "DELETE /workflows/{workflow_id:uuid}" in walked

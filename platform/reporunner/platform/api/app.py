@@ -17,6 +17,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
+from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
 from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
 from reporunner.platform.resources import Resources, open_resources
@@ -70,9 +71,10 @@ def create_app(
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         middleware=[
+            EdgeMiddleware,
             DefineMiddleware(
                 ApiKeyAuthMiddleware, exclude=[r"^/docs"], exclude_from_auth_key=PUBLIC_OPT
-            )
+            ),
         ],
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
@@ -84,4 +86,5 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        **edge_options(settings),
     )

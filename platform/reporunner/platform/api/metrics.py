@@ -1,0 +1,154 @@
+"""Prometheus metrics in the text exposition format, without a client library.
+
+Request metrics are counted in this process; execution, queue, node and LLM figures are read
+from Postgres and Redis when scraped (cached a few seconds), so every API process reports the
+same cluster-wide values and workers need no metrics port of their own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from reporunner.platform.db.models import Execution, NodeRun
+from reporunner.platform.resources import Resources
+
+__all__ = ["HTTP", "HttpMetrics", "render_metrics"]
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CACHE_SECONDS = 5.0
+
+
+def _labels(**labels: str) -> str:
+    inner = ",".join(
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for k, v in labels.items()
+    )
+    return "{" + inner + "}" if inner else ""
+
+
+@dataclass
+class HttpMetrics:
+    """Requests and latencies of this process, by method, route template and status."""
+
+    requests: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    buckets: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    sums: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        with self.lock:
+            self.requests[(method, route, str(status))] += 1
+            counts = self.buckets.setdefault((method, route), [0] * (len(BUCKETS) + 1))
+            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+            self.sums[(method, route)] += seconds
+
+    def render(self) -> list[str]:
+        lines = [
+            "# HELP reporunner_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE reporunner_http_requests_total counter",
+        ]
+        with self.lock:
+            for (method, route, status), n in sorted(self.requests.items()):
+                labels = _labels(method=method, route=route, status=status)
+                lines.append(f"reporunner_http_requests_total{labels} {n}")
+            lines += [
+                "# HELP reporunner_http_request_duration_seconds HTTP request latency.",
+                "# TYPE reporunner_http_request_duration_seconds histogram",
+            ]
+            for (method, route), counts in sorted(self.buckets.items()):
+                total = 0
+                for bound, n in zip((*BUCKETS, math.inf), counts, strict=True):
+                    total += n
+                    le = "+Inf" if bound == math.inf else repr(bound)
+                    labels = _labels(method=method, route=route, le=le)
+                    lines.append(f"reporunner_http_request_duration_seconds_bucket{labels} {total}")
+                base = _labels(method=method, route=route)
+                lines.append(
+                    f"reporunner_http_request_duration_seconds_sum{base} "
+                    f"{self.sums[(method, route)]}"
+                )
+                lines.append(f"reporunner_http_request_duration_seconds_count{base} {total}")
+        return lines
+
+
+HTTP = HttpMetrics()
+"""The process-wide request metrics (the edge middleware records into it)."""
+
+_cache: dict[str, tuple[float, list[str]]] = {}
+
+
+async def _stored(resources: Resources) -> list[str]:
+    async with resources.sessions() as session:
+        by_status = (
+            await session.execute(
+                select(
+                    Execution.status,
+                    func.count(),
+                    func.coalesce(func.sum(Execution.tokens_in), 0),
+                    func.coalesce(func.sum(Execution.tokens_out), 0),
+                    func.coalesce(func.sum(Execution.cost_usd), 0),
+                ).group_by(Execution.status)
+            )
+        ).all()
+        nodes = (
+            await session.execute(
+                select(
+                    NodeRun.node_type,
+                    func.count(NodeRun.duration_ms),
+                    func.coalesce(func.sum(NodeRun.duration_ms), 0),
+                )
+                .where(NodeRun.duration_ms.is_not(None))
+                .group_by(NodeRun.node_type)
+            )
+        ).all()
+    depth = await resources.redis.zcard(resources.settings.queue_name)
+    lines = [
+        "# HELP reporunner_executions Executions by status.",
+        "# TYPE reporunner_executions gauge",
+    ]
+    tokens_in = tokens_out = 0
+    cost = 0.0
+    for status, count, t_in, t_out, c in by_status:
+        lines.append(f"reporunner_executions{_labels(status=status)} {count}")
+        tokens_in, tokens_out, cost = (
+            tokens_in + int(t_in),
+            tokens_out + int(t_out),
+            cost + float(c),
+        )
+    lines += [
+        "# HELP reporunner_queue_depth Jobs waiting in the execution queue.",
+        "# TYPE reporunner_queue_depth gauge",
+        f"reporunner_queue_depth {depth}",
+        "# HELP reporunner_llm_tokens_total LLM tokens used by executions.",
+        "# TYPE reporunner_llm_tokens_total counter",
+        f'reporunner_llm_tokens_total{{direction="in"}} {tokens_in}',
+        f'reporunner_llm_tokens_total{{direction="out"}} {tokens_out}',
+        "# HELP reporunner_llm_cost_usd_total LLM cost of executions in US dollars.",
+        "# TYPE reporunner_llm_cost_usd_total counter",
+        f"reporunner_llm_cost_usd_total {cost}",
+        "# HELP reporunner_node_run_duration_seconds Node run durations by node type.",
+        "# TYPE reporunner_node_run_duration_seconds summary",
+    ]
+    for node_type, count, total_ms in nodes:
+        labels = _labels(node_type=node_type)
+        seconds = float(total_ms or 0) / 1000
+        lines.append(f"reporunner_node_run_duration_seconds_sum{labels} {seconds}")
+        lines.append(f"reporunner_node_run_duration_seconds_count{labels} {count}")
+    return lines
+
+
+async def render_metrics(resources: Resources) -> str:
+    """The full exposition text."""
+    key = f"{resources.settings.database_url}|{resources.settings.queue_name}"
+    cached = _cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+        cached = (time.monotonic(), await _stored(resources))
+        _cache[key] = cached
+    return "\n".join([*HTTP.render(), *cached[1]]) + "\n"

@@ -1,0 +1,152 @@
+"""The API's edge: request ids, per-key rate limits, metrics, secure headers, CORS, body limits.
+
+:class:`EdgeMiddleware` wraps every routed request (outside the API-key middleware, so that a
+flood of requests with one key is refused before it costs a database lookup).
+:func:`secure_headers` runs as a ``before_send`` hook, so that even the router's own 404/405
+answers carry the headers. :func:`edge_options` gathers the ``Litestar(...)`` arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any, cast
+
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+
+from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
+from reporunner.platform.api.limits import api_key_bucket, hit
+from reporunner.platform.api.logs import request_id_var
+from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.settings import Settings
+
+__all__ = ["REQUEST_ID_HEADER", "EdgeMiddleware", "edge_options", "secure_headers"]
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_UNLIMITED = ("/healthz", "/readyz", "/hooks/", "/metrics")
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_SCOPE_KEY = "reporunner_request_id"
+
+
+def _request_id(scope: Scope) -> str:
+    raw = cast(dict[str, Any], scope)
+    existing = raw.get(_SCOPE_KEY)
+    if isinstance(existing, str):
+        return existing
+    made = uuid.uuid4().hex
+    for name, value in raw.get("headers", []):
+        if name == REQUEST_ID_HEADER.encode():
+            given = value.decode("latin-1")
+            made = given if _REQUEST_ID.match(given) else made
+    raw[_SCOPE_KEY] = made
+    return made
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
+
+
+async def secure_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: request id and security headers on every HTTP response."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers[REQUEST_ID_HEADER] = _request_id(scope)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    content_type = (headers.get("content-type") or "").lower()
+    if "json" in content_type and "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = JSON_CSP
+
+
+async def _refuse(send: Send, path: str, limit: int, retry_after: int) -> None:
+    body = json.dumps(
+        {
+            "type": TYPE_BASE + "rate_limited",
+            "title": "Too many requests",
+            "status": 429,
+            "detail": f"this API key made more than {limit} requests this minute; retry after "
+            f"{retry_after}s",
+            "code": "rate_limited",
+            "instance": path,
+        }
+    ).encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"retry-after", str(retry_after).encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class EdgeMiddleware:
+    """Binds the request id, enforces the per-key rate limit, records request metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = cast(dict[str, Any], scope)
+        if raw["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = request_id_var.set(_request_id(scope))
+        started = time.perf_counter()
+        status = 500
+        route = str(scope.get("path_template") or "unmatched")
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            path = scope["path"]
+            key = _bearer(scope)
+            if key is not None and not path.startswith(_UNLIMITED):
+                resources = scope["app"].state.resources
+                limit = resources.settings.rate_limit_per_minute
+                decision = await hit(resources.redis, api_key_bucket(key), limit)
+                if not decision.allowed:
+                    await _refuse(recording_send, path, limit, decision.retry_after)
+                    return
+            await self.app(scope, receive, recording_send)
+        finally:
+            HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+
+def edge_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of ``Litestar(...)``: body limit, CORS and the secure-headers hook."""
+    origins = [o.strip() for o in settings.cors_allow_origins.split(",") if o.strip()]
+    cors = None
+    if origins:
+        cors = CORSConfig(
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    return {
+        "request_max_body_size": settings.max_request_bytes,
+        "cors_config": cors,
+        "before_send": [secure_headers],
+    }
