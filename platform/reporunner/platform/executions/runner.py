@@ -254,6 +254,23 @@ async def _publish_finished(
     await sink.publish("execution.finished", data)
 
 
+async def _pending_resume(
+    row: Execution, compiled: CompiledWorkflow, checkpointer: BaseCheckpointSaver[Any] | None
+) -> Any:
+    """The resume payload, if the execution still waits for it.
+
+    The payload stays on the row until the run ends, so a worker lost right after a resume
+    hands it over again; once the waiting node has consumed it (a checkpoint past the
+    interrupt), continuing must not offer it to some later interrupt.
+    """
+    value = (row.resume_payload or {}).get("value")
+    if value is None or checkpointer is None:
+        return value
+    graph = compiled.graph.copy(update={"checkpointer": checkpointer})
+    snapshot = await graph.aget_state({"configurable": {"thread_id": str(row.id)}})
+    return value if snapshot.interrupts else None
+
+
 async def _run(
     resources: Resources,
     row: Execution,
@@ -271,7 +288,7 @@ async def _run(
         node_types={nid: cn.spec.type for nid, cn in compiled.nodes.items()},
     )
     info = RunInfo(row.id, row.workflow_id, row.depth, compiled, state.checkpointer, state.registry)
-    resume = (row.resume_payload or {}).get("value")
+    resume = await _pending_resume(row, compiled, state.checkpointer)
     result = await run_execution(
         compiled,
         execution_id=str(row.id),
