@@ -24,6 +24,7 @@ from reporunner.platform.knowledge import (
     knowledge_service,
 )
 from reporunner.platform.knowledge import service as kb
+from reporunner.platform.knowledge.ingest import start_reembed
 from reporunner.platform.knowledge.schemas import KnowledgeBaseCreate, ReembedIn
 from reporunner.platform.resources import Resources
 
@@ -168,12 +169,12 @@ async def test_reembed_moves_a_base_to_a_new_model(
 
     for module in ("reporunner.platform.knowledge.service", "reporunner.platform.knowledge.ingest"):
         monkeypatch.setattr(f"{module}.embedder_for", fake_for)
-    moving = await kb.start_reembed(
+    moving = await start_reembed(
         kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
     )
     assert moving.settings.get("reembedding") is True
     with pytest.raises(Exception, match="already being re-embedded"):
-        await kb.start_reembed(
+        await start_reembed(
             kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
         )
     await drain_queue()
@@ -226,3 +227,28 @@ async def test_an_edited_upload_replaces_its_stored_original(kb_resources: Resou
     assert [p.read_bytes() for p in stored] == [b"version two"]
     _, data = await kb.read_original(kb_resources, ws, base.id, doc.id)
     assert data == b"version two"
+
+
+async def test_an_upload_whose_job_cannot_be_queued_fails_visibly(
+    kb_resources: Resources, unused_tcp_port: int
+) -> None:
+    from dataclasses import replace
+
+    from arq.connections import ArqRedis
+
+    from reporunner.platform.knowledge.service import IngestQueueUnavailable
+
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="no-queue"))
+    dead = ArqRedis(host="127.0.0.1", port=unused_tcp_port, socket_connect_timeout=1)
+    broken = replace(kb_resources, arq=dead)
+    try:
+        with pytest.raises(IngestQueueUnavailable, match="upload the file again"):
+            await kb.upload_documents(
+                broken, ws, base.id, [IncomingFile("a.txt", b"words", "upload")]
+            )
+    finally:
+        await dead.aclose()
+    [doc] = await kb.list_documents(kb_resources, ws, base.id)
+    assert doc.status == "failed"
+    assert "could not queue" in (doc.error or "")

@@ -26,13 +26,15 @@ from reporunner.knowledge import (
     ingest_documents,
 )
 from reporunner.knowledge._bases import hnsw_index_name
-from reporunner.nodes.errors import NotFoundError
+from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.platform.db.models import Document
+from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
 from reporunner.platform.knowledge.events import progress_event, publish_event
-from reporunner.platform.knowledge.service import originals, store_of
+from reporunner.platform.knowledge.schemas import ReembedIn
+from reporunner.platform.knowledge.service import get_base, originals, resolve_embedder, store_of
 from reporunner.platform.resources import Resources
 
-__all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base"]
+__all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
 
 log = logging.getLogger(__name__)
 _REEMBED_BATCH = 16
@@ -206,3 +208,35 @@ async def reembed_base(
         {"type": "knowledge_base.reembedded", "knowledge_base_id": base_id, **counts},
     )
     return {"knowledge_base_id": base_id, "status": "done", "model": embedder.model_name, **counts}
+
+
+async def start_reembed(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, body: ReembedIn
+) -> KnowledgeBase:
+    """Mark the base as re-embedding and queue the ``reembed_knowledge_base`` job.
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+        ConflictError: a re-embed is already running.
+        ValidationFailed: unknown dimension for the model.
+    """
+    embedder = resolve_embedder(body.embedding_model, body.embedding_dim)
+    async with resources.sessions() as session, session.begin():
+        row = await session.scalar(
+            select(KnowledgeBaseRow)
+            .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
+            .with_for_update()
+        )
+        if row is None:
+            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+        if row.settings.get("reembedding"):
+            raise ConflictError(f"knowledge base '{row.name}' is already being re-embedded")
+        row.settings = {**row.settings, "reembedding": True}
+    await resources.arq.enqueue_job(
+        "reembed_knowledge_base",
+        str(base_id),
+        embedder.model_name,
+        embedder.dim,
+        _job_id=f"kb-reembed:{base_id}:{uuid.uuid4().hex}",
+    )
+    return await get_base(resources, workspace_id, base_id)

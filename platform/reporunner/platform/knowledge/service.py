@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from reporunner.knowledge import (
@@ -29,14 +30,18 @@ from reporunner.knowledge import (
     sniff,
 )
 from reporunner.knowledge._bases import safe_document_name
-from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.nodes.errors import (
+    ConflictError,
+    NotFoundError,
+    ReporunnerError,
+    ValidationFailed,
+)
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
 from reporunner.platform.knowledge.events import publish_event
 from reporunner.platform.knowledge.schemas import (
     KnowledgeBaseCreate,
     KnowledgeBaseUpdate,
-    ReembedIn,
     UploadedDocument,
 )
 from reporunner.platform.knowledge.storage import OriginalStore
@@ -44,6 +49,7 @@ from reporunner.platform.knowledge.uploads import IncomingFile
 from reporunner.platform.resources import Resources
 
 __all__ = [
+    "IngestQueueUnavailable",
     "create_base",
     "delete_base",
     "delete_document",
@@ -56,7 +62,6 @@ __all__ = [
     "read_original",
     "resolve_embedder",
     "search",
-    "start_reembed",
     "store_document",
     "store_of",
     "update_base",
@@ -222,12 +227,31 @@ async def _stored_path(store: KnowledgeStore, base: KnowledgeBase, name: str) ->
     return path
 
 
+class IngestQueueUnavailable(ReporunnerError):
+    """The ingestion job could not be queued (Redis unreachable); the document is failed."""
+
+    code = "ingest_queue_unavailable"
+    status = 503
+
+
 async def enqueue_ingest(resources: Resources, document: DocumentRecord) -> None:
-    """Queue the ``ingest_document`` job (the job id makes a double enqueue a no-op)."""
+    """Queue the ``ingest_document`` job (the job id makes a double enqueue a no-op).
+
+    Raises:
+        IngestQueueUnavailable: Redis refused; the document is marked failed with the reason,
+            so uploading it again queues it again.
+    """
     job_id = f"kb-ingest:{document.id}:{document.content_hash}:{document.updated_at.timestamp()}"
-    await resources.arq.enqueue_job(
-        "ingest_document", str(document.id), content_hash=document.content_hash, _job_id=job_id
-    )
+    try:
+        await resources.arq.enqueue_job(
+            "ingest_document", str(document.id), content_hash=document.content_hash, _job_id=job_id
+        )
+    except (RedisError, OSError) as err:
+        reason = f"could not queue the ingestion ({err}); upload the file again"
+        await store_of(resources).set_status(
+            document.workspace_id, document.id, "failed", error=reason
+        )
+        raise IngestQueueUnavailable(f"'{document.name}': {reason}") from err
 
 
 async def upload_documents(
@@ -327,7 +351,7 @@ async def read_original(
     return document, originals(resources).read(document.storage_path)
 
 
-# -- search and re-embedding ---------------------------------------------------------------
+# -- search ---------------------------------------------------------------
 
 
 async def search(
@@ -342,35 +366,3 @@ async def search(
     base = await get_base(resources, workspace_id, base_id)
     embedder = embedder_for(base.embedding_model, base.embedding_dim)
     return await store_of(resources).search(workspace_id, base.id, request, embedder)
-
-
-async def start_reembed(
-    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, body: ReembedIn
-) -> KnowledgeBase:
-    """Mark the base as re-embedding and queue the ``reembed_knowledge_base`` job.
-
-    Raises:
-        NotFoundError: no such base in this workspace.
-        ConflictError: a re-embed is already running.
-        ValidationFailed: unknown dimension for the model.
-    """
-    embedder = resolve_embedder(body.embedding_model, body.embedding_dim)
-    async with resources.sessions() as session, session.begin():
-        row = await session.scalar(
-            select(KnowledgeBaseRow)
-            .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
-            .with_for_update()
-        )
-        if row is None:
-            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
-        if row.settings.get("reembedding"):
-            raise ConflictError(f"knowledge base '{row.name}' is already being re-embedded")
-        row.settings = {**row.settings, "reembedding": True}
-    await resources.arq.enqueue_job(
-        "reembed_knowledge_base",
-        str(base_id),
-        embedder.model_name,
-        embedder.dim,
-        _job_id=f"kb-reembed:{base_id}:{uuid.uuid4().hex}",
-    )
-    return await get_base(resources, workspace_id, base_id)

@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody
 from reporunner.knowledge import DocumentTooLarge, SearchRequest
 from reporunner.nodes.errors import ValidationFailed
 from reporunner.platform.auth import Principal, requires
-from reporunner.platform.knowledge import service
+from reporunner.platform.knowledge import ingest, service
 from reporunner.platform.knowledge.schemas import (
     DocumentOut,
     KnowledgeBaseCreate,
@@ -145,7 +145,7 @@ class KnowledgeBaseController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> KnowledgeBaseOut:
-        base = await service.start_reembed(resources, principal.workspace_id, kb_id, data)
+        base = await ingest.start_reembed(resources, principal.workspace_id, kb_id, data)
         return KnowledgeBaseOut.of(base)
 
     @post(
