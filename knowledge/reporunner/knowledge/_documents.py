@@ -5,9 +5,10 @@ search never sees half of an edit. Embeddings are keyed by chunk content hash: b
 the pipeline asks :meth:`DocumentOps.reusable_embeddings` for vectors the base already holds for
 the same text, so re-ingesting an edited file embeds only the chunks that changed.
 
-The base's keyword statistics move in the same transaction: chunk count and total indexed
-terms (BM25's length normalisation) in ``knowledge_bases.settings['_stats']``, and each term's
-document frequency in ``knowledge_terms`` (migration ``0002_knowledge_terms``).
+The base's keyword statistics move in the same transaction: chunk count and total lexemes
+(distinct terms per chunk, for BM25's length normalisation) in
+``knowledge_bases.settings['_stats']``, and each term's document frequency in
+``knowledge_terms`` (migration ``0002_knowledge_terms``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ _INSERT_CHUNK = text(
     f"to_tsvector('{TS_CONFIG}', :tsv_text))"
 )
 _DOC_STATS = text(
-    "SELECT count(*), coalesce(sum((SELECT sum(cardinality(u.positions)) FROM unnest(c.tsv) u)), 0)"
+    "SELECT count(*), coalesce(sum(length(c.tsv)), 0)"
     " FROM chunks c WHERE c.workspace_id = :ws AND c.document_id = :doc"
 )
 _TERMS_DOWN = text(

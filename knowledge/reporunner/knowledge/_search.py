@@ -34,6 +34,7 @@ from reporunner.knowledge.models import KnowledgeBase, SearchHit, SearchRequest
 __all__ = [
     "BM25_B",
     "BM25_K1",
+    "EXACT_KEYWORD_CHUNKS",
     "KEYWORD_CANDIDATES",
     "RRF_K",
     "KeywordPlan",
@@ -46,8 +47,11 @@ __all__ = [
 BM25_K1 = 1.2
 BM25_B = 0.75
 RRF_K = 60
-KEYWORD_CANDIDATES = 3000
-"""About how many chunks the keyword branch scores at most (see :func:`plan_keyword`)."""
+KEYWORD_CANDIDATES = 2000
+"""About how many chunks the keyword branch scores at most in a large base (see
+:func:`plan_keyword`)."""
+EXACT_KEYWORD_CHUNKS = 5000
+"""Bases up to this many chunks get exact BM25 (every chunk holding any query term scores)."""
 _WEBSEARCH = re.compile(r'"|(?:^|\s)-\w|\s(?:or|OR)\s')
 
 
@@ -95,8 +99,9 @@ def _quote_lexeme(term: str) -> str:
 async def plan_keyword(conn: AsyncConnection, base: KnowledgeBase, query: str) -> KeywordPlan:
     """Look up the query terms' document frequencies and choose the candidate terms.
 
-    Candidates are the chunks holding any of the rarer query terms, taken by ascending document
-    frequency until about :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms):
+    In a base of more than :data:`EXACT_KEYWORD_CHUNKS` chunks, candidates are the chunks
+    holding any of the rarer query terms, taken by ascending document frequency until about
+    :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms):
     a chunk holding only very common terms cannot outscore one holding rare ones, and skipping
     the common terms' long posting lists keeps large bases fast. Every query term still scores.
     """
@@ -118,7 +123,7 @@ async def plan_keyword(conn: AsyncConnection, base: KnowledgeBase, query: str) -
     selected: list[str] = []
     budget = 0
     for term, df in rows:
-        if len(selected) >= 2 and budget + df > KEYWORD_CANDIDATES:
+        if n > EXACT_KEYWORD_CHUNKS and len(selected) >= 2 and budget + df > KEYWORD_CANDIDATES:
             break
         selected.append(term)
         budget += df
@@ -130,18 +135,19 @@ def _keyword_cte(base: KnowledgeBase, filters_sql: str, join: str, websearch: bo
     tsquery = (
         f"websearch_to_tsquery('{TS_CONFIG}', :query)" if websearch else "CAST(:tsq AS tsquery)"
     )
+    # Per candidate, keep only the query's lexemes (setweight marks them, ts_filter drops the
+    # rest) before unnesting: scoring reads a handful of positions instead of every lexeme.
     return (
         "qdf AS (SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) "
         "AS qdf(term, idf)), "
-        f"cand AS (SELECT c.id, c.tsv FROM chunks c{join} WHERE {_scope(base, 'c')} "
-        f"AND c.tsv @@ {tsquery}{filters_sql}), "
-        "kw AS MATERIALIZED (SELECT cand.id, sum(qdf.idf * x.tf * "
-        f"{BM25_K1 + 1} / (x.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * x.dl / :avgdl))) "
-        "AS score FROM cand CROSS JOIN LATERAL (SELECT u.lexeme, "
-        "cardinality(u.positions)::float8 AS tf, "
-        "sum(cardinality(u.positions)) OVER ()::float8 AS dl FROM unnest(cand.tsv) u) x "
-        "JOIN qdf ON qdf.term = x.lexeme GROUP BY cand.id ORDER BY score DESC, cand.id "
-        "LIMIT :n), "
+        "cand AS (SELECT c.id, ts_filter(setweight(c.tsv, 'A', CAST(:terms AS text[])), "
+        "CAST('{a}' AS \"char\"[])) AS hits, length(c.tsv)::float8 AS dl "
+        f"FROM chunks c{join} WHERE {_scope(base, 'c')} AND c.tsv @@ {tsquery}{filters_sql}), "
+        "kw AS MATERIALIZED (SELECT cand.id, sum(qdf.idf * cardinality(u.positions)::float8 * "
+        f"{BM25_K1 + 1} / (cardinality(u.positions)::float8 + {BM25_K1} * (1 - {BM25_B} + "
+        f"{BM25_B} * cand.dl / CAST(:avgdl AS float8)))) AS score "
+        "FROM cand CROSS JOIN LATERAL unnest(cand.hits) u JOIN qdf ON qdf.term = u.lexeme "
+        "GROUP BY cand.id ORDER BY score DESC, cand.id LIMIT :n), "
         "kw_r AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM kw)"
     )
 
