@@ -1,9 +1,12 @@
 """Compile a validated definition into a LangGraph ``StateGraph`` (cached by content hash).
 
 Every workflow node becomes one graph node; routing is data-driven (see
-:mod:`reporunner.platform.engine.state`): a node's run returns a ``Command`` whose update
-delivers its items to the inboxes of its targets and whose ``goto`` names the nodes that became
-ready, or hands over to the ``__scheduler__`` node when other nodes ran in the same superstep.
+:mod:`reporunner.platform.engine.state`). A node's run returns a ``Command`` whose update
+delivers its items to the inboxes of its targets and whose ``goto`` names every node that now
+has items waiting. Each of those checks on entry, against the whole state of the superstep
+before (so it sees what parallel siblings delivered), whether it is ready; one that is not yet
+ready returns without running and is checked again after the next node finishes. No separate
+scheduler step is needed, so a fan-in costs no more supersteps than a LangGraph join.
 """
 
 from __future__ import annotations
@@ -40,9 +43,8 @@ from reporunner.platform.engine.state import (
 from reporunner.platform.engine.topology import Topology, build_topology
 from reporunner.platform.engine.validate import raise_for_problems, validate
 
-__all__ = ["SCHEDULER", "START_PORT", "CompiledWorkflow", "clear_cache", "compile_workflow"]
+__all__ = ["START_PORT", "CompiledWorkflow", "clear_cache", "compile_workflow"]
 
-SCHEDULER = "__scheduler__"
 START_PORT = "__start__"
 _CACHE_SIZE = 256
 _caches: weakref.WeakKeyDictionary[NodeRegistry, OrderedDict[str, CompiledWorkflow]] = (
@@ -141,12 +143,11 @@ def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) 
     nodes = _compile_nodes(defn, registry, topology)
     schema = make_state_schema(f"State_{version_hash[:12]}", nodes)
     builder: StateGraph[Any, RunDeps, Any, Any] = StateGraph(schema, context_schema=RunDeps)
-    shared = node_input_schema("SchedulerInput", ())
-    builder.add_node(SCHEDULER, _scheduler_fn(topology), input_schema=shared)
+    shared = node_input_schema("SharedInput", ())
     for cn in nodes.values():
         reads = node_input_schema(f"Input_{cn.id}", sorted(cn.refs)) if cn.refs else shared
         builder.add_node(cn.id, _node_fn(cn, topology, defn), input_schema=reads)
-    # The first superstep goes straight to the trigger (no scheduler step before it).
+    # The first superstep goes straight to the trigger.
     builder.add_conditional_edges(START, _start_router(topology))
     triggers = tuple(nid for nid, cn in nodes.items() if cn.cls.category == Category.TRIGGER)
     return CompiledWorkflow(
@@ -157,16 +158,6 @@ def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) 
         topology=topology,
         triggers=triggers,
     )
-
-
-def _scheduler_fn(topology: Topology) -> Any:
-    async def scheduler(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
-        if runtime.context.cancelled():
-            raise ExecutionCancelled("the execution was cancelled")
-        ready = ready_nodes(topology, inbox_view(state))
-        return Command(update={"running": ready}, goto=ready)
-
-    return scheduler
 
 
 def _start_router(topology: Topology) -> Any:
@@ -192,6 +183,8 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
         deps = runtime.context
         if deps.cancelled():
             raise ExecutionCancelled("the execution was cancelled")
+        if node_id not in ready_nodes(topology, inbox_view(state)):
+            return Command()  # more items may still arrive; re-checked after the next run
         box = (state.get("inbox") or {}).get(node_id, {})
         run_no = (state.get("runs") or {}).get(node_id, 0) + 1
         if run_no > settings.max_loop_iterations:
@@ -223,11 +216,8 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
         }
         if node_state != before:
             update["node_state"] = {node_id: node_state}
-        if state.get("running") != [node_id]:
-            return Command(update=update, goto=SCHEDULER)
-        ready = ready_nodes(topology, inbox_view(state, inbox))
-        update["running"] = ready
-        return Command(update=update, goto=ready)
+        waiting = inbox_view(state, inbox)
+        return Command(update=update, goto=[n for n in topology.node_ids if n in waiting])
 
     run.__name__ = f"node_{node_id}"
     return run

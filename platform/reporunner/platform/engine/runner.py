@@ -81,7 +81,7 @@ def _initial_state(
             f"{', '.join(compiled.triggers)})"
         )
     start = {"start": {"port": START_PORT, "items": items}}
-    return {"inbox": {trigger_node: {"add": start}}, "running": [trigger_node]}
+    return {"inbox": {trigger_node: {"add": start}}}
 
 
 def _result_from_state(

@@ -6,13 +6,14 @@ the branch that ran and never waits for the one that did not; a Merge after a fa
 every branch. A static "wait for all parents" join gets the first wrong and "fire on any" gets
 the second wrong, so the decision is made from the state instead:
 
-* each node's inbox holds items delivered to it and not yet consumed, one entry per delivery;
+* the inbox of each node holds items delivered to it and not yet consumed, one entry per delivery;
 * a waiting node is *ready* when no other waiting node can still reach one of its inputs
   (the only way new items appear is a waiting node running), judged on the whole state.
 
-The decision needs the state after *all* nodes of a superstep wrote. A node that ran alone in its
-superstep has that view and dispatches its successors itself; when several ran together, they
-all hand over to one scheduler step, which LangGraph runs once after all of them finished.
+The decision needs the state after *all* nodes of a superstep wrote, which a node only has at the
+start of the next superstep. So a node that finishes sends every node with waiting items into
+the next superstep, and each of those decides there, from the whole state, whether it is ready
+(every one of them computes the same ready set, so the choice is consistent).
 """
 
 from __future__ import annotations
@@ -88,7 +89,6 @@ _SHARED_FIELDS: dict[str, Any] = {
     "inbox": Annotated[dict[str, dict[str, Delivery]], apply_inbox],
     "node_state": Annotated[dict[str, dict[str, Any]], merge_dicts],
     "runs": Annotated[dict[str, int], merge_dicts],
-    "running": list[str],
 }
 
 
@@ -116,7 +116,6 @@ def make_state_schema(name: str, node_ids: Iterable[str]) -> type[Any]:
         inbox: Undelivered items per node, by delivery id (only items in flight).
         node_state: Per-node state kept between runs (the Loop node's pending items).
         runs: How often each node ran (bounds loops; makes delivery ids unique).
-        running: Nodes dispatched for the current superstep.
     """
     fields = dict(_SHARED_FIELDS)
     for node_id in node_ids:
