@@ -242,3 +242,55 @@ async def test_no_model_configured_is_503(
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "llm_not_configured"
     assert "REPORUNNER_LLM_MODEL" in response.json()["detail"]
+
+
+async def test_chat_thread_refines_over_several_turns(
+    api, tenant_factory, llm: ScriptedLLM
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    workflow_id = await _saved(api, tenant.headers)
+    other_id = await _saved(api, tenant.headers)
+    opened = await api.post(
+        f"/workflows/{workflow_id}/copilot/threads", json={}, headers=tenant.headers
+    )
+    assert opened.status_code == 201, opened.text
+    thread = f"/workflows/{workflow_id}/copilot/threads/{opened.json()['id']}/messages"
+    subject = [{"op": "replace", "path": "/nodes/2/params/subject", "value": "Daily orders"}]
+    llm.plan(
+        submit_patch(ALSO_EMAIL, "Also emails sales."),
+        submit_patch(subject, "Subject is now 'Daily orders'."),
+    )
+
+    first = await api.post(
+        thread, json={"message": "also send it by email"}, headers=tenant.headers
+    )
+    second = await api.post(
+        thread,
+        json={"message": "change the mail subject to Daily orders", "apply": True},
+        headers=tenant.headers,
+    )
+
+    assert first.status_code == 200, first.text
+    assert second.status_code == 200, second.text
+    # the second turn saw the first one and built on its proposal
+    asked = llm.requests[1].messages
+    assert [m["content"] for m in asked[1:3]] == ["also send it by email", "Also emails sales."]
+    assert '"id": "mail"' in asked[3]["content"]
+    turn = second.json()
+    assert turn["base_version"] == 1
+    assert turn["version"]["number"] == 2
+    base = (await api.get(f"/workflows/{workflow_id}/versions/1", headers=tenant.headers)).json()
+    assert apply_patch(base["definition"], turn["patch"]) == turn["definition"]
+    mail = turn["definition"]["nodes"][2]
+    assert (mail["id"], mail["params"]["subject"]) == ("mail", "Daily orders")
+    assert turn["version"]["definition"] == turn["definition"]
+
+    history = (await api.get(thread, headers=tenant.headers)).json()
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
+    assert history[3]["proposal"]["applied_version"] == 2
+    assert history[1]["proposal"]["applied_version"] is None
+
+    wrong = thread.replace(workflow_id, other_id)
+    assert (await api.get(wrong, headers=tenant.headers)).status_code == 404
+    stranger = await tenant_factory(role="editor")
+    assert (await api.get(thread, headers=stranger.headers)).status_code == 404

@@ -34,7 +34,7 @@ from reporunner.agents.copilot.shaping import (
     placeholder_credentials,
     secret_problems,
 )
-from reporunner.agents.llm.types import Usage
+from reporunner.agents.llm.types import Message, Usage
 
 __all__ = ["Copilot", "EditResult", "GenerationResult"]
 
@@ -209,11 +209,22 @@ class Copilot:
             usage=result.usage,
         )
 
-    async def edit(self, definition: Mapping[str, Any], instruction: str) -> EditResult:
+    async def edit(
+        self,
+        definition: Mapping[str, Any],
+        instruction: str,
+        history: Sequence[Message] = (),
+    ) -> EditResult:
         """A validated change of ``definition`` following ``instruction``, as a JSON Patch.
 
         The returned patch is recomputed from the accepted result, so it applies exactly to
         ``definition`` (credential bindings the user made are never touched).
+
+        Args:
+            definition: The definition to change.
+            instruction: The change, in plain language.
+            history: Earlier turns of a refinement chat (user instructions and assistant
+                summaries), so "make it weekly instead" has its context.
 
         Raises:
             CopilotFailed: still invalid after the last repair round.
@@ -246,9 +257,11 @@ class Copilot:
             layout(placeholder_credentials(patched, keep=current))
             return (proposal, patched), self._problems(patched)
 
+        messages = prompt.edit_messages(current, instruction, entries)
+        messages[1:1] = [dict(m) for m in history]
         result = await run_repair_loop(
             self.llm,
-            prompt.edit_messages(current, instruction, entries),
+            messages,
             prompt.edit_tool(),
             check,
             max_repairs=self.max_repairs,

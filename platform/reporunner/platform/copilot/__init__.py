@@ -1,5 +1,12 @@
-"""The copilot service: generate workflows from descriptions, edit them as JSON Patch."""
+"""The copilot service: generate workflows from descriptions, edit them as JSON Patch, and
+refine them over several turns in a chat thread bound to the workflow."""
 
+from reporunner.platform.copilot.chat import (
+    COPILOT_AGENT_ID,
+    create_thread,
+    list_thread_messages,
+    post_turn,
+)
 from reporunner.platform.copilot.schemas import (
     EditOut,
     EditRequest,
@@ -8,6 +15,11 @@ from reporunner.platform.copilot.schemas import (
     GenerateRequest,
     MissingCredentialOut,
     PatchRequest,
+    ThreadCreate,
+    ThreadMessageOut,
+    ThreadOut,
+    TurnOut,
+    TurnRequest,
 )
 from reporunner.platform.copilot.service import (
     apply_workflow_patch,
@@ -15,9 +27,11 @@ from reporunner.platform.copilot.service import (
     edit_workflow,
     generate_workflow,
     registry_catalog,
+    version_to_edit,
 )
 
 __all__ = [
+    "COPILOT_AGENT_ID",
     "EditOut",
     "EditRequest",
     "ExplanationOut",
@@ -25,9 +39,18 @@ __all__ = [
     "GenerateRequest",
     "MissingCredentialOut",
     "PatchRequest",
+    "ThreadCreate",
+    "ThreadMessageOut",
+    "ThreadOut",
+    "TurnOut",
+    "TurnRequest",
     "apply_workflow_patch",
     "build_copilot",
+    "create_thread",
     "edit_workflow",
     "generate_workflow",
+    "list_thread_messages",
+    "post_turn",
     "registry_catalog",
+    "version_to_edit",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +18,11 @@ __all__ = [
     "GenerateRequest",
     "MissingCredentialOut",
     "PatchRequest",
+    "ThreadCreate",
+    "ThreadMessageOut",
+    "ThreadOut",
+    "TurnOut",
+    "TurnRequest",
 ]
 
 
@@ -130,3 +137,53 @@ class PatchRequest(_Model):
         min_length=1, description="JSON Patch (RFC 6902) operations."
     )
     note: str = Field("", max_length=500, description="What changed (stored on the version).")
+
+
+class ThreadCreate(_Model):
+    """A refinement chat about one workflow."""
+
+    title: str = Field("", max_length=300, description="Title shown in thread lists.")
+
+
+class ThreadOut(_Model):
+    """A copilot chat thread bound to a workflow."""
+
+    id: uuid.UUID = Field(description="Thread id.")
+    workflow_id: uuid.UUID = Field(description="The workflow the thread refines.")
+    title: str = Field(description="Title.")
+    created_at: datetime = Field(description="When it was created.")
+
+
+class TurnRequest(_Model):
+    """One instruction in a refinement chat."""
+
+    message: str = Field(
+        min_length=2, max_length=4000, description="The change, e.g. 'only on weekdays'."
+    )
+    apply: bool = Field(
+        False, description="Save the thread's result so far as a new version right away."
+    )
+    model: str | None = Field(
+        None, description="litellm model to use instead of the configured default."
+    )
+    max_repairs: int = Field(
+        3, ge=0, le=5, description="Rounds in which validation problems go back to the model."
+    )
+
+
+class TurnOut(EditOut):
+    """The thread's proposal after this turn: every change of the thread so far, as one patch
+    against ``base_version``."""
+
+    thread_id: uuid.UUID = Field(description="The thread.")
+
+
+class ThreadMessageOut(_Model):
+    """One message of a copilot thread."""
+
+    role: str = Field(description="'user' (an instruction) or 'assistant' (a proposal).")
+    content: str = Field(description="The instruction, or the summary of the change.")
+    proposal: dict[str, Any] | None = Field(
+        None, description="For assistant messages: base_version, patch, definition, version."
+    )
+    created_at: datetime = Field(description="When it was sent.")

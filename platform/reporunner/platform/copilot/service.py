@@ -44,6 +44,7 @@ __all__ = [
     "edit_workflow",
     "generate_workflow",
     "registry_catalog",
+    "version_to_edit",
 ]
 
 _CATALOGS: weakref.WeakKeyDictionary[NodeRegistry, tuple[int, list[dict[str, Any]]]] = (
@@ -137,9 +138,14 @@ async def generate_workflow(
     return out.model_copy(update={"workflow": wf, "version": version})
 
 
-async def _base(
+async def version_to_edit(
     resources: Resources, workspace_id: uuid.UUID, workflow_id: uuid.UUID, number: int | None
 ) -> VersionOut:
+    """Version ``number``, else the latest version (edits build on the newest draft).
+
+    Raises:
+        NotFoundError: no such workflow or version in the workspace.
+    """
     if number is None:
         versions = await workflows.list_versions(resources.sessions, workspace_id, workflow_id)
         if not versions:
@@ -164,7 +170,7 @@ async def edit_workflow(
         NotFoundError: no such workflow or version in the workspace.
         CopilotFailed: the model's last answer was still invalid (422).
     """
-    base = await _base(resources, workspace_id, workflow_id, body.version)
+    base = await version_to_edit(resources, workspace_id, workflow_id, body.version)
     copilot = copilot or build_copilot(
         resources.settings, registry, model=body.model, max_repairs=body.max_repairs
     )
@@ -208,7 +214,7 @@ async def apply_workflow_patch(
         PatchFailed: the patch does not apply (422).
         ValidationFailed: the patched definition is invalid (422, every problem).
     """
-    latest = await _base(resources, workspace_id, workflow_id, None)
+    latest = await version_to_edit(resources, workspace_id, workflow_id, None)
     if latest.number != body.base_version:
         raise ConflictError(
             f"the patch was written against version {body.base_version}, but the latest "

@@ -1,5 +1,5 @@
-"""The copilot API: ``POST /workflows/generate``, ``POST /workflows/{id}/edit`` and
-``POST /workflows/{id}/patch``.
+"""The copilot API: ``POST /workflows/generate``, ``POST /workflows/{id}/edit``,
+``POST /workflows/{id}/patch`` and refinement chats under ``/workflows/{id}/copilot/threads``.
 
 Generation and edits answer only with valid definitions; when the model's last repair round
 is still invalid the answer is 422 (``copilot_failed``) with the remaining problems. No model
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -88,6 +88,58 @@ class CopilotController(Controller):
             user_id=principal.user_id,
         )  # fmt: skip
         return Response(version, status_code=HTTP_201_CREATED if version.created else HTTP_200_OK)
+
+    @post(
+        "/{workflow_id:uuid}/copilot/threads",
+        guards=[requires("editor")],
+        summary="Open a copilot chat that refines this workflow over several turns",
+    )
+    async def open_thread(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        data: JSONBody[svc.ThreadCreate | None] = None,
+    ) -> svc.ThreadOut:
+        return await svc.create_thread(
+            resources, principal.workspace_id, workflow_id, data or svc.ThreadCreate()
+        )
+
+    @post(
+        "/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages",
+        guards=[requires("editor")],
+        status_code=HTTP_200_OK,
+        summary="Send an instruction: the thread's proposal so far as one JSON Patch",
+    )
+    async def turn(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        thread_id: FromPath[uuid.UUID],
+        data: JSONBody[svc.TurnRequest],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        registry: NamedDependency[NodeRegistry],
+    ) -> svc.TurnOut:
+        """Each turn builds on the thread's last proposal; ``apply`` saves it as a version."""
+        return await svc.post_turn(
+            resources, principal.workspace_id, workflow_id, thread_id, data, registry,
+            user_id=principal.user_id,
+        )  # fmt: skip
+
+    @get(
+        "/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages",
+        summary="The instructions and proposals of a copilot chat",
+    )
+    async def thread_messages(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        thread_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> list[svc.ThreadMessageOut]:
+        return await svc.list_thread_messages(
+            resources, principal.workspace_id, workflow_id, thread_id
+        )
 
 
 route_handlers = [CopilotController]
