@@ -361,3 +361,32 @@ async def test_running_a_failed_execution_again_retries_from_the_failed_node(
     assert again.status == "succeeded", again.error
     assert hooks.ran() == ["flaky", "ok"]
     assert CALLS[f"{exec_id}:start"] == 1
+
+
+async def test_approval_on_one_branch_of_a_fan_out_then_merge(registry: NodeRegistry) -> None:
+    exec_id = _id()
+    saver = InMemorySaver()
+    definition = wf(
+        [
+            {"id": "start", "type": "t.trigger"},
+            {"id": "approve", "type": "t.approval"},
+            {"id": "other", "type": "t.set", "params": {"values": {"other": True}}},
+            {"id": "other2", "type": "t.set"},
+            {"id": "join", "type": "t.merge"},
+        ],
+        [
+            "start->approve",
+            "start->other",
+            "other->other2",
+            "approve->join.in1",
+            "other2->join.in2",
+        ],
+    )
+    waiting, first = await execute(registry, definition, exec_id, checkpointer=saver)
+    assert waiting.status == "waiting"
+    assert "join" not in first.ran()
+    done, hooks = await execute(registry, definition, exec_id, checkpointer=saver, resume="ok")
+    assert done.status == "succeeded", done.error
+    assert done.outputs["join"]["main"] == [{"n": 1, "approved": "ok"}, {"n": 1, "other": True}]
+    assert CALLS[f"{exec_id}:other"] == 1
+    assert hooks.ran().count("join") == 1
