@@ -20,6 +20,7 @@ from reporunner.knowledge.models import KnowledgeBase
 from reporunner.nodes.errors import ConflictError, NotFoundError
 
 __all__ = [
+    "BASE_COLUMNS",
     "DOC_COLUMNS",
     "TS_CONFIG",
     "BaseOps",
@@ -33,7 +34,7 @@ TS_CONFIG = "english"
 """Text search configuration of ``chunks.tsv`` (stemming + English stopwords)."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-_BASE_COLUMNS = (
+BASE_COLUMNS = (
     "id, workspace_id, name, description, embedding_model, embedding_dim, chunk_size, "
     "chunk_overlap, settings"
 )
@@ -110,7 +111,7 @@ class BaseOps:
                         "INSERT INTO knowledge_bases (workspace_id, name, description, "
                         "embedding_model, embedding_dim, chunk_size, chunk_overlap, settings) "
                         "VALUES (:ws, :name, :description, :model, :dim, :size, :overlap, "
-                        f"CAST(:settings AS jsonb)) RETURNING {_BASE_COLUMNS}"
+                        f"CAST(:settings AS jsonb)) RETURNING {BASE_COLUMNS}"
                     ),
                     {
                         "ws": ws,
@@ -158,7 +159,7 @@ class BaseOps:
             row = (
                 await conn.execute(
                     text(
-                        f"SELECT {_BASE_COLUMNS} FROM knowledge_bases "
+                        f"SELECT {BASE_COLUMNS} FROM knowledge_bases "
                         "WHERE workspace_id = :ws AND id = :id"
                     ),
                     {"ws": ws, "id": kb},
@@ -174,7 +175,7 @@ class BaseOps:
             row = (
                 await conn.execute(
                     text(
-                        f"SELECT {_BASE_COLUMNS} FROM knowledge_bases "
+                        f"SELECT {BASE_COLUMNS} FROM knowledge_bases "
                         "WHERE workspace_id = :ws AND name = :name"
                     ),
                     {"ws": as_uuid(workspace_id, "workspace"), "name": name},
@@ -187,7 +188,7 @@ class BaseOps:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 text(
-                    f"SELECT {_BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws "
+                    f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws "
                     "ORDER BY name"
                 ),
                 {"ws": as_uuid(workspace_id, "workspace")},

@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from reporunner.knowledge._bases import TS_CONFIG, vector_literal
+from reporunner.knowledge._bases import BASE_COLUMNS, TS_CONFIG, vector_literal
 from reporunner.knowledge.filters import compile_filters
 from reporunner.knowledge.models import KnowledgeBase, SearchHit, SearchRequest
+from reporunner.nodes.errors import NotFoundError
 
 __all__ = [
     "BM25_B",
@@ -40,6 +41,7 @@ __all__ = [
     "KeywordPlan",
     "build_search_sql",
     "candidate_depth",
+    "open_search",
     "plan_keyword",
     "run_search",
 ]
@@ -96,39 +98,73 @@ def _quote_lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-async def plan_keyword(conn: AsyncConnection, base: KnowledgeBase, query: str) -> KeywordPlan:
-    """Look up the query terms' document frequencies and choose the candidate terms.
+def plan_keyword(base: KnowledgeBase, found: Sequence[tuple[str, int]]) -> KeywordPlan:
+    """Turn the query terms' document frequencies into BM25 idfs and candidate terms.
 
     In a base of more than :data:`EXACT_KEYWORD_CHUNKS` chunks, candidates are the chunks
     holding any of the rarer query terms, taken by ascending document frequency until about
-    :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms):
-    a chunk holding only very common terms cannot outscore one holding rare ones, and skipping
-    the common terms' long posting lists keeps large bases fast. Every query term still scores.
+    :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms): a chunk holding only
+    very common terms cannot outscore one holding rare ones, and skipping the common terms'
+    long posting lists keeps large bases fast. Every query term still scores.
+
+    Args:
+        base: The base (``settings._stats`` gives the chunk count and average length).
+        found: ``(term, df)`` of the query's lexemes present in the base, rarest first.
     """
-    rows = (
-        await conn.execute(
-            text(
-                "SELECT kt.term, kt.df FROM (SELECT DISTINCT term FROM unnest(tsvector_to_array("
-                f"to_tsvector('{TS_CONFIG}', :query))) AS t(term)) q JOIN knowledge_terms kt "
-                "ON kt.knowledge_base_id = :kb AND kt.workspace_id = :ws AND kt.term = q.term "
-                "WHERE kt.df > 0 ORDER BY kt.df, kt.term"
-            ),
-            {"query": query, "kb": base.id, "ws": base.workspace_id},
-        )
-    ).all()
     stats = base.settings.get("_stats") or {}
     n = max(float(stats.get("chunks", 0)), 1.0)
     avgdl = max(float(stats.get("lexemes", 0)), 1.0) / n
-    idfs = tuple(math.log(1 + (n - df + 0.5) / (df + 0.5)) for _, df in rows)
+    idfs = tuple(math.log(1 + (n - df + 0.5) / (df + 0.5)) for _, df in found)
     selected: list[str] = []
     budget = 0
-    for term, df in rows:
+    for term, df in found:
         if n > EXACT_KEYWORD_CHUNKS and len(selected) >= 2 and budget + df > KEYWORD_CANDIDATES:
             break
         selected.append(term)
         budget += df
     tsquery = " | ".join(_quote_lexeme(t) for t in selected) or None
-    return KeywordPlan(tuple(t for t, _ in rows), idfs, tsquery, avgdl)
+    return KeywordPlan(tuple(t for t, _ in found), idfs, tsquery, avgdl)
+
+
+_OPEN = text(
+    f"SELECT {BASE_COLUMNS}, set_config('hnsw.ef_search', :ef, true) AS ef, "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan, t.terms, t.dfs "
+    "FROM knowledge_bases kb LEFT JOIN LATERAL (SELECT array_agg(kt.term ORDER BY kt.df, "
+    "kt.term) AS terms, array_agg(kt.df ORDER BY kt.df, kt.term) AS dfs FROM knowledge_terms kt "
+    "JOIN (SELECT DISTINCT term FROM unnest(tsvector_to_array(to_tsvector("
+    f"'{TS_CONFIG}', :query))) AS q(term)) q ON q.term = kt.term WHERE kt.knowledge_base_id = "
+    "kb.id AND kt.workspace_id = kb.workspace_id AND kt.df > 0) t ON true "
+    "WHERE kb.workspace_id = :ws AND kb.id = :kb"
+)
+
+
+async def open_search(
+    conn: AsyncConnection, workspace_id: uuid.UUID, base_id: uuid.UUID, request: SearchRequest
+) -> tuple[KnowledgeBase, KeywordPlan | None]:
+    """In one round trip: the base, the HNSW settings (``SET LOCAL``) and the keyword plan.
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+    """
+    ef_search = request.ef_search or max(40, 2 * candidate_depth(request))
+    row = (
+        await conn.execute(
+            _OPEN,
+            {
+                "ws": workspace_id,
+                "kb": base_id,
+                "ef": str(ef_search),
+                "query": request.query if request.mode != "vector" else "",
+            },
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+    base = KnowledgeBase(*row[:9])
+    if request.mode == "vector":
+        return base, None
+    found = list(zip(row.terms or [], row.dfs or [], strict=True))
+    return base, plan_keyword(base, found)
 
 
 def _keyword_cte(base: KnowledgeBase, filters_sql: str, join: str, websearch: bool) -> str:
@@ -198,11 +234,12 @@ async def run_search(
     base: KnowledgeBase,
     request: SearchRequest,
     query_vector: Sequence[float] | None,
+    plan: KeywordPlan | None,
 ) -> list[SearchHit]:
-    """Run one search inside the caller's transaction (the settings are ``SET LOCAL``)."""
+    """Run one search in the transaction :func:`open_search` prepared."""
     sql, params = build_search_sql(base, request)
     if request.mode != "vector":
-        plan = await plan_keyword(conn, base, request.query)
+        assert plan is not None, "keyword and hybrid searches need open_search's plan"
         params.update(
             terms=list(plan.terms), idfs=list(plan.idfs), avgdl=plan.avgdl, tsq=plan.tsquery
         )
@@ -212,14 +249,6 @@ async def run_search(
         if query_vector is None:
             raise ValueError("vector and hybrid searches need the query's embedding")
         params["qvec"] = vector_literal(query_vector)
-        ef_search = request.ef_search or max(40, 2 * int(params["n"]))
-        await conn.execute(
-            text(
-                "SELECT set_config('hnsw.ef_search', :ef, true), "
-                "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-            ),
-            {"ef": str(ef_search)},
-        )
     rows = await conn.execute(text(sql), params)
     hits = []
     for row in rows:

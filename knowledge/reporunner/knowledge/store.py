@@ -13,8 +13,9 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from reporunner.knowledge._bases import as_uuid
 from reporunner.knowledge._documents import DocumentOps
-from reporunner.knowledge._search import run_search
+from reporunner.knowledge._search import open_search, run_search
 from reporunner.knowledge.embeddings import Embedder
 from reporunner.knowledge.errors import EmbeddingError
 from reporunner.knowledge.models import SearchHit, SearchRequest, SearchResult
@@ -63,19 +64,20 @@ class KnowledgeStore(DocumentOps):
             ValidationFailed: malformed filters.
             EmbeddingError: ``embedder`` is not the base's model.
         """
-        base = await self.get_base(workspace_id, base_id)
-        if embedder.dim != base.embedding_dim:
-            raise EmbeddingError(
-                f"knowledge base '{base.name}' holds {base.embedding_dim}-dimensional vectors "
-                f"of '{base.embedding_model}'; the given embedder makes {embedder.dim}"
-            )
+        ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
         vector = await embedder.embed_query(request.query) if request.mode != "keyword" else None
         notes: list[str] = []
         wanted = request
         if request.rerank and self.reranker is not None:
             wanted = request.model_copy(update={"top_k": min(100, max(request.top_k * 4, 20))})
         async with self.engine.begin() as conn:
-            hits = await run_search(conn, base, wanted, vector)
+            base, plan = await open_search(conn, ws, kb, wanted)
+            if vector is not None and len(vector) != base.embedding_dim:
+                raise EmbeddingError(
+                    f"knowledge base '{base.name}' holds {base.embedding_dim}-dimensional "
+                    f"vectors of '{base.embedding_model}'; the given embedder makes {len(vector)}"
+                )
+            hits = await run_search(conn, base, wanted, vector, plan)
         if request.rerank:
             if self.reranker is None:
                 notes.append("rerank skipped: no cross-encoder model is installed")
