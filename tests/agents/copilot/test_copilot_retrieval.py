@@ -39,6 +39,20 @@ def index(node_catalog) -> NodeIndex:
             {"human.approval", "http.request"},
         ),
         ("cache the exchange rates in Redis for an hour", {"redis.command"}),
+        (
+            "every morning fetch the Hacker News front page, summarise the top 5 stories with "
+            "an LLM and post the summary to Slack",
+            {"trigger.schedule", "http.request", "ai.llm", "slack.message"},
+        ),
+        (
+            "classify incoming support tickets as billing, bug or question and route each "
+            "category to a different Teams channel",
+            {"ai.classify", "logic.switch", "teams.message"},
+        ),
+        (
+            "an agent that researches a company using web requests as a tool",
+            {"ai.agent"},
+        ),
     ],
 )
 async def test_candidates_hold_the_needed_types(
