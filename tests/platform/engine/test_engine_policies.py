@@ -390,3 +390,28 @@ async def test_approval_on_one_branch_of_a_fan_out_then_merge(registry: NodeRegi
     assert done.outputs["join"]["main"] == [{"n": 1, "approved": "ok"}, {"n": 1, "other": True}]
     assert CALLS[f"{exec_id}:other"] == 1
     assert hooks.ran().count("join") == 1
+
+
+async def test_an_expression_that_fails_at_run_time_fails_the_node_clearly(
+    registry: NodeRegistry,
+) -> None:
+    exec_id = _id()
+    definition = wf(
+        [
+            {"id": "start", "type": "t.trigger"},
+            {
+                "id": "a",
+                "type": "t.set",
+                "params": {"values": {"x": "{{ item.missing.deeper }}"}},
+                "error_policy": {"retries": 3, "backoff_seconds": 0},
+            },
+        ],
+        ["start->a"],
+    )
+    result, _ = await execute(registry, definition, exec_id, trigger={"n": 1})
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error["node"] == "a"
+    assert result.error["code"] == "expression_error"
+    assert "missing" in result.error["message"]
+    assert CALLS[f"{exec_id}:a"] == 0  # never called, and not retried: the data must change
