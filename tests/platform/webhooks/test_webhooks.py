@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
 from sqlalchemy import select
-from webhook_testkit import hook_workflow, publish
+from webhook_testkit import hook_workflow, publish, worker_thread
 
 from reporunner.nodes.builtin.trigger_webhook import webhook_signature
 from reporunner.platform.api.app import create_app
@@ -203,3 +203,51 @@ async def test_a_webhook_path_is_rate_limited(services, hook_settings, tenant_fa
     assert last.status_code == 429
     assert int(last.headers["retry-after"]) >= 1
     assert last.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_respond_node_mode_answers_with_the_workflows_response(
+    services, hook_settings, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow(
+            "ask",
+            response_mode="respond_node",
+            respond={"respond_with": "json", "status": 201, "body": {"answered": True}},
+        ),
+    )
+    queued = hook_settings.model_copy(
+        update={"queue_name": f"hooks:{uuid.uuid4().hex}", "webhook_response_timeout_seconds": 8}
+    )
+    with worker_thread(queued):
+        async with AsyncTestClient(create_app(queued)) as client:
+            first = await client.post(
+                f"/hooks/{tenant.slug}/ask", json={"q": 1}, headers={"Idempotency-Key": "same"}
+            )
+            again = await client.post(
+                f"/hooks/{tenant.slug}/ask", json={"q": 1}, headers={"Idempotency-Key": "same"}
+            )
+    assert first.status_code == 201, first.text
+    assert first.json() == {"answered": True}
+    assert again.status_code == 201
+    assert again.json() == {"answered": True}
+
+
+async def test_respond_node_mode_times_out_without_a_worker(
+    services, hook_settings, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("slow", response_mode="respond_node", respond={"respond_with": "no_data"}),
+    )
+    impatient = hook_settings.model_copy(
+        update={"webhook_response_timeout_seconds": 0.5, "queue_name": f"none:{uuid.uuid4().hex}"}
+    )
+    async with AsyncTestClient(create_app(impatient)) as client:
+        response = await client.post(f"/hooks/{tenant.slug}/slow", json={})
+    assert response.status_code == 504
+    assert response.json()["execution_id"]

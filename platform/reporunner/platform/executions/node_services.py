@@ -28,6 +28,7 @@ from reporunner.platform.engine import (
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.knowledge.node_service import knowledge_provider
 from reporunner.platform.resources import Resources
+from reporunner.platform.webhooks.responder import webhook_response_provider
 from reporunner.platform.workflows.service import load_version
 
 __all__ = [
@@ -137,7 +138,11 @@ def subworkflow_provider(
     return SUBWORKFLOW, DatabaseSubWorkflows(resources, workspace_id, run)
 
 
-PROVIDERS: list[ServiceProvider] = [subworkflow_provider, knowledge_provider]
+PROVIDERS: list[ServiceProvider] = [
+    subworkflow_provider,
+    knowledge_provider,
+    webhook_response_provider,
+]
 """Every service provider; add yours here."""
 
 

@@ -4,7 +4,6 @@ from reporunner.platform.webhooks.body import InvalidWebhookBody, parse_body, tr
 from reporunner.platform.webhooks.lookup import WebhookTarget, find_target
 from reporunner.platform.webhooks.responder import (
     RedisWebhookResponder,
-    register_provider,
     wait_for_response,
     webhook_response_provider,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "find_target",
     "handle_delivery",
     "parse_body",
-    "register_provider",
     "trigger_item",
     "wait_for_response",
     "webhook_response_provider",

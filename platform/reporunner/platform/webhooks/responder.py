@@ -28,7 +28,6 @@ __all__ = [
     "RedisWebhookResponder",
     "StoredResponse",
     "read_response",
-    "register_provider",
     "wait_for_response",
     "webhook_response_provider",
 ]
@@ -152,11 +151,3 @@ def webhook_response_provider(
 ) -> tuple[str, Any]:
     """Executions provider of ``"webhook_response"`` (see ``executions.node_services``)."""
     return WEBHOOK_RESPONSE, RedisWebhookResponder(resources, run.execution_id)
-
-
-def register_provider() -> None:
-    """Offer ``webhook_response`` to every execution this process runs (idempotent)."""
-    from reporunner.platform.executions.node_services import PROVIDERS
-
-    if webhook_response_provider not in PROVIDERS:
-        PROVIDERS.append(webhook_response_provider)
