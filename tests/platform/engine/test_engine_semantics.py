@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from engine_testkit import CALLS, execute, wf
 
+from reporunner.nodes.errors import ValidationFailed
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine import (
     RecordingHooks,
@@ -314,3 +316,13 @@ async def test_runs_without_a_checkpointer(registry: NodeRegistry) -> None:
     )
     assert result.status == "succeeded"
     assert result.final_items == [{"n": 2}]
+
+
+async def test_starting_from_a_node_that_is_not_a_trigger_is_refused(
+    registry: NodeRegistry,
+) -> None:
+    definition = wf(
+        [{"id": "start", "type": "t.trigger"}, {"id": "a", "type": "t.set"}], ["start->a"]
+    )
+    with pytest.raises(ValidationFailed, match="start it from one of: start"):
+        await execute(registry, definition, _id(), trigger_node="a")

@@ -31,7 +31,7 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from reporunner.nodes.base import Item
-from reporunner.nodes.errors import ReporunnerError
+from reporunner.nodes.errors import ReporunnerError, ValidationFailed
 from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
 from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
@@ -76,9 +76,12 @@ def _initial_state(
             raise ReporunnerError("the workflow has no trigger node")
         trigger_node = compiled.triggers[0]
     elif trigger_node not in compiled.triggers:
-        raise ReporunnerError(
-            f"'{trigger_node}' is not a trigger node of this workflow (its triggers: "
-            f"{', '.join(compiled.triggers)})"
+        message = (
+            f"'{trigger_node}' is not a trigger node of this workflow; start it from one of: "
+            f"{', '.join(compiled.triggers)}"
+        )
+        raise ValidationFailed(
+            message, [{"pointer": "", "code": "unknown_trigger", "message": message}]
         )
     start = {"start": {"port": START_PORT, "items": items}}
     return {"inbox": {trigger_node: {"add": start}}}
