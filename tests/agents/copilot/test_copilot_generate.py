@@ -169,3 +169,18 @@ async def test_gives_up_after_last_round_with_problems(copilot: Copilot, llm: Sc
     assert {"unknown_node_type", "dangling_edge"} <= {p["code"] for p in err.problems}
     assert llm.remaining == 0
     assert len(llm.requests) == 4
+
+
+async def test_lenient_about_json_text_and_explanation_lists(
+    copilot: Copilot, llm: ScriptedLLM
+) -> None:
+    args = {
+        "definition": json.dumps(VALID),
+        "explanations": [{"node_id": k, "explanation": v} for k, v in EXPLAIN.items()],
+    }
+    llm.plan(Reply(tool_calls=[tool_call(GENERATE_TOOL, args)]))
+
+    result = await copilot.generate(DESCRIPTION)
+
+    assert result.repairs == 0
+    assert [e.explanation for e in result.explanations] == list(EXPLAIN.values())

@@ -8,11 +8,12 @@ and the catalog of its node registry, and stores the result.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reporunner.agents.copilot import prompt
 from reporunner.agents.copilot.errors import PatchFailed
@@ -42,12 +43,37 @@ DEFAULT_MAX_REPAIRS = 3
 DEFAULT_TOP_K = 10
 
 
+def _decoded(value: Any) -> Any:
+    """Models sometimes send a nested object as JSON text; take it as the object."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _explanation_map(value: Any) -> Any:
+    """Accept ``[{"node_id": ..., "explanation": ...}]`` as well as ``{node_id: text}``."""
+    value = _decoded(value)
+    if isinstance(value, list):
+        return {
+            str(v.get("node_id") or v.get("id")): str(v.get("explanation") or v.get("text"))
+            for v in value
+            if isinstance(v, dict)
+        }
+    return value if value is not None else {}
+
+
 class _Proposal(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     definition: dict[str, Any] = Field(description="The workflow definition.")
     explanations: dict[str, Any] = Field(default_factory=dict, description="Per node id.")
     summary: str = Field("", description="What the workflow does.")
+
+    _definition = field_validator("definition", mode="before")(_decoded)
+    _explanations = field_validator("explanations", mode="before")(_explanation_map)
 
 
 class _EditProposal(BaseModel):
@@ -56,6 +82,9 @@ class _EditProposal(BaseModel):
     patch: list[dict[str, Any]] = Field(description="RFC 6902 operations.")
     summary: str = Field("", description="What changed.")
     explanations: dict[str, Any] = Field(default_factory=dict, description="Per node id.")
+
+    _patch = field_validator("patch", mode="before")(_decoded)
+    _explanations = field_validator("explanations", mode="before")(_explanation_map)
 
 
 @dataclass(frozen=True, slots=True)
