@@ -261,8 +261,11 @@ async def test_idempotency_key_is_execution_node_and_index(registry: NodeRegistr
     definition = wf(
         [{"id": "start", "type": "t.trigger"}, {"id": "k", "type": "t.key"}], ["start->k"]
     )
-    result, _ = await execute(registry, definition, "exec-42")
-    assert result.outputs["k"]["main"] == [{"key": "exec-42:k:0"}]
+    exec_id = _id()
+    items = [{"a": 1}, {"a": 2}, {"a": 3}]
+    result, _ = await execute(registry, definition, exec_id, trigger_items=items)
+    # an "each" node is called per item; idempotency_key(0) names the item of that call
+    assert result.outputs["k"]["main"] == [{"key": f"{exec_id}:k:{i}"} for i in range(3)]
 
 
 async def test_big_outputs_are_truncated_with_a_marker(registry: NodeRegistry) -> None:

@@ -122,6 +122,8 @@ class EngineContext:
     vars: Mapping[str, Any]
     bound_credentials: Mapping[str, str]
     node_state: dict[str, Any]
+    item_offset: int = 0
+    """Index of the current item for ``mode="each"`` calls (``idempotency_key(0)`` is that item)."""
     secrets: tuple[str, ...] = field(init=False)
     """Secret values of the credentials bound to this node (masked in logs and errors)."""
     logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
@@ -171,7 +173,8 @@ class EngineContext:
             ) from None
 
     def idempotency_key(self, item_index: int = 0) -> str:
-        return f"{self.deps.execution_id}:{self.node_id}:{item_index}"
+        index = self.item_offset + item_index
+        return f"{self.deps.execution_id}:{self.node_id}:{index}"
 
     def is_cancelled(self) -> bool:
         return self.deps.cancelled()

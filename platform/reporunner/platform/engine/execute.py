@@ -234,6 +234,7 @@ async def execute_node(
     merged: dict[str, list[Item]] = {}
     last_attempt = 1
     for index, (item, call_inputs) in enumerate(calls):
+        ctx.item_offset = index  # an "each" call's item 0 is input item ``index``
         render_ctx = _render_context(cn, deps, state, variables, item)
         ports, err, last_attempt = await _attempts(cn, ctx, render_ctx, call_inputs, run, index)
         if err is not None:
