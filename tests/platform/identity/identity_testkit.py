@@ -17,10 +17,15 @@ from reporunner.platform.db.models import (
     Execution,
     KnowledgeBase,
     Memory,
+    Schedule,
     Workflow,
     WorkflowVersion,
 )
 from reporunner.platform.db.session import create_engine, session_factory
+
+# how the copilot marks its threads (reporunner.platform.copilot.chat)
+COPILOT_AGENT_ID = "copilot"
+COPILOT_KEY = "copilot_workflow_id"
 
 MINIMAL_DEFINITION: dict[str, Any] = {
     "name": "minimal",
@@ -66,7 +71,14 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
             )
             chat = ChatThread(workspace_id=workspace_id, title="b-chat", workflow_id=wf.id)
             memory = Memory(workspace_id=workspace_id, agent_id="b-agent", text="b-memory")
-            session.add_all([execution, credential, kb, chat, memory])
+            schedule = Schedule(
+                workspace_id=workspace_id, workflow_id=wf.id, node_id="tick", cron="* * * * *"
+            )
+            copilot = ChatThread(
+                workspace_id=workspace_id, title="b-copilot", agent_id=COPILOT_AGENT_ID,
+                agent_config={COPILOT_KEY: str(wf.id)},
+            )  # fmt: skip
+            session.add_all([execution, credential, kb, chat, memory, schedule, copilot])
             await session.flush()
             doc = Document(
                 workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
@@ -81,6 +93,8 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "key_id": str(key_id),
                 "chat_id": str(chat.id),
                 "memory_id": str(memory.id),
+                "schedule_id": str(schedule.id),
+                "thread_id": str(copilot.id),
                 "workflow_id": str(wf.id),
                 "execution_id": str(execution.id),
                 "credential_id": str(credential.id),

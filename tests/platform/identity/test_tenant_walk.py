@@ -36,6 +36,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/executions/{execution_id:uuid}/resume"): {"payload": {"approved": True}},
     ("PATCH", "/workspace/members/{user_id:uuid}"): {"role": "viewer"},
     ("POST", "/chats/{chat_id:uuid}/messages"): {"content": "hello"},
+    ("PATCH", "/schedules/{schedule_id:uuid}"): {"missed_policy": "run_once"},
+    ("POST", "/workflows/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages"): {
+        "message": "add a node"
+    },
     ("POST", "/workflows/{workflow_id:uuid}/edit"): {"instruction": "add a node"},
     ("POST", "/workflows/{workflow_id:uuid}/patch"): {
         "base_version": 1,
@@ -103,6 +107,7 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
     assert "DELETE /workflows/{workflow_id:uuid}" in walked
     assert "DELETE /workspace/members/{user_id:uuid}" in walked
     assert "POST /api-keys/{key_id:uuid}/revoke" in walked
+    assert "PATCH /schedules/{schedule_id:uuid}" in walked
     # and nothing of B changed
     engine = create_engine(services.database_url, pool_size=1)
     async with session_factory(engine)() as session:

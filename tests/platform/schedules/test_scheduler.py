@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
 from reporunner.nodes.builtin.trigger_schedule import ScheduleParams
 from reporunner.nodes.registry import default_registry
+from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import Execution, Schedule, Workflow
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.schedules import (
@@ -190,3 +192,28 @@ async def test_two_racing_schedulers_fire_each_tick_exactly_once(
     runs = await _runs(resources, workflow_id)
     ticks = sorted(r.trigger["scheduled_at"] for r in runs)
     assert ticks == [f"2030-01-07T09:0{m}:00+00:00" for m in range(5)]
+
+
+async def test_schedules_api_lists_and_sets_the_missed_policy(
+    settings, resources, tenant_factory
+) -> None:
+    editor = await tenant_factory(role="editor")
+    workflow_id = await _scheduled_workflow(resources, editor, T0)
+    async with AsyncTestClient(create_app(settings)) as client:
+        listed = await client.get(
+            "/schedules", params={"workflow_id": str(workflow_id)}, headers=editor.headers
+        )
+        [schedule] = listed.json()
+        changed = await client.patch(
+            f"/schedules/{schedule['id']}", json={"missed_policy": "run_once"},
+            headers=editor.headers,
+        )  # fmt: skip
+        invalid = await client.patch(
+            f"/schedules/{schedule['id']}", json={"missed_policy": "always"},
+            headers=editor.headers,
+        )  # fmt: skip
+    assert schedule["cron"] == "* * * * *"
+    assert schedule["missed_policy"] == "skip"
+    assert schedule["enabled"] is True
+    assert changed.json()["missed_policy"] == "run_once"
+    assert invalid.status_code == 400

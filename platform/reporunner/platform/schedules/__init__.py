@@ -7,6 +7,8 @@ from reporunner.platform.schedules.loop import (
     run_scheduler,
     scheduler_pass,
 )
+from reporunner.platform.schedules.schemas import ScheduleOut, ScheduleUpdate
+from reporunner.platform.schedules.service import list_schedules, update_schedule
 from reporunner.platform.schedules.sync import (
     reconcile_schedules,
     schedule_nodes,
@@ -17,11 +19,15 @@ from reporunner.platform.schedules.sync import (
 __all__ = [
     "LOCK_NAME",
     "PassResult",
+    "ScheduleOut",
+    "ScheduleUpdate",
     "due_ticks",
+    "list_schedules",
     "reconcile_schedules",
     "run_scheduler",
     "schedule_nodes",
     "scheduler_pass",
     "set_missed_policy",
     "sync_workflow_schedules",
+    "update_schedule",
 ]

@@ -1,0 +1,45 @@
+"""``/schedules``: the cron triggers of published workflows and their missed-tick policy."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from reporunner.platform import schedules
+from reporunner.platform.auth import Principal, requires
+from reporunner.platform.resources import Resources
+from reporunner.platform.schedules import ScheduleOut, ScheduleUpdate
+
+__all__ = ["ScheduleController", "route_handlers"]
+
+
+class ScheduleController(Controller):
+    path = "/schedules"
+    tags = ["schedules"]  # noqa: RUF012
+
+    @get("/", summary="List schedules (they follow the published versions)")
+    async def list_(
+        self,
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        workflow_id: FromQuery[uuid.UUID | None] = None,
+    ) -> list[ScheduleOut]:
+        async with resources.sessions() as session:
+            return await schedules.list_schedules(session, principal, workflow_id)
+
+    @patch("/{schedule_id:uuid}", guards=[requires("editor")], summary="Set the missed policy")
+    async def update(
+        self,
+        schedule_id: FromPath[uuid.UUID],
+        data: JSONBody[ScheduleUpdate],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> ScheduleOut:
+        async with resources.sessions() as session, session.begin():
+            return await schedules.update_schedule(session, principal, schedule_id, data)
+
+
+route_handlers = [ScheduleController]
