@@ -273,3 +273,29 @@ async def test_bad_files_fail_alone_and_delete_removes_chunks(
         await kb_store.delete_document(ws, doc_good.id)
     await kb_store.delete_base(ws, base.id)
     assert await kb_store.find_base(ws, base.name) is None
+
+
+async def test_reset_embeddings_clears_chunks_and_statistics(
+    kb_store: KnowledgeStore, minilm: SentenceTransformerEmbedder
+) -> None:
+    ws = uuid.uuid4()
+    base = await _base(kb_store, ws)
+    data = b"Turbine blades crack under thermal fatigue.\n\nInspect them yearly."
+    first = await add_and_ingest(kb_store, ws, base.id, "blades.txt", data, minilm)
+    moved = await kb_store.reset_embeddings(
+        ws, base.id, embedding_model=minilm.model_name, embedding_dim=minilm.dim
+    )
+    assert "_stats" not in moved.settings
+    document = await kb_store.get_document(ws, first.document_id)
+    assert (document.status, document.chunks_total) == ("queued", 0)
+    async with kb_store.engine.connect() as conn:
+        terms = await conn.scalar(
+            text("SELECT count(*) FROM knowledge_terms WHERE knowledge_base_id = :kb"),
+            {"kb": base.id},
+        )
+    assert terms == 0
+    results = await ingest_documents(kb_store, ws, [(first.document_id, data)], minilm)
+    assert results[0].status == "ready"
+    await _assert_term_stats_exact(kb_store, base.id)
+    found = await kb_store.search(ws, base.id, SearchRequest(query="thermal fatigue"), minilm)
+    assert "Turbine" in found.hits[0].text

@@ -204,3 +204,52 @@ class BaseOps:
                 {"ws": base.workspace_id, "id": base.id},
             )
             await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
+
+    async def reset_embeddings(
+        self,
+        workspace_id: uuid.UUID | str,
+        base_id: uuid.UUID | str,
+        *,
+        embedding_model: str,
+        embedding_dim: int,
+    ) -> KnowledgeBase:
+        """Move a base to another embedding model: one transaction drops its chunks, keyword
+        statistics (``knowledge_terms``, ``settings._stats``) and HNSW index, stores the new
+        model, queues every document again and creates the index for the new dimension.
+
+        The caller then ingests the documents again (their stored files are unchanged).
+        """
+        base = await self.get_base(workspace_id, base_id)
+        if not 1 <= embedding_dim <= 16000:
+            raise ConflictError(f"embedding_dim must be between 1 and 16000, got {embedding_dim}")
+        params = {"ws": base.workspace_id, "kb": base.id}
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
+            for table in ("chunks", "knowledge_terms"):
+                await conn.execute(
+                    text(
+                        f"DELETE FROM {table} WHERE workspace_id = :ws AND knowledge_base_id = :kb"
+                    ),
+                    params,
+                )
+            row = (
+                await conn.execute(
+                    text(
+                        "UPDATE knowledge_bases SET embedding_model = :model, embedding_dim = :dim,"
+                        " settings = settings - '_stats', updated_at = now() "
+                        f"WHERE workspace_id = :ws AND id = :kb RETURNING {BASE_COLUMNS}"
+                    ),
+                    {**params, "model": embedding_model, "dim": embedding_dim},
+                )
+            ).one()
+            await conn.execute(
+                text(
+                    "UPDATE documents SET status = 'queued', error = NULL, chunks_done = 0, "
+                    "chunks_total = 0, updated_at = now() "
+                    "WHERE workspace_id = :ws AND knowledge_base_id = :kb"
+                ),
+                params,
+            )
+            moved = KnowledgeBase(*row)
+            await self._create_index(conn, moved)
+        return moved

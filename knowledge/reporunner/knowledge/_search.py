@@ -58,8 +58,15 @@ _WEBSEARCH = re.compile(r'"|(?:^|\s)-\w|\s(?:or|OR)\s')
 
 
 def candidate_depth(request: SearchRequest) -> int:
-    """How many candidates each branch of a hybrid search contributes to the fusion."""
-    return request.top_k if request.mode != "hybrid" else max(request.top_k, 50)
+    """How many candidates each branch of a hybrid search contributes to the fusion.
+
+    Twice ``top_k`` (at least 50, at most 200): several chunks of one document often fill a
+    branch's list, and a chunk found by both branches just below ``top_k`` in one of them must
+    still get both halves of its fused score.
+    """
+    if request.mode != "hybrid":
+        return request.top_k
+    return min(max(2 * request.top_k, 50), 200)
 
 
 def _scope(base: KnowledgeBase, alias: str) -> str:
