@@ -36,6 +36,7 @@ from reporunner.agents.copilot.shaping import (
     secret_problems,
 )
 from reporunner.agents.llm.types import Message, Usage
+from reporunner.nodes.errors import ValidationFailed
 
 __all__ = ["Copilot", "EditResult", "GenerationResult"]
 
@@ -204,10 +205,11 @@ class Copilot:
 
         Raises:
             CopilotFailed: still invalid after the last repair round (422 with the problems).
+            ValidationFailed: the description is empty.
             LLMCallFailed: the model could not be reached.
         """
         if not description.strip():
-            raise ValueError("describe the workflow to generate")
+            raise ValidationFailed("describe the workflow to generate (the description is empty)")
         candidates = await self.index.candidates(description, self.top_k)
         entries = [self.index.entries[c.type] for c in candidates]
 
@@ -257,10 +259,11 @@ class Copilot:
 
         Raises:
             CopilotFailed: still invalid after the last repair round.
+            ValidationFailed: the instruction is empty.
             LLMCallFailed: the model could not be reached.
         """
         if not instruction.strip():
-            raise ValueError("say what to change")
+            raise ValidationFailed("say what to change (the instruction is empty)")
         current = copy.deepcopy(dict(definition))
         used = {str(n.get("type")) for n in current.get("nodes") or [] if isinstance(n, dict)}
         candidates = await self.index.candidates(instruction, self.top_k)
