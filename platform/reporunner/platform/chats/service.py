@@ -5,8 +5,8 @@ agent answers with the thread's windowed history (older turns summarised into
 ``chat_threads.summary``) and its long-term memories, tokens stream out as they come, and the
 answer is stored with its tool calls, citations, tokens and cost. Everything a later turn needs
 is in Postgres, so a thread continues on any API process after a restart. A workflow-bound
-thread starts an execution of the workflow (Chat trigger item ``{message, chat_id, history,
-end_user_id}``) and relays that execution's events.
+thread starts an execution of the workflow (Chat trigger item ``{message, thread_id, user,
+history}``) and relays that execution's events.
 """
 
 from __future__ import annotations

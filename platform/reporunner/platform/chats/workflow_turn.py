@@ -1,8 +1,10 @@
 """A turn of a workflow-bound chat: run the chat workflow and relay its events.
 
-The workflow starts with a Chat trigger; its item is ``{message, chat_id, history,
-end_user_id}``. The last item of the workflow's final node is the answer: ``text`` (what an
-``ai.agent`` node outputs), else ``message``/``output``, with its ``citations`` if any.
+The workflow starts with a Chat trigger; the trigger item is ``{message, thread_id, user,
+history}`` (``history``: the thread's earlier user/assistant messages, for an ``ai.agent``
+node's ``history`` param as ``{{ trigger.history }}``). The last item of the workflow's final
+node is the answer: ``text`` (what an ``ai.agent`` node outputs), else ``message``/``output``,
+with its ``citations`` if any.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ async def workflow_turn(
     from reporunner.platform.chats.service import _message_out, _thread
 
     assert turn.workflow_id is not None
-    trigger = {
+    trigger = {  # what trigger.chat expects, plus the recent history for an ai.agent node
         "message": turn.content,
-        "chat_id": str(turn.chat_id),
+        "thread_id": str(turn.chat_id),
+        "user": turn.end_user_id or None,
         "history": turn.history[-_HISTORY_MESSAGES:],
-        "end_user_id": turn.end_user_id,
     }
     execution = await start_execution(
         resources, turn.workspace_id, turn.workflow_id, trigger, trigger_type="chat"
