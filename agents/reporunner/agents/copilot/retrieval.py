@@ -51,7 +51,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 HINTS: Mapping[str, tuple[str, ...]] = {
     "ai.agent": ("agent", "assistant", "tools", "research"),
     "ai.classify": ("classify", "categorise", "categorize", "sentiment", "triage", "label"),
-    "ai.llm": ("llm", "gpt", "summarise", "summarize", "summary", "translate", "draft", "ai"),
+    "ai.llm": ("llm", "gpt", "summarise", "summarize", "summary", "translate", "draft", "ai",
+               "answer", "answers", "questions", "write", "writes"),
     "data.csv": ("csv", "spreadsheet"),
     "data.dedupe": ("duplicate", "duplicates", "dedupe", "unique"),
     "email.send": ("email", "mail", "e-mail", "inbox"),
@@ -65,7 +66,7 @@ HINTS: Mapping[str, tuple[str, ...]] = {
     "trigger.chat": ("chat", "chatbot", "conversation"),
     "trigger.schedule": ("every", "daily", "hourly", "weekly", "morning", "cron", "nightly"),
     "trigger.webhook": ("webhook", "form", "submission", "incoming"),
-}
+}  # fmt: skip
 """Words that name a node type in plain language, where a small embedding model misses it
 ("store it in our database" → ``postgres.query``); types that are not registered are ignored."""
 
