@@ -23,6 +23,7 @@ from reporunner.platform.schedules import (
     run_scheduler,
     scheduler_pass,
     set_missed_policy,
+    start_scheduler,
     sync_workflow_schedules,
 )
 from reporunner.platform.workflows import create_workflow, save_version
@@ -217,3 +218,11 @@ async def test_schedules_api_lists_and_sets_the_missed_policy(
     assert schedule["enabled"] is True
     assert changed.json()["missed_policy"] == "run_once"
     assert invalid.status_code == 400
+
+
+async def test_start_scheduler_runs_until_stopped(resources) -> None:
+    handle = start_scheduler(resources)
+    assert not handle.task.done()
+    await handle.stop()
+    assert handle.task.done()
+    assert handle.task.exception() is None

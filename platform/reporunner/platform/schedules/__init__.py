@@ -3,9 +3,11 @@
 from reporunner.platform.schedules.loop import (
     LOCK_NAME,
     PassResult,
+    SchedulerHandle,
     due_ticks,
     run_scheduler,
     scheduler_pass,
+    start_scheduler,
 )
 from reporunner.platform.schedules.schemas import ScheduleOut, ScheduleUpdate
 from reporunner.platform.schedules.service import list_schedules, update_schedule
@@ -21,6 +23,7 @@ __all__ = [
     "PassResult",
     "ScheduleOut",
     "ScheduleUpdate",
+    "SchedulerHandle",
     "due_ticks",
     "list_schedules",
     "reconcile_schedules",
@@ -28,6 +31,7 @@ __all__ = [
     "schedule_nodes",
     "scheduler_pass",
     "set_missed_policy",
+    "start_scheduler",
     "sync_workflow_schedules",
     "update_schedule",
 ]

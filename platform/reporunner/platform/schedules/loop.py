@@ -30,7 +30,15 @@ from reporunner.platform.executions.service import start_execution
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.sync import reconcile_schedules
 
-__all__ = ["LOCK_NAME", "PassResult", "due_ticks", "run_scheduler", "scheduler_pass"]
+__all__ = [
+    "LOCK_NAME",
+    "PassResult",
+    "SchedulerHandle",
+    "due_ticks",
+    "run_scheduler",
+    "scheduler_pass",
+    "start_scheduler",
+]
 
 LOCK_NAME = "reporunner:scheduler:lock"
 GRACE = timedelta(seconds=60)
@@ -172,3 +180,24 @@ async def run_scheduler(
             await asyncio.wait_for(stop_event.wait(), timeout=pause)
         except TimeoutError:
             continue
+
+
+@dataclass
+class SchedulerHandle:
+    """A scheduler loop running as a background task (see :func:`start_scheduler`)."""
+
+    task: asyncio.Task[None]
+    stop_event: asyncio.Event
+
+    async def stop(self) -> None:
+        """Ask the loop to stop and wait for its current pass to end."""
+        self.stop_event.set()
+        await self.task
+
+
+def start_scheduler(resources: Resources) -> SchedulerHandle:
+    """Start :func:`run_scheduler` as a task of the running loop (call from a worker's
+    ``on_startup``; ``await handle.stop()`` in ``on_shutdown``)."""
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(run_scheduler(resources, stop_event), name="reporunner-scheduler")
+    return SchedulerHandle(task, stop_event)
