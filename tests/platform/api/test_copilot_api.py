@@ -294,3 +294,11 @@ async def test_chat_thread_refines_over_several_turns(
     assert (await api.get(wrong, headers=tenant.headers)).status_code == 404
     stranger = await tenant_factory(role="editor")
     assert (await api.get(thread, headers=stranger.headers)).status_code == 404
+
+
+def test_service_surface_is_sorted_and_importable() -> None:
+    import reporunner.platform.copilot as service
+
+    assert service.__all__ == sorted(service.__all__, key=lambda n: (not n.isupper(), n))
+    for name in service.__all__:
+        assert getattr(service, name) is not None, name
