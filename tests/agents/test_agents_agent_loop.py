@@ -442,3 +442,56 @@ async def test_model_from_environment_and_api_key_credential(
     out = await run_node(AiAgent, {"prompt": "hi"}, {"main": [{}]}, ctx)
     assert out.ports["main"][0]["model"] == "scripted/from-env"
     assert llm.requests[0].model == "from-env"
+
+
+async def test_token_and_cost_totals_sum_every_call(
+    llm: ScriptedLLM, registry: NodeRegistry
+) -> None:
+    llm.price("scripted/priced-agent", 1e-6, 4e-6)
+    llm.plan(
+        Reply(
+            tool_calls=[tool_call("weather", {"city": "Oslo"})],
+            prompt_tokens=100,
+            completion_tokens=10,
+        ),
+        Reply("Cold.", prompt_tokens=200, completion_tokens=20),
+    )
+    ctx = context(registry)
+    params = {
+        "model": "scripted/priced-agent",
+        "prompt": "Oslo?",
+        "tools": [{"kind": "node", "node_type": "test.weather", "name": "weather"}],
+    }
+    out = await run_node(AiAgent, params, {"main": [{}]}, ctx)
+    usage = out.ports["main"][0]["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (
+        300,
+        30,
+        330,
+    )
+    assert usage["cost_usd"] == pytest.approx(300 * 1e-6 + 30 * 4e-6)
+    reported = dict(ctx.events)["usage"]
+    assert reported["tokens_in"] == 300
+    assert reported["cost_usd"] == pytest.approx(0.00042)
+
+
+async def test_invalid_tool_arguments_go_back_to_the_model(
+    llm: ScriptedLLM, registry: NodeRegistry
+) -> None:
+    llm.plan(
+        Reply(tool_calls=[tool_call("weather", '{"city": ')]),
+        Reply(tool_calls=[tool_call("weather", {"town": "Oslo"})]),
+        Reply("gave up"),
+    )
+    params = {
+        "model": "scripted/agent",
+        "prompt": "Oslo?",
+        "tools": [{"kind": "node", "node_type": "test.weather", "name": "weather"}],
+    }
+    out = await run_node(AiAgent, params, {"main": [{}]}, context(registry))
+    first = tool_messages(llm.requests[1])[0]["content"]
+    assert first.startswith("ERROR: arguments are not valid JSON")
+    second = tool_messages(llm.requests[2])[1]["content"]
+    assert "invalid arguments" in second
+    assert "city: Field required" in second
+    assert out.ports["main"][0]["text"] == "gave up"

@@ -177,3 +177,29 @@ async def test_chats_are_workspace_scoped_and_validated(
     viewer = await tenant_factory(role="viewer")
     denied = await client.post("/chats", json={"agent": {}}, headers=viewer.headers)
     assert denied.status_code == 403
+
+
+async def test_long_threads_are_summarised_once_and_the_summary_is_kept(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    agent = {"model": "scripted/chat", "memory": {"history_tokens": 200}}
+    chat = await new_chat(client, tenant.headers, agent=agent)
+    llm.plan(Reply("ok1"))
+    await say(client, tenant.headers, chat, "My order number is 4711. " + "blah " * 400)
+    llm.plan(Reply("SUMMARY: order 4711."), Reply("ok2"))
+    await say(client, tenant.headers, chat, "second question")
+    assert "blah blah" in llm.requests[1].messages[-1]["content"]  # the summariser's input
+    sent = llm.requests[2].messages
+    assert "SUMMARY: order 4711." in sent[1]["content"]
+    assert not any("blah blah" in str(m["content"]) for m in sent)
+
+    # the next turn reuses the stored summary: no second summarising call
+    llm.plan(Reply("ok3"))
+    events = await say(client, tenant.headers, chat, "third question")
+    assert events[-1][0] == "final"
+    assert events[-1][1]["message"]["content"] == "ok3"
+    last = llm.requests[3].messages
+    assert "SUMMARY: order 4711." in last[1]["content"]
+    assert [m["content"] for m in last[2:]] == ["ok1", "second question", "ok2", "third question"]
+    assert llm.remaining == 0

@@ -188,5 +188,6 @@ async def test_a_chat_workflow_runs_on_a_worker_and_streams(
     final = events[-1][1]["message"]
     assert final["content"] == "Hi from the workflow."
     assert final["execution_id"] == events[1][1]["execution_id"]
+    assert (final["tokens_in"], final["tokens_out"]) == (12, 4)  # summed on the execution
     assert llm.requests[0].messages[-1] == {"role": "user", "content": "hello"}
     assert [m["role"] for m in history["items"]] == ["user", "assistant"]
