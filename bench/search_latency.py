@@ -113,6 +113,7 @@ async def main() -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="10k chunks, fewer queries")
     parser.add_argument("--chunks", type=int, default=None)
     parser.add_argument("--queries", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=None, help="corpus documents to embed")
     args = parser.parse_args()
 
     from sqlalchemy import text as sql
@@ -124,7 +125,9 @@ async def main() -> dict[str, Any]:
     corpus, queries, _ = load_beir(args.dataset)
     total = args.chunks or (10_000 if args.quick else 100_000)
     n_queries = args.queries or (40 if args.quick else 200)
-    seed_texts = list(corpus.values())[: 100 if args.quick else len(corpus)]
+    seed_texts = [t for t in corpus.values() if t.strip()][
+        : args.seeds or (100 if args.quick else 500)
+    ]
     query_texts = list(queries.values())[:n_queries]
     embedder = embedder_for("all-MiniLM-L6-v2")
     model = embedder.model()

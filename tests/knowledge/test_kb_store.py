@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from reporunner.knowledge.embeddings import SentenceTransformerEmbedder
+from reporunner.knowledge.errors import EmbeddingError
 from reporunner.knowledge.models import SearchRequest
 from reporunner.knowledge.pipeline import (
     IngestProgress,
@@ -299,3 +300,36 @@ async def test_reset_embeddings_clears_chunks_and_statistics(
     await _assert_term_stats_exact(kb_store, base.id)
     found = await kb_store.search(ws, base.id, SearchRequest(query="thermal fatigue"), minilm)
     assert "Turbine" in found.hits[0].text
+
+
+class FailingEmbedder(CountingEmbedder):
+    """Fails on its second embedding call (a model server going away mid-ingest)."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.embedded:
+            raise EmbeddingError("model server went away")
+        return await super().embed(texts)
+
+
+async def test_embedding_failure_leaves_no_document_half_done(
+    kb_store: KnowledgeStore, minilm: SentenceTransformerEmbedder
+) -> None:
+    ws = uuid.uuid4()
+    base = await _base(kb_store, ws, chunk_size=24, chunk_overlap=0)
+    texts = [
+        b"Short note.",
+        "\n\n".join(f"Paragraph {i} of the long manual about valves." for i in range(8)).encode(),
+    ]
+    files = []
+    for i, data in enumerate(texts):
+        document, _ = await kb_store.add_document(
+            ws, base.id, f"doc{i}.txt", content_hash=content_hash_bytes(data), size_bytes=len(data)
+        )
+        files.append((document.id, data))
+    with pytest.raises(EmbeddingError, match="went away"):
+        await ingest_documents(kb_store, ws, files, FailingEmbedder(minilm), batch_size=2)
+    statuses = [(await kb_store.get_document(ws, doc_id)) for doc_id, _ in files]
+    assert {d.status for d in statuses} <= {"ready", "failed"}
+    failed = [d for d in statuses if d.status == "failed"]
+    assert failed
+    assert all("embedding failed" in (d.error or "") for d in failed)

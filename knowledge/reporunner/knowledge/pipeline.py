@@ -72,6 +72,7 @@ class _Job:
     vectors: dict[int, list[float]] = field(default_factory=dict)
     reused: int = 0
     error: str | None = None
+    written: bool = False
 
 
 def _parse_and_chunk_all(
@@ -149,6 +150,7 @@ async def _finish(
     await store.replace_chunks(
         base, doc.id, job.chunks, vectors, metadata=doc.metadata, status="ready"
     )
+    job.written = True
     total = len(job.chunks)
     await _report(progress, IngestProgress(doc.id, "ready", total, total))
 
@@ -198,7 +200,7 @@ async def ingest_documents(
         await _embed_all(store, base, jobs, embedder, progress, batch_size)
     except Exception as err:
         for job in jobs:
-            if job.error is None and len(job.vectors) < len(job.chunks):
+            if job.error is None and not job.written:
                 job.error = f"embedding failed: {err}"
                 await store.set_status(workspace_id, job.document.id, "failed", error=job.error)
         raise
@@ -249,25 +251,30 @@ async def _embed_all(
         for job in batch:
             await _finish(store, base, job, progress)
 
-    for start in range(0, len(pending), batch_size):
-        if ready:
-            writer = asyncio.create_task(write(ready, writer))
-            ready = []
-        batch = pending[start : start + batch_size]
-        vectors = await embedder.embed([job.chunks[i].text for job, i in batch])
-        touched: dict[uuid.UUID, _Job] = {}
-        for (job, index), vector in zip(batch, vectors, strict=True):
-            job.vectors[index] = vector
-            touched[job.document.id] = job
-        partial = []
-        for job in touched.values():
-            if len(job.vectors) == len(job.chunks):
-                ready.append(job)
-            else:
-                partial.append((job.document.id, len(job.chunks), len(job.vectors)))
-        await store.set_progress(base.workspace_id, "embedding", partial)
-        for doc_id, total, done in partial:
-            await _report(progress, IngestProgress(doc_id, "embedding", done, total))
+    try:
+        for start in range(0, len(pending), batch_size):
+            if ready:
+                writer = asyncio.create_task(write(ready, writer))
+                ready = []
+            batch = pending[start : start + batch_size]
+            vectors = await embedder.embed([job.chunks[i].text for job, i in batch])
+            touched: dict[uuid.UUID, _Job] = {}
+            for (job, index), vector in zip(batch, vectors, strict=True):
+                job.vectors[index] = vector
+                touched[job.document.id] = job
+            partial = []
+            for job in touched.values():
+                if len(job.vectors) == len(job.chunks):
+                    ready.append(job)
+                else:
+                    partial.append((job.document.id, len(job.chunks), len(job.vectors)))
+            await store.set_progress(base.workspace_id, "embedding", partial)
+            for doc_id, total, done in partial:
+                await _report(progress, IngestProgress(doc_id, "embedding", done, total))
+    except BaseException:
+        if writer is not None:  # let finished documents land; the embedding error propagates
+            await asyncio.gather(writer, return_exceptions=True)
+        raise
     await write(ready, writer)
 
 
