@@ -151,6 +151,8 @@ async def test_no_model_is_a_503_that_names_the_setting(
     )
     assert response.status_code == 503, response.text
     assert "REPORUNNER_LLM_MODEL" in response.text
+    stored = (await client.get(f"/chats/{chat}/messages", headers=tenant.headers)).json()
+    assert stored["items"] == []  # nothing half-done is kept
 
 
 async def test_chats_are_workspace_scoped_and_validated(

@@ -208,11 +208,33 @@ class Turn:
     context: ChatContext | None
 
 
+def _prepare_agent(
+    resources: Resources, workspace_id: uuid.UUID, thread: ChatThread, content: str
+) -> tuple[AgentSpec, ChatContext, LLMClient]:
+    """The turn's agent spec (streaming, memory scoped to the thread's agent and end user), its
+    context and its LLM client (raises LLMNotConfigured before anything is stored)."""
+    spec = AgentSpec.model_validate(thread.agent_config)
+    agent_id = thread.agent_id or "assistant"
+    memory = spec.memory.model_copy(
+        update={"agent_id": spec.memory.agent_id or agent_id, "end_user_id": thread.end_user_id}
+    )
+    spec = spec.model_copy(update={"stream": True, "memory": memory})
+    context = ChatContext(
+        execution_id=f"chat:{thread.id}:{uuid.uuid4().hex}",
+        node_id=agent_id,
+        workspace_id=str(workspace_id),
+        trigger={"message": content, "thread_id": str(thread.id), "user": thread.end_user_id},
+        services=node_services(resources, workspace_id),
+        queue=asyncio.Queue(),
+    )
+    return spec, context, client_for(spec, context)
+
+
 async def start_turn(
     resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
 ) -> Turn:
-    """Store the user message and prepare the answer (before any byte is streamed, so that a
-    missing model is a plain 503 and an unknown chat a 404).
+    """Prepare the answer, then store the user message (before any byte is streamed, so that a
+    missing model is a plain 503 with nothing stored and an unknown chat a 404).
 
     Raises:
         NotFoundError: no such chat in this workspace.
@@ -220,6 +242,11 @@ async def start_turn(
     """
     async with resources.sessions() as session, session.begin():
         thread = await _thread(session, workspace_id, chat_id)
+        spec: AgentSpec | None = None
+        context: ChatContext | None = None
+        client: LLMClient | None = None
+        if thread.agent_config is not None:
+            spec, context, client = _prepare_agent(resources, workspace_id, thread, data.content)
         earlier = await _messages(session, chat_id)
         message = ChatMessage(
             workspace_id=workspace_id, thread_id=chat_id, role="user", content=data.content
@@ -229,7 +256,7 @@ async def start_turn(
         await session.flush()
         await session.refresh(message)
         summary, covered = _split_summary(thread.summary)
-        turn = Turn(
+        return Turn(
             chat_id=chat_id,
             workspace_id=workspace_id,
             user_message=_message_out(message),
@@ -241,31 +268,13 @@ async def start_turn(
             ],
             summary=summary,
             covered=covered,
-            spec=AgentSpec.model_validate(thread.agent_config) if thread.agent_config else None,
+            spec=spec,
             workflow_id=thread.workflow_id,
             end_user_id=thread.end_user_id,
             agent_id=thread.agent_id or "assistant",
-            client=None,
-            context=None,
+            client=client,
+            context=context,
         )
-    if turn.spec is not None:
-        memory = turn.spec.memory.model_copy(
-            update={
-                "agent_id": turn.spec.memory.agent_id or turn.agent_id,
-                "end_user_id": turn.end_user_id,
-            }
-        )
-        turn.spec = turn.spec.model_copy(update={"stream": True, "memory": memory})
-        turn.context = ChatContext(
-            execution_id=f"chat:{chat_id}:{turn.user_message.id}",
-            node_id=turn.agent_id,
-            workspace_id=str(workspace_id),
-            trigger={"message": data.content, "chat_id": str(chat_id)},
-            services=node_services(resources, workspace_id),
-            queue=asyncio.Queue(),
-        )
-        turn.client = client_for(turn.spec, turn.context)
-    return turn
 
 
 async def _store_answer(
