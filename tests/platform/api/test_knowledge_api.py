@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -577,3 +578,42 @@ async def test_another_workspace_gets_404_and_never_a_chunk(
             assert alice_doc["id"] not in {h["document_id"] for h in hits}
     still = await kb_client.get(doc_url, headers=alice.headers)
     assert still.status_code == 200
+
+
+def _sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in fields:
+            events.append((fields.get("event", ""), json.loads(fields["data"])))
+    return events
+
+
+async def test_events_stream_reports_each_document_state(
+    kb_client: AsyncTestClient[Any], tenant_factory: Any, run_worker: Any, kb_settings: Settings
+) -> None:
+    tenant = await tenant_factory(role="viewer")
+    editor = SimpleNamespace(headers=await _member(kb_settings, tenant.workspace_id, "editor"))
+    kb_id = await _create_base(kb_client, editor)
+    url = f"{KB}/{kb_id}/events?until_settled=true"
+    empty = await kb_client.get(url, headers=tenant.headers)
+    assert empty.status_code == 200
+    assert _sse_events(empty.text) == []
+
+    response = await _upload(
+        kb_client, editor, kb_id, [("notes.md", NOTES), ("broken.pdf", CORRUPT_PDF)]
+    )
+    ids = {d["name"]: d["id"] for d in response.json()["documents"]}
+    # Litestar's test client blocks the event loop for a whole request, so the worker runs
+    # first here; following live events is tested on follow_base itself.
+    await run_worker()
+    stream = await kb_client.get(url, headers=tenant.headers)
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    events = _sse_events(stream.text)
+    last = {data["document_id"]: data for _, data in events}
+    assert last[ids["notes.md"]]["status"] == "ready"
+    assert last[ids["broken.pdf"]]["status"] == "failed"
+    assert last[ids["broken.pdf"]]["error"]
+    assert {kind for kind, _ in events} == {"document.state"}
+    other = await tenant_factory(role="owner")
+    assert (await kb_client.get(url, headers=other.headers)).status_code == 404

@@ -252,3 +252,53 @@ async def test_an_upload_whose_job_cannot_be_queued_fails_visibly(
     [doc] = await kb.list_documents(kb_resources, ws, base.id)
     assert doc.status == "failed"
     assert "could not queue" in (doc.error or "")
+
+
+async def test_follow_base_relays_live_events_until_settled(kb_resources: Resources) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from reporunner.knowledge import DocumentRecord, IngestProgress
+    from reporunner.platform.knowledge import progress_event, publish_event
+    from reporunner.platform.knowledge.events import follow_base
+
+    kb_id, doc_a, doc_b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    queued = [
+        DocumentRecord(doc, uuid.uuid4(), kb_id, name, "upload", "text/plain", 1, "h", None,
+                       "queued", None, 0, 0, {}, now, now)
+        for doc, name in ((doc_a, "a.txt"), (doc_b, "b.txt"))
+    ]  # fmt: skip
+    subscribed = asyncio.Event()
+
+    async def snapshot() -> list[DocumentRecord]:
+        subscribed.set()  # the channel is subscribed before the snapshot is read
+        return queued
+
+    async def collect() -> list[dict[str, Any] | None]:
+        return [
+            e async for e in follow_base(
+                kb_resources.redis, kb_id, snapshot, until_settled=True, idle_seconds=0.2
+            )
+        ]  # fmt: skip
+
+    follower = asyncio.create_task(collect())
+    await asyncio.wait_for(subscribed.wait(), 10)
+    for progress in (
+        IngestProgress(doc_a, "parsing"),
+        IngestProgress(doc_a, "embedding", 1, 3),
+        IngestProgress(doc_a, "ready", 3, 3),
+        IngestProgress(doc_b, "failed", error="corrupt"),
+    ):
+        await publish_event(kb_resources.redis, kb_id, progress_event(kb_id, progress))
+    events = [e for e in await asyncio.wait_for(follower, 20) if e is not None]
+    assert [e["type"] for e in events[:2]] == ["document.state", "document.state"]
+    assert [(e["document_id"], e["status"]) for e in events[2:]] == [
+        (str(doc_a), "parsing"),
+        (str(doc_a), "embedding"),
+        (str(doc_a), "ready"),
+        (str(doc_b), "failed"),
+    ]
+    assert events[3]["chunks_done"] == 1
+    assert events[3]["chunks_total"] == 3
+    assert events[-1]["error"] == "corrupt"

@@ -7,18 +7,22 @@ Litestar's whole-body limit and enforces its own.
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from reporunner.knowledge import DocumentTooLarge, SearchRequest
+from reporunner.knowledge import DocumentRecord, DocumentTooLarge, SearchRequest
 from reporunner.nodes.errors import ValidationFailed
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.knowledge import ingest, service
+from reporunner.platform.knowledge.events import follow_base
 from reporunner.platform.knowledge.schemas import (
     DocumentOut,
     KnowledgeBaseCreate,
@@ -80,6 +84,19 @@ async def _incoming_files(
         "send files as multipart/form-data, or JSON {url | text, name?, metadata?}; "
         f"got Content-Type '{media_type or 'none'}'"
     )
+
+
+async def _event_stream(
+    resources: Resources, workspace_id: uuid.UUID, kb_id: uuid.UUID, until_settled: bool
+) -> AsyncIterator[ServerSentEventMessage]:
+    async def snapshot() -> list[DocumentRecord]:
+        return await service.list_documents(resources, workspace_id, kb_id)
+
+    async for event in follow_base(resources.redis, kb_id, snapshot, until_settled=until_settled):
+        if event is None:
+            yield ServerSentEventMessage(comment="keep-alive")
+        else:
+            yield ServerSentEventMessage(data=json.dumps(event), event=str(event["type"]))
 
 
 class KnowledgeBaseController(Controller):
@@ -216,6 +233,23 @@ class KnowledgeBaseController(Controller):
         doc, data = await service.read_original(resources, principal.workspace_id, kb_id, doc_id)
         return Response(
             data, media_type=doc.mime_type, headers=original_headers(doc.name, doc.mime_type)
+        )
+
+    @get(
+        "/{kb_id:uuid}/events",
+        summary="Follow ingestion progress (Server-Sent Events): each document's state, then "
+        "every change",
+    )
+    async def events(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        until_settled: FromQuery[bool] = False,
+    ) -> ServerSentEvent:
+        await service.get_base(resources, principal.workspace_id, kb_id)
+        return ServerSentEvent(
+            _event_stream(resources, principal.workspace_id, kb_id, until_settled)
         )
 
     @post("/{kb_id:uuid}/search", status_code=200, summary="Search with citations")
