@@ -1,6 +1,7 @@
 """Chat threads with agents (streamed turns, history, citations) and agent memories."""
 
-from reporunner.platform.chats.providers import llm_provider, memory_provider
+from reporunner.platform.chats.memories import delete_memory, list_memories, memory_store
+from reporunner.platform.chats.providers import llm_provider, memory_provider, registry_provider
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
@@ -13,11 +14,8 @@ from reporunner.platform.chats.schemas import (
 from reporunner.platform.chats.service import (
     Turn,
     create_chat,
-    delete_memory,
     get_chat,
-    list_memories,
     list_messages,
-    memory_store,
     node_services,
     run_turn,
     start_turn,
@@ -41,6 +39,7 @@ __all__ = [
     "memory_provider",
     "memory_store",
     "node_services",
+    "registry_provider",
     "run_turn",
     "start_turn",
 ]

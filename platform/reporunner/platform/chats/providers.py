@@ -3,7 +3,8 @@
 
 ``memory``: the agents' long-term memory over the platform database; ``llm``: the default model
 from ``REPORUNNER_LLM_MODEL`` (None when unset, so nodes fall back to their own settings and the
-environment, and finally to the one clear "no model configured" error).
+environment, and finally to the one clear "no model configured" error); ``registry``: the node
+types of the run, which the agent's node tools are resolved from.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from reporunner.platform.resources import Resources
 if TYPE_CHECKING:
     from reporunner.platform.executions.node_services import RunInfo
 
-__all__ = ["llm_provider", "memory_provider"]
+__all__ = ["llm_provider", "memory_provider", "registry_provider"]
 
 
 def memory_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
     """``"memory"``: :class:`~reporunner.agents.memory.SqlMemoryStore` on the platform DB."""
-    from reporunner.platform.chats.service import memory_store
+    from reporunner.platform.chats.memories import memory_store
 
     return MEMORY, memory_store(resources)
 
@@ -32,3 +33,10 @@ def llm_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) ->
     """``"llm"``: the settings' default :class:`~reporunner.agents.llm.LLMConfig` (or None)."""
     model = resources.settings.llm_model
     return "llm", LLMConfig(model=model) if model else None
+
+
+def registry_provider(
+    resources: Resources, workspace_id: uuid.UUID, run: RunInfo
+) -> tuple[str, Any]:
+    """``"registry"``: the run's node registry (agents resolve node tools in it)."""
+    return "registry", run.registry

@@ -1,4 +1,4 @@
-"""Chat threads: create, post a message (a streamed agent turn), history, and memories.
+"""Chat threads: create, post a message (a streamed agent turn), history.
 
 A turn of an agent-bound thread runs in the API process: the user message is stored first, the
 agent answers with the thread's windowed history (older turns summarised into
@@ -26,16 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
 from reporunner.agents.llm import LLMClient, LLMConfig, Message, Usage
-from reporunner.agents.memory import MEMORY, SqlMemoryStore, window_history
-from reporunner.knowledge import embedder_for
+from reporunner.agents.memory import MEMORY, window_history
 from reporunner.nodes.errors import NotFoundError, ReporunnerError, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.chats.context import ChatContext
+from reporunner.platform.chats.memories import memory_store
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
-    MemoryOut,
-    MemoryPage,
     MessageIn,
     MessageOut,
     MessagePage,
@@ -48,11 +46,8 @@ from reporunner.platform.workflows.service import load_version
 __all__ = [
     "Turn",
     "create_chat",
-    "delete_memory",
     "get_chat",
-    "list_memories",
     "list_messages",
-    "memory_store",
     "node_services",
     "run_turn",
     "start_turn",
@@ -66,11 +61,6 @@ _EVENT_NAMES = {
     "llm.usage": "usage",
     "llm.retry": "retry",
 }
-
-
-def memory_store(resources: Resources) -> SqlMemoryStore:
-    """Long-term memory over the platform database with the configured local embedder."""
-    return SqlMemoryStore(resources.sessions, embedder_for(resources.settings.embedding_model))
 
 
 def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, Any]:
@@ -368,37 +358,3 @@ async def run_turn(resources: Resources, turn: Turn) -> AsyncIterator[tuple[str,
                 yield event
     except ReporunnerError as err:
         yield "error", {"code": err.code, "detail": err.detail}
-
-
-async def list_memories(
-    resources: Resources,
-    workspace_id: uuid.UUID,
-    *,
-    agent_id: str | None = None,
-    end_user_id: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> MemoryPage:
-    """Memories of the workspace, newest first."""
-    records = await memory_store(resources).list(
-        str(workspace_id), agent_id=agent_id, end_user_id=end_user_id, limit=limit, offset=offset
-    )
-    return MemoryPage(
-        items=[
-            MemoryOut(
-                id=uuid.UUID(r.id),
-                agent_id=r.agent_id,
-                end_user_id=r.end_user_id,
-                text=r.text,
-                created_at=r.created_at,
-            )
-            for r in records
-        ]
-    )
-
-
-async def delete_memory(
-    resources: Resources, workspace_id: uuid.UUID, memory_id: uuid.UUID
-) -> None:
-    """Forget one memory. Raises NotFoundError for another workspace's memory."""
-    await memory_store(resources).delete(str(workspace_id), str(memory_id))
