@@ -132,8 +132,6 @@ async def _chunk_vectors(resources: Resources, base_id: uuid.UUID) -> list[Seque
 async def test_reembed_moves_a_base_to_a_new_model(
     kb_resources: Resources, drain_queue: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reporunner.knowledge import embeddings
-
     ws = await _workspace(kb_resources)
     base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="moving"))
     files = [
@@ -148,38 +146,39 @@ async def test_reembed_moves_a_base_to_a_new_model(
     ]
     assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {384}
 
-    class Fake8:
-        """A deterministic 8-dimensional 'litellm' model (no network)."""
+    import litellm
 
-        model_name, dim, max_tokens = "fake/embed-8", 8, 512
+    class HashEmbeddings(litellm.CustomLLM):  # type: ignore[misc]
+        """An 8-dimensional embedding model behind litellm's real code path (no network)."""
 
-        def token_counter(self) -> Any:
-            return embeddings.embedder_for("all-MiniLM-L6-v2").token_counter()
+        async def aembedding(
+            self, model: str, input: list[str], model_response: Any, *args: Any, **kwargs: Any
+        ) -> Any:
+            model_response.data = [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": [float(len(t) % (j + 2)) + 1.0 for j in range(8)],
+                }
+                for i, t in enumerate(input)
+            ]
+            model_response.model = model
+            return model_response
 
-        async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-            return [[float(len(t) % (i + 2)) + 1.0 for i in range(8)] for t in texts]
-
-        async def embed_query(self, text: str) -> list[float]:
-            return (await self.embed([text]))[0]
-
-    real = embeddings.embedder_for
-
-    def fake_for(model: str, dim: int | None = None, **kw: Any) -> Any:
-        return Fake8() if model == "fake/embed-8" else real(model, dim, **kw)
-
-    for module in ("reporunner.platform.knowledge.service", "reporunner.platform.knowledge.ingest"):
-        monkeypatch.setattr(f"{module}.embedder_for", fake_for)
+    monkeypatch.setattr(
+        litellm, "custom_provider_map", [{"provider": "kbtest", "custom_handler": HashEmbeddings()}]
+    )  # fmt: skip
     moving = await start_reembed(
-        kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
+        kb_resources, ws, base.id, ReembedIn(embedding_model="kbtest/e8", embedding_dim=8)
     )
     assert moving.settings.get("reembedding") is True
     with pytest.raises(Exception, match="already being re-embedded"):
         await start_reembed(
-            kb_resources, ws, base.id, ReembedIn(embedding_model="fake/embed-8", embedding_dim=8)
+            kb_resources, ws, base.id, ReembedIn(embedding_model="kbtest/e8", embedding_dim=8)
         )
     await drain_queue()
     moved = await kb.get_base(kb_resources, ws, base.id)
-    assert (moved.embedding_model, moved.embedding_dim) == ("fake/embed-8", 8)
+    assert (moved.embedding_model, moved.embedding_dim) == ("kbtest/e8", 8)
     assert "reembedding" not in moved.settings
     assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {8}
     docs = await kb.list_documents(kb_resources, ws, base.id)
