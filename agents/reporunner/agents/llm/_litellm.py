@@ -25,7 +25,6 @@ def litellm() -> ModuleType:
         import litellm as module
 
         module.suppress_debug_info = True
-        module.drop_params = True  # e.g. temperature on models that refuse it
         _warm_up(module)
         _module = module
     return _module

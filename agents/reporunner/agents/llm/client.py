@@ -72,6 +72,7 @@ class LLMClient:
             "timeout": self.config.timeout_s,
             "num_retries": 0,
             "max_retries": 0,
+            "drop_params": True,  # e.g. temperature on models that refuse it, instead of a 400
             # litellm imports its MCP gateway (and the optional 'mcp' package) whenever tools
             # are passed; our tools are plain functions, so skip that path.
             "_skip_mcp_handler": True,
