@@ -333,3 +333,35 @@ async def test_embedding_failure_leaves_no_document_half_done(
     failed = [d for d in statuses if d.status == "failed"]
     assert failed
     assert all("embedding failed" in (d.error or "") for d in failed)
+
+
+class OverlapReranker:
+    """A lexical reranker: scores passages by how many query words they contain."""
+
+    async def score(self, query: str, passages: list[str]) -> list[float]:
+        words = set(query.lower().split())
+        return [float(len(words & set(p.lower().rstrip(".").split()))) for p in passages]
+
+
+async def test_rerank_is_skipped_with_a_note_or_reorders_with_a_reranker(
+    kb_engine: Any, minilm: SentenceTransformerEmbedder
+) -> None:
+    plain = KnowledgeStore(kb_engine)
+    ws = uuid.uuid4()
+    base = await _base(plain, ws)
+    for name, text_ in [
+        ("a.txt", "Oil gearbox change interval yearly."),
+        ("b.txt", "Gearbox oil must be changed every year."),
+    ]:
+        await add_and_ingest(plain, ws, base.id, name, text_.encode(), minilm)
+    request = SearchRequest(query="gearbox oil changed", top_k=2, rerank=True)
+    skipped = await plain.search(ws, base.id, request, minilm)
+    assert skipped.notes == ("rerank skipped: no cross-encoder model is installed",)
+    reranked = await KnowledgeStore(kb_engine, OverlapReranker()).search(
+        ws, base.id, request, minilm
+    )
+    assert reranked.notes == ()
+    assert reranked.hits[0].text.startswith("Gearbox oil must be changed")
+    assert reranked.hits[0].ranks["rerank"] == 1
+    assert reranked.hits[0].score == 3.0
+    assert [h.ranks["rerank"] for h in reranked.hits] == [1, 2]

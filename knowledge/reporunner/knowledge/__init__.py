@@ -60,6 +60,7 @@ from reporunner.knowledge.pipeline import (
     ingest_document,
     ingest_documents,
 )
+from reporunner.knowledge.rerank import CrossEncoderReranker
 from reporunner.knowledge.service import KnowledgeService, StoreKnowledgeService
 from reporunner.knowledge.store import KnowledgeStore, Reranker
 
@@ -69,6 +70,7 @@ __all__ = [
     "SUPPORTED_TYPES",
     "Chunk",
     "ChunkingOptions",
+    "CrossEncoderReranker",
     "DocumentCorrupt",
     "DocumentEmpty",
     "DocumentEncrypted",
