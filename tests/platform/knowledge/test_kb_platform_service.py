@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from reporunner.knowledge import SearchRequest
 from reporunner.knowledge.nodes import KnowledgeIngest, KnowledgeSearch
-from reporunner.nodes.errors import NotFoundError
+from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.nodes.testing import NodeTestContext, run_node
 from reporunner.platform.executions.node_services import PROVIDERS
 from reporunner.platform.knowledge import (
@@ -172,9 +172,13 @@ async def test_reembed_moves_a_base_to_a_new_model(
         kb_resources, ws, base.id, ReembedIn(embedding_model="kbtest/e8", embedding_dim=8)
     )
     assert moving.settings.get("reembedding") is True
-    with pytest.raises(Exception, match="already being re-embedded"):
+    with pytest.raises(ConflictError, match="already being re-embedded"):
         await start_reembed(
             kb_resources, ws, base.id, ReembedIn(embedding_model="kbtest/e8", embedding_dim=8)
+        )
+    with pytest.raises(ConflictError, match="being re-embedded"):
+        await kb.upload_documents(
+            kb_resources, ws, base.id, [IncomingFile("c.txt", b"late", "upload")]
         )
     await drain_queue()
     moved = await kb.get_base(kb_resources, ws, base.id)
