@@ -495,3 +495,24 @@ async def test_invalid_tool_arguments_go_back_to_the_model(
     assert "invalid arguments" in second
     assert "city: Field required" in second
     assert out.ports["main"][0]["text"] == "gave up"
+
+
+async def test_retries_and_fallback_are_visible_as_events(llm: ScriptedLLM) -> None:
+    from reporunner.agents.testing import Fail
+
+    llm.plan(Fail(429, retry_after=0), Fail(500), Reply("from the fallback"))
+    ctx = NodeTestContext()
+    params = {
+        "model": "scripted/main",
+        "fallback_model": "scripted/backup",
+        "max_retries": 1,
+        "prompt": "hi",
+    }
+    out = await run_node(AiAgent, params, {"main": [{}]}, ctx)
+    item = out.ports["main"][0]
+    assert item["model"] == "scripted/backup"
+    retries = [d for n, d in ctx.events if n == "llm.retry"]
+    assert [(r["status"], r["delay_s"], r["fallback_to"]) for r in retries] == [
+        (429, 0.0, None),
+        (500, 0.0, "scripted/backup"),
+    ]
