@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,17 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLM]:
         yield scripted
 
 
-def test_create_prints_a_valid_definition(llm: ScriptedLLM, capsys) -> None:
+@pytest.fixture
+def litellm_info_logs() -> Iterator[None]:
+    """litellm's handler writes records below WARNING to sys.stdout; turn them on."""
+    logger = logging.getLogger("LiteLLM")
+    before = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(before)
+
+
+def test_create_prints_a_valid_definition(llm: ScriptedLLM, capsys, litellm_info_logs) -> None:
     llm.plan(submit({**DEFINITION, "edges": []}), submit(DEFINITION))
 
     code = main(["create", "post new blog posts to Discord every hour"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -64,7 +65,9 @@ def cmd_create(args: argparse.Namespace) -> int:
         settings, default_registry(), model=args.model, max_repairs=max(args.max_repairs, 0)
     )
     try:
-        result = asyncio.run(copilot.generate(args.description))
+        # stdout carries the definition only: litellm logs below WARNING to sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            result = asyncio.run(copilot.generate(args.description))
     except CopilotFailed as err:
         for problem in err.problems:
             print(f"  {problem.get('pointer') or '(root)'}: {problem['message']}", file=sys.stderr)
