@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -177,6 +178,18 @@ async def evaluate(
     }
 
 
+async def _run(
+    cases: list[dict[str, Any]], registry: NodeRegistry, model: str, max_repairs: int
+) -> dict[str, Any]:
+    if model and not model.startswith("scripted/"):
+        copilot = _copilot(registry, resolve_llm_config(model), max_repairs)
+        return {**await evaluate(cases, copilot, registry), "mode": model}
+    with scripted_llm() as llm:
+        llm.plan(*(ScriptedDesigner(cases, registry) for _ in range(len(cases) * 4)))
+        copilot = _copilot(registry, LLMConfig("scripted/designer"), max_repairs)
+        return {**await evaluate(cases, copilot, registry), "mode": "scripted"}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"first {QUICK_CASES} cases only")
@@ -187,16 +200,8 @@ async def main() -> None:
     registry = default_registry()
     model = os.environ.get("REPORUNNER_LLM_MODEL", "").strip()
     started = time.perf_counter()
-    if model and not model.startswith("scripted/"):
-        copilot = _copilot(registry, resolve_llm_config(model), args.max_repairs)
-        report = await evaluate(cases, copilot, registry)
-        report["mode"] = model
-    else:
-        with scripted_llm() as llm:
-            llm.plan(*(ScriptedDesigner(cases, registry) for _ in range(len(cases) * 4)))
-            copilot = _copilot(registry, LLMConfig("scripted/designer"), args.max_repairs)
-            report = await evaluate(cases, copilot, registry)
-        report["mode"] = "scripted"
+    with contextlib.redirect_stdout(sys.stderr):  # litellm logs INFO records to stdout
+        report = await _run(cases, registry, model, args.max_repairs)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report))
 
