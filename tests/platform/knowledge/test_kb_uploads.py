@@ -16,6 +16,7 @@ from reporunner.platform.knowledge import (
     fetch_url,
     files_from_json,
     files_from_multipart,
+    read_json_body,
 )
 
 LIMITS = UploadLimits(max_bytes=100, max_files=2)
@@ -132,3 +133,13 @@ async def test_url_fetch_goes_through_the_ssrf_guard() -> None:
     ):
         with pytest.raises(SSRFBlockedError):
             await fetch_url(url, LIMITS)
+
+
+async def test_json_bodies_are_read_with_a_cap() -> None:
+    small = await read_json_body(_chunks(b'{"text": "hi"}', 4), LIMITS)
+    assert small == b'{"text": "hi"}'
+    huge = b'{"text": "' + b"x" * (2 * LIMITS.max_bytes + 70_000) + b'"}'
+    with pytest.raises(DocumentTooLarge):
+        await read_json_body(_chunks(huge, 4096), LIMITS)
+    with pytest.raises(DocumentTooLarge, match="limit of 100 bytes"):
+        await files_from_json(b'{"text": "' + b"y" * 101 + b'"}', LIMITS)

@@ -19,6 +19,7 @@ from reporunner.platform.knowledge.uploads import (
     fetch_url,
     files_from_json,
     files_from_multipart,
+    read_json_body,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "knowledge_service",
     "progress_event",
     "publish_event",
+    "read_json_body",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "fetch_url",
     "files_from_json",
     "files_from_multipart",
+    "read_json_body",
 ]
 
 _FIELDS = ("url", "text", "name", "metadata")
@@ -163,6 +164,21 @@ async def files_from_json(
             problems=problems,
         ) from None
     return [await _from_source(source, limits, client)]
+
+
+async def read_json_body(stream: AsyncIterator[bytes], limits: UploadLimits) -> bytes:
+    """A JSON upload body, read with a cap (twice the file limit: JSON escaping inflates text).
+
+    Raises:
+        DocumentTooLarge: the body exceeds the cap.
+    """
+    cap = 2 * limits.max_bytes + 64 * 1024
+    body = bytearray()
+    async for chunk in stream:
+        body.extend(chunk)
+        if len(body) > cap:
+            raise _too_large("the JSON body", limits)
+    return bytes(body)
 
 
 def _metadata_field(raw: str) -> dict[str, Any]:

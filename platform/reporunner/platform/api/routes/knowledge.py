@@ -37,6 +37,7 @@ from reporunner.platform.knowledge.uploads import (
     UploadLimits,
     files_from_json,
     files_from_multipart,
+    read_json_body,
 )
 from reporunner.platform.resources import Resources
 
@@ -79,7 +80,7 @@ async def _incoming_files(
             raise ValidationFailed("multipart upload without a boundary in its Content-Type")
         return await files_from_multipart(request.stream(), boundary, limits)
     if media_type == "application/json":
-        return await files_from_json(await request.body(), limits)
+        return await files_from_json(await read_json_body(request.stream(), limits), limits)
     raise ValidationFailed(
         "send files as multipart/form-data, or JSON {url | text, name?, metadata?}; "
         f"got Content-Type '{media_type or 'none'}'"
