@@ -430,14 +430,21 @@ async def test_text_json_upload_and_url_ssrf_refusal(
     assert both.status_code == 422
 
 
-async def test_html_original_is_an_attachment_never_sniffed(
+async def test_html_and_svg_originals_are_attachments_never_sniffed(
     kb_client: AsyncTestClient[Any], tenant_factory: Any
 ) -> None:
     tenant = await tenant_factory(role="editor")
     kb_id = await _create_base(kb_client, tenant)
     page = b"<html><body><article><p>Hello</p><script>alert(1)</script></article></body></html>"
-    response = await _upload(kb_client, tenant, kb_id, [("page.txt", page), ("m.pdf", MANUAL)])
-    html_id, pdf_id = (d["id"] for d in response.json()["documents"])
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><text>Hi</text></svg>'
+    files = [("page.txt", page), ("m.pdf", MANUAL), ("logo.svg", svg)]
+    response = await _upload(kb_client, tenant, kb_id, files)
+    html_id, pdf_id, svg_id = (d["id"] for d in response.json()["documents"])
+    image = await kb_client.get(f"{KB}/{kb_id}/documents/{svg_id}/original", headers=tenant.headers)
+    assert image.headers["content-type"].startswith("text/plain")  # stored as what it parses as
+    assert image.headers["content-disposition"].startswith('attachment; filename="logo.svg"')
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert image.content == svg
     html = await kb_client.get(f"{KB}/{kb_id}/documents/{html_id}/original", headers=tenant.headers)
     assert html.headers["content-type"].startswith("text/html")
     assert html.headers["content-disposition"].startswith("attachment;")
@@ -445,6 +452,10 @@ async def test_html_original_is_an_attachment_never_sniffed(
     assert "sandbox" in html.headers["content-security-policy"]
     pdf = await kb_client.get(f"{KB}/{kb_id}/documents/{pdf_id}/original", headers=tenant.headers)
     assert pdf.headers["content-type"] == "application/pdf"
+    assert (
+        pdf.headers["content-disposition"]
+        == "attachment; filename=\"m.pdf\"; filename*=UTF-8''m.pdf"
+    )
     assert pdf.headers["x-content-type-options"] == "nosniff"
     assert pdf.content == MANUAL
 

@@ -43,21 +43,19 @@ from reporunner.platform.resources import Resources
 
 __all__ = ["KnowledgeBaseController", "original_headers", "route_handlers"]
 
-_INLINE_TYPES = {"application/pdf", "text/plain", "text/csv", "application/json", "text/markdown"}
 
+def original_headers(name: str) -> dict[str, str]:
+    """Headers of a served original: always a download, never sniffed, never a page of ours.
 
-def original_headers(name: str, mime_type: str) -> dict[str, str]:
-    """Headers of a served original: never sniffed, never rendered as a page of ours.
-
-    HTML, SVG and anything not known to be inert is an attachment; the sandbox CSP keeps even
-    an inline file from running scripts with our origin.
+    Originals are whatever users uploaded (an SVG or HTML file may carry scripts; an SVG is
+    even stored as text/plain), so every one is an attachment, the browser may not guess
+    another type, and the sandbox CSP keeps it from running anything with our origin.
     """
-    disposition = "inline" if mime_type in _INLINE_TYPES else "attachment"
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
     return {
-        "Content-Disposition": f'{disposition}; filename="{fallback}"; '
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
         f"filename*=UTF-8''{quote(name, safe='')}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "sandbox; default-src 'none'",
@@ -232,9 +230,7 @@ class KnowledgeBaseController(Controller):
         resources: NamedDependency[Resources],
     ) -> Response[bytes]:
         doc, data = await service.read_original(resources, principal.workspace_id, kb_id, doc_id)
-        return Response(
-            data, media_type=doc.mime_type, headers=original_headers(doc.name, doc.mime_type)
-        )
+        return Response(data, media_type=doc.mime_type, headers=original_headers(doc.name))
 
     @get(
         "/{kb_id:uuid}/events",
