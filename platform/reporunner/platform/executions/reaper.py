@@ -134,8 +134,8 @@ async def reap_once(resources: Resources) -> list[uuid.UUID]:
 async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
     """Set the cancel event of executions named on the cancel channel (runs until cancelled)."""
     pubsub = resources.redis.pubsub()
-    await pubsub.subscribe(CANCEL_CHANNEL)
-    try:
+    try:  # subscribing takes a connection: a cancel during it must still give it back
+        await pubsub.subscribe(CANCEL_CHANNEL)
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None:
