@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from arq.connections import ArqRedis
 from exec_testnodes import count_key, registry_with_test_nodes
 from sqlalchemy import select, update
@@ -273,3 +274,55 @@ async def test_a_cancel_sent_to_a_dead_worker_still_ends_the_execution(
     assert (row.status, row.attempts) == ("cancelled", 1)
     events = await read_events(resources.redis, str(out.id))
     assert [(e.event, e.data["status"]) for e in events] == [("execution.finished", "cancelled")]
+
+
+async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
+    resources: Resources, tenant_factory, services
+) -> None:
+    tenant = await tenant_factory()
+    flow = {
+        "name": "pauses",
+        "nodes": [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "pause", "type": "logic.wait", "params": {"amount": 1}},
+            {"id": "set", "type": "data.set", "params": {"fields": [{"name": "x", "value": "1"}]}},
+        ],
+        "edges": [{"source": "start", "target": "pause"}, {"source": "pause", "target": "set"}],
+    }
+    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
+    out = await start_execution(resources, tenant.workspace_id, wf.id, {})
+    worker = build_worker(resources, handle_signals=False, registry=REGISTRY)
+    task = asyncio.create_task(worker.main())
+    try:
+
+        async def pausing() -> bool:
+            async with resources.sessions() as session:
+                return bool(
+                    await session.scalar(
+                        select(NodeRun.id).where(
+                            NodeRun.execution_id == out.id, NodeRun.node_id == "pause"
+                        )
+                    )
+                )
+
+        await _until(pausing, what="the wait node to start")
+        # every pooled connection of the database dies (a Postgres restart, a failover...)
+        with psycopg.connect(services.pg_dsn, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert killed is not None
+        assert killed[0] > 0
+
+        async def ended() -> bool:
+            return (await _row(resources, out.id)).status not in ("queued", "running")
+
+        await _until(ended, what="the execution to end")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    row = await _row(resources, out.id)
+    assert row.status == "succeeded", row.error
+    assert row.result == {"final_items": [{"x": "1"}]}
