@@ -146,3 +146,61 @@ def test_kb_on_the_embedded_data_directory_without_a_server(tmp_path: Path, corp
     row = next(line for line in listed.stdout.splitlines() if "notes" in line)
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[2:5] == ["1", "1", "0"]  # documents, ready, failed
+
+
+def test_kb_ingest_joins_a_running_server_and_leaves_it_running(
+    tmp_path: Path, corpus: Path
+) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    token = "rr_kbtest01_" + "k" * 32
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        REPORUNNER_DATA_DIR=str(tmp_path / "served"),
+        REPORUNNER_BOOTSTRAP_TOKEN=token,
+        HF_HUB_OFFLINE="1",
+    )
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [REPORUNNER, "serve", "--port", str(port), "--no-worker"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "serve did not get ready"
+            time.sleep(0.2)
+        ingest = subprocess.run(
+            [REPORUNNER, "kb", "ingest", "served-kb", str(corpus / "sub" / "notes.md")],
+            env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        assert ingest.returncode == 0, ingest.stderr
+        assert "first start" not in ingest.stderr  # the server's workspace is used
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200  # postgres still up
+        bases = httpx.get(f"{base}/knowledge-bases", headers=headers, timeout=10).json()
+        [served] = [b for b in bases if b["name"] == "served-kb"]
+        hits = httpx.post(
+            f"{base}/knowledge-bases/{served['id']}/search",
+            json={"query": "vibration alerts", "mode": "keyword"},
+            headers=headers,
+            timeout=30,
+        ).json()["hits"]
+        assert hits[0]["document_name"] == "notes.md"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
