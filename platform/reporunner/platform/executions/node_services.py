@@ -18,6 +18,7 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import NotFoundError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import SUBWORKFLOW
+from reporunner.platform.chats.providers import llm_provider, memory_provider, registry_provider
 from reporunner.platform.engine import (
     CompiledWorkflow,
     InProcessSubWorkflows,
@@ -142,6 +143,9 @@ PROVIDERS: list[ServiceProvider] = [
     subworkflow_provider,
     knowledge_provider,
     webhook_response_provider,
+    memory_provider,
+    llm_provider,
+    registry_provider,
 ]
 """Every service provider; add yours here."""
 
