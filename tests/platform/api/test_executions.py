@@ -468,3 +468,23 @@ async def test_events_replay_what_happened_then_follow_live(stack, tenant_factor
     ids = [tuple(map(int, e["id"].split("-"))) for e in events]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+async def test_events_of_an_old_execution_end_with_its_outcome(stack, tenant_factory) -> None:
+    tenant = await tenant_factory(role="viewer")
+    editor = await tenant_factory(role="editor")
+    wf_id = await create(stack, editor.headers, GREET)
+    ex_id = (await run(stack, editor.headers, wf_id, {"who": "Lin"}))["id"]
+    await stack.drain()
+    full = await stack.client.get(f"/executions/{ex_id}/events", headers=editor.headers)
+    assert full.status_code == 200
+    assert full.text.count("event: node.finished") == 2
+    assert full.text.rstrip().endswith('"status":"succeeded"}')
+    assert (
+        await stack.client.get(f"/executions/{ex_id}/events", headers=tenant.headers)
+    ).status_code == 404
+    await stack.resources.redis.delete(f"reporunner:execution:{ex_id}:stream")  # expired
+    gone = await stack.client.get(f"/executions/{ex_id}/events", headers=editor.headers)
+    assert gone.text.count("event: ") == 1
+    assert "event: execution.finished" in gone.text
+    assert '"status":"succeeded"' in gone.text
