@@ -488,3 +488,20 @@ async def test_events_of_an_old_execution_end_with_its_outcome(stack, tenant_fac
     assert gone.text.count("event: ") == 1
     assert "event: execution.finished" in gone.text
     assert '"status":"succeeded"' in gone.text
+
+
+async def test_cancel_of_a_waiting_execution_ends_it(stack, tenant_factory) -> None:
+    tenant = await tenant_factory(role="editor")
+    wf_id = await create(stack, tenant.headers, APPROVE)
+    ex_id = (await run(stack, tenant.headers, wf_id))["id"]
+    await stack.drain()
+    cancelled = await stack.client.post(f"/executions/{ex_id}/cancel", headers=tenant.headers)
+    assert cancelled.json()["status"] == "cancelled"
+    late = await stack.client.post(
+        f"/executions/{ex_id}/resume", json={"payload": "approve"}, headers=tenant.headers
+    )
+    assert late.status_code == 409
+    assert "only a waiting execution" in late.json()["detail"]
+    got = (await stack.client.get(f"/executions/{ex_id}", headers=tenant.headers)).json()
+    assert "done" not in {r["node_id"] for r in got["node_runs"]}
+    assert {r["status"] for r in got["node_runs"] if r["node_id"] == "ask"} == {"interrupted"}
