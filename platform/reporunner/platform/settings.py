@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the scheduler loop looks for due schedules."
     )
+    # -- knowledge search
+    rerank_model: Path | None = Field(
+        default=None,
+        description="Folder of a local sentence-transformers cross-encoder that re-scores "
+        "knowledge search results when a search asks for rerank. Unset: rerank is skipped "
+        "with a note.",
+    )
 
     @field_validator("database_url")
     @classmethod

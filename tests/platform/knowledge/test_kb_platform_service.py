@@ -305,3 +305,30 @@ async def test_follow_base_relays_live_events_until_settled(kb_resources: Resour
     assert events[3]["chunks_done"] == 1
     assert events[3]["chunks_total"] == 3
     assert events[-1]["error"] == "corrupt"
+
+
+async def test_searches_rerank_with_the_configured_cross_encoder(
+    kb_settings: Any, drain_queue: Any, tmp_path: Path
+) -> None:
+    """A real (untrained-head) CrossEncoder built from the bundled MiniLM, saved locally."""
+    from sentence_transformers import CrossEncoder
+
+    from reporunner.knowledge.embeddings import minilm_model_path
+    from reporunner.platform.resources import open_resources
+
+    folder = tmp_path / "cross-encoder"
+    CrossEncoder(str(minilm_model_path()), num_labels=1, local_files_only=True).save(str(folder))
+    resources = await open_resources(kb_settings.model_copy(update={"rerank_model": folder}))
+    try:
+        ws = await _workspace(resources)
+        base = await kb.create_base(resources, ws, KnowledgeBaseCreate(name="rr"))
+        texts = [b"Gearbox oil is changed yearly.", b"Pumps need new seals.", b"Fans are quiet."]
+        files = [IncomingFile(f"{i}.txt", t, "upload") for i, t in enumerate(texts)]
+        await kb.upload_documents(resources, ws, base.id, files)
+        await drain_queue()
+        request = SearchRequest(query="gearbox oil", top_k=3, rerank=True)
+        result = await kb.search(resources, ws, base.id, request)
+    finally:
+        await resources.close()
+    assert result.notes == ()
+    assert sorted(h.ranks["rerank"] for h in result.hits) == [1, 2, 3]

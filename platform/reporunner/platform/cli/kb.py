@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reporunner.knowledge import (
+    CrossEncoderReranker,
     DocumentError,
     IngestProgress,
     KnowledgeBase,
@@ -67,6 +68,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("query", metavar="QUERY")
     p.add_argument("--top-k", type=int, default=5, help="number of results (default 5)")
     p.add_argument("--mode", choices=("hybrid", "vector", "keyword"), default="hybrid")
+    p.add_argument(
+        "--rerank", action="store_true", help="re-score with REPORUNNER_RERANK_MODEL if set"
+    )
     _workspace_option(p)
     p.set_defaults(handler=cmd_search)
 
@@ -267,9 +271,12 @@ def _where(hit: SearchHit) -> str:
 def cmd_search(args: argparse.Namespace) -> int:
     async def job(settings: Settings, engine: AsyncEngine) -> int:
         workspace = await _workspace(settings, engine, args.workspace)
-        store = KnowledgeStore(engine)
+        model = settings.rerank_model
+        store = KnowledgeStore(engine, CrossEncoderReranker(model) if model else None)
         base = await _base(settings, store, workspace, args.name, create=False)
-        request = SearchRequest(query=args.query, top_k=args.top_k, mode=args.mode)
+        request = SearchRequest(
+            query=args.query, top_k=args.top_k, mode=args.mode, rerank=args.rerank
+        )
         embedder = embedder_for(base.embedding_model, base.embedding_dim)
         result = await store.search(workspace.id, base.id, request, embedder)
         table = Table(title=f"{base.name}: {args.query}")

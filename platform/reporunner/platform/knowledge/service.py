@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from reporunner.knowledge import (
     SUPPORTED_TYPES,
+    CrossEncoderReranker,
     DocumentError,
     DocumentRecord,
     Embedder,
@@ -72,8 +73,9 @@ log = logging.getLogger(__name__)
 
 
 def store_of(resources: Resources) -> KnowledgeStore:
-    """The knowledge store on the shared engine."""
-    return KnowledgeStore(resources.engine)
+    """The knowledge store on the shared engine, with the configured cross-encoder if any."""
+    model = resources.settings.rerank_model
+    return KnowledgeStore(resources.engine, CrossEncoderReranker(model) if model else None)
 
 
 def originals(resources: Resources) -> OriginalStore:
