@@ -153,7 +153,7 @@ async def open_search(
     Raises:
         NotFoundError: no such base in this workspace.
     """
-    ef_search = request.ef_search or max(40, 2 * candidate_depth(request))
+    ef_search = request.ef_search or max(40, candidate_depth(request))
     row = (
         await conn.execute(
             _OPEN,

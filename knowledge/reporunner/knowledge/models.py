@@ -89,7 +89,7 @@ class SearchRequest(BaseModel):
         ge=10,
         le=1000,
         description="HNSW candidate list size (higher: better recall, slower); default "
-        "max(40, 4 * top_k).",
+        "max(40, the number of vector candidates: top_k, or 2 * top_k (50..200) in hybrid).",
     )
 
 
