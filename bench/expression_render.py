@@ -6,7 +6,7 @@ cost per render of a typical node's params.
 
 Usage::
 
-    python bench/expression_render.py [--runs N]
+    python bench/expression_render.py [--runs N] [--quick]
 
 The last line printed is one JSON object with ``"ratio"`` (ours / baseline, per render).
 """
@@ -78,7 +78,10 @@ def _time(fn: Callable[[], Any], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2000, help="renders per sample")
+    parser.add_argument("--quick", action="store_true", help="fewer renders (a few seconds)")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = min(args.runs, 500)
     ours = _time(lambda: render(PARAMS, CONTEXT), args.runs)
     base = _time(_baseline(), args.runs)
     print(f"ours:     {ours * 1e6:8.1f} us/render")
