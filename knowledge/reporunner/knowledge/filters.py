@@ -15,8 +15,10 @@ lexically.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from reporunner.nodes.errors import ValidationFailed
@@ -64,6 +66,18 @@ def _bind(field: str, value: Any, cast: str | None, is_json: bool) -> tuple[Any,
         return json.dumps(value), "CAST(:{} AS jsonb)"
     if isinstance(value, dict | list):
         raise _problem(field, "compare this column with a scalar value")
+    if cast == "uuid":
+        try:
+            value = str(uuid.UUID(str(value)))
+        except ValueError:
+            raise _problem(field, f"'{value}' is not a UUID") from None
+    elif cast == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _problem(field, f"compare with an integer, not {value!r}")
+    elif cast == "timestamptz":
+        try:
+            datetime.fromisoformat(str(value))
+        except ValueError:
+            raise _problem(field, f"'{value}' is not an ISO 8601 date-time") from None
     return value, f"CAST(:{{}} AS {cast})" if cast else ":{}"
 
 
