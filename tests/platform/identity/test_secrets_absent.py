@@ -9,6 +9,7 @@ import uuid
 from litestar.testing import AsyncTestClient
 
 from reporunner.platform.api.app import create_app
+from reporunner.platform.api.logs import JsonFormatter
 from reporunner.platform.resources import open_resources
 from reporunner.platform.worker import build_worker
 
@@ -31,14 +32,44 @@ def _flow(credential_id: str) -> dict:
     }
 
 
-async def test_a_failed_run_leaks_its_credential_nowhere(settings, tenant_factory, caplog) -> None:
-    caplog.set_level(logging.DEBUG)
+class _Lines(logging.Handler):
+    """Every log record of the test, formatted as the JSON log line it would be."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+async def test_a_failed_run_leaks_its_credential_nowhere(settings, tenant_factory) -> None:
+    root = logging.getLogger()
+    handler, level = _Lines(), root.level
+    try:
+        bodies, execution_id = await _run_and_read(settings, tenant_factory, handler)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert len(bodies) == 7
+    for body in bodies:
+        assert SECRET not in body
+    assert any(execution_id in line for line in handler.lines), handler.lines[-5:]
+    for line in handler.lines:
+        assert SECRET not in line
+
+
+async def _run_and_read(settings, tenant_factory, handler: _Lines) -> tuple[list[str], str]:
     admin = await tenant_factory(role="admin")
     own = settings.model_copy(update={"queue_name": f"secrets:{uuid.uuid4().hex}"})
     # a closed port: the node connects with the password and fails
     url = f"redis://:{SECRET}@127.0.0.1:1/0"
     bodies: list[str] = []
     async with AsyncTestClient(create_app(own)) as client:
+        # after the app started: Litestar's logging set-up replaces the root handlers
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.DEBUG)
         created = await client.post(
             "/credentials",
             json={"name": "bad redis", "type": "redis_url", "data": {"url": url}},
