@@ -6,6 +6,7 @@ The platform calls this surface: :class:`KnowledgeStore` (bases, documents, sear
 embedding model) and :class:`StoreKnowledgeService` (the engine's ``knowledge`` service).
 """
 
+from reporunner.knowledge._bases import hnsw_index_name, safe_document_name
 from reporunner.knowledge.chunking import (
     Chunk,
     ChunkingOptions,
@@ -109,8 +110,10 @@ __all__ = [
     "content_hash",
     "content_hash_bytes",
     "embedder_for",
+    "hnsw_index_name",
     "ingest_document",
     "ingest_documents",
     "parse_document",
+    "safe_document_name",
     "sniff",
 ]
