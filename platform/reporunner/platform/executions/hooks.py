@@ -41,6 +41,8 @@ MAX_RECORD_BYTES = 256_000
 """Bound of the JSON kept per node run for its input and for its output."""
 FINISHED_EVENT = "execution.finished"
 USAGE_EVENT = "usage"
+TOOL_CALL_EVENT = "node.tool_call"
+TOOL_RESULT_EVENT = "node.tool_result"
 """A node emits ``usage`` with ``tokens_in``, ``tokens_out`` and ``cost_usd`` (LLM calls);
 the numbers are added to its node run and summed into the execution."""
 
@@ -109,6 +111,7 @@ class DatabaseHooks:
     _rows: dict[tuple[str, int], uuid.UUID] = field(default_factory=dict, init=False)
     _usage: dict[str, _Usage] = field(default_factory=dict, init=False)
     _finished: dict[str, Any] | None = field(default=None, init=False)
+    _tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
 
     async def _write(self, statement: Any) -> None:
         try:
@@ -194,6 +197,10 @@ class DatabaseHooks:
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
         if event == USAGE_EVENT:
             self._add_usage(data)
+        elif event == TOOL_CALL_EVENT:
+            self._tool_calls[str(data.get("call_id"))] = {**data, "at": datetime.now(UTC)}
+        elif event == TOOL_RESULT_EVENT:
+            await self._record_tool_step(data)
         if event == FINISHED_EVENT:
             self._finished = dict(data)  # held until the row says so too (flush_finished)
             return
@@ -210,6 +217,36 @@ class DatabaseHooks:
             data["error"] = dict(error)
         self._finished = None
         await self.events.publish(FINISHED_EVENT, data)
+
+    async def _record_tool_step(self, data: Mapping[str, Any]) -> None:
+        """An agent's tool call becomes a node run of its own (``<node>/tool:<name>``), so the
+        execution's node runs show every step, not only the agent node around them."""
+        call = self._tool_calls.pop(str(data.get("call_id")), {})
+        finished = datetime.now(UTC)
+        ok = bool(data.get("ok"))
+        tool = str(data.get("tool", "?"))
+        arguments = {"arguments": [call.get("arguments", {})]}
+        await self._write(
+            insert(NodeRun).values(
+                id=uuid.uuid4(),
+                workspace_id=self.workspace_id,
+                execution_id=self.execution_id,
+                node_id=f"{data.get('node_id', '')}/tool:{tool}",
+                node_type=f"tool:{tool}",
+                attempt=1,
+                status="succeeded" if ok else "failed",
+                input=bound_ports(arguments, self.max_record_bytes),
+                output=bound_ports(
+                    {"main": [{"output": data.get("output")}]}, self.max_record_bytes
+                )
+                if ok
+                else None,
+                error=None if ok else {"message": str(data.get("error") or "tool failed")},
+                started_at=call.get("at", finished),
+                finished_at=finished,
+                duration_ms=float(data.get("duration_ms") or 0.0),
+            )
+        )
 
     def _add_usage(self, data: Mapping[str, Any]) -> None:
         usage = self._usage.get(str(data.get("node_id", "")))
