@@ -87,7 +87,7 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
     walked = []
     async with AsyncTestClient(app) as client:
         for method, path in _routes(app):
-            if not PARAM.search(path):
+            if ":uuid}" not in path:  # ids are uuids; other params name no tenant row
                 continue
             url = _fill(path, rows.ids)
             body = BODIES.get((method, path))

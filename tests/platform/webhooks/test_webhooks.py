@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,13 +15,17 @@ import pytest
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
 from sqlalchemy import select
-from webhook_testkit import hook_workflow, publish, worker_thread
+from webhook_testkit import hook_workflow, publish
 
 from reporunner.nodes.builtin.trigger_webhook import webhook_signature
 from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.executions.service import TERMINAL
+from reporunner.platform.resources import open_resources
 from reporunner.platform.settings import Settings
+from reporunner.platform.webhooks import Delivery, handle_delivery
+from reporunner.platform.worker import build_worker
 
 SECRET = "whsec-" + "s" * 24
 
@@ -209,7 +216,7 @@ async def test_respond_node_mode_answers_with_the_workflows_response(
     services, hook_settings, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    await publish(
+    wf = await publish(
         services.database_url,
         tenant.workspace_id,
         hook_workflow(
@@ -221,18 +228,41 @@ async def test_respond_node_mode_answers_with_the_workflows_response(
     queued = hook_settings.model_copy(
         update={"queue_name": f"hooks:{uuid.uuid4().hex}", "webhook_response_timeout_seconds": 8}
     )
-    with worker_thread(queued):
-        async with AsyncTestClient(create_app(queued)) as client:
-            first = await client.post(
-                f"/hooks/{tenant.slug}/ask", json={"q": 1}, headers={"Idempotency-Key": "same"}
-            )
-            again = await client.post(
-                f"/hooks/{tenant.slug}/ask", json={"q": 1}, headers={"Idempotency-Key": "same"}
-            )
-    assert first.status_code == 201, first.text
-    assert first.json() == {"answered": True}
-    assert again.status_code == 201
-    assert again.json() == {"answered": True}
+    # the service directly: the test client would block this loop, and the worker with it
+    resources = await open_resources(queued)
+    worker = build_worker(resources, handle_signals=False)
+    running = asyncio.create_task(worker.main())
+    delivery = Delivery(
+        workspace_slug=tenant.slug,
+        path="ask",
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": "same"},
+        query={},
+        body=b'{"q": 1}',
+        content_type="application/json",
+    )
+    try:
+        first = await handle_delivery(resources, delivery, respond_timeout=20)
+        again = await handle_delivery(resources, delivery, respond_timeout=20)
+        # the run goes on after answering: let it end before the worker stops
+        deadline = time.monotonic() + 20
+        while any(r.status not in TERMINAL for r in await _executions(services.database_url, wf)):
+            assert time.monotonic() < deadline, "the execution never ended"
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        if worker.on_shutdown is not None:  # a cancelled main() skips it
+            await worker.on_shutdown(worker.ctx)
+        await resources.close()
+    assert first.raw
+    assert first.status == 201
+    assert json.loads(first.body) == {"answered": True}
+    assert first.headers["Content-Type"] == "application/json"
+    assert (again.status, again.body) == (first.status, first.body)
+    [run] = await _executions(services.database_url, wf)  # the duplicate started nothing
+    assert run.status == "succeeded"
 
 
 async def test_respond_node_mode_times_out_without_a_worker(
