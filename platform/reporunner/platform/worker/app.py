@@ -32,6 +32,7 @@ from reporunner.platform.executions.reaper import (
 )
 from reporunner.platform.executions.runner import WorkerState
 from reporunner.platform.resources import Resources
+from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
 
 __all__ = ["build_worker", "job_functions", "libpq_dsn"]
@@ -53,6 +54,9 @@ def libpq_dsn(database_url: str) -> str:
     """The libpq form (``postgresql://``) of a SQLAlchemy URL, for psycopg and LangGraph."""
     url = make_url(database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
+
+
+_SCHEDULER_KEY = "reporunner_scheduler"
 
 
 def _reap_interval(resources: Resources) -> float:
@@ -83,9 +87,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
             run_every(1.0, lambda: listen_for_cancels(resources, state), "cancel listener")
         ),
     ]
+    if ctx.get("schedules"):
+        ctx[_SCHEDULER_KEY] = start_scheduler(resources)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    scheduler: SchedulerHandle | None = ctx.pop(_SCHEDULER_KEY, None)
+    if scheduler is not None:
+        await scheduler.stop()
     tasks: list[asyncio.Task[Any]] = ctx.pop(_TASKS_KEY, [])
     for task in tasks:
         task.cancel()
@@ -144,5 +153,8 @@ def build_worker(
             "resources": resources,
             "worker_id": worker_id,
             "registry": registry if registry is not None else default_registry(),
+            # long-running workers fire schedules (a Redis lock makes each tick fire once
+            # across all of them); burst workers only drain the queue
+            "schedules": not burst,
         },
     )

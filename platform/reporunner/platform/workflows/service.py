@@ -306,6 +306,15 @@ async def get_version(
         return _version_out(version, wf)
 
 
+async def _sync_schedules(
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
+) -> None:
+    # imported here: the schedules package starts executions, which load versions from here
+    from reporunner.platform.schedules.sync import sync_workflow_schedules
+
+    await sync_workflow_schedules(session, workspace_id, workflow_id)
+
+
 async def publish_version(
     sessions: async_sessionmaker[AsyncSession],
     workspace_id: uuid.UUID,
@@ -319,6 +328,8 @@ async def publish_version(
         wf.published_version_id = version.id
         wf.updated_at = datetime.now(UTC)
         await session.flush()
+        # schedules follow the published version in the same transaction
+        await _sync_schedules(session, workspace_id, workflow_id)
         return _workflow_out(wf, *await _numbers(session, wf))
 
 
@@ -335,6 +346,7 @@ async def archive_workflow(
         wf.archived_at = datetime.now(UTC) if archived else None
         wf.updated_at = datetime.now(UTC)
         await session.flush()
+        await _sync_schedules(session, workspace_id, workflow_id)
         return _workflow_out(wf, *await _numbers(session, wf))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from reporunner.platform.api.logs import bind_execution
 from reporunner.platform.executions.runner import WorkerState, process_execution
 from reporunner.platform.resources import Resources
 
@@ -20,7 +21,8 @@ async def run_execution_job(ctx: dict[str, Any], execution_id: str) -> str:
     """
     resources: Resources = ctx["resources"]
     state: WorkerState = ctx["executions"]
-    return await process_execution(resources, uuid.UUID(execution_id), state)
+    with bind_execution(execution_id):  # every log line of the run names the execution
+        return await process_execution(resources, uuid.UUID(execution_id), state)
 
 
 JOBS = [run_execution_job]
