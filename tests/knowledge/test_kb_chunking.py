@@ -6,7 +6,12 @@ import itertools
 
 import pytest
 
-from reporunner.knowledge.chunking import ChunkingOptions, HFTokenCounter, chunk_document
+from reporunner.knowledge.chunking import (
+    TAIL_MERGE,
+    ChunkingOptions,
+    HFTokenCounter,
+    chunk_document,
+)
 from reporunner.knowledge.embeddings import minilm_model_path
 from reporunner.knowledge.parsing import parse_document
 
@@ -28,7 +33,8 @@ def test_chunks_respect_size_and_offsets(counter: HFTokenCounter) -> None:
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     for chunk in chunks:
         assert doc.text[chunk.char_start : chunk.char_end] == chunk.text
-        assert counter.count([chunk.text])[0] <= 64 + 4  # sum of pieces ~ joint tokenisation
+        # sum of pieces ~ joint tokenisation; a short last remainder may join its chunk
+        assert counter.count([chunk.text])[0] <= 64 * (1 + TAIL_MERGE) + 4
         assert chunk.text.endswith(".")  # split at sentence ends, never mid-sentence
     covered = "".join(c.text for c in chunks)
     assert "part5" in covered
@@ -62,7 +68,8 @@ def test_giant_word_is_cut(counter: HFTokenCounter) -> None:
     doc = parse_document(word.encode())
     chunks = chunk_document(doc, counter, ChunkingOptions(size=32, overlap=0))
     assert len(chunks) > 30
-    assert all(c.token_count <= 32 for c in chunks)
+    assert all(c.token_count <= 32 for c in chunks[:-1])
+    assert chunks[-1].token_count <= 32 * (1 + TAIL_MERGE)
     assert "".join(c.text for c in chunks) == word.strip()
 
 
@@ -75,3 +82,12 @@ def test_content_hash_is_stable_and_per_text(counter: HFTokenCounter) -> None:
 def test_bad_options_say_what_to_fix() -> None:
     with pytest.raises(ValueError, match="overlap"):
         ChunkingOptions(size=64, overlap=40)
+
+
+def test_short_remainder_joins_the_previous_chunk(counter: HFTokenCounter) -> None:
+    text = " ".join(f"Sentence {i} is short." for i in range(9))
+    doc = parse_document(text.encode())
+    size = sum(counter.count([f"Sentence {i} is short." for i in range(8)]))
+    chunks = chunk_document(doc, counter, ChunkingOptions(size=size, overlap=0))
+    assert len(chunks) == 1  # the ninth sentence did not make a chunk of its own
+    assert chunks[0].text == text

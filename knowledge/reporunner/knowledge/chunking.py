@@ -4,7 +4,8 @@ Sizes are counted with the embedding model's own tokenizer, because a chunk long
 model's window is silently truncated when embedded (its tail would never be searchable). Chunks
 never cross a section (so each cites one page and one heading path); inside a section the text
 is split at paragraphs, then lines, then sentences, then words, and the pieces are packed
-greedily up to ``size`` tokens with about ``overlap`` tokens repeated between neighbours.
+greedily up to ``size`` tokens with about ``overlap`` tokens repeated between neighbours (a
+short remainder at a section's end joins the chunk before it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ _SEPARATORS = (
     re.compile(r"(?<=[.!?;:])[\"')\]]*\s+"),  # sentences
     re.compile(r"\s+"),  # words
 )
+
+
+TAIL_MERGE = 0.25
+"""A section's last chunk is merged into the one before when its new text is at most this
+fraction of the chunk size."""
 
 
 @runtime_checkable
@@ -172,7 +178,14 @@ def _pack(pieces: list[_Piece], options: ChunkingOptions) -> list[list[_Piece]]:
         current.append(piece)
         total += piece.tokens
     if current:
-        groups.append(current)
+        fresh = [p for p in current if not groups or p not in groups[-1]]
+        fresh_tokens = sum(p.tokens for p in fresh)
+        if groups and fresh_tokens <= options.size * TAIL_MERGE:
+            # A short remainder joins the previous chunk rather than becoming a chunk that is
+            # mostly overlap (noise for both rankings); only its end may exceed the window.
+            groups[-1].extend(fresh)
+        else:
+            groups.append(current)
     return groups
 
 
@@ -181,7 +194,11 @@ def chunk_document(
     counter: TokenCounter,
     options: ChunkingOptions | None = None,
 ) -> list[Chunk]:
-    """Split a parsed document into ordered chunks of at most ``options.size`` tokens.
+    """Split a parsed document into ordered chunks of about ``options.size`` tokens.
+
+    Chunks hold at most ``size`` tokens, except a section's last chunk, which absorbs a short
+    remainder (at most ``TAIL_MERGE`` of ``size`` new tokens) instead of leaving a chunk that is
+    mostly overlap; on Cranfield this lifted every search mode's nDCG@10.
 
     Args:
         document: Output of :func:`~reporunner.knowledge.parsing.parse_document`.
