@@ -8,6 +8,7 @@ down) is logged and never fails an ingestion.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -91,8 +92,8 @@ async def follow_base(
     ``until_settled`` the stream ends once no document is queued, parsing or embedding.
     """
     pubsub = redis.pubsub()
-    await pubsub.subscribe(kb_channel(knowledge_base_id))
-    try:
+    try:  # subscribing takes a connection: a cancel during it must still give it back
+        await pubsub.subscribe(kb_channel(knowledge_base_id))
         pending: set[str] = set()
         for document in await snapshot():
             yield document_event(document)
@@ -112,5 +113,5 @@ async def follow_base(
                 else:
                     pending.add(document_id)
     finally:
-        await pubsub.unsubscribe()
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
