@@ -149,18 +149,13 @@ def plugin_dist(tmp_path: Path) -> Iterator[tuple[str, str]]:
     prefix = "plug" + "".join(ch for ch in tmp_path.name if ch.isalnum()).lower()[-10:]
     module = f"rr_plugin_{prefix}"
     (tmp_path / f"{module}.py").write_text(_PLUGIN.format(prefix=prefix))
-    (tmp_path / f"{module}_more.py").write_text(
-        _PLUGIN_MODULE.format(prefix=prefix, module=module)
-    )
+    (tmp_path / f"{module}_more.py").write_text(_PLUGIN_MODULE.format(prefix=prefix, module=module))
     dist = tmp_path / f"{module}-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
     group = f"reporunner.nodes.test_{prefix}"
     (dist / "entry_points.txt").write_text(
-        f"[{group}]\n"
-        f"hello = {module}:Hello\n"
-        f"more = {module}_more\n"
-        f"factory = {module}:make\n"
+        f"[{group}]\nhello = {module}:Hello\nmore = {module}_more\nfactory = {module}:make\n"
     )
     sys.path.insert(0, str(tmp_path))
     try:

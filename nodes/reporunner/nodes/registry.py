@@ -63,8 +63,7 @@ def _check_node_class(node_cls: Any) -> None:
     type_ = getattr(node_cls, "type", None)
     if not isinstance(type_, str) or not _TYPE_RE.match(type_):
         raise InvalidNodeClass(
-            f"{name}: 'type' must be a lowercase dotted name such as 'http.request', "
-            f"got {type_!r}"
+            f"{name}: 'type' must be a lowercase dotted name such as 'http.request', got {type_!r}"
         )
     version = getattr(node_cls, "version", None)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:

@@ -37,9 +37,7 @@ class SwitchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    routes: list[Route] = Field(
-        min_length=1, max_length=32, description="Routes, tested in order."
-    )
+    routes: list[Route] = Field(min_length=1, max_length=32, description="Routes, tested in order.")
     match: Literal["first", "all"] = Field(
         default="first",
         description="'first': an item goes to the first matching route only; 'all': to every "
