@@ -66,3 +66,22 @@ def test_workflow_versions_are_immutable(fresh_database) -> None:
         conn.commit()
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="immutable"):
             conn.execute("UPDATE workflow_versions SET definition = '{\"x\": 1}'")
+
+
+def test_models_and_migrations_agree(fresh_database) -> None:
+    """Autogenerate against a migrated database proposes nothing: the ORM models and the
+    migrations describe the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
+
+    import reporunner.platform.db.models  # noqa: F401
+    from reporunner.platform.db.base import Base
+
+    engine = create_engine(fresh_database.database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []

@@ -145,9 +145,12 @@ async def _switch_model(resources: Resources, base: KnowledgeBase, model: str, d
     params = {"ws": base.workspace_id, "kb": base.id}
     async with resources.engine.begin() as conn:
         await conn.execute(text(f"DROP INDEX IF EXISTS {hnsw_index_name(base.id)}"))
-        await conn.execute(
-            text("DELETE FROM chunks WHERE workspace_id = :ws AND knowledge_base_id = :kb"), params
-        )
+        # chunks and the keyword statistics counted from them go together
+        for table in ("chunks", "knowledge_terms"):
+            await conn.execute(
+                text(f"DELETE FROM {table} WHERE workspace_id = :ws AND knowledge_base_id = :kb"),
+                params,
+            )
         await conn.execute(
             text(
                 "UPDATE knowledge_bases SET embedding_model = :model, embedding_dim = :dim, "

@@ -2,7 +2,13 @@
 
 from reporunner.platform.db.models.chat import ChatMessage, ChatThread
 from reporunner.platform.db.models.identity import ApiKey, AuditLog, Membership, User, Workspace
-from reporunner.platform.db.models.knowledge import Chunk, Document, KnowledgeBase, Memory
+from reporunner.platform.db.models.knowledge import (
+    Chunk,
+    Document,
+    KnowledgeBase,
+    KnowledgeTerm,
+    Memory,
+)
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.workflows import (
     EXECUTION_STATUSES,
@@ -24,6 +30,7 @@ __all__ = [
     "Document",
     "Execution",
     "KnowledgeBase",
+    "KnowledgeTerm",
     "Membership",
     "Memory",
     "NodeRun",

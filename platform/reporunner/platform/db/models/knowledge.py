@@ -85,6 +85,22 @@ class Chunk(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     tsv: Mapped[Any] = mapped_column(TSVECTOR, nullable=True)
 
 
+class KnowledgeTerm(Base):
+    """How many chunks of a base hold each term (BM25 document frequency), kept in step with
+    ``chunks`` by the knowledge store (migration ``0002_knowledge_terms``)."""
+
+    __tablename__ = "knowledge_terms"
+
+    knowledge_base_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("knowledge_bases.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    df: Mapped[int] = mapped_column(Integer)
+
+
 class Memory(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     __tablename__ = "memories"
     __table_args__ = (Index("ix_memories_scope", "workspace_id", "agent_id", "end_user_id"),)
