@@ -27,6 +27,7 @@ from reporunner.platform.engine import (
     raise_for_problems,
     validate,
 )
+from reporunner.platform.workflows.references import check_references
 from reporunner.platform.workflows.schemas import (
     ProblemOut,
     ValidationOut,
@@ -187,6 +188,7 @@ async def create_workflow(
     """
     defn = check_definition(raw, registry)
     async with sessions() as session, session.begin():
+        await check_references(session, workspace_id, defn)
         wf = Workflow(workspace_id=workspace_id, name=defn.name, description=defn.description)
         session.add(wf)
         await session.flush()
@@ -221,6 +223,7 @@ async def save_version(
         wf = await _workflow(session, workspace_id, workflow_id, lock=True)
         if wf.archived_at is not None:
             raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to edit it")
+        await check_references(session, workspace_id, defn)
         latest = await _latest(session, wf.id)
         if latest is not None and latest.content_hash == digest:
             return _version_out(latest, wf, created=False)
