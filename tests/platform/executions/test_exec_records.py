@@ -9,12 +9,15 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from exec_testnodes import registry_with_test_nodes
 from sqlalchemy import select
 
+from reporunner.nodes.errors import ValidationFailed
 from reporunner.platform import vault
 from reporunner.platform.auth import Principal
-from reporunner.platform.db.models.workflows import Execution, NodeRun
+from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.engine import content_hash, parse_definition
 from reporunner.platform.executions import DatabaseHooks, EventSink, channel, start_execution
 from reporunner.platform.executions.events import read_events
 from reporunner.platform.resources import Resources
@@ -36,6 +39,23 @@ GREET = _flow(
     "greet",
     {"id": "set", "type": "data.set", "params": {"fields": [{"name": "hi", "value": "there"}]}},
 )
+
+
+async def _create_unchecked(resources: Resources, workspace_id: uuid.UUID, flow: dict) -> Any:
+    """Save ``flow`` past the save-time reference check (which refuses other workspaces' ids),
+    as if the referenced row had moved after saving: the run-time check must still refuse it."""
+    with pytest.raises(ValidationFailed, match="does not exist in this workspace"):
+        await create_workflow(resources.sessions, workspace_id, flow, REGISTRY)
+    wf, _ = await create_workflow(resources.sessions, workspace_id, GREET, REGISTRY)
+    defn = parse_definition(flow)
+    async with resources.sessions() as session, session.begin():
+        session.add(
+            WorkflowVersion(
+                workspace_id=workspace_id, workflow_id=wf.id, number=2,
+                definition=defn.model_dump(mode="json"), content_hash=content_hash(defn), note="",
+            )
+        )  # fmt: skip
+    return wf
 
 
 async def _drain(resources: Resources) -> None:
@@ -141,7 +161,10 @@ async def test_sub_workflows_run_within_the_workspace(resources, tenant_factory)
         "foreign": caller(foreign.id),
         "queue": caller(child.id, "fire_and_forget"),
     }.items():
-        wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
+        if key == "foreign":
+            wf = await _create_unchecked(resources, tenant.workspace_id, flow)
+        else:
+            wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
         ids[key] = (await start_execution(resources, tenant.workspace_id, wf.id, {"who": key})).id
     await _drain(resources)
     waited = await _row(resources, ids["wait"])
@@ -206,9 +229,12 @@ async def test_bound_credentials_are_decrypted_within_the_workspace(
 
     runs = {}
     for who in ("mine", "theirs"):
-        wf, _ = await create_workflow(
-            resources.sessions, tenant.workspace_id, incr(ids[who]), REGISTRY
-        )
+        if who == "theirs":
+            wf = await _create_unchecked(resources, tenant.workspace_id, incr(ids[who]))
+        else:
+            wf, _ = await create_workflow(
+                resources.sessions, tenant.workspace_id, incr(ids[who]), REGISTRY
+            )
         runs[who] = (await start_execution(resources, tenant.workspace_id, wf.id, {})).id
     await _drain(resources)
     assert (await _row(resources, runs["mine"])).status == "succeeded"
