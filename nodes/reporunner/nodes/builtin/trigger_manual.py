@@ -23,10 +23,12 @@ class ManualTrigger(Node[NoParams]):
     display_name = "Manual trigger"
     description = (
         "Starts the workflow when a user clicks Run or an API client calls POST /executions. "
-        "Outputs one item on 'main': the JSON object given as the run's input ({} when none)."
+        "Outputs one item on 'main': the JSON object given as the run's input ({} when none); "
+        "when it is called as a sub-workflow with several items, it outputs those items."
     )
     inputs = ()
     outputs = (Port("main", "The trigger item (the run's input object)."),)
 
     async def run(self, ctx: NodeContext, params: NoParams, inputs: NodeInputs) -> NodeOutput:
-        return NodeOutput.main([dict(ctx.trigger)])
+        given = [dict(item) for items in inputs.values() for item in items]
+        return NodeOutput.main(given or [dict(ctx.trigger)])
