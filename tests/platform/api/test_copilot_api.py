@@ -302,3 +302,22 @@ def test_service_surface_is_sorted_and_importable() -> None:
     assert service.__all__ == sorted(service.__all__, key=lambda n: (not n.isupper(), n))
     for name in service.__all__:
         assert getattr(service, name) is not None, name
+
+
+async def test_copilot_threads_are_not_agent_chats(api, tenant_factory) -> None:
+    """A refinement thread shares the chat tables but is refused (404 with the right path) by
+    the agent chat routes instead of failing inside the agent."""
+    tenant = await tenant_factory(role="editor")
+    workflow_id = await _saved(api, tenant.headers)
+    opened = await api.post(
+        f"/workflows/{workflow_id}/copilot/threads", json={}, headers=tenant.headers
+    )
+    assert opened.status_code == 201, opened.text
+    thread_id = opened.json()["id"]
+    got = await api.get(f"/chats/{thread_id}", headers=tenant.headers)
+    posted = await api.post(
+        f"/chats/{thread_id}/messages", json={"content": "hi"}, headers=tenant.headers
+    )
+    for response in (got, posted):
+        assert response.status_code == 404, response.text
+        assert "copilot refinement thread" in response.json()["detail"]

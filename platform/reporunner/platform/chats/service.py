@@ -104,12 +104,22 @@ def _message_out(row: ChatMessage) -> MessageOut:
     )
 
 
+COPILOT_THREAD_AGENT = "copilot"
+"""``agent_id`` of the copilot's refinement threads (``reporunner.platform.copilot``), which
+share the table but are not agent chats."""
+
+
 async def _thread(session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatThread:
     row = await session.scalar(
         select(ChatThread).where(ChatThread.id == chat_id, ChatThread.workspace_id == workspace_id)
     )
     if row is None:
         raise NotFoundError(f"chat '{chat_id}' does not exist in this workspace")
+    if row.agent_id == COPILOT_THREAD_AGENT:
+        raise NotFoundError(
+            f"chat '{chat_id}' is a copilot refinement thread; use "
+            "/workflows/{workflow_id}/copilot/threads/{thread_id}/messages"
+        )
     return row
 
 
