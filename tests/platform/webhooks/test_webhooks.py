@@ -281,3 +281,21 @@ async def test_respond_node_mode_times_out_without_a_worker(
         response = await client.post(f"/hooks/{tenant.slug}/slow", json={})
     assert response.status_code == 504
     assert response.json()["execution_id"]
+
+
+async def test_a_configured_body_field_deduplicates_deliveries(
+    services, hook_client, tenant_factory
+) -> None:
+    tenant = await tenant_factory()
+    wf = await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("evt", idempotency_field="event_id"),
+    )
+    first = await hook_client.post(f"/hooks/{tenant.slug}/evt", json={"event_id": "e-1", "n": 1})
+    again = await hook_client.post(f"/hooks/{tenant.slug}/evt", json={"event_id": "e-1", "n": 9})
+    other = await hook_client.post(f"/hooks/{tenant.slug}/evt", json={"event_id": "e-2"})
+    assert {r.status_code for r in (first, again, other)} == {202}
+    assert first.json()["execution_id"] == again.json()["execution_id"]
+    assert other.json()["execution_id"] != first.json()["execution_id"]
+    assert len(await _executions(services.database_url, wf)) == 2

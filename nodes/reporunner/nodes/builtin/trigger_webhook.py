@@ -89,6 +89,14 @@ class WebhookParams(BaseModel):
         description="'immediately': answer 202 with the execution id as soon as the run is "
         "queued; 'respond_node': wait for a webhook.respond node to send the response.",
     )
+    idempotency_field: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Top-level field of a JSON body whose value identifies a delivery (e.g. "
+        "'event_id'): a repeated value returns the first execution instead of starting another. "
+        "An 'Idempotency-Key' header, when sent, takes precedence.",
+    )
 
 
 def webhook_signature(secret: str, timestamp: int | str, body: bytes) -> str:
