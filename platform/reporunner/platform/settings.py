@@ -87,6 +87,15 @@ class Settings(BaseSettings):
         default=None,
         description="Default litellm model string, e.g. 'openai/gpt-4o-mini' or 'ollama/llama3.2'.",
     )
+    llm_api_base: str | None = Field(
+        default=None,
+        description="Base URL for the default model (a local Ollama or vLLM server, or any "
+        "OpenAI-compatible endpoint).",
+    )
+    llm_fallback_model: str | None = Field(
+        default=None,
+        description="litellm model tried when the default model keeps failing (429/5xx/timeouts).",
+    )
     embedding_model: str = Field(
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="Default embedding model of new knowledge bases (local, offline).",

@@ -31,8 +31,14 @@ def memory_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo)
 
 def llm_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
     """``"llm"``: the settings' default :class:`~reporunner.agents.llm.LLMConfig` (or None)."""
-    model = resources.settings.llm_model
-    return "llm", LLMConfig(model=model) if model else None
+    settings = resources.settings
+    if not settings.llm_model:
+        return "llm", None
+    fallbacks = (settings.llm_fallback_model,) if settings.llm_fallback_model else ()
+    config = LLMConfig(
+        model=settings.llm_model, api_base=settings.llm_api_base, fallback_models=fallbacks
+    )
+    return "llm", config
 
 
 def registry_provider(
