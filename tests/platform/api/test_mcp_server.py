@@ -112,6 +112,14 @@ async def create_workflow(base_url: str, headers: dict[str, str]) -> str:
     return str(response.json()["workflow"]["id"])
 
 
+def test_the_public_surface_imports() -> None:
+    import reporunner.platform.mcp as package
+
+    assert package.__all__ == sorted(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+
+
 async def test_tools_are_listed_and_validate_reports_problems(base_url, tenant_factory) -> None:
     viewer = await tenant_factory(role="viewer")
     async with mcp_session(base_url, viewer.headers) as session:

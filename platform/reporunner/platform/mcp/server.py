@@ -172,6 +172,7 @@ _SERVER = build_server()
 
 async def handle_mcp_request(caller: McpCaller, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one streamable-HTTP MCP request for ``caller``."""
+    # MCPServer offers no public handle on its low-level server (mcp 2.3); it is stable API there.
     manager = StreamableHTTPSessionManager(
         app=_SERVER._lowlevel_server, json_response=True, stateless=True
     )
