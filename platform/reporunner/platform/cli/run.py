@@ -23,6 +23,7 @@ from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.engine import (
     CompiledWorkflow,
     ExecutionResult,
+    NullHooks,
     WorkflowDefinition,
     compile_workflow,
     parse_definition,
@@ -55,7 +56,7 @@ def _preview(value: Any) -> str:
     return text
 
 
-class PrintingHooks:
+class PrintingHooks(NullHooks):
     """Engine hooks that print every node result as soon as the node ends."""
 
     def __init__(self, out: TextIO, node_types: Mapping[str, str]) -> None:
@@ -64,11 +65,6 @@ class PrintingHooks:
 
     def _say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
-
-    async def node_started(
-        self, node_id: str, *, run: int, inputs: Mapping[str, list[Item]]
-    ) -> None:
-        return None
 
     async def node_finished(
         self,
