@@ -105,7 +105,7 @@ async def test_max_rows_bound(services: Any, table: str) -> None:
 
 async def test_failures_leak_no_password(services: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    secret = "pg-SECRET-wrong-pw"
+    secret = f"pg-SECRET-{uuid.uuid4().hex[:12]}"  # a wrong password, made per run
     with socket.socket() as sock:  # a port where nothing listens
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

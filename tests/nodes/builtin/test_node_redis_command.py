@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import uuid
 from typing import Any
@@ -110,7 +111,7 @@ async def test_unreachable_server_fails_retryable_without_leaking_password(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    secret = "redis-SECRET-pw-5"
+    secret = f"redis-SECRET-{secrets.token_hex(6)}"
     with pytest.raises(NodeError) as info:
         await _one(f"redis://:{secret}@127.0.0.1:{port}/0", {"operation": "get", "key": "k"})
     assert info.value.retryable

@@ -185,7 +185,7 @@ async def test_interrupt_waits_and_resume_continues(registry: NodeRegistry) -> N
 async def test_credentials_reach_the_node_and_secrets_are_masked(
     registry: NodeRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
-    secret = "sk-very-secret-123"
+    secret = f"sk-very-secret-{uuid.uuid4().hex[:12]}"
     definition = wf(
         [
             {"id": "start", "type": "t.trigger"},
