@@ -9,6 +9,7 @@ from reporunner.platform.db.models.knowledge import (
     KnowledgeTerm,
     Memory,
 )
+from reporunner.platform.db.models.mcp import McpServer
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.workflows import (
     EXECUTION_STATUSES,
@@ -31,6 +32,7 @@ __all__ = [
     "Execution",
     "KnowledgeBase",
     "KnowledgeTerm",
+    "McpServer",
     "Membership",
     "Memory",
     "NodeRun",

@@ -25,6 +25,9 @@ class ChatThread(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     )
     end_user_id: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    credentials: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )

@@ -11,7 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    literal_column,
+    text,
+)
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -101,9 +111,24 @@ class KnowledgeTerm(Base):
     df: Mapped[int] = mapped_column(Integer)
 
 
+MEMORY_INDEX_DIM = 384
+"""Dimension of the memories' HNSW index (all-MiniLM-L6-v2, the default embedder)."""
+
+
 class Memory(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     __tablename__ = "memories"
-    __table_args__ = (Index("ix_memories_scope", "workspace_id", "agent_id", "end_user_id"),)
+    __table_args__ = (
+        Index("ix_memories_scope", "workspace_id", "agent_id", "end_user_id"),
+        # Recall within a large scope: cosine HNSW on the default model's dimension (other
+        # dimensions are searched exactly; a scope is usually small enough for that anyway).
+        Index(
+            "ix_memories_hnsw_384",
+            literal_column(f"(embedding::vector({MEMORY_INDEX_DIM}))").label("embedding_384"),
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding_384": "vector_cosine_ops"},
+            postgresql_where=text(f"vector_dims(embedding) = {MEMORY_INDEX_DIM}"),
+        ),
+    )
 
     agent_id: Mapped[str] = mapped_column(String(200))
     end_user_id: Mapped[str] = mapped_column(String(200), default="")
