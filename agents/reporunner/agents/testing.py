@@ -116,6 +116,8 @@ class ScriptedRequest:
     messages: list[dict[str, Any]]
     params: dict[str, Any]
     stream: bool
+    api_key: str | None = None
+    """The provider key litellm was called with (from a credential or the environment)."""
 
     @property
     def tool_names(self) -> list[str]:
@@ -194,13 +196,19 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
         )
 
     def _next(
-        self, model: str, messages: list[Any], params: dict[str, Any], stream: bool
+        self,
+        model: str,
+        messages: list[Any],
+        params: dict[str, Any],
+        stream: bool,
+        api_key: str | None = None,
     ) -> Reply | Stream | Fail | Hang:
         request = ScriptedRequest(
             model=model,
             messages=[dict(m) for m in messages],
             params=dict(params),
             stream=stream,
+            api_key=api_key,
         )
         self.requests.append(request)
         if not self._plan:
@@ -228,7 +236,13 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
 
     async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
         model = kwargs["model"]
-        step = self._next(model, kwargs["messages"], kwargs.get("optional_params") or {}, False)
+        step = self._next(
+            model,
+            kwargs["messages"],
+            kwargs.get("optional_params") or {},
+            False,
+            kwargs.get("api_key"),
+        )
         if isinstance(step, Hang):
             await asyncio.Event().wait()
         if isinstance(step, Stream):
@@ -260,7 +274,13 @@ class ScriptedLLM(_base()):  # type: ignore[misc]
 
     async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
         model = kwargs["model"]
-        step = self._next(model, kwargs["messages"], kwargs.get("optional_params") or {}, True)
+        step = self._next(
+            model,
+            kwargs["messages"],
+            kwargs.get("optional_params") or {},
+            True,
+            kwargs.get("api_key"),
+        )
         if isinstance(step, Hang):
             await asyncio.Event().wait()
         if isinstance(step, Reply):

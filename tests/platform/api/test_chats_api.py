@@ -1,16 +1,22 @@
-"""``/chats`` and ``/memories`` over the whole app, the real Postgres and the scripted LLM."""
+"""``/chats`` and ``/memories`` over the whole app, the real Postgres and Redis and the scripted
+LLM: streamed turns, memory, summaries, workspace credentials, one turn at a time per thread."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from reporunner.agents.testing import Reply, ScriptedLLM, Stream, scripted_llm, tool_call
+from reporunner.nodes.errors import ConflictError
+from reporunner.platform.chats import MessageIn, run_turn, start_turn
+from reporunner.platform.chats.turn_lock import acquire_turn
+from reporunner.platform.resources import Resources, open_resources
+from reporunner.platform.settings import Settings
 
 
 @pytest.fixture
@@ -205,3 +211,177 @@ async def test_long_threads_are_summarised_once_and_the_summary_is_kept(
     assert "SUMMARY: order 4711." in last[1]["content"]
     assert [m["content"] for m in last[2:]] == ["ok1", "second question", "ok2", "third question"]
     assert llm.remaining == 0
+
+
+# --- workspace credentials and one turn at a time ---------------------------------------
+
+
+@pytest.fixture
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    opened = await open_resources(settings)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _api_key_credential(
+    client: AsyncTestClient, headers: dict[str, str], key: str, name: str = "llm-key"
+) -> str:
+    created = await client.post(
+        "/credentials",
+        json={"name": name, "type": "api_key", "data": {"api_key": key}},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def test_an_agent_chat_uses_its_bound_workspace_credential(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    admin = await tenant_factory(role="admin")
+    key = "sk-" + uuid.uuid4().hex
+    credential_id = await _api_key_credential(client, admin.headers, key)
+    chat = await new_chat(
+        client,
+        admin.headers,
+        agent={"model": "scripted/chat"},
+        credentials={"api_key": credential_id},
+    )
+    shown = (await client.get(f"/chats/{chat}", headers=admin.headers)).json()
+    assert shown["credentials"] == {"api_key": credential_id}
+    assert key not in str(shown)
+
+    llm.plan(Reply("hello"))
+    events = await say(client, admin.headers, chat, "hi")
+    assert events[-1][0] == "final"
+    assert llm.requests[-1].api_key == key
+
+    # an unbound chat of the same workspace does not get the key
+    plain = await new_chat(client, admin.headers, agent={"model": "scripted/chat"})
+    llm.plan(Reply("hello"))
+    await say(client, admin.headers, plain, "hi")
+    assert llm.requests[-1].api_key != key
+
+
+async def test_chat_credential_bindings_are_checked(
+    client: AsyncTestClient, tenant_factory: Any
+) -> None:
+    admin = await tenant_factory(role="admin")
+    stranger = await tenant_factory(role="admin")
+    theirs = await _api_key_credential(client, stranger.headers, "sk-theirs")
+    bearer = await client.post(
+        "/credentials",
+        json={"name": "tok", "type": "bearer_token", "data": {"token": "t-1"}},
+        headers=admin.headers,
+    )
+    assert bearer.status_code == 201, bearer.text
+    cases = {
+        "another workspace's credential": {"api_key": theirs},
+        "a credential of another type": {"api_key": bearer.json()["id"]},
+        "not an id": {"api_key": "nope"},
+        "no such type": {"api_kee": str(uuid.uuid4())},
+    }
+    for case, bindings in cases.items():
+        response = await client.post(
+            "/chats",
+            json={"agent": {"model": "scripted/chat"}, "credentials": bindings},
+            headers=admin.headers,
+        )
+        assert response.status_code == 422, (case, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        pointers = [p["pointer"] for p in response.json()["problems"]]
+        assert pointers == [f"/credentials/{next(iter(bindings))}"], case
+    workflow_chat = await client.post(
+        "/chats",
+        json={"workflow_id": str(uuid.uuid4()), "credentials": {"api_key": theirs}},
+        headers=admin.headers,
+    )
+    assert workflow_chat.status_code in (400, 422)
+    assert "credentials" in workflow_chat.text
+
+
+async def test_a_deleted_bound_credential_is_a_clear_error_with_nothing_stored(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    admin = await tenant_factory(role="admin")
+    credential_id = await _api_key_credential(client, admin.headers, "sk-gone")
+    chat = await new_chat(
+        client,
+        admin.headers,
+        agent={"model": "scripted/chat"},
+        credentials={"api_key": credential_id},
+    )
+    deleted = await client.delete(f"/credentials/{credential_id}", headers=admin.headers)
+    assert deleted.status_code == 204, deleted.text
+    response = await client.post(
+        f"/chats/{chat}/messages", json={"content": "hi"}, headers=admin.headers
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert credential_id in response.json()["detail"]
+    stored = (await client.get(f"/chats/{chat}/messages", headers=admin.headers)).json()
+    assert stored["items"] == []
+    # the failed turn freed the thread: a later turn is not refused as concurrent
+    llm.plan(Reply("unused"))
+    again = await client.post(
+        f"/chats/{chat}/messages", json={"content": "hi"}, headers=admin.headers
+    )
+    assert again.status_code != 409
+
+
+async def test_a_second_message_while_a_turn_runs_is_a_409_and_the_thread_frees_after(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM, resources: Resources
+) -> None:
+    editor = await tenant_factory(role="editor")
+    chat = await new_chat(client, editor.headers, agent={"model": "scripted/chat"})
+    chat_id = uuid.UUID(chat)
+
+    llm.plan(Reply("first answer"))
+    turn = await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="one"))
+    # while that turn holds the thread, another message (any API process) is refused
+    with pytest.raises(ConflictError):
+        await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="two"))
+    response = await client.post(
+        f"/chats/{chat}/messages", json={"content": "two"}, headers=editor.headers
+    )
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "final" in response.json()["detail"]
+
+    events = [name async for name, _ in run_turn(resources, turn)]
+    assert events[-1] == "final"
+    history = (await client.get(f"/chats/{chat}/messages", headers=editor.headers)).json()
+    assert [m["content"] for m in history["items"]] == ["one", "first answer"]
+
+    llm.plan(Reply("second answer"))
+    later = await say(client, editor.headers, chat, "two")
+    assert later[-1][1]["message"]["content"] == "second answer"
+
+
+async def test_a_stream_closed_early_frees_the_thread(
+    tenant_factory: Any, llm: ScriptedLLM, resources: Resources, client: AsyncTestClient
+) -> None:
+    editor = await tenant_factory(role="editor")
+    chat_id = uuid.UUID(await new_chat(client, editor.headers, agent={"model": "scripted/chat"}))
+    llm.plan(Reply("never read"))
+    turn = await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="one"))
+    stream = run_turn(resources, turn)
+    first = await anext(stream)
+    assert first[0] == "message"
+    await stream.aclose()  # the client went away after the first event
+    lock = await acquire_turn(resources.redis, chat_id)  # free again: no ConflictError
+    await lock.release()
+
+
+async def test_a_lock_is_only_released_by_its_holder(resources: Resources) -> None:
+    chat_id = uuid.uuid4()
+    held = await acquire_turn(resources.redis, chat_id)
+    stale = await acquire_turn(resources.redis, uuid.uuid4())
+    stale.chat_id = chat_id  # a turn whose lock expired and was taken over
+    await stale.release()
+    with pytest.raises(ConflictError):
+        await acquire_turn(resources.redis, chat_id)
+    await held.release()
+    again = await acquire_turn(resources.redis, chat_id)
+    await again.release()

@@ -26,7 +26,8 @@ _log = logging.getLogger("reporunner.chats")
 
 @dataclass
 class ChatContext:
-    """One chat turn's node context (agent id as node id, chat id in the execution id)."""
+    """One chat turn's node context (agent id as node id, chat id in the execution id);
+    ``credentials`` are the thread's bound credentials, decrypted for this turn."""
 
     execution_id: str
     node_id: str
@@ -35,6 +36,7 @@ class ChatContext:
     services: Mapping[str, Any]
     queue: asyncio.Queue[tuple[str, dict[str, Any]]]
     vars: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, BaseModel] = field(default_factory=dict)
     http_client: httpx.AsyncClient | None = None
     node_state: dict[str, Any] = field(default_factory=dict)
     logger: logging.LoggerAdapter[logging.Logger] = field(init=False)
@@ -51,10 +53,14 @@ class ChatContext:
         return self.http_client
 
     def credential(self, name: str) -> BaseModel:
-        raise CredentialError(
-            f"chat agents take no '{name}' credential; set the provider key in the server "
-            "environment or use a chat workflow whose agent node has the credential bound"
-        )
+        try:
+            return self.credentials[name]
+        except KeyError:
+            raise CredentialError(
+                f"this chat binds no '{name}' credential; create the chat with "
+                f'"credentials": {{"{name}": "<credential id>"}} or set the provider key in the '
+                "server environment"
+            ) from None
 
     def idempotency_key(self, item_index: int = 0) -> str:
         return f"{self.execution_id}:{self.node_id}:{item_index}"

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from reporunner.agents.llm import LLMConfig
 from reporunner.agents.memory import MEMORY
 from reporunner.platform.resources import Resources
+from reporunner.platform.settings import Settings
 
 if TYPE_CHECKING:
     from reporunner.platform.executions.node_services import RunInfo
 
-__all__ = ["llm_provider", "memory_provider", "registry_provider"]
+__all__ = ["default_llm_config", "llm_provider", "memory_provider", "registry_provider"]
 
 
 def memory_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
@@ -29,16 +30,19 @@ def memory_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo)
     return MEMORY, memory_store(resources)
 
 
-def llm_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
-    """``"llm"``: the settings' default :class:`~reporunner.agents.llm.LLMConfig` (or None)."""
-    settings = resources.settings
+def default_llm_config(settings: Settings) -> LLMConfig | None:
+    """The settings' default model with its fallback and base URL; None when unset."""
     if not settings.llm_model:
-        return "llm", None
+        return None
     fallbacks = (settings.llm_fallback_model,) if settings.llm_fallback_model else ()
-    config = LLMConfig(
+    return LLMConfig(
         model=settings.llm_model, api_base=settings.llm_api_base, fallback_models=fallbacks
     )
-    return "llm", config
+
+
+def llm_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
+    """``"llm"``: the settings' default :class:`~reporunner.agents.llm.LLMConfig` (or None)."""
+    return "llm", default_llm_config(resources.settings)
 
 
 def registry_provider(

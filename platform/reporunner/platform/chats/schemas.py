@@ -47,11 +47,23 @@ class ChatCreate(_Model):
         max_length=200,
         description="The person chatting (scopes memories); the caller's user id when empty.",
     )
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description=(
+            'Workspace credentials the agent uses, by type: {"api_key": "<credential id>"} '
+            "gives the model provider's key (else the server environment's key is used)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ChatCreate:
         if (self.agent is None) == (self.workflow_id is None):
             raise ValueError("give exactly one of 'agent' (a configuration) or 'workflow_id'")
+        if self.credentials and self.agent is None:
+            raise ValueError(
+                "'credentials' bind to an agent chat; a chat workflow's nodes bind their own"
+            )
         return self
 
 
@@ -64,6 +76,7 @@ class ChatOut(_Model):
     agent: dict[str, Any] | None = Field(description="Agent configuration, if agent-bound.")
     workflow_id: uuid.UUID | None = Field(description="Workflow, if workflow-bound.")
     end_user_id: str = Field(description="The person chatting.")
+    credentials: dict[str, str] = Field(description="Bound credential ids by type (no secrets).")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="Last message time.")
 

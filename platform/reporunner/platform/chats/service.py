@@ -31,6 +31,7 @@ from reporunner.nodes.errors import NotFoundError, ReporunnerError, ValidationFa
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.chats.context import ChatContext
 from reporunner.platform.chats.memories import memory_store
+from reporunner.platform.chats.providers import default_llm_config
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
@@ -38,9 +39,11 @@ from reporunner.platform.chats.schemas import (
     MessageOut,
     MessagePage,
 )
+from reporunner.platform.chats.turn_lock import TurnLock, acquire_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread
 from reporunner.platform.knowledge.node_service import KNOWLEDGE, knowledge_service
 from reporunner.platform.resources import Resources
+from reporunner.platform.vault import check_bindings, resolve_credentials
 from reporunner.platform.workflows.service import load_version
 
 __all__ = [
@@ -65,14 +68,15 @@ _EVENT_NAMES = {
 
 def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, Any]:
     """Services a chat agent may use: knowledge search, memory, the node registry, and the
-    default model from the settings."""
+    default model from the settings (with its fallback and base URL)."""
     services: dict[str, Any] = {
         KNOWLEDGE: knowledge_service(resources, workspace_id),
         MEMORY: memory_store(resources),
         "registry": default_registry(),
     }
-    if resources.settings.llm_model:
-        services["llm"] = LLMConfig(model=resources.settings.llm_model)
+    default: LLMConfig | None = default_llm_config(resources.settings)
+    if default is not None:
+        services["llm"] = default
     return services
 
 
@@ -84,6 +88,7 @@ def _chat_out(row: ChatThread) -> ChatOut:
         agent=row.agent_config,
         workflow_id=row.workflow_id,
         end_user_id=row.end_user_id,
+        credentials=dict(row.credentials or {}),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -130,9 +135,11 @@ async def create_chat(
 
     Raises:
         NotFoundError: ``workflow_id`` is not a workflow of this workspace.
-        ValidationFailed: the workflow does not start with a Chat trigger.
+        ValidationFailed: the workflow does not start with a Chat trigger, or a credential
+            binding names no credential of that type in this workspace.
     """
     async with resources.sessions() as session, session.begin():
+        await check_bindings(session, workspace_id, data.credentials, "/credentials")
         if data.workflow_id is not None:
             _, version = await load_version(session, workspace_id, data.workflow_id)
             types = [n.get("type") for n in version.definition.get("nodes", [])]
@@ -150,6 +157,7 @@ async def create_chat(
             workflow_id=data.workflow_id,
             end_user_id=data.end_user_id or str(user_id),
             summary="",
+            credentials=dict(data.credentials),
         )
         session.add(row)
         await session.flush()
@@ -206,26 +214,38 @@ class Turn:
     agent_id: str
     client: LLMClient | None
     context: ChatContext | None
+    lock: TurnLock | None = None
 
 
-def _prepare_agent(
-    resources: Resources, workspace_id: uuid.UUID, thread: ChatThread, content: str
+async def _prepare_agent(
+    resources: Resources,
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    thread: ChatThread,
+    content: str,
 ) -> tuple[AgentSpec, ChatContext, LLMClient]:
     """The turn's agent spec (streaming, memory scoped to the thread's agent and end user), its
-    context and its LLM client (raises LLMNotConfigured before anything is stored)."""
+    context with the thread's credentials decrypted, and its LLM client (raises
+    LLMNotConfigured before anything is stored)."""
     spec = AgentSpec.model_validate(thread.agent_config)
     agent_id = thread.agent_id or "assistant"
     memory = spec.memory.model_copy(
         update={"agent_id": spec.memory.agent_id or agent_id, "end_user_id": thread.end_user_id}
     )
     spec = spec.model_copy(update={"stream": True, "memory": memory})
+    execution_id = f"chat:{thread.id}:{uuid.uuid4().hex}"
+    bindings = thread.credentials or {}
+    credentials = await resolve_credentials(
+        session, workspace_id, bindings, resources.keyring, execution_id=execution_id
+    )
     context = ChatContext(
-        execution_id=f"chat:{thread.id}:{uuid.uuid4().hex}",
+        execution_id=execution_id,
         node_id=agent_id,
         workspace_id=str(workspace_id),
         trigger={"message": content, "thread_id": str(thread.id), "user": thread.end_user_id},
         services=node_services(resources, workspace_id),
         queue=asyncio.Queue(),
+        credentials=credentials,
     )
     return spec, context, client_for(spec, context)
 
@@ -233,20 +253,38 @@ def _prepare_agent(
 async def start_turn(
     resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
 ) -> Turn:
-    """Prepare the answer, then store the user message (before any byte is streamed, so that a
-    missing model is a plain 503 with nothing stored and an unknown chat a 404).
+    """Take the thread's turn lock, prepare the answer, then store the user message (before
+    any byte is streamed, so that a missing model is a plain 503 with nothing stored, an unknown
+    chat a 404 and a thread still answering a 409). :func:`run_turn` frees the lock.
 
     Raises:
         NotFoundError: no such chat in this workspace.
+        ConflictError: the thread is still answering an earlier message.
         LLMNotConfigured: the agent has no model and none is configured.
+        CredentialError: a bound credential was deleted since the chat was created.
     """
+    lock = await acquire_turn(resources.redis, chat_id)
+    try:
+        turn = await _start_turn(resources, workspace_id, chat_id, data)
+    except BaseException:
+        await lock.release()
+        raise
+    turn.lock = lock
+    return turn
+
+
+async def _start_turn(
+    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
+) -> Turn:
     async with resources.sessions() as session, session.begin():
         thread = await _thread(session, workspace_id, chat_id)
         spec: AgentSpec | None = None
         context: ChatContext | None = None
         client: LLMClient | None = None
         if thread.agent_config is not None:
-            spec, context, client = _prepare_agent(resources, workspace_id, thread, data.content)
+            spec, context, client = await _prepare_agent(
+                resources, session, workspace_id, thread, data.content
+            )
         earlier = await _messages(session, chat_id)
         message = ChatMessage(
             workspace_id=workspace_id, thread_id=chat_id, role="user", content=data.content
@@ -355,16 +393,23 @@ def _with_usage(result: AgentResult, extra: Usage) -> AgentResult:
 async def run_turn(resources: Resources, turn: Turn) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """The turn's events, in order: ``message`` (the stored user message), then ``token``,
     ``tool_call``, ``tool_result``, ``usage``... as they happen, ``citations`` when knowledge
-    was used, and ``final`` with the stored answer; ``error`` (code, detail) if it failed."""
-    yield "message", {"message": turn.user_message.model_dump(mode="json")}
+    was used, and ``final`` with the stored answer; ``error`` (code, detail) if it failed.
+    The thread's turn lock is freed when the turn ends (or the stream is closed early)."""
+    if turn.lock is not None:
+        turn.lock.keep_alive()
     try:
-        if turn.spec is not None:
-            async for event in _agent_turn(resources, turn):
-                yield event
-        else:
-            from reporunner.platform.chats.workflow_turn import workflow_turn
+        yield "message", {"message": turn.user_message.model_dump(mode="json")}
+        try:
+            if turn.spec is not None:
+                async for event in _agent_turn(resources, turn):
+                    yield event
+            else:
+                from reporunner.platform.chats.workflow_turn import workflow_turn
 
-            async for event in workflow_turn(resources, turn):
-                yield event
-    except ReporunnerError as err:
-        yield "error", {"code": err.code, "detail": err.detail}
+                async for event in workflow_turn(resources, turn):
+                    yield event
+        except ReporunnerError as err:
+            yield "error", {"code": err.code, "detail": err.detail}
+    finally:
+        if turn.lock is not None:
+            await turn.lock.release()

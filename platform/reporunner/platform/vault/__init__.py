@@ -4,6 +4,7 @@ from reporunner.platform.settings import Settings
 from reporunner.platform.vault.crypto import Keyring, Sealed
 from reporunner.platform.vault.keys import MasterKey, load_master_key, load_old_keys
 from reporunner.platform.vault.service import (
+    check_bindings,
     create_credential,
     delete_credential,
     get_credential,
@@ -17,6 +18,7 @@ __all__ = [
     "Keyring",
     "MasterKey",
     "Sealed",
+    "check_bindings",
     "create_credential",
     "delete_credential",
     "get_credential",

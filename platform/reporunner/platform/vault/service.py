@@ -25,6 +25,7 @@ from reporunner.platform.vault.crypto import Keyring, Sealed
 from reporunner.platform.vault.schemas import CredentialCreate, CredentialOut, CredentialUpdate
 
 __all__ = [
+    "check_bindings",
     "create_credential",
     "delete_credential",
     "get_credential",
@@ -176,6 +177,48 @@ async def delete_credential(
     session.add(_audit(principal, "credential.deleted", row))
     await session.delete(row)
     await session.flush()
+
+
+async def check_bindings(
+    session: AsyncSession, workspace_id: uuid.UUID, bindings: Mapping[str, str], pointer: str
+) -> None:
+    """Check that every ``{type name: credential id}`` binding names a credential of that type
+    in ``workspace_id`` (nothing is decrypted).
+
+    Raises:
+        ValidationFailed: every bad binding, each with ``{pointer}/{type name}``.
+    """
+    problems: list[dict[str, Any]] = []
+    for type_name, raw_id in bindings.items():
+        where = f"{pointer}/{type_name}"
+        try:
+            get_credential_type(type_name)
+        except CredentialError as err:
+            problems.append({"pointer": where, "message": err.detail})
+            continue
+        try:
+            cred_id = uuid.UUID(str(raw_id))
+        except ValueError:
+            problems.append({"pointer": where, "message": f"'{raw_id}' is not a credential id"})
+            continue
+        row = await session.scalar(
+            select(Credential).where(
+                Credential.id == cred_id, Credential.workspace_id == workspace_id
+            )
+        )
+        if row is None:
+            problems.append(
+                {"pointer": where, "message": f"credential {cred_id} is not in this workspace"}
+            )
+        elif row.type != type_name:
+            problems.append(
+                {"pointer": where, "message": f"credential {cred_id} is a '{row.type}'"}
+            )
+    if problems:
+        raise ValidationFailed(
+            'bind credentials of this workspace by type: {"api_key": "<credential id>"}',
+            problems,
+        )
 
 
 async def resolve_credentials(
