@@ -154,3 +154,35 @@ async def test_history_is_windowed_in_the_agent_node(llm: ScriptedLLM) -> None:
     assert out.ports["main"][0]["usage"]["calls"] == 2
     usage_events = [d for n, d in ctx.events if n == "llm.usage"]
     assert [e["calls"] for e in usage_events] == [2]
+
+
+async def test_recall_can_use_the_hnsw_index_and_keeps_its_scope(
+    store: SqlMemoryStore, services: Any
+) -> None:
+    """The recall query matches the partial HNSW index of migration 0003 (the planner may
+    choose it), and a recall answers from its own scope only, best match first."""
+    import psycopg
+
+    from reporunner.agents.memory.service import recall_sql
+
+    workspace = str(uuid.uuid4())
+    mine = MemoryScope(workspace, "planner", "u1")
+    theirs = MemoryScope(workspace, "planner", "u2")
+    await store.remember(mine, "The user's favourite colour is green.")
+    await store.remember(mine, "The user lives in Lisbon.")
+    await store.remember(theirs, "The user's favourite colour is red.")
+    hits = await store.recall(mine, "what colour does the user like?", top_k=2)
+    assert hits[0].text == "The user's favourite colour is green."
+    assert all("red" not in h.text for h in hits)
+
+    query = recall_sql(384).replace(":q", "%(q)s").replace(":ws", "%(ws)s")
+    query = query.replace(":agent", "%(agent)s").replace(":user", "%(user)s")
+    query = query.replace(":k", "%(k)s")
+    params = {"q": str([0.1] * 384), "ws": workspace, "agent": "planner", "user": "u1", "k": 3}
+    with psycopg.connect(services.pg_dsn) as conn:
+        # without the scope btree (dropped in this transaction only), no seq scan allowed
+        conn.execute("DROP INDEX ix_memories_scope")
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params).fetchall())
+        conn.rollback()
+    assert "ix_memories_hnsw_384" in plan

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.knowledge.embeddings import Embedder
 from reporunner.nodes.errors import NotFoundError, ValidationFailed
 
-__all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore"]
+__all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore", "recall_sql"]
 
 MEMORY = "memory"
 """Service name of the :class:`MemoryService` (``ctx.service("memory")``)."""
@@ -100,6 +100,20 @@ def _workspace(workspace_id: str) -> uuid.UUID:
         raise ValidationFailed(f"workspace id '{workspace_id}' is not a UUID") from None
 
 
+def recall_sql(dim: int) -> str:
+    """The recall query for ``dim``-dimensional embeddings (params ``q``, ``ws``, ``agent``,
+    ``user``, ``k``). The cast to ``vector(dim)`` and the literal ``vector_dims`` condition match
+    the partial HNSW index on ``memories`` (migration 0003), so the planner can use it."""
+    distance = f"(embedding::vector({int(dim)})) <=> CAST(:q AS vector({int(dim)}))"
+    return (
+        "SELECT id, agent_id, end_user_id, text, created_at, metadata, "
+        f"1 - ({distance}) AS score FROM memories "
+        "WHERE workspace_id = :ws AND agent_id = :agent AND end_user_id = :user "
+        f"AND embedding IS NOT NULL AND vector_dims(embedding) = {int(dim)} "
+        f"ORDER BY {distance} LIMIT :k"
+    )
+
+
 class SqlMemoryStore:
     """:class:`MemoryService` over the ``memories`` table.
 
@@ -166,26 +180,22 @@ class SqlMemoryStore:
         if not query.strip():
             return []
         vector = await self._embedder.embed_query(query)
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
+            # the scope filter is selective: let an HNSW scan go on until top_k rows match
+            await session.execute(sql("SET LOCAL hnsw.iterative_scan = relaxed_order"))
             rows = (
                 await session.execute(
-                    sql(
-                        "SELECT id, agent_id, end_user_id, text, created_at, metadata, "
-                        "1 - (embedding <=> CAST(:q AS vector)) AS score FROM memories "
-                        "WHERE workspace_id = :ws AND agent_id = :agent AND end_user_id = :user "
-                        "AND embedding IS NOT NULL AND vector_dims(embedding) = :dim "
-                        "ORDER BY embedding <=> CAST(:q AS vector) LIMIT :k"
-                    ),
+                    sql(recall_sql(len(vector))),
                     {
                         "q": _vector(vector),
                         "ws": _workspace(scope.workspace_id),
                         "agent": scope.agent_id,
                         "user": scope.end_user_id,
-                        "dim": len(vector),
                         "k": top_k,
                     },
                 )
             ).all()
+        rows.sort(key=lambda r: -float(r.score))  # relaxed order: exact order restored here
         return [_record(r, float(r.score)) for r in rows if float(r.score) >= self._min_score]
 
     async def list(
