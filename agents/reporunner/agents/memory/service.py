@@ -195,8 +195,8 @@ class SqlMemoryStore:
                     },
                 )
             ).all()
-        rows.sort(key=lambda r: -float(r.score))  # relaxed order: exact order restored here
-        return [_record(r, float(r.score)) for r in rows if float(r.score) >= self._min_score]
+        ranked = sorted(rows, key=lambda r: -float(r.score))  # relaxed order: restore exact order
+        return [_record(r, float(r.score)) for r in ranked if float(r.score) >= self._min_score]
 
     async def list(
         self,
