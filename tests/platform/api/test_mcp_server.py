@@ -121,6 +121,10 @@ def test_the_public_surface_imports() -> None:
 
 
 async def test_tools_are_listed_and_validate_reports_problems(base_url, tenant_factory) -> None:
+    editor = await tenant_factory(role="editor")
+    async with mcp_session(base_url, editor.headers) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert {"run_workflow", "create_workflow", "update_workflow", "generate_workflow"} <= names
     viewer = await tenant_factory(role="viewer")
     async with mcp_session(base_url, viewer.headers) as session:
         names = {t.name for t in (await session.list_tools()).tools}
@@ -129,9 +133,10 @@ async def test_tools_are_listed_and_validate_reports_problems(base_url, tenant_f
             "get_node_schema",
             "validate_workflow",
             "list_workflows",
-            "run_workflow",
             "get_execution",
+            "knowledge_search",
         } <= names
+        assert "run_workflow" not in names  # needs the editor role, like its REST route
 
         failed, ok = await call(session, "validate_workflow", definition=GREET)
         assert not failed, ok
