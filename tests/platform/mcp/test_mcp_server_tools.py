@@ -59,6 +59,19 @@ CHAT: dict[str, Any] = {
     ],
     "edges": [{"source": "msg", "target": "set"}],
 }
+HOOK: dict[str, Any] = {
+    "name": "Order hook",
+    "description": "Takes an order.",
+    "nodes": [
+        {"id": "hook", "type": "trigger.webhook", "params": {"path": "orders/new"}},
+        {
+            "id": "set",
+            "type": "data.set",
+            "params": {"fields": [{"name": "order", "value": "order {{ trigger.body.id }}"}]},
+        },
+    ],
+    "edges": [{"source": "hook", "target": "set"}],
+}
 DRAFT = {**GREET, "name": "Secret draft", "description": "Not published yet."}
 
 
@@ -181,6 +194,7 @@ async def test_published_trigger_workflows_are_tools_that_run(
     owner = await tenant_factory(role="owner")
     greet_id = await rest_create(base_url, owner.headers, GREET, publish=True)
     await rest_create(base_url, owner.headers, CHAT, publish=True)
+    await rest_create(base_url, owner.headers, HOOK, publish=True)
     await rest_create(base_url, owner.headers, DRAFT, publish=False)
 
     async with mcp_session(base_url, owner.headers) as session:
@@ -194,6 +208,9 @@ async def test_published_trigger_workflows_are_tools_that_run(
         assert (greet.meta or {}).get("reporunner/workflow_id") == greet_id
         chat = tools["wf_echo_chat"]
         assert chat.input_schema["required"] == ["message"]
+        hook = tools["wf_order_hook"]
+        assert set(hook.input_schema["properties"]) == {"body", "query", "headers"}
+        assert "POST orders/new" in (hook.description or "")
         assert {"knowledge_search", "create_workflow", "generate_workflow"} <= set(tools)
 
         async with running_worker(resources):
@@ -207,6 +224,11 @@ async def test_published_trigger_workflows_are_tools_that_run(
             assert not failed, echoed
             assert echoed["status"] == "succeeded", echoed
             assert "ping" in json.dumps(echoed["result"])
+
+            failed, hooked = await call(session, "wf_order_hook", body={"id": 42})
+            assert not failed, hooked
+            assert hooked["status"] == "succeeded", hooked
+            assert "order 42" in json.dumps(hooked["result"])
 
         failed, done = await call(session, "get_execution", execution_id=ran["execution_id"])
         assert not failed, done
