@@ -30,6 +30,7 @@ from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
 from reporunner.platform.knowledge.events import progress_event, publish_event
+from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
 from reporunner.platform.knowledge.service import get_base, originals, resolve_embedder, store_of
 from reporunner.platform.resources import Resources
@@ -120,7 +121,10 @@ async def ingest_stored_document(
     """Parse, chunk, embed and index one uploaded document.
 
     A job for content that has since been replaced (``content_hash`` no longer the row's) or
-    for a deleted document does nothing: the newer upload queued its own job.
+    for a deleted document does nothing: the newer upload queued its own job. So does a job
+    for a document that is not ``queued`` (``skipped``): another job is ingesting it, or it is
+    settled (an arq retry of a job whose worker died, after the document reaper queued a new
+    one). While it runs the job keeps the document's heartbeat fresh for the reaper.
     """
     async with resources.sessions() as session:
         row = await session.scalar(select(Document).where(Document.id == uuid.UUID(document_id)))
@@ -128,16 +132,22 @@ async def ingest_stored_document(
         return IngestOutcome(document_id, "deleted")
     if content_hash is not None and row.content_hash != content_hash:
         return IngestOutcome(document_id, "superseded")
+    if not await claim_document(resources, row.id):
+        return IngestOutcome(document_id, "skipped")
     store = store_of(resources)
-    document = await store.get_document(row.workspace_id, row.id)
-    base = await store.get_base(row.workspace_id, row.knowledge_base_id)
     try:
-        embedder = embedder_for(base.embedding_model, base.embedding_dim)
-        outcomes = await _ingest(resources, base, [document], embedder)
-    except EmbeddingError as err:  # the pipeline marked the document failed already
-        log.warning("ingesting %s failed: %s", document_id, err.detail)
-        return await _fail(resources, document, f"embedding failed: {err.detail}")
-    return outcomes[0]
+        async with heartbeat(resources, [row.id]):
+            document = await store.get_document(row.workspace_id, row.id)
+            base = await store.get_base(row.workspace_id, row.knowledge_base_id)
+            try:
+                embedder = embedder_for(base.embedding_model, base.embedding_dim)
+                outcomes = await _ingest(resources, base, [document], embedder)
+            except EmbeddingError as err:  # the pipeline marked the document failed already
+                log.warning("ingesting %s failed: %s", document_id, err.detail)
+                return await _fail(resources, document, f"embedding failed: {err.detail}")
+            return outcomes[0]
+    finally:
+        await settle_document(resources, row.id)
 
 
 async def _switch_model(resources: Resources, base: KnowledgeBase, model: str, dim: int) -> None:
@@ -192,10 +202,12 @@ async def reembed_base(
         base = await store.get_base(workspace_id, base_id)
         await store.ensure_index(base)
         documents = await store.list_documents(workspace_id, base_id)
-        for start in range(0, len(documents), _REEMBED_BATCH):
-            batch = documents[start : start + _REEMBED_BATCH]
-            for outcome in await _ingest(resources, base, batch, embedder):
-                counts["ready" if outcome.status == "ready" else "failed"] += 1
+        # the queued documents have no job of their own: keep the document reaper off them
+        async with heartbeat(resources, knowledge_base_id=base.id):
+            for start in range(0, len(documents), _REEMBED_BATCH):
+                batch = documents[start : start + _REEMBED_BATCH]
+                for outcome in await _ingest(resources, base, batch, embedder):
+                    counts["ready" if outcome.status == "ready" else "failed"] += 1
     finally:
         async with resources.engine.begin() as conn:
             await conn.execute(

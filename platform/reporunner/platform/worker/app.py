@@ -4,9 +4,10 @@ Job functions are collected from the parts that define them (``job_functions``);
 ``ctx`` carries the shared :class:`~reporunner.platform.resources.Resources` under
 ``ctx["resources"]`` so that jobs never open their own engines or pools.
 
-On start-up the worker opens the durable checkpointer (a pool of its own) and starts three
+On start-up the worker opens the durable checkpointer (a pool of its own) and starts four
 background tasks: the heartbeat of the executions it runs, the reaper that re-queues
-executions of dead workers and lost jobs, and the listener for cancel requests. Their state is
+executions of dead workers and lost jobs, the listener for cancel requests, and the document
+reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions. Their state is
 ``ctx["executions"]`` (a :class:`~reporunner.platform.executions.runner.WorkerState`).
 """
 
@@ -31,6 +32,7 @@ from reporunner.platform.executions.reaper import (
     run_every,
 )
 from reporunner.platform.executions.runner import WorkerState
+from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
@@ -85,6 +87,11 @@ async def _startup(ctx: dict[str, Any]) -> None:
         ),
         asyncio.create_task(
             run_every(1.0, lambda: listen_for_cancels(resources, state), "cancel listener")
+        ),
+        asyncio.create_task(
+            run_every(
+                _reap_interval(resources), lambda: reap_documents(resources), "document reaper"
+            )
         ),
     ]
     if ctx.get("schedules"):

@@ -47,7 +47,15 @@ class KnowledgeBase(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
 
 class Document(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     __tablename__ = "documents"
-    __table_args__ = (Unique("knowledge_base_id", "name"),)
+    __table_args__ = (
+        Unique("knowledge_base_id", "name"),
+        # the unsettled documents the worker's document reaper scans (migration 0004)
+        Index(
+            "ix_documents_in_progress",
+            "status",
+            postgresql_where=text("status IN ('queued', 'parsing', 'embedding')"),
+        ),
+    )
 
     knowledge_base_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("knowledge_bases.id", ondelete="CASCADE")
@@ -66,6 +74,10 @@ class Document(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+    # refreshed while a job ingests the document; the document reaper re-queues it when stale
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # re-queues by the document reaper since the last finished ingestion
+    ingest_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class Chunk(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):

@@ -1,0 +1,281 @@
+"""The document reaper: no document stays ``queued``, ``parsing`` or ``embedding`` forever.
+
+An ``ingest_document`` job claims its document (``queued`` → ``parsing``) and refreshes the
+row's ``heartbeat_at`` every ``settings.heartbeat_seconds`` while it runs (a re-embed does the
+same for every unsettled document of its base). Every worker runs :func:`reap_documents` next
+to the executions reaper:
+
+* a ``parsing``/``embedding`` document whose heartbeat and ``updated_at`` are both older than
+  ``settings.reap_after_seconds`` lost its worker: it goes back to ``queued`` with a new job
+  (ingestion reuses the vectors of unchanged chunks, so a retry is cheap), at most
+  :data:`MAX_INGEST_ATTEMPTS` times; then it is ``failed`` with the reason;
+* a ``queued`` document just as stale with no ``ingest_document`` job in arq (Redis lost it)
+  gets a new job.
+
+Each change is published as the pipeline's ``document.progress`` event. The updates are
+conditional (``FOR UPDATE SKIP LOCKED``), so several workers' reapers never act twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq.constants import job_key_prefix
+from redis.exceptions import RedisError
+from sqlalchemy import text
+
+from reporunner.knowledge import IngestProgress
+from reporunner.platform.executions.reaper import run_every
+from reporunner.platform.knowledge.events import progress_event, publish_event
+from reporunner.platform.resources import Resources
+
+__all__ = [
+    "MAX_INGEST_ATTEMPTS",
+    "DocumentReap",
+    "claim_document",
+    "heartbeat",
+    "ingest_job_id",
+    "reap_documents",
+    "settle_document",
+    "touch_documents",
+    "worker_stopped_reason",
+]
+
+log = logging.getLogger("reporunner.knowledge")
+
+MAX_INGEST_ATTEMPTS = 3
+"""Ingestion runs of one document that may end with a dead worker before it is failed."""
+
+_JOB_PREFIX = "kb-ingest:"
+_BATCH = 200
+_UNSETTLED = "('queued', 'parsing', 'embedding')"
+_STALE = "greatest(heartbeat_at, updated_at) < now() - make_interval(secs => :after)"
+
+
+def worker_stopped_reason(times: int = MAX_INGEST_ATTEMPTS) -> str:
+    """The ``error`` of a document the reaper gave up on."""
+    return (
+        f"the worker stopped while ingesting this document {times} times (killed, out of "
+        "memory?); check the worker logs, then upload the document again"
+    )
+
+
+def ingest_job_id(document_id: uuid.UUID | str, content_hash: str, tag: str) -> str:
+    """An ``ingest_document`` job id (every one starts with ``kb-ingest:<document id>:``)."""
+    return f"{_JOB_PREFIX}{document_id}:{content_hash}:{tag}"
+
+
+@dataclass(slots=True)
+class DocumentReap:
+    """What one reaper pass did."""
+
+    requeued: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+
+
+async def claim_document(resources: Resources, document_id: uuid.UUID) -> bool:
+    """Take a ``queued`` document for this job (→ ``parsing``, heartbeat now).
+
+    False when it is not queued: another job is ingesting it (an arq retry of a job whose
+    worker died, after the reaper queued a new one) or it is settled already.
+    """
+    async with resources.engine.begin() as conn:
+        claimed = await conn.scalar(
+            text(
+                "UPDATE documents SET status = 'parsing', error = NULL, heartbeat_at = now(), "
+                "updated_at = now() WHERE id = :id AND status = 'queued' RETURNING id"
+            ),
+            {"id": document_id},
+        )
+    return claimed is not None
+
+
+async def settle_document(resources: Resources, document_id: uuid.UUID) -> None:
+    """After a job: a document that ended ``ready``/``failed`` starts its attempts anew."""
+    async with resources.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE documents SET ingest_attempts = 0, heartbeat_at = NULL "
+                "WHERE id = :id AND status IN ('ready', 'failed')"
+            ),
+            {"id": document_id},
+        )
+
+
+async def touch_documents(
+    resources: Resources,
+    document_ids: Sequence[uuid.UUID] = (),
+    *,
+    knowledge_base_id: uuid.UUID | None = None,
+) -> int:
+    """Refresh the heartbeat of unsettled documents (these ids, or all of a base)."""
+    params: dict[str, Any]
+    if knowledge_base_id is not None:
+        where, params = "knowledge_base_id = :kb", {"kb": knowledge_base_id}
+    else:
+        where, params = "id = ANY(:ids)", {"ids": list(document_ids)}
+    async with resources.engine.begin() as conn:
+        result = await conn.execute(
+            text(
+                f"UPDATE documents SET heartbeat_at = now() WHERE {where} "
+                f"AND status IN {_UNSETTLED}"
+            ),
+            params,
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(
+    resources: Resources,
+    document_ids: Sequence[uuid.UUID] = (),
+    *,
+    knowledge_base_id: uuid.UUID | None = None,
+) -> AsyncIterator[None]:
+    """Keep the documents' heartbeat fresh while the block runs (see :func:`touch_documents`)."""
+
+    async def beat() -> None:
+        await touch_documents(resources, document_ids, knowledge_base_id=knowledge_base_id)
+
+    task = asyncio.create_task(
+        run_every(resources.settings.heartbeat_seconds, beat, "document heartbeat")
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _enqueue(resources: Resources, document_id: uuid.UUID, content_hash: str) -> bool:
+    try:
+        await resources.arq.enqueue_job(
+            "ingest_document",
+            str(document_id),
+            content_hash=content_hash,
+            _job_id=ingest_job_id(document_id, content_hash, f"reaped-{uuid.uuid4().hex[:8]}"),
+        )
+    except (RedisError, OSError):
+        log.warning("could not queue document %s again; next pass", document_id, exc_info=True)
+        return False
+    return True
+
+
+async def _publish(resources: Resources, row: Any) -> None:
+    event = IngestProgress(row.id, row.status, row.chunks_done, row.chunks_total, row.error)
+    await publish_event(
+        resources.redis, row.knowledge_base_id, progress_event(row.knowledge_base_id, event)
+    )
+
+
+async def _requeue_stale(resources: Resources, report: DocumentReap) -> None:
+    """``parsing``/``embedding`` documents whose worker stopped: queue again, or fail."""
+    async with resources.engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "UPDATE documents d SET "
+                    "status = CASE WHEN d.ingest_attempts + 1 >= :max "
+                    "THEN 'failed' ELSE 'queued' END, "
+                    "error = CASE WHEN d.ingest_attempts + 1 >= :max THEN :reason END, "
+                    "ingest_attempts = CASE WHEN d.ingest_attempts + 1 >= :max "
+                    "THEN 0 ELSE d.ingest_attempts + 1 END, "
+                    "heartbeat_at = now(), updated_at = now() "
+                    "FROM (SELECT id FROM documents WHERE status IN ('parsing', 'embedding') "
+                    f"AND {_STALE} ORDER BY updated_at LIMIT {_BATCH} "
+                    "FOR UPDATE SKIP LOCKED) stale WHERE d.id = stale.id "
+                    "RETURNING d.id, d.knowledge_base_id, d.content_hash, d.status, d.error, "
+                    "d.chunks_done, d.chunks_total, d.ingest_attempts"
+                ),
+                {
+                    "max": MAX_INGEST_ATTEMPTS,
+                    "reason": worker_stopped_reason(),
+                    "after": resources.settings.reap_after_seconds,
+                },
+            )
+        ).all()
+    for row in rows:
+        if row.status == "failed":
+            log.warning("document %s: %s", row.id, row.error)
+            report.failed.append(row.id)
+        else:
+            log.warning(
+                "document %s lost its worker (attempt %d); queueing it again",
+                row.id,
+                row.ingest_attempts,
+            )
+            await _enqueue(resources, row.id, row.content_hash)
+            report.requeued.append(row.id)
+        await _publish(resources, row)
+
+
+async def _pending_jobs(resources: Resources) -> set[str]:
+    """Ids of the documents with an ``ingest_document`` job in arq (on any queue)."""
+    pending: set[str] = set()
+    prefix = f"{job_key_prefix}{_JOB_PREFIX}"
+    async for key in resources.redis.scan_iter(match=f"{prefix}*", count=1000):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        pending.add(name[len(prefix) :].split(":", 1)[0])
+    return pending
+
+
+async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
+    """Stale ``queued`` documents without a job: queue one (a job still waiting in arq keeps
+    its document; the heartbeat is refreshed so that it is looked at again later)."""
+    params = {"after": resources.settings.reap_after_seconds}
+    async with resources.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"SELECT id FROM documents WHERE status = 'queued' AND {_STALE} "
+                    f"ORDER BY updated_at LIMIT {_BATCH}"
+                ),
+                params,
+            )
+        ).all()
+    if not rows:
+        return
+    pending = await _pending_jobs(resources)
+    waiting = [row.id for row in rows if str(row.id) in pending]
+    lost = [row.id for row in rows if str(row.id) not in pending]
+    async with resources.engine.begin() as conn:
+        if waiting:
+            await _touch_in(conn, waiting)
+        taken = (
+            await conn.execute(
+                text(
+                    "UPDATE documents SET heartbeat_at = now() WHERE id = ANY(:ids) "
+                    f"AND status = 'queued' AND {_STALE} RETURNING id, content_hash"
+                ),
+                {**params, "ids": lost},
+            )
+        ).all()
+    for row in taken:
+        log.warning("document %s is queued without a job; queueing one", row.id)
+        if await _enqueue(resources, row.id, row.content_hash):
+            report.requeued.append(row.id)
+
+
+async def _touch_in(conn: Any, document_ids: Iterable[uuid.UUID]) -> None:
+    await conn.execute(
+        text(
+            "UPDATE documents SET heartbeat_at = now() WHERE id = ANY(:ids) "
+            f"AND status IN {_UNSETTLED}"
+        ),
+        {"ids": list(document_ids)},
+    )
+
+
+async def reap_documents(resources: Resources) -> DocumentReap:
+    """One document reaper pass (see the module doc); the whole database, every base."""
+    report = DocumentReap()
+    await _requeue_stale(resources, report)
+    await _enqueue_orphans(resources, report)
+    return report
