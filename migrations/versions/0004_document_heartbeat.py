@@ -6,6 +6,8 @@ re-queue an ingestion whose worker died (and fail it after a few tries).
   heartbeat and ``updated_at`` are both older than ``reap_after_seconds`` as orphaned.
 * ``documents.ingest_attempts``: how many times the reaper re-queued the document since its
   last finished ingestion.
+* ``documents.ingested_hash``: the content hash the last finished (or given up) ingestion was
+  for, so that a late duplicate job (arq retrying the job of a dead worker) does nothing.
 * ``ix_documents_in_progress``: partial index on the unsettled documents the reaper scans.
 
 Revision ID: 0004_document_heartbeat
@@ -33,6 +35,7 @@ def upgrade() -> None:
         "documents",
         sa.Column("ingest_attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
     )
+    op.add_column("documents", sa.Column("ingested_hash", sa.String(length=64)))
     op.create_index(
         "ix_documents_in_progress",
         "documents",
@@ -43,5 +46,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_documents_in_progress", table_name="documents")
+    op.drop_column("documents", "ingested_hash")
     op.drop_column("documents", "ingest_attempts")
     op.drop_column("documents", "heartbeat_at")

@@ -29,7 +29,7 @@ from reporunner.knowledge._bases import hnsw_index_name
 from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
-from reporunner.platform.knowledge.events import progress_event, publish_event
+from reporunner.platform.knowledge.events import SETTLED, progress_event, publish_event
 from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
 from reporunner.platform.knowledge.service import get_base, originals, resolve_embedder, store_of
@@ -122,9 +122,9 @@ async def ingest_stored_document(
 
     A job for content that has since been replaced (``content_hash`` no longer the row's) or
     for a deleted document does nothing: the newer upload queued its own job. So does a job
-    for a document that is not ``queued`` (``skipped``): another job is ingesting it, or it is
-    settled (an arq retry of a job whose worker died, after the document reaper queued a new
-    one). While it runs the job keeps the document's heartbeat fresh for the reaper.
+    for content whose ingestion has ended already (``skipped``: arq retrying the job of a dead
+    worker after the document reaper queued a new one). While it runs the job keeps the
+    document's heartbeat fresh for the reaper.
     """
     async with resources.sessions() as session:
         row = await session.scalar(select(Document).where(Document.id == uuid.UUID(document_id)))
@@ -132,8 +132,9 @@ async def ingest_stored_document(
         return IngestOutcome(document_id, "deleted")
     if content_hash is not None and row.content_hash != content_hash:
         return IngestOutcome(document_id, "superseded")
-    if not await claim_document(resources, row.id):
+    if row.status in SETTLED and row.ingested_hash == row.content_hash:
         return IngestOutcome(document_id, "skipped")
+    await claim_document(resources, row.id)
     store = store_of(resources)
     try:
         async with heartbeat(resources, [row.id]):
@@ -147,7 +148,7 @@ async def ingest_stored_document(
                 return await _fail(resources, document, f"embedding failed: {err.detail}")
             return outcomes[0]
     finally:
-        await settle_document(resources, row.id)
+        await settle_document(resources, row.id, row.content_hash)
 
 
 async def _switch_model(resources: Resources, base: KnowledgeBase, model: str, dim: int) -> None:

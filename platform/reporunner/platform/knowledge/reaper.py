@@ -1,7 +1,9 @@
 """The document reaper: no document stays ``queued``, ``parsing`` or ``embedding`` forever.
 
 An ``ingest_document`` job claims its document (``queued`` → ``parsing``) and refreshes the
-row's ``heartbeat_at`` every ``settings.heartbeat_seconds`` while it runs (a re-embed does the
+row's ``heartbeat_at`` every ``settings.heartbeat_seconds`` while it runs; when it ends, the
+row's ``ingested_hash`` records the content it was for, and a later job for that same content
+(arq retrying the job of a dead worker, an hour on) does nothing (a re-embed does the
 same for every unsettled document of its base). Every worker runs :func:`reap_documents` next
 to the executions reaper:
 
@@ -79,32 +81,30 @@ class DocumentReap:
     failed: list[uuid.UUID] = field(default_factory=list)
 
 
-async def claim_document(resources: Resources, document_id: uuid.UUID) -> bool:
-    """Take a ``queued`` document for this job (→ ``parsing``, heartbeat now).
-
-    False when it is not queued: another job is ingesting it (an arq retry of a job whose
-    worker died, after the reaper queued a new one) or it is settled already.
-    """
-    async with resources.engine.begin() as conn:
-        claimed = await conn.scalar(
-            text(
-                "UPDATE documents SET status = 'parsing', error = NULL, heartbeat_at = now(), "
-                "updated_at = now() WHERE id = :id AND status = 'queued' RETURNING id"
-            ),
-            {"id": document_id},
-        )
-    return claimed is not None
-
-
-async def settle_document(resources: Resources, document_id: uuid.UUID) -> None:
-    """After a job: a document that ended ``ready``/``failed`` starts its attempts anew."""
+async def claim_document(resources: Resources, document_id: uuid.UUID) -> None:
+    """A job starts on its document: heartbeat now, and ``queued`` → ``parsing`` (so that a
+    job that dies before its first progress report leaves a document the reaper sees)."""
     async with resources.engine.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE documents SET ingest_attempts = 0, heartbeat_at = NULL "
-                "WHERE id = :id AND status IN ('ready', 'failed')"
+                "UPDATE documents SET heartbeat_at = now(), updated_at = now(), "
+                "status = CASE WHEN status = 'queued' THEN 'parsing' ELSE status END "
+                f"WHERE id = :id AND status IN {_UNSETTLED}"
             ),
             {"id": document_id},
+        )
+
+
+async def settle_document(resources: Resources, document_id: uuid.UUID, content_hash: str) -> None:
+    """After a job: a document that ended ``ready``/``failed`` records the content it was for
+    and starts its attempts anew."""
+    async with resources.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE documents SET ingest_attempts = 0, heartbeat_at = NULL, "
+                "ingested_hash = :hash WHERE id = :id AND status IN ('ready', 'failed')"
+            ),
+            {"id": document_id, "hash": content_hash},
         )
 
 
@@ -187,6 +187,8 @@ async def _requeue_stale(resources: Resources, report: DocumentReap) -> None:
                     "error = CASE WHEN d.ingest_attempts + 1 >= :max THEN :reason END, "
                     "ingest_attempts = CASE WHEN d.ingest_attempts + 1 >= :max "
                     "THEN 0 ELSE d.ingest_attempts + 1 END, "
+                    "ingested_hash = CASE WHEN d.ingest_attempts + 1 >= :max "
+                    "THEN d.content_hash ELSE d.ingested_hash END, "
                     "heartbeat_at = now(), updated_at = now() "
                     "FROM (SELECT id FROM documents WHERE status IN ('parsing', 'embedding') "
                     f"AND {_STALE} ORDER BY updated_at LIMIT {_BATCH} "

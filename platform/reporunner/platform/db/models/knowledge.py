@@ -78,6 +78,8 @@ class Document(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # re-queues by the document reaper since the last finished ingestion
     ingest_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # content hash of the last finished (or given up) ingestion: a late duplicate job skips
+    ingested_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Chunk(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
