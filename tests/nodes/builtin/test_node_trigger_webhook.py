@@ -14,7 +14,7 @@ from reporunner.nodes.builtin.trigger_webhook import (
     verify_webhook_request,
     webhook_signature,
 )
-from reporunner.nodes.errors import ConfigurationError
+from reporunner.nodes.errors import ConfigurationError, ValidationFailed
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 SECRET = "whsec-Very-Secret-1"
@@ -97,3 +97,47 @@ async def test_node_outputs_the_request_item() -> None:
         WebhookTrigger, WebhookTrigger.example, {}, NodeTestContext(trigger=request)
     )
     assert out.ports == {"main": [request]}
+
+
+# --- declared body (input_schema) ---
+
+BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"order_id": {"type": "integer"}, "email": {"type": "string"}},
+    "required": ["order_id"],
+}
+
+
+def _request(body: Any) -> dict[str, Any]:
+    return {"method": "POST", "path": "orders/created", "headers": {}, "query": {}, "body": body}
+
+
+async def test_a_body_matching_the_declared_schema_passes() -> None:
+    params = {"path": "orders/created", "input_schema": BODY_SCHEMA}
+    request = _request({"order_id": 7, "email": "a@example.test"})
+    out = await run_node(WebhookTrigger, params, {}, NodeTestContext(trigger=request))
+    assert out.ports == {"main": [request]}
+
+
+async def test_a_body_not_matching_fails_naming_the_field() -> None:
+    params = {"path": "orders/created", "input_schema": BODY_SCHEMA}
+    ctx = NodeTestContext(trigger=_request({"order_id": "seven"}))
+    with pytest.raises(ValidationFailed) as info:
+        await run_node(WebhookTrigger, params, {}, ctx)
+    assert "the request body" in info.value.detail
+    assert "field 'order_id': 'seven' is not of type 'integer'" in info.value.detail
+    with pytest.raises(ValidationFailed) as before:  # what the platform checks before queueing
+        WebhookTrigger.check_start(params, _request({"email": "a@example.test"}))
+    assert before.value.problems[0]["pointer"] == "/body/order_id"
+    assert "field 'order_id' is required" in before.value.detail
+    WebhookTrigger.check_start({"path": "orders/created"}, _request("any text"))  # no schema
+
+
+def test_an_invalid_body_schema_is_refused_at_the_param() -> None:
+    with pytest.raises(ValidationError) as info:
+        _params(input_schema={"type": "object", "properties": {"id": {"minimum": "one"}}})
+    error = info.value.errors()[0]
+    assert error["loc"] == ("input_schema",)
+    assert "not a valid JSON Schema at '/properties/id/minimum'" in error["msg"]
+    assert _params(input_schema={"type": "string"}).input_schema == {"type": "string"}
+    assert _params().input_schema is None

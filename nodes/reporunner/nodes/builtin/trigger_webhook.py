@@ -18,9 +18,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reporunner.nodes.base import Category, Node, NodeContext, NodeInputs, NodeOutput, Port
+from reporunner.nodes.builtin._input_schema import DESCRIPTION, check_input, check_schema
 from reporunner.nodes.errors import ConfigurationError, ReporunnerError
 
 __all__ = [
@@ -97,6 +98,16 @@ class WebhookParams(BaseModel):
         "'event_id'): a repeated value returns the first execution instead of starting another. "
         "An 'Idempotency-Key' header, when sent, takes precedence.",
     )
+    input_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of the request body (the parsed JSON, or the text). "
+        + DESCRIPTION,
+    )
+
+    @field_validator("input_schema")
+    @classmethod
+    def _valid_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return check_schema(value, object_only=False)
 
 
 def webhook_signature(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -193,10 +204,14 @@ class WebhookTrigger(Node[WebhookParams]):
         "Starts the workflow when an HTTP request with 'method' arrives at the workspace's "
         "webhook URL + 'path', after checking 'auth' (none, a header token, or an HMAC-SHA256 "
         "signature with a timestamp). Outputs one item on 'main': {method, path, headers, "
-        "query, body} (body is parsed JSON when the request sent JSON, else text)."
+        "query, body} (body is parsed JSON when the request sent JSON, else text). Optional "
+        "'input_schema' (a JSON Schema object) declares the body: a request whose body does "
+        "not match is refused with 422 naming the field, and MCP clients get it as the "
+        "workflow tool's 'body' schema."
     )
     Params = WebhookParams
     credential_types = ("api_key", "hmac_secret")
+    literal_params = frozenset({"input_schema"})
     inputs = ()
     outputs = (Port("main", "The request: {method, path, headers, query, body}."),)
     example: ClassVar[dict[str, Any]] = {
@@ -207,5 +222,19 @@ class WebhookTrigger(Node[WebhookParams]):
         "response_mode": "immediately",
     }
 
+    @classmethod
+    def check_start(cls, params: Mapping[str, Any], item: Mapping[str, Any]) -> None:
+        """Refuse a request body the declared schema rejects; the platform calls this before
+        it queues a run (422 with ``/body/<field>`` pointers).
+
+        Raises:
+            ValidationFailed: the body does not match ``input_schema``.
+        """
+        schema = params.get("input_schema")
+        if isinstance(schema, dict):
+            check_input(schema, item.get("body"), what="the request body", prefix="/body")
+
     async def run(self, ctx: NodeContext, params: WebhookParams, inputs: NodeInputs) -> NodeOutput:
-        return NodeOutput.main([dict(ctx.trigger)])
+        item = dict(ctx.trigger)
+        check_input(params.input_schema, item.get("body"), what="the request body")
+        return NodeOutput.main([item])

@@ -17,7 +17,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.nodes.base import Category
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
 from reporunner.platform.executions.events import (
     CANCEL_CHANNEL,
@@ -105,6 +107,27 @@ async def _row(
     return row
 
 
+def _check_trigger_input(definition: dict[str, Any], item: dict[str, Any]) -> None:
+    """Refuse (422) an input the entry trigger declares it does not take, before queueing.
+
+    The engine hands the trigger item to the definition's first trigger node, so that node's
+    ``check_start(params, item)`` hook (Manual: its ``input_schema`` against the whole item,
+    Webhook: against the body) decides; triggers without the hook take anything.
+    """
+    registry = default_registry()
+    for node in definition.get("nodes") or []:
+        type_, version = node.get("type"), node.get("version", 1)
+        if not isinstance(type_, str) or not registry.has(type_, version):
+            continue
+        node_cls = registry.get(type_, version)
+        if node_cls.category != Category.TRIGGER:
+            continue
+        hook = getattr(node_cls, "check_start", None)
+        if callable(hook):
+            hook(node.get("params") or {}, item)
+        return
+
+
 async def start_execution(
     resources: Resources,
     workspace_id: uuid.UUID,
@@ -133,11 +156,14 @@ async def start_execution(
     Raises:
         NotFoundError: no such workflow or version in the workspace.
         ConflictError: the workflow is archived.
+        ValidationFailed: the trigger declares an ``input_schema`` the item does not match
+            (nothing is queued).
     """
     async with resources.sessions() as session, session.begin():
         wf, ver = await load_version(session, workspace_id, workflow_id, version)
         if wf.archived_at is not None:
             raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to run it")
+        _check_trigger_input(ver.definition, trigger or {})
         values = {
             "workspace_id": workspace_id,
             "workflow_id": wf.id,
