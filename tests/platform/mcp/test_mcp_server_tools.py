@@ -1,6 +1,7 @@
 """``/mcp`` beyond the first builder tools, through the official SDK client over real HTTP
 (uvicorn on 127.0.0.1): published workflows as tools (listed per workspace with their input
-schema, run by a real worker), knowledge_search over a document ingested here, create →
+schema — a trigger's declared input_schema as is, enforced before queueing — run by a real
+worker), knowledge_search over a document ingested here, create →
 validate → update → publish, generate_workflow with the scripted model, and the refusals (a
 viewer of the same workspace, another workspace, no key)."""
 
@@ -73,6 +74,43 @@ HOOK: dict[str, Any] = {
     "edges": [{"source": "hook", "target": "set"}],
 }
 DRAFT = {**GREET, "name": "Secret draft", "description": "Not published yet."}
+ORDER_INPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "customer": {"type": "string", "minLength": 1, "description": "Who orders."},
+        "qty": {"type": "integer", "minimum": 1},
+    },
+    "required": ["customer", "qty"],
+    "additionalProperties": False,
+}
+ORDER: dict[str, Any] = {
+    "name": "Place order",
+    "description": "Places an order.",
+    "nodes": [
+        {"id": "start", "type": "trigger.manual", "params": {"input_schema": ORDER_INPUT}},
+        {
+            "id": "set",
+            "type": "data.set",
+            "params": {
+                "fields": [{"name": "line", "value": "{{ trigger.qty }}x {{ trigger.customer }}"}]
+            },
+        },
+    ],
+    "edges": [{"source": "start", "target": "set"}],
+}
+TYPED_HOOK: dict[str, Any] = {
+    "name": "Typed hook",
+    "description": "Takes a typed order.",
+    "nodes": [
+        {
+            "id": "hook",
+            "type": "trigger.webhook",
+            "params": {"path": "orders/typed", "input_schema": {**ORDER_INPUT}},
+        },
+        {"id": "noop", "type": "logic.noop"},
+    ],
+    "edges": [{"source": "hook", "target": "noop"}],
+}
 
 
 def _free_port() -> int:
@@ -238,6 +276,61 @@ async def test_published_trigger_workflows_are_tools_that_run(
         failed, text = await call(session, "wf_echo_chat", text="no message")
         assert failed
         assert "message" in text
+
+
+async def test_a_declared_input_schema_is_the_tool_schema_and_is_enforced(
+    base_url, resources, tenant_factory
+) -> None:
+    owner = await tenant_factory(role="owner")
+    order_id = await rest_create(base_url, owner.headers, ORDER, publish=True)
+    await rest_create(base_url, owner.headers, TYPED_HOOK, publish=True)
+
+    async with mcp_session(base_url, owner.headers) as session:
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        order = tools["wf_place_order"]
+        assert order.input_schema == ORDER_INPUT
+        assert "declares no input schema" not in (order.description or "")
+        hook = tools["wf_typed_hook"]
+        assert hook.input_schema["properties"]["body"] == ORDER_INPUT
+
+        for arguments, named in (
+            ({"customer": "acme", "qty": "two"}, "field 'qty'"),
+            ({"qty": 2}, "field 'customer' is required"),
+            ({"customer": "acme", "qty": 2, "extra": 1}, "'extra' was unexpected"),
+        ):
+            failed, text = await call(session, "wf_place_order", **arguments)
+            assert failed, (arguments, text)
+            assert "validation_failed:" in text, text
+            assert named in text, text
+        failed, text = await call(session, "wf_typed_hook", body={"customer": "acme"})
+        assert failed
+        assert "field 'qty' is required" in text, text
+
+        async with running_worker(resources):
+            failed, ran = await call(session, "wf_place_order", customer="acme", qty=3)
+            assert not failed, ran
+            assert ran["status"] == "succeeded", ran
+            assert "3x acme" in json.dumps(ran["result"])
+
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        refused = await http.post(
+            f"/workflows/{order_id}/executions",
+            json={"input": {"customer": "acme", "qty": 0}},
+            headers=owner.headers,
+        )
+        hooked = await http.post(
+            f"/hooks/{owner.slug}/orders/typed", json={"customer": "", "qty": 1}
+        )
+        listed = await http.get(
+            "/executions", params={"workflow_id": order_id}, headers=owner.headers
+        )
+    assert refused.status_code == 422, refused.text
+    assert [p["pointer"] for p in refused.json()["problems"]] == ["/input/qty"]
+    assert "field 'qty'" in refused.json()["detail"]
+    assert hooked.status_code == 422, hooked.text
+    assert [p["pointer"] for p in hooked.json()["problems"]] == ["/body/customer"]
+    # only the one good call was queued: the refused ones never reached the queue
+    assert len(listed.json()["items"]) == 1
 
 
 async def test_a_viewer_sees_and_runs_nothing_it_cannot_through_rest(

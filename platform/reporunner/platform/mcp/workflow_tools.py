@@ -4,9 +4,13 @@ Chat trigger, listed and called per caller (the list differs per workspace).
 Names: ``wf_<slug of the workflow name>``; when two workflows of a workspace give the same slug,
 each of them gets ``_<first 8 hex digits of its id>`` appended, so a name always maps to the same
 workflow as long as the set of clashing names stays the same. The input schema follows the
-trigger: Manual declares none (any JSON object becomes the trigger item; the description says
-so), Chat takes ``message`` (and an optional ``thread_id``), Webhook takes the request's
-``body``, ``query`` and ``headers`` (method and path come from the trigger's params).
+trigger: Manual offers its declared ``input_schema`` param, else an open object (any JSON object
+becomes the trigger item; the description says so), Chat takes ``message`` (and an optional
+``thread_id``), Webhook takes the request's ``body`` (its declared ``input_schema`` when it has
+one), ``query`` and ``headers`` (method and path come from the trigger's params). The published
+versions of a workspace are read in one query; a declared schema is enforced when the run
+starts (the same check as ``POST /workflows/{id}/executions``), so a bad argument is refused
+with the field named.
 
 A call queues the published version like ``run_workflow`` (same role rule: editor) and waits up
 to :data:`WAIT_SECONDS` for the run to end; a finished run comes back with its result, a longer
@@ -89,12 +93,16 @@ def _schema(trigger_type: str, params: dict[str, Any]) -> tuple[dict[str, Any], 
             "required": ["message"],
             "additionalProperties": False,
         }, " Chat workflow: send the message."
+    declared = params.get("input_schema")
     if trigger_type == "trigger.webhook":
         method, path = params.get("method", "POST"), params.get("path", "")
+        body: dict[str, Any] = {"description": "The request body (JSON value or text)."}
+        if isinstance(declared, dict):
+            body = declared
         return {
             "type": "object",
             "properties": {
-                "body": {"description": "The request body (JSON value or text)."},
+                "body": body,
                 "query": {
                     "type": "object",
                     "additionalProperties": {"type": "string"},
@@ -108,21 +116,26 @@ def _schema(trigger_type: str, params: dict[str, Any]) -> tuple[dict[str, Any], 
             },
             "additionalProperties": False,
         }, f" Webhook workflow ({method} {path}): runs as if that request arrived."
+    if isinstance(declared, dict):
+        return dict(declared), ""
     return {"type": "object", "additionalProperties": True}, _OPEN_NOTE
 
 
 async def workflow_tools(resources: Resources, workspace_id: uuid.UUID) -> list[WorkflowTool]:
     """The workspace's published, unarchived workflows that a caller can start, as tools."""
     found: list[tuple[str, uuid.UUID, int, dict[str, Any], str]] = []
-    for wf in await workflows.list_workflows(resources.sessions, workspace_id):
-        if wf.published_version is None:
-            continue
-        version = await workflows.get_version(
-            resources.sessions, workspace_id, wf.id, wf.published_version
-        )
-        entry = _entry(version.definition)
+    for published in await workflows.list_published(resources.sessions, workspace_id):
+        entry = _entry(published.definition)
         if entry is not None:
-            found.append((_slug(wf.name), wf.id, wf.published_version, entry, wf.description))
+            found.append(
+                (
+                    _slug(published.name),
+                    published.workflow_id,
+                    published.number,
+                    entry,
+                    published.description,
+                )
+            )
     clashes = Counter(slug for slug, *_ in found)
     tools = []
     for slug, wf_id, number, entry, text in found:

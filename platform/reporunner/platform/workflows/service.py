@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,12 +38,14 @@ from reporunner.platform.workflows.schemas import (
 )
 
 __all__ = [
+    "PublishedVersion",
     "archive_workflow",
     "check_definition",
     "create_workflow",
     "delete_workflow",
     "get_version",
     "get_workflow",
+    "list_published",
     "list_versions",
     "list_workflows",
     "load_version",
@@ -245,6 +248,39 @@ async def list_workflows(
             query = query.where(Workflow.archived_at.is_(None))
         rows = (await session.execute(query.order_by(Workflow.created_at.desc()))).scalars()
         return [_workflow_out(wf, *await _numbers(session, wf)) for wf in rows.all()]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    """The published version of one unarchived workflow (see :func:`list_published`)."""
+
+    workflow_id: uuid.UUID
+    name: str
+    description: str
+    number: int
+    definition: dict[str, Any]
+
+
+async def list_published(
+    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID
+) -> list[PublishedVersion]:
+    """The published version of every unarchived workflow of the workspace, newest workflow
+    first, in one query (workflows without a published version are left out)."""
+    query = (
+        select(
+            Workflow.id,
+            Workflow.name,
+            Workflow.description,
+            WorkflowVersion.number,
+            WorkflowVersion.definition,
+        )
+        .join(WorkflowVersion, WorkflowVersion.id == Workflow.published_version_id)
+        .where(Workflow.workspace_id == workspace_id, Workflow.archived_at.is_(None))
+        .order_by(Workflow.created_at.desc())
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    return [PublishedVersion(*row) for row in rows]
 
 
 async def get_workflow(
