@@ -105,6 +105,25 @@ async def build(
     return out
 
 
+async def explain(engine: Any, ws: uuid.UUID, base_id: uuid.UUID, request: Any, qvec: Any) -> str:
+    """EXPLAIN ANALYZE of the search statement, in the transaction ``open_search`` prepares."""
+    from sqlalchemy import text as sql
+
+    from reporunner.knowledge._bases import vector_literal
+    from reporunner.knowledge._search import build_search_sql, open_search
+
+    async with engine.begin() as conn:
+        base, plan = await open_search(conn, ws, base_id, request)
+        statement, params = build_search_sql(base, request)
+        if plan is not None:
+            params.update(
+                terms=list(plan.terms), idfs=list(plan.idfs), avgdl=plan.avgdl, tsq=plan.tsquery
+            )
+        params["qvec"] = vector_literal(qvec)
+        rows = await conn.execute(sql(f"EXPLAIN (ANALYZE, BUFFERS OFF) {statement}"), params)
+        return "\n".join(r[0] for r in rows)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -121,6 +140,8 @@ async def main() -> dict[str, Any]:
 
     from sqlalchemy import text as sql
 
+    from reporunner.knowledge._bases import hnsw_build_params
+    from reporunner.knowledge._search import DEFAULT_EF_SEARCH
     from reporunner.knowledge.embeddings import embedder_for
     from reporunner.knowledge.models import SearchRequest
     from reporunner.knowledge.store import KnowledgeStore
@@ -173,6 +194,7 @@ async def main() -> dict[str, Any]:
         index_seconds = time.perf_counter() - started
 
         latencies: dict[str, dict[str, float]] = {}
+        slowest: dict[str, str] = {}
         recalls = []
         for mode in ("vector", "keyword", "hybrid"):
             for q in query_texts[:5]:  # warm caches and plans
@@ -187,14 +209,20 @@ async def main() -> dict[str, Any]:
                     exact = set(np.argsort(-(all_vectors @ query_vectors[i]))[:10].tolist())
                     got = {int(h.metadata["sid"]) for h in result.hits}
                     recalls.append(len(exact & got) / 10)
+            slowest[mode] = query_texts[max(range(len(samples)), key=samples.__getitem__)]
             latencies[mode] = {
                 "p50_ms": round(percentile(samples, 0.5), 2),
                 "p99_ms": round(percentile(samples, 0.99), 2),
                 "mean_ms": round(statistics.mean(samples), 2),
             }
             print(f"{mode:>8}: {latencies[mode]}", file=sys.stderr)
+        for mode in ("vector", "keyword", "hybrid"):
+            request = SearchRequest(query=slowest[mode], mode=mode, top_k=10)
+            qvec = query_vectors[query_texts.index(slowest[mode])].tolist()
+            plan_text = await explain(engine, ws, base.id, request, qvec)
+            print(f"--- EXPLAIN ANALYZE {mode}, slowest query\n{plan_text}", file=sys.stderr)
         sweep = {}
-        for ef in (40, 100, 200, 400):
+        for ef in (40, 100, 200, 400, 800):
             hits, samples = [], []
             for i, q in enumerate(query_texts):
                 request = SearchRequest(query=q, mode="vector", top_k=10, ef_search=ef)
@@ -219,6 +247,8 @@ async def main() -> dict[str, Any]:
         "index_seconds": round(index_seconds, 1),
         "latency": latencies,
         "hnsw_recall_at_10": round(recall, 4),
+        "default_ef_search": DEFAULT_EF_SEARCH,
+        "hnsw_m_ef_construction": list(hnsw_build_params({})),
         "vector_by_ef_search": sweep,
         "ratio": round(GOAL_P99_MS / latencies["hybrid"]["p99_ms"], 4),
     }

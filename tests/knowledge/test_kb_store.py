@@ -54,15 +54,22 @@ async def _assert_term_stats_exact(store: KnowledgeStore, base_id: uuid.UUID) ->
             ),
             {"kb": base_id},
         )
-        chunks = await conn.scalar(
-            text("SELECT count(*) FROM chunks WHERE knowledge_base_id = :kb"), {"kb": base_id}
-        )
+        chunks, chars = (
+            await conn.execute(
+                text(
+                    "SELECT count(*), coalesce(sum(char_end - char_start), 0) FROM chunks "
+                    "WHERE knowledge_base_id = :kb"
+                ),
+                {"kb": base_id},
+            )
+        ).one()
         stats = await conn.scalar(
             text("SELECT settings -> '_stats' FROM knowledge_bases WHERE id = :kb"),
             {"kb": base_id},
         )
     assert wrong == 0
     assert (stats or {}).get("chunks", 0) == chunks
+    assert (stats or {}).get("chars", 0) == chars  # BM25's document lengths, in characters
 
 
 async def _base(store: KnowledgeStore, ws: uuid.UUID, **kw: Any) -> Any:

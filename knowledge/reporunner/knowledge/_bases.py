@@ -22,9 +22,12 @@ from reporunner.nodes.errors import ConflictError, NotFoundError
 __all__ = [
     "BASE_COLUMNS",
     "DOC_COLUMNS",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_M",
     "TS_CONFIG",
     "BaseOps",
     "as_uuid",
+    "hnsw_build_params",
     "hnsw_index_name",
     "safe_document_name",
     "vector_literal",
@@ -32,6 +35,13 @@ __all__ = [
 
 TS_CONFIG = "english"
 """Text search configuration of ``chunks.tsv`` (stemming + English stopwords)."""
+
+HNSW_M = 16
+"""Links per node of the HNSW graph (pgvector's default; 24 measured no better on our 100k-chunk
+bench, see BENCHMARKS.md)."""
+HNSW_EF_CONSTRUCTION = 256
+"""Candidate list size while building the graph (pgvector's default is 64): a better graph
+for about twice the build time, measured in BENCHMARKS.md."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 BASE_COLUMNS = (
@@ -57,6 +67,15 @@ def as_uuid(value: uuid.UUID | str, what: str = "id") -> uuid.UUID:
 def hnsw_index_name(base_id: uuid.UUID) -> str:
     """Name of a base's partial HNSW index."""
     return f"ix_chunks_hnsw_{base_id.hex}"
+
+
+def hnsw_build_params(settings: Mapping[str, Any]) -> tuple[int, int]:
+    """``(m, ef_construction)`` of a base's index: its settings ``hnsw_m`` and
+    ``hnsw_ef_construction`` when given (clamped to pgvector's limits), else the defaults."""
+    m = int(settings.get("hnsw_m") or HNSW_M)
+    ef = int(settings.get("hnsw_ef_construction") or HNSW_EF_CONSTRUCTION)
+    m = min(max(m, 2), 100)
+    return m, min(max(ef, 2 * m, 4), 1000)
 
 
 def safe_document_name(name: str) -> str:
@@ -131,11 +150,13 @@ class BaseOps:
 
     @staticmethod
     async def _create_index(conn: AsyncConnection, base: KnowledgeBase) -> None:
-        # DDL cannot take bound parameters; both values are validated (UUID, int) above.
+        # DDL cannot take bound parameters; every value is validated (UUID, ints) above.
+        m, ef_construction = hnsw_build_params(base.settings)
         await conn.execute(
             text(
                 f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(base.id)} ON chunks USING hnsw "
                 f"((embedding::vector({int(base.embedding_dim)})) vector_cosine_ops) "
+                f"WITH (m = {m}, ef_construction = {ef_construction}) "
                 f"WHERE knowledge_base_id = '{base.id}'"
             )
         )

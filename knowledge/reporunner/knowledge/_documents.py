@@ -5,8 +5,8 @@ search never sees half of an edit. Embeddings are keyed by chunk content hash: b
 the pipeline asks :meth:`DocumentOps.reusable_embeddings` for vectors the base already holds for
 the same text, so re-ingesting an edited file embeds only the chunks that changed.
 
-The base's keyword statistics move in the same transaction: chunk count and total lexemes
-(distinct terms per chunk, for BM25's length normalisation) in
+The base's keyword statistics move in the same transaction: chunk count, total lexemes (distinct
+terms per chunk) and total text length in characters (BM25's document length) in
 ``knowledge_bases.settings['_stats']``, and each term's document frequency in
 ``knowledge_terms`` (migration ``0002_knowledge_terms``).
 """
@@ -44,7 +44,8 @@ _INSERT_CHUNK = text(
     f"to_tsvector('{TS_CONFIG}', :tsv_text))"
 )
 _DOC_STATS = text(
-    "SELECT count(*), coalesce(sum(length(c.tsv)), 0)"
+    "SELECT count(*), coalesce(sum(length(c.tsv)), 0), "
+    "coalesce(sum(c.char_end - c.char_start), 0)"
     " FROM chunks c WHERE c.workspace_id = :ws AND c.document_id = :doc"
 )
 _TERMS_DOWN = text(
@@ -62,7 +63,11 @@ _LOCK_BASE = text("SELECT 1 FROM knowledge_bases WHERE workspace_id = :ws AND id
 _MOVE_STATS = text(
     "UPDATE knowledge_bases SET settings = jsonb_set(settings, '{_stats}', jsonb_build_object("
     "'chunks', coalesce((settings #>> '{_stats,chunks}')::bigint, 0) + :chunks, "
-    "'lexemes', coalesce((settings #>> '{_stats,lexemes}')::bigint, 0) + :lexemes)), "
+    "'lexemes', coalesce((settings #>> '{_stats,lexemes}')::bigint, 0) + :lexemes, "
+    # Text length in characters (BM25's document length); null in a base whose chunks
+    # predate it, so its sum is never partial (search then falls back to lexemes).
+    "'chars', CASE WHEN coalesce((settings #>> '{_stats,chunks}')::bigint, 0) = 0 THEN 0 "
+    "ELSE (settings #>> '{_stats,chars}')::bigint END + :chars)), "
     "updated_at = now() WHERE workspace_id = :ws AND id = :kb"
 )
 
@@ -274,7 +279,7 @@ class DocumentOps(BaseOps):
     async def _retire_chunks(
         self, conn: AsyncConnection, ws: uuid.UUID, kb: uuid.UUID, doc: uuid.UUID
     ) -> None:
-        count, lexemes = (await conn.execute(_DOC_STATS, {"ws": ws, "doc": doc})).one()
+        count, lexemes, chars = (await conn.execute(_DOC_STATS, {"ws": ws, "doc": doc})).one()
         if count:
             await conn.execute(_TERMS_DOWN, {"ws": ws, "kb": kb, "doc": doc})
         await conn.execute(
@@ -283,7 +288,14 @@ class DocumentOps(BaseOps):
         )
         if count:
             await conn.execute(
-                _MOVE_STATS, {"ws": ws, "kb": kb, "chunks": -int(count), "lexemes": -int(lexemes)}
+                _MOVE_STATS,
+                {
+                    "ws": ws,
+                    "kb": kb,
+                    "chunks": -int(count),
+                    "lexemes": -int(lexemes),
+                    "chars": -int(chars),
+                },
             )
 
     async def replace_chunks(
@@ -346,11 +358,18 @@ class DocumentOps(BaseOps):
             if rows:
                 await conn.execute(_INSERT_CHUNK, rows)
                 await conn.execute(_TERMS_UP, {"ws": ws, "kb": kb, "doc": document_id})
-                count, lexemes = (
+                count, lexemes, chars = (
                     await conn.execute(_DOC_STATS, {"ws": ws, "doc": document_id})
                 ).one()
                 await conn.execute(
-                    _MOVE_STATS, {"ws": ws, "kb": kb, "chunks": int(count), "lexemes": int(lexemes)}
+                    _MOVE_STATS,
+                    {
+                        "ws": ws,
+                        "kb": kb,
+                        "chunks": int(count),
+                        "lexemes": int(lexemes),
+                        "chars": int(chars),
+                    },
                 )
             await conn.execute(
                 text(

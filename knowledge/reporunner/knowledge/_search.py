@@ -1,14 +1,16 @@
 """Vector, keyword (BM25) and hybrid (reciprocal rank fusion) search, in one SQL statement.
 
 * Vector: cosine distance on the base's partial HNSW index. ``hnsw.ef_search`` is set per query
+  (the request's, else the base's ``settings.ef_search``, else :data:`DEFAULT_EF_SEARCH`)
   and pgvector 0.8's iterative scan (``relaxed_order``) keeps scanning the graph until enough
   rows pass the filters, so a filtered query still returns ``top_k`` results; the materialised
   candidates are re-sorted by exact distance afterwards.
 * Keyword: Okapi BM25 computed in SQL over the ``tsv`` column. Postgres' ``ts_rank`` has no
   inverse document frequency and ranks far below BM25 on standard test collections, so we score
-  with per-term document frequencies (``knowledge_terms``) and length normalisation against the
-  base's average (``settings._stats``). A plain query matches any of its terms, like a search
-  engine, starting from the chunks that hold its rarer terms (GIN); a query that uses web-search
+  with per-term document frequencies (``knowledge_terms``) and length normalisation (chunk
+  length in characters) against the base's average (``settings._stats``). A plain query
+  matches any of its terms, like a search engine, starting from the chunks that hold its rarer
+  terms (GIN); a query that uses web-search
   syntax (quotes, ``or``, ``-word``) is matched with ``websearch_to_tsquery`` as written.
 * Hybrid: both candidate lists fused by reciprocal rank fusion (k = 60).
 
@@ -35,6 +37,7 @@ from reporunner.nodes.errors import NotFoundError
 __all__ = [
     "BM25_B",
     "BM25_K1",
+    "DEFAULT_EF_SEARCH",
     "EXACT_KEYWORD_CHUNKS",
     "KEYWORD_CANDIDATES",
     "RRF_K",
@@ -46,9 +49,16 @@ __all__ = [
     "run_search",
 ]
 
-BM25_K1 = 1.2
+BM25_K1 = 1.5
 BM25_B = 0.75
+"""BM25 parameters: those of ``bm25s`` and ``rank_bm25`` (the reference implementations the
+retrieval bench compares with), inside the usual 1.2-2.0 range for k1."""
 RRF_K = 60
+DEFAULT_EF_SEARCH = 500
+"""``hnsw.ef_search`` when neither the request nor the base's settings give one: recall@10
+against exact search >= 0.95 at 100k chunks on our bench (0.90 at 200, 0.95 at 400, 0.97 at
+800; BENCHMARKS.md) for a few ms; a base can trade recall for speed with
+``settings.ef_search``."""
 KEYWORD_CANDIDATES = 2000
 """About how many chunks the keyword branch scores at most in a large base (see
 :func:`plan_keyword`)."""
@@ -101,6 +111,16 @@ class KeywordPlan:
     avgdl: float
 
 
+def _length_sql(base: KnowledgeBase) -> str:
+    """A chunk's BM25 document length: its text length in characters (proportional to its
+    token count, and free to read), or its number of distinct lexemes in a base whose
+    statistics predate the character totals."""
+    stats = base.settings.get("_stats") or {}
+    if stats.get("chars") is not None:
+        return "(c.char_end - c.char_start)::float8"
+    return "length(c.tsv)::float8"
+
+
 def _quote_lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
@@ -110,9 +130,11 @@ def plan_keyword(base: KnowledgeBase, found: Sequence[tuple[str, int]]) -> Keywo
 
     In a base of more than :data:`EXACT_KEYWORD_CHUNKS` chunks, candidates are the chunks
     holding any of the rarer query terms, taken by ascending document frequency until about
-    :data:`KEYWORD_CANDIDATES` chunks (at least the two rarest terms): a chunk holding only
+    :data:`KEYWORD_CANDIDATES` chunks (at least the rarest term): a chunk holding only
     very common terms cannot outscore one holding rare ones, and skipping the common terms'
-    long posting lists keeps large bases fast. Every query term still scores.
+    long posting lists keeps large bases fast. When even the rarest term is that common,
+    candidates must hold it and another query term (a chunk matching one common term ranks
+    below those matching two). Every query term still scores.
 
     Args:
         base: The base (``settings._stats`` gives the chunk count and average length).
@@ -120,21 +142,28 @@ def plan_keyword(base: KnowledgeBase, found: Sequence[tuple[str, int]]) -> Keywo
     """
     stats = base.settings.get("_stats") or {}
     n = max(float(stats.get("chunks", 0)), 1.0)
-    avgdl = max(float(stats.get("lexemes", 0)), 1.0) / n
+    total = stats.get("chars") if stats.get("chars") is not None else stats.get("lexemes", 0)
+    avgdl = max(float(total or 0), 1.0) / n
     idfs = tuple(math.log(1 + (n - df + 0.5) / (df + 0.5)) for _, df in found)
     selected: list[str] = []
     budget = 0
     for term, df in found:
-        if n > EXACT_KEYWORD_CHUNKS and len(selected) >= 2 and budget + df > KEYWORD_CANDIDATES:
+        if n > EXACT_KEYWORD_CHUNKS and selected and budget + df > KEYWORD_CANDIDATES:
             break
         selected.append(term)
         budget += df
     tsquery = " | ".join(_quote_lexeme(t) for t in selected) or None
+    if n > EXACT_KEYWORD_CHUNKS and budget > KEYWORD_CANDIDATES and len(found) > 1:
+        others = " | ".join(_quote_lexeme(t) for t, _ in found[1:])
+        tsquery = f"{_quote_lexeme(found[0][0])} & ({others})"
     return KeywordPlan(tuple(t for t, _ in found), idfs, tsquery, avgdl)
 
 
 _OPEN = text(
-    f"SELECT {BASE_COLUMNS}, set_config('hnsw.ef_search', :ef, true) AS ef, "
+    f"SELECT {BASE_COLUMNS}, set_config('hnsw.ef_search', least(greatest(coalesce("
+    "CAST(:ef AS int), CASE WHEN kb.settings->>'ef_search' ~ '^[0-9]{1,4}$' THEN "
+    "(kb.settings->>'ef_search')::int END, CAST(:default_ef AS int)), CAST(:depth AS int)), "
+    "1000)::text, true) AS ef, "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan, t.terms, t.dfs "
     "FROM knowledge_bases kb LEFT JOIN LATERAL (SELECT array_agg(kt.term ORDER BY kt.df, "
     "kt.term) AS terms, array_agg(kt.df ORDER BY kt.df, kt.term) AS dfs FROM knowledge_terms kt "
@@ -150,17 +179,21 @@ async def open_search(
 ) -> tuple[KnowledgeBase, KeywordPlan | None]:
     """In one round trip: the base, the HNSW settings (``SET LOCAL``) and the keyword plan.
 
+    ``hnsw.ef_search`` is the request's ``ef_search``, else the base's ``settings.ef_search``,
+    else :data:`DEFAULT_EF_SEARCH`, and at least the branch's candidate depth.
+
     Raises:
         NotFoundError: no such base in this workspace.
     """
-    ef_search = request.ef_search or max(40, candidate_depth(request))
     row = (
         await conn.execute(
             _OPEN,
             {
                 "ws": workspace_id,
                 "kb": base_id,
-                "ef": str(ef_search),
+                "ef": request.ef_search,
+                "default_ef": DEFAULT_EF_SEARCH,
+                "depth": candidate_depth(request) if request.ef_search is None else 1,
                 "query": request.query if request.mode != "vector" else "",
             },
         )
@@ -184,7 +217,7 @@ def _keyword_cte(base: KnowledgeBase, filters_sql: str, join: str, websearch: bo
         "qdf AS (SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) "
         "AS qdf(term, idf)), "
         "cand AS (SELECT c.id, ts_filter(setweight(c.tsv, 'A', CAST(:terms AS text[])), "
-        "CAST('{a}' AS \"char\"[])) AS hits, length(c.tsv)::float8 AS dl "
+        f"CAST('{{a}}' AS \"char\"[])) AS hits, {_length_sql(base)} AS dl "
         f"FROM chunks c{join} WHERE {_scope(base, 'c')} AND c.tsv @@ {tsquery}{filters_sql}), "
         "kw AS MATERIALIZED (SELECT cand.id, sum(qdf.idf * cardinality(u.positions)::float8 * "
         f"{BM25_K1 + 1} / (cardinality(u.positions)::float8 + {BM25_K1} * (1 - {BM25_B} + "

@@ -88,8 +88,8 @@ class SearchRequest(BaseModel):
         default=None,
         ge=10,
         le=1000,
-        description="HNSW candidate list size (higher: better recall, slower); default "
-        "max(40, the number of vector candidates: top_k, or 2 * top_k (50..200) in hybrid).",
+        description="HNSW candidate list size (higher: better recall, slower); default: the "
+        "base's settings.ef_search, else 200 (at least the number of vector candidates).",
     )
 
 
