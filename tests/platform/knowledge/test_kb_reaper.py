@@ -268,3 +268,16 @@ async def test_a_job_claims_its_document_and_beats(kb_resources: Resources) -> N
     assert doc_id not in (await reap_documents(kb_resources)).requeued
     await _set(kb_resources, doc_id, "status = 'ready'")
     assert await touch_documents(kb_resources, [doc_id]) == 0  # settled rows are not touched
+
+
+async def test_a_reembed_keeps_the_reaper_off_its_queued_documents(
+    kb_resources: Resources,
+) -> None:
+    base_id, doc_id = await _upload(kb_resources)
+    await _lose_jobs(kb_resources, doc_id)  # like a re-embed: queued, no ingest job of its own
+    await _set(kb_resources, doc_id, STALE)
+    assert await touch_documents(kb_resources, knowledge_base_id=base_id) == 1
+    assert doc_id not in (await reap_documents(kb_resources)).requeued
+    assert await _job_keys(kb_resources, "arq:job:", doc_id) == []
+    await _set(kb_resources, doc_id, STALE)  # the re-embed's worker died: the beat stops
+    assert doc_id in (await reap_documents(kb_resources)).requeued
