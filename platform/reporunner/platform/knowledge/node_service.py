@@ -101,15 +101,19 @@ class WorkspaceKnowledgeService:
         async def report(progress: Any) -> None:
             await publish_event(self.resources.redis, base.id, progress_event(base.id, progress))
 
-        return await run_pipeline(
-            store_of(self.resources),
-            ws,
-            document.id,
-            data,
-            embedder_for(base.embedding_model, base.embedding_dim),
-            limits=limits,
-            progress=report,
-        )
+        # imported here: the reaper's module imports the executions package, which imports this
+        from reporunner.platform.knowledge.reaper import heartbeat
+
+        async with heartbeat(self.resources, [document.id]):  # the reaper leaves it alone
+            return await run_pipeline(
+                store_of(self.resources),
+                ws,
+                document.id,
+                data,
+                embedder_for(base.embedding_model, base.embedding_dim),
+                limits=limits,
+                progress=report,
+            )
 
 
 def knowledge_service(resources: Resources, workspace_id: uuid.UUID | str) -> KnowledgeService:
