@@ -154,6 +154,30 @@ class Settings(BaseSettings):
         "knowledge search results when a search asks for rerank. Unset: rerank is skipped "
         "with a note.",
     )
+    # -- MCP servers for agents
+    mcp_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs or CIDRs) that registered MCP "
+        "server URLs may reach although they are private or loopback; the SSRF guard refuses "
+        "them otherwise (empty: only public addresses).",
+    )
+    mcp_stdio_enabled: bool = Field(
+        default=False,
+        description="Let workspaces register stdio MCP servers (commands from "
+        "REPORUNNER_MCP_STDIO_COMMANDS only).",
+    )
+    mcp_stdio_commands: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON object of allow-listed stdio MCP commands, name -> argv, e.g. "
+        '{"files": ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"]}; an '
+        "API body names one, never a command line.",
+    )
+    mcp_tools_max_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A registered MCP server's cached tool list older than this is listed "
+        "again when an agent or GET /mcp-servers/{id}/tools needs it.",
+    )
 
     @field_validator("database_url")
     @classmethod

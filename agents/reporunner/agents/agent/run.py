@@ -12,7 +12,13 @@ from typing import Any
 
 from reporunner.agents.agent.loop import build_loop, initial_state
 from reporunner.agents.agent.spec import AgentSpec, ModelSettings
-from reporunner.agents.agent.tools import AgentTool, ToolResult, build_tools, memory_tools
+from reporunner.agents.agent.tools import (
+    AgentTool,
+    ToolResult,
+    build_tools,
+    mcp_tool_lists,
+    memory_tools,
+)
 from reporunner.agents.llm.client import LLMClient, RetryNotice
 from reporunner.agents.llm.config import LLMConfig, resolve_llm_config
 from reporunner.agents.llm.types import Message, Usage
@@ -195,7 +201,8 @@ async def run_agent(
         content = result.output if result.output is not None else result.answer
         return ToolResult(content, tuple(result.citations), result.usage)
 
-    tools: dict[str, AgentTool] = build_tools(spec, ctx, current, run_sub)
+    listed = await mcp_tool_lists(spec, ctx)
+    tools: dict[str, AgentTool] = build_tools(spec, ctx, current, run_sub, mcp_tools=listed)
     system = spec.system_prompt
     if spec.output_schema is not None:
         system = f"{system}\n\n{schema_instruction(spec.output_schema)}"

@@ -18,6 +18,7 @@ __all__ = [
     "AgentToolSpec",
     "AskHumanToolSpec",
     "KnowledgeToolSpec",
+    "McpToolSpec",
     "MemorySettings",
     "ModelSettings",
     "NodeToolSpec",
@@ -139,8 +140,27 @@ class AskHumanToolSpec(_ToolBase):
     kind: Literal["ask_human"] = Field(description="Ask a human (interrupts the execution).")
 
 
+class McpToolSpec(_Strict):
+    """The tools of an MCP server the workspace registered (``/mcp-servers``); the model sees
+    each as ``<server>__<tool>`` with the server's JSON Schema of its arguments."""
+
+    kind: Literal["mcp"] = Field(description="Tools of a registered MCP server.")
+    server: str = Field(
+        min_length=1, max_length=100, description="Name of the MCP server in this workspace."
+    )
+    tools: list[str] | None = Field(
+        default=None,
+        description="Only these tools of the server (by the server's names); all when empty.",
+    )
+
+
 ToolSpec = Annotated[
-    NodeToolSpec | KnowledgeToolSpec | WorkflowToolSpec | AgentToolSpec | AskHumanToolSpec,
+    NodeToolSpec
+    | KnowledgeToolSpec
+    | WorkflowToolSpec
+    | AgentToolSpec
+    | AskHumanToolSpec
+    | McpToolSpec,
     Field(discriminator="kind"),
 ]
 

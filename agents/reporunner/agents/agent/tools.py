@@ -8,9 +8,9 @@ whatever name a model (or text injected into a retrieved document) asks for, not
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +19,7 @@ from reporunner.agents.agent.spec import (
     AgentToolSpec,
     AskHumanToolSpec,
     KnowledgeToolSpec,
+    McpToolSpec,
     NodeToolSpec,
     WorkflowToolSpec,
     tool_name,
@@ -31,13 +32,55 @@ from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.nodes.services import subworkflow_runner
 
 __all__ = [
+    "MCP",
     "AgentTool",
+    "McpToolDescription",
+    "McpToolService",
     "ToolResult",
     "bound_output",
     "build_tools",
     "function_schema",
+    "mcp_tool_lists",
     "memory_tools",
 ]
+
+MCP = "mcp"
+"""Name of the engine service that lists and calls the tools of registered MCP servers."""
+
+
+@dataclass(frozen=True, slots=True)
+class McpToolDescription:
+    """One tool an MCP server offers: the server's name for it, what it does, its arguments."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+@runtime_checkable
+class McpToolService(Protocol):
+    """The ``mcp`` service: tools of the MCP servers registered in the run's workspace.
+
+    The platform implements it (connections, auth, SSRF guard, timeouts, tool caching); the
+    agent only lists and calls.
+    """
+
+    async def list_tools(self, server: str) -> Sequence[McpToolDescription]:
+        """The tools of ``server`` (by its registered name).
+
+        Raises:
+            ReporunnerError: no such server in the workspace, disabled, or unreachable.
+        """
+        ...
+
+    async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> str:
+        """Call ``tool`` of ``server`` and return its result as text.
+
+        Raises:
+            ReporunnerError: the tool reported an error (its text is the detail), or the
+                server failed or timed out.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +351,62 @@ def memory_tools(service: MemoryService, scope: MemoryScope, top_k: int) -> list
     ]
 
 
+def _mcp_service(ctx: NodeContext) -> McpToolService:
+    service = ctx.service(MCP)
+    if not isinstance(service, McpToolService):
+        raise NodeError("the engine's 'mcp' service does not implement McpToolService")
+    return service
+
+
+async def mcp_tool_lists(
+    spec: AgentSpec, ctx: NodeContext
+) -> dict[str, Sequence[McpToolDescription]]:
+    """The tools of every MCP server the agent's ``mcp`` tools name, by server name.
+
+    :func:`build_tools` is synchronous; the agent runner fetches these first.
+    """
+    servers = [t.server for t in spec.tools if isinstance(t, McpToolSpec)]
+    if not servers:
+        return {}
+    service = _mcp_service(ctx)
+    return {server: await service.list_tools(server) for server in dict.fromkeys(servers)}
+
+
+def _mcp_tools(
+    spec: McpToolSpec,
+    index: int,
+    ctx: NodeContext,
+    listed: Sequence[McpToolDescription],
+    max_chars: int,
+) -> list[_Tool]:
+    by_name = {tool.name: tool for tool in listed}
+    wanted = spec.tools if spec.tools is not None else list(by_name)
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        offered = ", ".join(sorted(by_name)) or "none"
+        raise ValidationFailed(
+            f"MCP server '{spec.server}' has no tool(s) {', '.join(missing)} (it offers: "
+            f"{offered})",
+            [{"pointer": f"/tools/{index}/tools", "message": f"unknown tool(s): {missing}"}],
+        )
+
+    def make(tool: McpToolDescription) -> _Tool:
+        async def run(arguments: dict[str, Any]) -> ToolResult:
+            text = await _mcp_service(ctx).call_tool(spec.server, tool.name, arguments)
+            return ToolResult(bound_output(text, max_chars))
+
+        parameters = dict(tool.input_schema) or {"type": "object"}
+        parameters.setdefault("type", "object")
+        return _Tool(
+            name=tool_name(f"{spec.server}__{tool.name}"),
+            description=tool.description or f"Tool '{tool.name}' of MCP server '{spec.server}'.",
+            parameters=parameters,
+            run=run,
+        )
+
+    return [make(by_name[name]) for name in wanted]
+
+
 def _registry(ctx: NodeContext) -> NodeRegistry:
     try:
         service = ctx.service("registry")
@@ -319,32 +418,51 @@ def _registry(ctx: NodeContext) -> NodeRegistry:
 
 
 def build_tools(
-    spec: AgentSpec, ctx: NodeContext, item: Item, run_sub: SubAgentRunner
+    spec: AgentSpec,
+    ctx: NodeContext,
+    item: Item,
+    run_sub: SubAgentRunner,
+    *,
+    mcp_tools: Mapping[str, Sequence[McpToolDescription]] | None = None,
 ) -> dict[str, AgentTool]:
     """The agent's tools by name, from its declared specs only.
 
+    Args:
+        mcp_tools: The listed tools of every MCP server an ``mcp`` tool names (from
+            :func:`mcp_tool_lists`); required when the agent has one.
+
     Raises:
-        ValidationFailed: two tools share a name, or a node type is unknown.
+        ValidationFailed: two tools share a name, a node type is unknown, or an ``mcp`` tool
+            names tools its server does not offer.
     """
     tools: dict[str, AgentTool] = {}
     registry: NodeRegistry | None = None
     for index, tool_spec in enumerate(spec.tools):
-        built: _Tool
+        built: list[_Tool]
         if isinstance(tool_spec, NodeToolSpec):
             registry = registry or _registry(ctx)
-            built = _node_tool(tool_spec, ctx, registry, item)
+            built = [_node_tool(tool_spec, ctx, registry, item)]
         elif isinstance(tool_spec, KnowledgeToolSpec):
-            built = _knowledge_tool(tool_spec, ctx)
+            built = [_knowledge_tool(tool_spec, ctx)]
         elif isinstance(tool_spec, WorkflowToolSpec):
-            built = _workflow_tool(tool_spec, ctx)
+            built = [_workflow_tool(tool_spec, ctx)]
         elif isinstance(tool_spec, AgentToolSpec):
-            built = _agent_tool(tool_spec, run_sub)
+            built = [_agent_tool(tool_spec, run_sub)]
+        elif isinstance(tool_spec, McpToolSpec):
+            if mcp_tools is None or tool_spec.server not in mcp_tools:
+                raise NodeError(
+                    f"the tools of MCP server '{tool_spec.server}' were not fetched; call "
+                    "mcp_tool_lists() before build_tools()"
+                )
+            listed = mcp_tools[tool_spec.server]
+            built = _mcp_tools(tool_spec, index, ctx, listed, spec.max_tool_output_chars)
         else:
-            built = _ask_human_tool(tool_spec, ctx)
-        if built.name in tools:
-            raise ValidationFailed(
-                f"two tools of the agent are called '{built.name}'; give one a distinct 'name'",
-                [{"pointer": f"/tools/{index}/name", "message": "duplicate tool name"}],
-            )
-        tools[built.name] = built
+            built = [_ask_human_tool(tool_spec, ctx)]
+        for tool in built:
+            if tool.name in tools:
+                raise ValidationFailed(
+                    f"two tools of the agent are called '{tool.name}'; give one a distinct 'name'",
+                    [{"pointer": f"/tools/{index}/name", "message": "duplicate tool name"}],
+                )
+            tools[tool.name] = tool
     return tools

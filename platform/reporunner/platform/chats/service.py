@@ -42,6 +42,7 @@ from reporunner.platform.chats.schemas import (
 from reporunner.platform.chats.turn_lock import TurnLock, acquire_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread
 from reporunner.platform.knowledge.node_service import KNOWLEDGE, knowledge_service
+from reporunner.platform.mcp.node_service import workspace_mcp
 from reporunner.platform.resources import Resources
 from reporunner.platform.vault import check_bindings, resolve_credentials
 from reporunner.platform.workflows.service import load_version
@@ -73,6 +74,7 @@ def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, An
         KNOWLEDGE: knowledge_service(resources, workspace_id),
         MEMORY: memory_store(resources),
         "registry": default_registry(),
+        "mcp": workspace_mcp(resources, workspace_id),
     }
     default: LLMConfig | None = default_llm_config(resources.settings)
     if default is not None:

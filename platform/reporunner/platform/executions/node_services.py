@@ -28,6 +28,7 @@ from reporunner.platform.engine import (
 )
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.knowledge.node_service import knowledge_provider
+from reporunner.platform.mcp.node_service import mcp_provider
 from reporunner.platform.resources import Resources
 from reporunner.platform.webhooks.responder import webhook_response_provider
 from reporunner.platform.workflows.service import load_version
@@ -146,6 +147,7 @@ PROVIDERS: list[ServiceProvider] = [
     memory_provider,
     llm_provider,
     registry_provider,
+    mcp_provider,
 ]
 """Every service provider; add yours here."""
 
