@@ -141,7 +141,11 @@ async def main() -> dict[str, Any]:
     from sqlalchemy import text as sql
 
     from reporunner.knowledge._bases import hnsw_build_params
-    from reporunner.knowledge._search import DEFAULT_EF_SEARCH
+    from reporunner.knowledge._search import (
+        DEFAULT_EF_SEARCH,
+        SMALL_BASE_CHUNKS,
+        SMALL_BASE_EF_SEARCH,
+    )
     from reporunner.knowledge.embeddings import embedder_for
     from reporunner.knowledge.models import SearchRequest
     from reporunner.knowledge.store import KnowledgeStore
@@ -222,7 +226,7 @@ async def main() -> dict[str, Any]:
             plan_text = await explain(engine, ws, base.id, request, qvec)
             print(f"--- EXPLAIN ANALYZE {mode}, slowest query\n{plan_text}", file=sys.stderr)
         sweep = {}
-        for ef in (40, 100, 200, 400, 800):
+        for ef in (40, 100, 200, 400, 500, 800):
             hits, samples = [], []
             for i, q in enumerate(query_texts):
                 request = SearchRequest(query=q, mode="vector", top_k=10, ef_search=ef)
@@ -247,7 +251,9 @@ async def main() -> dict[str, Any]:
         "index_seconds": round(index_seconds, 1),
         "latency": latencies,
         "hnsw_recall_at_10": round(recall, 4),
-        "default_ef_search": DEFAULT_EF_SEARCH,
+        "default_ef_search": DEFAULT_EF_SEARCH
+        if total > SMALL_BASE_CHUNKS
+        else SMALL_BASE_EF_SEARCH,
         "hnsw_m_ef_construction": list(hnsw_build_params({})),
         "vector_by_ef_search": sweep,
         "ratio": round(GOAL_P99_MS / latencies["hybrid"]["p99_ms"], 4),

@@ -40,8 +40,9 @@ HNSW_M = 16
 """Links per node of the HNSW graph (pgvector's default; 24 measured no better on our 100k-chunk
 bench, see BENCHMARKS.md)."""
 HNSW_EF_CONSTRUCTION = 256
-"""Candidate list size while building the graph (pgvector's default is 64): a better graph
-for about twice the build time, measured in BENCHMARKS.md."""
+"""Candidate list size while building the graph (pgvector's default is 64). At 100k chunks 256
+lifts recall@10 at ``ef_search`` 400 from 0.92-0.95 (128) to 0.97 for 2-3x the build time
+(about a minute on 2 cores); BENCHMARKS.md."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 BASE_COLUMNS = (

@@ -41,6 +41,8 @@ __all__ = [
     "EXACT_KEYWORD_CHUNKS",
     "KEYWORD_CANDIDATES",
     "RRF_K",
+    "SMALL_BASE_CHUNKS",
+    "SMALL_BASE_EF_SEARCH",
     "KeywordPlan",
     "build_search_sql",
     "candidate_depth",
@@ -55,10 +57,15 @@ BM25_B = 0.75
 retrieval bench compares with), inside the usual 1.2-2.0 range for k1."""
 RRF_K = 60
 DEFAULT_EF_SEARCH = 500
-"""``hnsw.ef_search`` when neither the request nor the base's settings give one: recall@10
-against exact search >= 0.95 at 100k chunks on our bench (0.90 at 200, 0.95 at 400, 0.97 at
-800; BENCHMARKS.md) for a few ms; a base can trade recall for speed with
-``settings.ef_search``."""
+"""``hnsw.ef_search`` when neither the request nor the base's settings give one, in a base of
+more than :data:`SMALL_BASE_CHUNKS` chunks: recall@10 against exact search 0.975 at 100k chunks
+on our bench (0.93 at 200, 0.97 at 400; BENCHMARKS.md) for a few ms; a base can trade recall
+for speed with ``settings.ef_search``."""
+SMALL_BASE_CHUNKS = 20_000
+SMALL_BASE_EF_SEARCH = 100
+"""The default ``ef_search`` up to :data:`SMALL_BASE_CHUNKS` chunks: recall@10 0.96-0.98 at
+10k chunks. From 200 up, the planner prices the HNSW scan of a small base above an exact scan
+that is 5-10x slower there (exact recall, 25-30 ms at 10k chunks)."""
 KEYWORD_CANDIDATES = 2000
 """About how many chunks the keyword branch scores at most in a large base (see
 :func:`plan_keyword`)."""
@@ -162,7 +169,9 @@ def plan_keyword(base: KnowledgeBase, found: Sequence[tuple[str, int]]) -> Keywo
 _OPEN = text(
     f"SELECT {BASE_COLUMNS}, set_config('hnsw.ef_search', least(greatest(coalesce("
     "CAST(:ef AS int), CASE WHEN kb.settings->>'ef_search' ~ '^[0-9]{1,4}$' THEN "
-    "(kb.settings->>'ef_search')::int END, CAST(:default_ef AS int)), CAST(:depth AS int)), "
+    "(kb.settings->>'ef_search')::int END, CASE WHEN (kb.settings #>> '{_stats,chunks}')::bigint > "
+    f"{SMALL_BASE_CHUNKS} THEN {DEFAULT_EF_SEARCH} ELSE {SMALL_BASE_EF_SEARCH} END), "
+    "CAST(:depth AS int)), "
     "1000)::text, true) AS ef, "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan, t.terms, t.dfs "
     "FROM knowledge_bases kb LEFT JOIN LATERAL (SELECT array_agg(kt.term ORDER BY kt.df, "
@@ -180,7 +189,8 @@ async def open_search(
     """In one round trip: the base, the HNSW settings (``SET LOCAL``) and the keyword plan.
 
     ``hnsw.ef_search`` is the request's ``ef_search``, else the base's ``settings.ef_search``,
-    else :data:`DEFAULT_EF_SEARCH`, and at least the branch's candidate depth.
+    else :data:`DEFAULT_EF_SEARCH` (:data:`SMALL_BASE_EF_SEARCH` in a small base), and at least
+    the branch's candidate depth.
 
     Raises:
         NotFoundError: no such base in this workspace.
@@ -192,7 +202,6 @@ async def open_search(
                 "ws": workspace_id,
                 "kb": base_id,
                 "ef": request.ef_search,
-                "default_ef": DEFAULT_EF_SEARCH,
                 "depth": candidate_depth(request) if request.ef_search is None else 1,
                 "query": request.query if request.mode != "vector" else "",
             },
