@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import text
+
 from reporunner.knowledge._bases import HNSW_EF_CONSTRUCTION, HNSW_M, hnsw_build_params
 from reporunner.knowledge._search import (
+    DEFAULT_EF_SEARCH,
     EXACT_KEYWORD_CHUNKS,
     KEYWORD_CANDIDATES,
+    SMALL_BASE_CHUNKS,
+    SMALL_BASE_EF_SEARCH,
     build_search_sql,
+    open_search,
     plan_keyword,
 )
 from reporunner.knowledge.models import KnowledgeBase, SearchRequest
@@ -60,3 +66,34 @@ def test_hnsw_build_params_default_and_clamped() -> None:
     assert hnsw_build_params({}) == (HNSW_M, HNSW_EF_CONSTRUCTION)
     assert hnsw_build_params({"hnsw_m": 32, "hnsw_ef_construction": 200}) == (32, 200)
     assert hnsw_build_params({"hnsw_m": 500, "hnsw_ef_construction": 10}) == (100, 200)
+
+
+async def _ef_search(store: Any, base: KnowledgeBase, request: SearchRequest) -> str:
+
+    async with store.engine.begin() as conn:
+        await open_search(conn, base.workspace_id, base.id, request)
+        return str(await conn.scalar(text("SHOW hnsw.ef_search")))
+
+
+async def test_ef_search_comes_from_the_request_the_base_or_its_size(kb_store: Any) -> None:
+    ws = uuid.uuid4()
+    small = await kb_store.create_base(ws, "small", embedding_model="m", embedding_dim=4)
+    vector = SearchRequest(query="wing", mode="vector", top_k=10)
+    assert await _ef_search(kb_store, small, vector) == str(SMALL_BASE_EF_SEARCH)
+    hybrid = SearchRequest(query="wing", mode="hybrid", top_k=100)  # 200 candidates per branch
+    assert await _ef_search(kb_store, small, hybrid) == "200"
+    asked = SearchRequest(query="wing", mode="vector", top_k=10, ef_search=30)
+    assert await _ef_search(kb_store, small, asked) == "30"
+    tuned = await kb_store.create_base(
+        ws, "tuned", embedding_model="m", embedding_dim=4, settings={"ef_search": 64}
+    )
+    assert await _ef_search(kb_store, tuned, vector) == "64"
+    async with kb_store.engine.begin() as conn:  # a large base (its statistics say so)
+        await conn.execute(
+            text(
+                "UPDATE knowledge_bases SET settings = jsonb_build_object('_stats', "
+                "jsonb_build_object('chunks', :n, 'lexemes', 0, 'chars', 0)) WHERE id = :kb"
+            ),
+            {"n": SMALL_BASE_CHUNKS + 1, "kb": small.id},
+        )
+    assert await _ef_search(kb_store, small, vector) == str(DEFAULT_EF_SEARCH)
