@@ -377,7 +377,6 @@ def _mcp_tools(
     index: int,
     ctx: NodeContext,
     listed: Sequence[McpToolDescription],
-    max_chars: int,
 ) -> list[_Tool]:
     by_name = {tool.name: tool for tool in listed}
     wanted = spec.tools if spec.tools is not None else list(by_name)
@@ -392,8 +391,8 @@ def _mcp_tools(
 
     def make(tool: McpToolDescription) -> _Tool:
         async def run(arguments: dict[str, Any]) -> ToolResult:
-            text = await _mcp_service(ctx).call_tool(spec.server, tool.name, arguments)
-            return ToolResult(bound_output(text, max_chars))
+            # the loop bounds it to max_tool_output_chars (with a note) like every tool result
+            return ToolResult(await _mcp_service(ctx).call_tool(spec.server, tool.name, arguments))
 
         parameters = dict(tool.input_schema) or {"type": "object"}
         parameters.setdefault("type", "object")
@@ -455,7 +454,7 @@ def build_tools(
                     "mcp_tool_lists() before build_tools()"
                 )
             listed = mcp_tools[tool_spec.server]
-            built = _mcp_tools(tool_spec, index, ctx, listed, spec.max_tool_output_chars)
+            built = _mcp_tools(tool_spec, index, ctx, listed)
         else:
             built = [_ask_human_tool(tool_spec, ctx)]
         for tool in built:
