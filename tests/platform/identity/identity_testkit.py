@@ -16,6 +16,7 @@ from reporunner.platform.db.models import (
     Document,
     Execution,
     KnowledgeBase,
+    McpServer,
     Memory,
     Schedule,
     Workflow,
@@ -78,7 +79,13 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 workspace_id=workspace_id, title="b-copilot", agent_id=COPILOT_AGENT_ID,
                 agent_config={COPILOT_KEY: str(wf.id)},
             )  # fmt: skip
-            session.add_all([execution, credential, kb, chat, memory, schedule, copilot])
+            mcp_server = McpServer(
+                workspace_id=workspace_id, name="b-mcp", transport="streamable_http",
+                url="https://mcp.example.com/mcp", tools=[],
+            )  # fmt: skip
+            session.add_all(
+                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server]
+            )
             await session.flush()
             doc = Document(
                 workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
@@ -94,6 +101,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "chat_id": str(chat.id),
                 "memory_id": str(memory.id),
                 "schedule_id": str(schedule.id),
+                "server_id": str(mcp_server.id),
                 "thread_id": str(copilot.id),
                 "workflow_id": str(wf.id),
                 "execution_id": str(execution.id),

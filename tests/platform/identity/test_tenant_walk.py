@@ -37,6 +37,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/workspace/members/{user_id:uuid}"): {"role": "viewer"},
     ("POST", "/chats/{chat_id:uuid}/messages"): {"content": "hello"},
     ("PATCH", "/schedules/{schedule_id:uuid}"): {"missed_policy": "run_once"},
+    ("PATCH", "/mcp-servers/{server_id:uuid}"): {"description": "renamed"},
     ("POST", "/workflows/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages"): {
         "message": "add a node"
     },

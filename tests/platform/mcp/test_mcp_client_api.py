@@ -20,17 +20,8 @@ import uvicorn
 from mcp_client_servers import Served, serve_http
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.api.routes import mcp as mcp_routes
 from reporunner.platform.settings import Settings
 
-# Litestar matches mount paths with an unanchored prefix regex, so while ``/mcp`` is mounted
-# with ``is_mount=True`` (routes/mcp.py) every ``/mcp-servers/{id}...`` request is handed to the
-# MCP server endpoint instead of these routes. Those tests wait for ``/mcp`` to become a plain
-# route; they pass with it (checked with ``mcp_endpoint.is_mount = False``).
-SHADOWED = pytest.mark.skipif(
-    bool(mcp_routes.mcp_endpoint.is_mount),
-    reason="/mcp is mounted as a prefix and shadows /mcp-servers/{id} (Litestar mount regex)",
-)
 STDIO_SERVER = [sys.executable, str(Path(__file__).with_name("mcp_client_servers.py"))]
 SECRET = "s3cret-mcp-token"
 
@@ -97,7 +88,6 @@ async def bearer_credential(client: httpx.AsyncClient, headers: dict[str, str]) 
     return str(response.json()["id"])
 
 
-@SHADOWED
 async def test_register_list_cache_and_refresh_tools(
     loopback_ok: httpx.AsyncClient, served: Served, tenant_factory
 ) -> None:
@@ -176,7 +166,6 @@ async def test_private_addresses_are_refused_without_the_allowance(
     assert (await client.get("/mcp-servers", headers=admin.headers)).json() == []
 
 
-@SHADOWED
 async def test_a_server_registered_while_allowed_is_refused_once_the_allowance_is_gone(
     settings: Settings, served: Served, tenant_factory
 ) -> None:
@@ -222,7 +211,6 @@ async def test_stdio_is_refused_while_off_and_for_commands_not_on_the_list(
         assert (await on.get("/mcp-servers", headers=admin.headers)).json() == []
 
 
-@SHADOWED
 async def test_an_allow_listed_stdio_command_serves_its_tools(
     settings: Settings, tenant_factory
 ) -> None:
@@ -253,7 +241,6 @@ async def test_only_admins_register_change_or_remove_servers(
     assert (listed.status_code, listed.json()) == (200, [])
 
 
-@SHADOWED
 async def test_another_workspaces_server_is_not_found(
     loopback_ok: httpx.AsyncClient, served: Served, tenant_factory
 ) -> None:

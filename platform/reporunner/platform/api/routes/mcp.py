@@ -18,7 +18,7 @@ from reporunner.platform.resources import Resources
 __all__ = ["route_handlers"]
 
 
-@asgi("/mcp", is_mount=True, copy_scope=True)
+@asgi("/mcp", copy_scope=True)  # a plain route: a mount would also take /mcp-servers/...
 async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     """Hand the request to the MCP transport with the authenticated caller."""
     principal = scope.get("user")
