@@ -12,7 +12,11 @@
   matches any of its terms, like a search engine, starting from the chunks that hold its rarer
   terms (GIN); a query that uses web-search
   syntax (quotes, ``or``, ``-word``) is matched with ``websearch_to_tsquery`` as written.
-* Hybrid: both candidate lists fused by reciprocal rank fusion (k = 60).
+* Hybrid: both candidate lists fused by reciprocal rank fusion (k = 60) over documents: in each
+  list a chunk's rank counts the documents reached so far (a document's best chunk takes its
+  document's rank, later chunks of the same document take no slot of their own), so a document
+  with two matching chunks does not push others down. Further chunks of a document are still
+  returned, each with its own fused score from those ranks.
 
 Every branch filters by workspace and knowledge base, whatever the caller's filters say.
 """
@@ -95,12 +99,26 @@ def _scope(base: KnowledgeBase, alias: str) -> str:
 def _vector_cte(base: KnowledgeBase, filters_sql: str, join: str) -> str:
     dim = int(base.embedding_dim)
     return (
-        "vec AS MATERIALIZED (SELECT c.id, "
+        "vec AS MATERIALIZED (SELECT c.id, c.document_id AS doc, "
         f"(c.embedding::vector({dim})) <=> CAST(:qvec AS vector({dim})) AS distance "
         f"FROM chunks c{join} WHERE {_scope(base, 'c')}{filters_sql} "
-        "ORDER BY distance LIMIT :n), "
-        "vec_r AS (SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank "
-        "FROM vec)"
+        "ORDER BY distance LIMIT :n), " + _ranked("vec", "distance, id")
+    )
+
+
+def _ranked(leg: str, order: str) -> str:
+    """``{leg}_r``: the leg's rows with ``rank`` (position among its chunks) and ``drank``
+    (how many documents the leg has reached at that position).
+
+    ``drank`` is what hybrid fusion uses: a document's best chunk takes its document's rank
+    among documents, and a later chunk of the same document takes no rank slot of its own (it
+    shares the count of the documents above it), so two chunks of one document do not push a
+    third document down, and fusion counts documents like a document-level ranking does.
+    """
+    return (
+        f"{leg}_p AS (SELECT *, row_number() OVER (ORDER BY {order}) AS rank FROM {leg}), "
+        f"{leg}_f AS (SELECT *, rank = min(rank) OVER (PARTITION BY doc) AS first FROM {leg}_p), "
+        f"{leg}_r AS (SELECT *, sum(first::int) OVER (ORDER BY rank) AS drank FROM {leg}_f)"
     )
 
 
@@ -225,15 +243,17 @@ def _keyword_cte(base: KnowledgeBase, filters_sql: str, join: str, websearch: bo
     return (
         "qdf AS (SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:idfs AS float8[])) "
         "AS qdf(term, idf)), "
-        "cand AS (SELECT c.id, ts_filter(setweight(c.tsv, 'A', CAST(:terms AS text[])), "
+        "cand AS (SELECT c.id, c.document_id AS doc, "
+        "ts_filter(setweight(c.tsv, 'A', CAST(:terms AS text[])), "
         f"CAST('{{a}}' AS \"char\"[])) AS hits, {_length_sql(base)} AS dl "
         f"FROM chunks c{join} WHERE {_scope(base, 'c')} AND c.tsv @@ {tsquery}{filters_sql}), "
-        "kw AS MATERIALIZED (SELECT cand.id, sum(qdf.idf * cardinality(u.positions)::float8 * "
+        "kw AS MATERIALIZED (SELECT cand.id, cand.doc, "
+        "sum(qdf.idf * cardinality(u.positions)::float8 * "
         f"{BM25_K1 + 1} / (cardinality(u.positions)::float8 + {BM25_K1} * (1 - {BM25_B} + "
         f"{BM25_B} * cand.dl / CAST(:avgdl AS float8)))) AS score "
         "FROM cand CROSS JOIN LATERAL unnest(cand.hits) u JOIN qdf ON qdf.term = u.lexeme "
-        "GROUP BY cand.id ORDER BY score DESC, cand.id LIMIT :n), "
-        "kw_r AS (SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM kw)"
+        "GROUP BY cand.id, cand.doc ORDER BY score DESC, cand.id LIMIT :n), "
+        + _ranked("kw", "score DESC, id")
     )
 
 
@@ -250,7 +270,7 @@ def build_search_sql(base: KnowledgeBase, request: SearchRequest) -> tuple[str, 
     if request.mode == "hybrid":
         fused = (
             "fused AS (SELECT coalesce(v.id, k.id) AS id, v.rank AS vrank, k.rank AS krank, "
-            f"coalesce(1.0 / ({RRF_K} + v.rank), 0) + coalesce(1.0 / ({RRF_K} + k.rank), 0) "
+            f"coalesce(1.0 / ({RRF_K} + v.drank), 0) + coalesce(1.0 / ({RRF_K} + k.drank), 0) "
             "AS score FROM vec_r v FULL JOIN kw_r k ON k.id = v.id)"
         )
     elif request.mode == "vector":
