@@ -186,7 +186,10 @@ def baselines(
     for i, q in enumerate(qids):
         top = np.argsort(-sims[i])[:depth]
         exact[q] = {ids[int(j)]: float(sims[i, j]) for j in top}
-    return {"bm25": bm25, "exact_cosine": exact, "rrf_baselines": _rrf(bm25, exact)}
+    # Fused ties go to the dense list's document, as in our hybrid SQL (the metric keeps the
+    # fused dict's order for equal scores): the comparison then measures the fused lists, not
+    # which side breaks ties which way (with BM25 first it differed by 0.0001-0.005 nDCG@10).
+    return {"bm25": bm25, "exact_cosine": exact, "rrf_baselines": _rrf(exact, bm25)}
 
 
 async def our_runs(
