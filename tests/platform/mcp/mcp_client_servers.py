@@ -49,8 +49,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_http() -> Iterator[Served]:
-    app = orders_server().streamable_http_app()
+def serve_http(server_app: MCPServer | None = None) -> Iterator[Served]:
+    app = (server_app or orders_server()).streamable_http_app()
     port = _free_port()
     served = Served(url=f"http://127.0.0.1:{port}/mcp")
 
