@@ -29,12 +29,19 @@ from reporunner.platform.engine.errors import (
 )
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
 from reporunner.platform.engine.hooks import EVENTS, ExecutionHooks, NullHooks, RecordingHooks
-from reporunner.platform.engine.runner import ExecutionResult, ExecutionStatus, run_execution
+from reporunner.platform.engine.runner import (
+    TRIGGER_NODE_TYPES,
+    ExecutionResult,
+    ExecutionStatus,
+    entry_trigger,
+    run_execution,
+)
 from reporunner.platform.engine.subworkflow import InProcessSubWorkflows
 from reporunner.platform.engine.validate import Problem, raise_for_problems, validate
 
 __all__ = [
     "EVENTS",
+    "TRIGGER_NODE_TYPES",
     "TRUNCATED_KEY",
     "CompiledWorkflow",
     "EdgeSpec",
@@ -65,6 +72,7 @@ __all__ = [
     "compile_workflow",
     "content_hash",
     "current_call",
+    "entry_trigger",
     "parse_definition",
     "postgres_checkpointer",
     "raise_for_problems",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +66,27 @@ class ExecutionResult:
     error: dict[str, Any] | None = None
     waiting_payload: Any = None
     final_items: list[Item] = field(default_factory=list)
+
+
+TRIGGER_NODE_TYPES = {
+    "manual": "trigger.manual",
+    "webhook": "trigger.webhook",
+    "schedule": "trigger.schedule",
+    "chat": "trigger.chat",
+}
+"""Node type of the trigger that an execution's ``trigger_type`` names."""
+
+
+def entry_trigger(triggers: Sequence[tuple[str, str]], trigger_type: str) -> str | None:
+    """Id of the trigger node a run of ``trigger_type`` starts at, from ``(node id, node type)``
+    pairs in definition order: the first trigger of the matching type (a webhook delivery starts
+    at the Webhook trigger even when a Schedule trigger comes first), else the first trigger
+    (sub-workflows, retries...); None when there is no trigger."""
+    wanted = TRIGGER_NODE_TYPES.get(trigger_type)
+    for node_id, node_type in triggers:
+        if node_type == wanted:
+            return node_id
+    return triggers[0][0] if triggers else None
 
 
 def _initial_state(

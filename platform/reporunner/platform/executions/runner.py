@@ -29,6 +29,7 @@ from reporunner.platform.engine import (
     CompiledWorkflow,
     ExecutionResult,
     compile_workflow,
+    entry_trigger,
     parse_definition,
     run_execution,
 )
@@ -300,6 +301,9 @@ async def _run(
         credentials=credentials,
         resume=resume,
         cancel_event=cancel,
+        trigger_node=entry_trigger(
+            [(nid, compiled.nodes[nid].spec.type) for nid in compiled.triggers], row.trigger_type
+        ),
     )
     if await _finish(resources, row, state.worker_id, result):
         await hooks.flush_finished(result.status, result.error)

@@ -21,6 +21,7 @@ from reporunner.nodes.base import Category
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.engine.runner import entry_trigger
 from reporunner.platform.executions.events import (
     CANCEL_CHANNEL,
     publish_event,
@@ -107,14 +108,19 @@ async def _row(
     return row
 
 
-def _check_trigger_input(definition: dict[str, Any], item: dict[str, Any]) -> None:
+def _check_trigger_input(
+    definition: dict[str, Any], item: dict[str, Any], trigger_type: str
+) -> None:
     """Refuse (422) an input the entry trigger declares it does not take, before queueing.
 
-    The engine hands the trigger item to the definition's first trigger node, so that node's
-    ``check_start(params, item)`` hook (Manual: its ``input_schema`` against the whole item,
-    Webhook: against the body) decides; triggers without the hook take anything.
+    The run starts at :func:`~reporunner.platform.engine.entry_trigger` (the first trigger of
+    the run's type, else the first trigger), so that node's ``check_start(params, item)`` hook
+    (Manual: its ``input_schema`` against the whole item, Webhook: against the body) decides;
+    triggers without the hook take anything.
     """
     registry = default_registry()
+    triggers: dict[str, tuple[type[Any], dict[str, Any]]] = {}
+    order: list[tuple[str, str]] = []
     for node in definition.get("nodes") or []:
         type_, version = node.get("type"), node.get("version", 1)
         if not isinstance(type_, str) or not registry.has(type_, version):
@@ -122,10 +128,16 @@ def _check_trigger_input(definition: dict[str, Any], item: dict[str, Any]) -> No
         node_cls = registry.get(type_, version)
         if node_cls.category != Category.TRIGGER:
             continue
-        hook = getattr(node_cls, "check_start", None)
-        if callable(hook):
-            hook(node.get("params") or {}, item)
+        node_id = str(node.get("id"))
+        triggers[node_id] = (node_cls, node.get("params") or {})
+        order.append((node_id, type_))
+    entry = entry_trigger(order, trigger_type)
+    if entry is None:
         return
+    node_cls, params = triggers[entry]
+    hook = getattr(node_cls, "check_start", None)
+    if callable(hook):
+        hook(params, item)
 
 
 async def start_execution(
@@ -163,7 +175,7 @@ async def start_execution(
         wf, ver = await load_version(session, workspace_id, workflow_id, version)
         if wf.archived_at is not None:
             raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to run it")
-        _check_trigger_input(ver.definition, trigger or {})
+        _check_trigger_input(ver.definition, trigger or {}, trigger_type)
         values = {
             "workspace_id": workspace_id,
             "workflow_id": wf.id,
