@@ -6,8 +6,9 @@ import importlib
 
 import pytest
 
-from reporunner.platform.executions import PROVIDERS, build_services
+from reporunner.platform.executions import build_services
 from reporunner.platform.executions.node_services import subworkflow_provider
+from reporunner.platform.worker import PROVIDERS
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from reporunner.knowledge import SearchRequest
 from reporunner.knowledge.nodes import KnowledgeIngest, KnowledgeSearch
 from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.nodes.testing import NodeTestContext, run_node
-from reporunner.platform.executions.node_services import PROVIDERS
 from reporunner.platform.knowledge import (
     KNOWLEDGE,
     IncomingFile,
@@ -27,6 +26,7 @@ from reporunner.platform.knowledge import service as kb
 from reporunner.platform.knowledge.ingest import start_reembed
 from reporunner.platform.knowledge.schemas import KnowledgeBaseCreate, ReembedIn
 from reporunner.platform.resources import Resources
+from reporunner.platform.worker.node_services import PROVIDERS
 
 
 def test_knowledge_provider_is_registered_with_the_executions() -> None:

@@ -6,7 +6,12 @@ from reporunner.platform.auth.bootstrap import (
     create_workspace_with_owner,
 )
 from reporunner.platform.auth.keys import NewKey, generate_key, hash_key
-from reporunner.platform.auth.middleware import PUBLIC_OPT, ApiKeyAuthMiddleware, authenticate_key
+from reporunner.platform.auth.middleware import (
+    PUBLIC_OPT,
+    ApiKeyAuthMiddleware,
+    SessionSource,
+    authenticate_key,
+)
 from reporunner.platform.auth.principal import ROLES, Principal, Role, requires, role_allows
 
 __all__ = [
@@ -17,6 +22,7 @@ __all__ = [
     "NewKey",
     "Principal",
     "Role",
+    "SessionSource",
     "authenticate_key",
     "bootstrap_if_empty",
     "create_workspace_with_owner",

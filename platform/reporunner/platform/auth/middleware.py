@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
 
-if TYPE_CHECKING:
-    from reporunner.platform.resources import Resources
-
-__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "authenticate_key"]
+__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "SessionSource", "authenticate_key"]
 
 PUBLIC_OPT = "public"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 _HINT = "send an API key as 'Authorization: Bearer <key>'"
+
+
+class SessionSource(Protocol):
+    """Where :func:`authenticate_key` opens its session (``Resources`` is one).
+
+    A protocol rather than ``Resources`` itself: ``resources`` holds the vault's keyring and
+    the vault records the acting principal, so auth naming ``resources`` would close a circle.
+    """
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory."""
+        ...
 
 
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -32,12 +43,12 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(f"missing API key: {_HINT}")
-        resources: Resources = connection.app.state.resources
+        resources: SessionSource = connection.app.state.resources
         principal = await authenticate_key(resources, token.strip())
         return AuthenticationResult(user=principal, auth=principal.api_key_id)
 
 
-async def authenticate_key(resources: Resources, plaintext: str) -> Principal:
+async def authenticate_key(resources: SessionSource, plaintext: str) -> Principal:
     """Resolve a key to its principal; 401 for unknown, revoked or expired keys."""
     now = datetime.now(UTC)
     async with resources.sessions() as session:

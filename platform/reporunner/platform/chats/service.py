@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,13 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
-from reporunner.agents.llm import LLMClient, LLMConfig, Message, Usage
-from reporunner.agents.memory import MEMORY, window_history
-from reporunner.nodes.errors import NotFoundError, ReporunnerError, ValidationFailed
-from reporunner.nodes.registry import default_registry
+from reporunner.agents.llm import LLMClient, Usage
+from reporunner.agents.memory import window_history
+from reporunner.nodes.errors import ReporunnerError, ValidationFailed
 from reporunner.platform.chats.context import ChatContext
-from reporunner.platform.chats.memories import memory_store
-from reporunner.platform.chats.providers import default_llm_config
+from reporunner.platform.chats.providers import AGENT_PROVIDERS
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
@@ -39,10 +37,10 @@ from reporunner.platform.chats.schemas import (
     MessageOut,
     MessagePage,
 )
-from reporunner.platform.chats.turn_lock import TurnLock, acquire_turn
+from reporunner.platform.chats.threads import Turn, get_thread, message_out
+from reporunner.platform.chats.turn_lock import acquire_turn
+from reporunner.platform.chats.workflow_turn import workflow_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread
-from reporunner.platform.knowledge.node_service import KNOWLEDGE, knowledge_service
-from reporunner.platform.mcp.node_service import workspace_mcp
 from reporunner.platform.resources import Resources
 from reporunner.platform.vault import check_bindings, resolve_credentials
 from reporunner.platform.workflows.service import load_version
@@ -68,18 +66,10 @@ _EVENT_NAMES = {
 
 
 def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, Any]:
-    """Services a chat agent may use: knowledge search, memory, the node registry, and the
-    default model from the settings (with its fallback and base URL)."""
-    services: dict[str, Any] = {
-        KNOWLEDGE: knowledge_service(resources, workspace_id),
-        MEMORY: memory_store(resources),
-        "registry": default_registry(),
-        "mcp": workspace_mcp(resources, workspace_id),
-    }
-    default: LLMConfig | None = default_llm_config(resources.settings)
-    if default is not None:
-        services["llm"] = default
-    return services
+    """Services a chat agent may use: the agents' services of every run
+    (:data:`~reporunner.platform.chats.providers.AGENT_PROVIDERS`: knowledge search, memory,
+    the default model from the settings, the node registry, MCP tools)."""
+    return dict(provider(resources, workspace_id) for provider in AGENT_PROVIDERS)
 
 
 def _chat_out(row: ChatThread) -> ChatOut:
@@ -94,40 +84,6 @@ def _chat_out(row: ChatThread) -> ChatOut:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _message_out(row: ChatMessage) -> MessageOut:
-    return MessageOut(
-        id=row.id,
-        role=row.role,
-        content=row.content,
-        tool_calls=row.tool_calls,
-        citations=row.citations,
-        execution_id=row.execution_id,
-        tokens_in=row.tokens_in,
-        tokens_out=row.tokens_out,
-        cost_usd=float(row.cost_usd),
-        created_at=row.created_at,
-    )
-
-
-COPILOT_THREAD_AGENT = "copilot"
-"""``agent_id`` of the copilot's refinement threads (``reporunner.platform.copilot``), which
-share the table but are not agent chats."""
-
-
-async def _thread(session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatThread:
-    row = await session.scalar(
-        select(ChatThread).where(ChatThread.id == chat_id, ChatThread.workspace_id == workspace_id)
-    )
-    if row is None:
-        raise NotFoundError(f"chat '{chat_id}' does not exist in this workspace")
-    if row.agent_id == COPILOT_THREAD_AGENT:
-        raise NotFoundError(
-            f"chat '{chat_id}' is a copilot refinement thread; use "
-            "/workflows/{workflow_id}/copilot/threads/{thread_id}/messages"
-        )
-    return row
 
 
 async def create_chat(
@@ -170,7 +126,7 @@ async def create_chat(
 async def get_chat(resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatOut:
     """One thread. Raises NotFoundError for another workspace's thread."""
     async with resources.sessions() as session:
-        return _chat_out(await _thread(session, workspace_id, chat_id))
+        return _chat_out(await get_thread(session, workspace_id, chat_id))
 
 
 async def _messages(session: AsyncSession, chat_id: uuid.UUID) -> list[ChatMessage]:
@@ -187,8 +143,8 @@ async def list_messages(
 ) -> MessagePage:
     """The thread's messages, oldest first."""
     async with resources.sessions() as session:
-        await _thread(session, workspace_id, chat_id)
-        return MessagePage(items=[_message_out(m) for m in await _messages(session, chat_id)])
+        await get_thread(session, workspace_id, chat_id)
+        return MessagePage(items=[message_out(m) for m in await _messages(session, chat_id)])
 
 
 def _split_summary(stored: str) -> tuple[str, int]:
@@ -197,26 +153,6 @@ def _split_summary(stored: str) -> tuple[str, int]:
     if match is None:
         return stored, 0
     return stored[match.end() :], int(match.group(1))
-
-
-@dataclass
-class Turn:
-    """A prepared turn: the user message is stored, the model is resolved."""
-
-    chat_id: uuid.UUID
-    workspace_id: uuid.UUID
-    user_message: MessageOut
-    content: str
-    history: list[Message]
-    summary: str
-    covered: int
-    spec: AgentSpec | None
-    workflow_id: uuid.UUID | None
-    end_user_id: str
-    agent_id: str
-    client: LLMClient | None
-    context: ChatContext | None
-    lock: TurnLock | None = None
 
 
 async def _prepare_agent(
@@ -279,7 +215,7 @@ async def _start_turn(
     resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
 ) -> Turn:
     async with resources.sessions() as session, session.begin():
-        thread = await _thread(session, workspace_id, chat_id)
+        thread = await get_thread(session, workspace_id, chat_id)
         spec: AgentSpec | None = None
         context: ChatContext | None = None
         client: LLMClient | None = None
@@ -299,7 +235,7 @@ async def _start_turn(
         return Turn(
             chat_id=chat_id,
             workspace_id=workspace_id,
-            user_message=_message_out(message),
+            user_message=message_out(message),
             content=data.content,
             history=[
                 {"role": m.role, "content": m.content}
@@ -324,7 +260,7 @@ async def _store_answer(
     if result.output is not None:
         content = json.dumps(result.output, ensure_ascii=False)
     async with resources.sessions() as session, session.begin():
-        thread = await _thread(session, turn.workspace_id, turn.chat_id)
+        thread = await get_thread(session, turn.workspace_id, turn.chat_id)
         row = ChatMessage(
             workspace_id=turn.workspace_id,
             thread_id=turn.chat_id,
@@ -341,7 +277,7 @@ async def _store_answer(
         thread.updated_at = datetime.now(UTC)
         await session.flush()
         await session.refresh(row)
-        return _message_out(row)
+        return message_out(row)
 
 
 async def _agent_turn(
@@ -406,8 +342,6 @@ async def run_turn(resources: Resources, turn: Turn) -> AsyncIterator[tuple[str,
                 async for event in _agent_turn(resources, turn):
                     yield event
             else:
-                from reporunner.platform.chats.workflow_turn import workflow_turn
-
                 async for event in workflow_turn(resources, turn):
                     yield event
         except ReporunnerError as err:

@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from reporunner.platform.chats.threads import Turn, get_thread, message_out
 from reporunner.platform.db.models import ChatMessage
 from reporunner.platform.executions import follow, get_execution, start_execution
 from reporunner.platform.executions.service import TERMINAL
 from reporunner.platform.resources import Resources
-
-if TYPE_CHECKING:
-    from reporunner.platform.chats.service import Turn
 
 __all__ = ["workflow_turn"]
 
@@ -47,8 +45,6 @@ async def workflow_turn(
     resources: Resources, turn: Turn
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Start the execution, relay its agent events, store and yield the answer."""
-    from reporunner.platform.chats.service import _message_out, _thread
-
     assert turn.workflow_id is not None
     trigger = {  # what trigger.chat expects, plus the recent history for an ai.agent node
         "message": turn.content,
@@ -83,7 +79,7 @@ async def workflow_turn(
     if citations:
         yield "citations", {"citations": citations}
     async with resources.sessions() as session, session.begin():
-        await _thread(session, turn.workspace_id, turn.chat_id)
+        await get_thread(session, turn.workspace_id, turn.chat_id)
         row = ChatMessage(
             workspace_id=turn.workspace_id,
             thread_id=turn.chat_id,
@@ -99,5 +95,5 @@ async def workflow_turn(
         session.add(row)
         await session.flush()
         await session.refresh(row)
-        message = _message_out(row)
+        message = message_out(row)
     yield "final", {"message": message.model_dump(mode="json"), "execution_id": str(execution.id)}

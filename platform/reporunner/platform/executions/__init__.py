@@ -1,15 +1,17 @@
 """Executions: the queue, the worker-side runner, node-run records, events, heartbeat/reaper.
 
-Other parts start runs with :func:`start_execution` (webhooks, schedules, chat) and add engine
-services for nodes through :data:`~reporunner.platform.executions.node_services.PROVIDERS`.
+Other parts start runs with :func:`start_execution` (webhooks, schedules, chat) and offer
+engine services to nodes with a :data:`ServiceProvider`; the worker hands the runner the list
+(:data:`reporunner.platform.worker.node_services.PROVIDERS`), so this package names none of
+the packages above it.
 """
 
 from reporunner.platform.executions.events import Event, channel, follow, publish_event, stream_key
 from reporunner.platform.executions.hooks import USAGE_EVENT, DatabaseHooks, EventSink
 from reporunner.platform.executions.node_services import (
-    PROVIDERS,
     RunInfo,
     ServiceProvider,
+    WorkspaceServiceProvider,
     build_services,
 )
 from reporunner.platform.executions.queue import JOB_NAME, enqueue_execution
@@ -34,7 +36,6 @@ from reporunner.platform.executions.service import (
 
 __all__ = [
     "JOB_NAME",
-    "PROVIDERS",
     "USAGE_EVENT",
     "DatabaseHooks",
     "Event",
@@ -47,6 +48,7 @@ __all__ = [
     "RunRequest",
     "ServiceProvider",
     "WorkerState",
+    "WorkspaceServiceProvider",
     "build_services",
     "cancel_execution",
     "channel",

@@ -1,16 +1,20 @@
 """The engine services an execution offers its nodes (``ctx.service(name)``).
 
 Each service comes from one provider function ``(resources, workspace_id, run) -> (name,
-service)``; :data:`PROVIDERS` lists them. Offering another service (say ``"knowledge"``) means
-writing one provider and adding it to the list; the runner calls every provider for every run.
+service)``. The services a node may use live in the packages above this one (knowledge, chats,
+mcp, webhooks), so this module names none of them: the worker hands the runner its list
+(:data:`reporunner.platform.worker.node_services.PROVIDERS`) in
+:attr:`~reporunner.platform.executions.runner.WorkerState.providers`, and the runner calls
+every provider for every run. This module offers the one service that is the executions' own,
+``"subworkflow"``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -18,7 +22,6 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import NotFoundError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import SUBWORKFLOW
-from reporunner.platform.chats.providers import llm_provider, memory_provider, registry_provider
 from reporunner.platform.engine import (
     CompiledWorkflow,
     InProcessSubWorkflows,
@@ -27,17 +30,14 @@ from reporunner.platform.engine import (
     parse_definition,
 )
 from reporunner.platform.executions.service import start_execution
-from reporunner.platform.knowledge.node_service import knowledge_provider
-from reporunner.platform.mcp.node_service import mcp_provider
 from reporunner.platform.resources import Resources
-from reporunner.platform.webhooks.responder import webhook_response_provider
 from reporunner.platform.workflows.service import load_version
 
 __all__ = [
-    "PROVIDERS",
     "DatabaseSubWorkflows",
     "RunInfo",
     "ServiceProvider",
+    "WorkspaceServiceProvider",
     "build_services",
     "subworkflow_provider",
 ]
@@ -65,6 +65,21 @@ class RunInfo:
 
 
 ServiceProvider = Callable[[Resources, uuid.UUID, RunInfo], tuple[str, Any]]
+"""Gives one named service to the nodes of one run."""
+
+
+class WorkspaceServiceProvider(Protocol):
+    """A :data:`ServiceProvider` that needs no run: the same service serves a chat turn.
+
+    The services an agent uses (knowledge, memory, the default model, node types, MCP tools)
+    are offered this way, so the workflow runs and the chats share one list of them.
+    """
+
+    def __call__(
+        self, resources: Resources, workspace_id: uuid.UUID, run: RunInfo | None = None
+    ) -> tuple[str, Any]:
+        """``(name, service)`` for ``workspace_id`` (``run`` is None outside a run)."""
+        ...
 
 
 def _workflow_uuid(workflow_id: str) -> uuid.UUID:
@@ -140,18 +155,11 @@ def subworkflow_provider(
     return SUBWORKFLOW, DatabaseSubWorkflows(resources, workspace_id, run)
 
 
-PROVIDERS: list[ServiceProvider] = [
-    subworkflow_provider,
-    knowledge_provider,
-    webhook_response_provider,
-    memory_provider,
-    llm_provider,
-    registry_provider,
-    mcp_provider,
-]
-"""Every service provider; add yours here."""
-
-
-def build_services(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> dict[str, Any]:
-    """The services map handed to ``run_execution``."""
-    return dict(provider(resources, workspace_id, run) for provider in PROVIDERS)
+def build_services(
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    run: RunInfo,
+    providers: Sequence[ServiceProvider],
+) -> dict[str, Any]:
+    """The services map handed to ``run_execution``: one entry per provider."""
+    return dict(provider(resources, workspace_id, run) for provider in providers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ from reporunner.platform.engine import (
 from reporunner.platform.engine.execute import bound_ports
 from reporunner.platform.executions.credentials import resolve_for_run
 from reporunner.platform.executions.hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
-from reporunner.platform.executions.node_services import RunInfo, build_services
+from reporunner.platform.executions.node_services import RunInfo, ServiceProvider, build_services
 from reporunner.platform.executions.queue import enqueue_execution
 from reporunner.platform.resources import Resources
 
@@ -56,6 +56,8 @@ class WorkerState:
         worker_id: Written on claimed rows; the heartbeat refreshes rows with this id.
         registry: Node types executions may use.
         checkpointer: Durable checkpointer (``None`` runs without durability: tests only).
+        providers: The services offered to the nodes of every run (the worker passes
+            :data:`reporunner.platform.worker.node_services.PROVIDERS`).
         running: Cancel event by execution id of the executions running here.
         listeners: Extra ``(event, data)`` callbacks for every event (the CLI prints them).
     """
@@ -63,6 +65,7 @@ class WorkerState:
     worker_id: str
     registry: NodeRegistry
     checkpointer: BaseCheckpointSaver[Any] | None
+    providers: Sequence[ServiceProvider]
     running: dict[str, asyncio.Event] = field(default_factory=dict)
     listeners: list[Callable[[str, Any], None]] = field(default_factory=list)
 
@@ -297,7 +300,7 @@ async def _run(
         trigger=dict(row.trigger),
         checkpointer=state.checkpointer,
         hooks=hooks,
-        services=build_services(resources, row.workspace_id, info),
+        services=build_services(resources, row.workspace_id, info, state.providers),
         credentials=credentials,
         resume=resume,
         cancel_event=cancel,

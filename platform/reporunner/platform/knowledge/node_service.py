@@ -28,6 +28,7 @@ from reporunner.knowledge import (
 from reporunner.knowledge import ingest_document as run_pipeline
 from reporunner.nodes.errors import NotFoundError
 from reporunner.platform.knowledge.events import progress_event, publish_event
+from reporunner.platform.knowledge.reaper import heartbeat
 from reporunner.platform.knowledge.service import (
     originals,
     resolve_embedder,
@@ -101,9 +102,6 @@ class WorkspaceKnowledgeService:
         async def report(progress: Any) -> None:
             await publish_event(self.resources.redis, base.id, progress_event(base.id, progress))
 
-        # imported here: the reaper's module imports the executions package, which imports this
-        from reporunner.platform.knowledge.reaper import heartbeat
-
         async with heartbeat(self.resources, [document.id]):  # the reaper leaves it alone
             return await run_pipeline(
                 store_of(self.resources),
@@ -125,6 +123,6 @@ def knowledge_service(resources: Resources, workspace_id: uuid.UUID | str) -> Kn
 def knowledge_provider(
     resources: Resources, workspace_id: uuid.UUID, run: object = None
 ) -> tuple[str, KnowledgeService]:
-    """Execution service provider (``executions.node_services.PROVIDERS``): ``"knowledge"``
-    scoped to the execution's workspace (``run`` is not needed)."""
+    """Agent service provider (``chats.providers.AGENT_PROVIDERS``): ``"knowledge"`` scoped to
+    the workspace (``run`` is not needed)."""
     return KNOWLEDGE, knowledge_service(resources, workspace_id)

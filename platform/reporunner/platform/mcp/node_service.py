@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from reporunner.agents.agent.tools import MCP, McpToolDescription
 from reporunner.nodes.errors import NodeError, NotFoundError
 from reporunner.platform.db.models import McpServer
+from reporunner.platform.executions.node_services import RunInfo
 from reporunner.platform.mcp.client import call_tool
 from reporunner.platform.mcp.registry import cached_tools, connection_for
 from reporunner.platform.resources import Resources
-
-if TYPE_CHECKING:
-    from reporunner.platform.executions.node_services import RunInfo
 
 __all__ = ["McpToolFailed", "WorkspaceMcpTools", "mcp_provider", "workspace_mcp"]
 
@@ -72,6 +70,8 @@ def workspace_mcp(resources: Resources, workspace_id: uuid.UUID) -> WorkspaceMcp
     return WorkspaceMcpTools(resources, workspace_id)
 
 
-def mcp_provider(resources: Resources, workspace_id: uuid.UUID, run: RunInfo) -> tuple[str, Any]:
+def mcp_provider(
+    resources: Resources, workspace_id: uuid.UUID, run: RunInfo | None = None
+) -> tuple[str, Any]:
     """``"mcp"``: the workspace's registered MCP servers, for ``mcp`` agent tools."""
     return MCP, workspace_mcp(resources, workspace_id)

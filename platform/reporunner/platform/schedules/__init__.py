@@ -11,7 +11,7 @@ from reporunner.platform.schedules.loop import (
 )
 from reporunner.platform.schedules.schemas import ScheduleOut, ScheduleUpdate
 from reporunner.platform.schedules.service import list_schedules, update_schedule
-from reporunner.platform.schedules.sync import (
+from reporunner.platform.workflows.schedule_sync import (
     reconcile_schedules,
     schedule_nodes,
     set_missed_policy,

@@ -28,7 +28,7 @@ from reporunner.nodes.errors import ReporunnerError
 from reporunner.platform.db.models import Schedule
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.resources import Resources
-from reporunner.platform.schedules.sync import reconcile_schedules
+from reporunner.platform.workflows.schedule_sync import reconcile_schedules
 
 __all__ = [
     "LOCK_NAME",

@@ -36,6 +36,7 @@ from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
+from reporunner.platform.worker.node_services import PROVIDERS
 
 __all__ = ["build_worker", "job_functions", "libpq_dsn"]
 
@@ -76,7 +77,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
             libpq_dsn(settings.database_url), max_size=settings.worker_concurrency + 2
         )
     )
-    state = WorkerState(worker_id=ctx["worker_id"], registry=ctx["registry"], checkpointer=saver)
+    state = WorkerState(
+        worker_id=ctx["worker_id"],
+        registry=ctx["registry"],
+        checkpointer=saver,
+        providers=PROVIDERS,
+    )
     ctx[STATE_KEY] = state
     ctx[_TASKS_KEY] = [
         asyncio.create_task(

@@ -29,6 +29,7 @@ from reporunner.platform.engine import (
     validate,
 )
 from reporunner.platform.workflows.references import check_references
+from reporunner.platform.workflows.schedule_sync import sync_workflow_schedules
 from reporunner.platform.workflows.schemas import (
     ProblemOut,
     ValidationOut,
@@ -348,9 +349,6 @@ async def get_version(
 async def _sync_schedules(
     session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> None:
-    # imported here: the schedules package starts executions, which load versions from here
-    from reporunner.platform.schedules.sync import sync_workflow_schedules
-
     await sync_workflow_schedules(session, workspace_id, workflow_id)
 
 

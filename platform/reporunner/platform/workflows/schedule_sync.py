@@ -4,6 +4,10 @@ Call :func:`sync_workflow_schedules` in the transaction that publishes, unpublis
 unarchives a workflow; :func:`reconcile_schedules` (run by the scheduler loop now and then) repairs
 anything a publish path forgot. A row keeps its ``next_fire_at`` while its cron and time zone stay
 the same, so republishing never skips or repeats a due tick.
+
+It lives with the workflows because publishing calls it; the scheduler
+(:mod:`reporunner.platform.schedules`), which starts executions, sits above both and re-exports
+these names.
 """
 
 from __future__ import annotations
