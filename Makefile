@@ -30,10 +30,12 @@ run: $(STAMP) ## install, migrate and serve API + worker on the embedded default
 test: $(STAMP) ## install and run the whole test suite against real Postgres and Redis
 	$(BIN)/pytest
 
-lint: $(STAMP) ## ruff + mypy (strict)
+lint: $(STAMP) ## ruff + mypy (strict) + layer contracts (lint-imports) + no import cycles
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

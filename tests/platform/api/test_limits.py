@@ -9,13 +9,13 @@ from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.api.logs import (
+from reporunner.platform.api.middleware import JSON_CSP
+from reporunner.platform.logs import (
     ContextFilter,
     JsonFormatter,
     bind_execution,
     request_id_var,
 )
-from reporunner.platform.api.middleware import JSON_CSP
 
 
 async def test_every_answer_carries_secure_headers_and_a_request_id(settings) -> None:

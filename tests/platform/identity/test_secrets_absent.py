@@ -9,7 +9,7 @@ import uuid
 from litestar.testing import AsyncTestClient
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.api.logs import JsonFormatter
+from reporunner.platform.logs import JsonFormatter
 from reporunner.platform.resources import open_resources
 from reporunner.platform.worker import build_worker
 

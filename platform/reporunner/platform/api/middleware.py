@@ -20,8 +20,8 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit
-from reporunner.platform.api.logs import request_id_var
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.logs import request_id_var
 from reporunner.platform.settings import Settings
 
 __all__ = ["REQUEST_ID_HEADER", "EdgeMiddleware", "edge_options", "secure_headers"]

@@ -17,9 +17,9 @@ import uvicorn
 import reporunner.platform
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.app import create_app
-from reporunner.platform.api.logs import configure_logging
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import upgrade
+from reporunner.platform.logs import configure_logging
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reporunner.platform.api.logs import bind_execution
 from reporunner.platform.executions.runner import WorkerState, process_execution
+from reporunner.platform.logs import bind_execution
 from reporunner.platform.resources import Resources
 
 __all__ = ["JOBS", "run_execution_job"]
