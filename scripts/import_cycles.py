@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 
 import grimp
 
+from reporunner.platform.engine.topology import strongly_connected
+
 PARTS = ("reporunner.platform", "reporunner.agents", "reporunner.knowledge", "reporunner.nodes")
 
 
@@ -38,49 +40,6 @@ def import_edges(graph: grimp.ImportGraph) -> dict[str, set[str]]:
             out |= (_ancestors(imported) - _ancestors(module) - {module}) & modules
         edges[module] = out
     return edges
-
-
-def strongly_connected(edges: dict[str, set[str]]) -> list[list[str]]:
-    """The groups of two or more modules that reach each other (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[list[str]] = []
-    for root in sorted(edges):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(edges[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(edges.get(child, ())))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                if len(group) > 1:
-                    groups.append(sorted(group))
-    return groups
 
 
 def shortest_cycle(edges: dict[str, set[str]], start: str, within: set[str]) -> list[str]:

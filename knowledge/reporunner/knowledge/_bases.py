@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from reporunner.knowledge.models import KnowledgeBase
-from reporunner.nodes.errors import ConflictError, NotFoundError
+from reporunner.nodes.errors import ConflictError, NotFoundError, parse_id
 
 __all__ = [
     "BASE_COLUMNS",
@@ -55,14 +55,8 @@ DOC_COLUMNS = (
 )
 
 
-def as_uuid(value: uuid.UUID | str, what: str = "id") -> uuid.UUID:
-    """Parse an id; a malformed one is reported as not found (it cannot exist)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFoundError(f"{what} '{value}' is not a UUID, so nothing has it") from None
+as_uuid = parse_id
+"""The one id parser (:func:`reporunner.nodes.errors.parse_id`), as these modules call it."""
 
 
 def hnsw_index_name(base_id: uuid.UUID) -> str:

@@ -47,6 +47,7 @@ from reporunner.nodes.errors import (
     SSRFBlockedError,
     UnknownNodeType,
     ValidationFailed,
+    parse_id,
 )
 from reporunner.nodes.expressions import (
     CONTEXT_NAMES,
@@ -66,6 +67,7 @@ from reporunner.nodes.registry import (
     InvalidNodeClass,
     NodeRegistry,
     default_registry,
+    import_submodules,
     load_builtins,
     load_entry_points,
     node_classes_in,
@@ -115,10 +117,12 @@ __all__ = [
     "default_registry",
     "get_credential_type",
     "has_expressions",
+    "import_submodules",
     "load_builtins",
     "load_entry_points",
     "node_classes_in",
     "node_schema",
+    "parse_id",
     "referenced_nodes",
     "render",
     "secret_values",

@@ -7,6 +7,7 @@ layer (``nodes``) so that every other part can raise and catch the same types.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "SSRFBlockedError",
     "UnknownNodeType",
     "ValidationFailed",
+    "parse_id",
 ]
 
 
@@ -54,6 +56,23 @@ class NotFoundError(ReporunnerError):
 
     code = "not_found"
     status = 404
+
+
+def parse_id(value: uuid.UUID | str, what: str = "id") -> uuid.UUID:
+    """``value`` as a UUID, for an id that names a resource.
+
+    A malformed id cannot name anything, so it gets the answer a well-formed id of another
+    workspace gets: not found (404), never a 500 from a failed cast.
+
+    Raises:
+        NotFoundError: ``value`` is not a UUID.
+    """
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFoundError(f"{what} '{value}' does not exist (ids are UUIDs)") from None
 
 
 class ConflictError(ReporunnerError):

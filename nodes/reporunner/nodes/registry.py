@@ -28,6 +28,7 @@ __all__ = [
     "InvalidNodeClass",
     "NodeRegistry",
     "default_registry",
+    "import_submodules",
     "load_builtins",
     "load_entry_points",
     "node_classes_in",
@@ -186,6 +187,28 @@ def node_classes_in(module: ModuleType) -> list[type[Node[Any]]]:
     return found
 
 
+def import_submodules(package: str) -> list[ModuleType]:
+    """Import every module of ``package`` whose name does not start with ``_``, sorted by name.
+
+    The one discovery loop: built-in nodes here, and in the platform the API's route modules,
+    the worker's job modules and the CLI's command modules (adding one means adding a module).
+
+    Raises:
+        ConfigurationError: a module failed to import (named, with the cause chained).
+    """
+    parent = importlib.import_module(package)
+    modules: list[ModuleType] = []
+    for info in sorted(pkgutil.iter_modules(parent.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module_name = f"{package}.{info.name}"
+        try:
+            modules.append(importlib.import_module(module_name))
+        except Exception as err:
+            raise ConfigurationError(f"module '{module_name}' failed to import: {err}") from err
+    return modules
+
+
 def load_builtins(registry: NodeRegistry) -> NodeRegistry:
     """Register every built-in node (modules of ``reporunner.nodes.builtin`` not starting
     with ``_``). Returns ``registry``.
@@ -193,17 +216,7 @@ def load_builtins(registry: NodeRegistry) -> NodeRegistry:
     Raises:
         ConfigurationError: a built-in module failed to import.
     """
-    package = importlib.import_module("reporunner.nodes.builtin")
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module_name = f"{package.__name__}.{info.name}"
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as err:
-            raise ConfigurationError(
-                f"built-in node module '{module_name}' failed to import: {err}"
-            ) from err
+    for module in import_submodules("reporunner.nodes.builtin"):
         for node_cls in node_classes_in(module):
             registry.register(node_cls)
     return registry

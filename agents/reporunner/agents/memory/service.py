@@ -10,7 +10,6 @@ imports the platform. The engine lends it to nodes as the ``memory`` service.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge.embeddings import Embedder
-from reporunner.nodes.errors import NotFoundError, ValidationFailed
+from reporunner.nodes.errors import NotFoundError, ValidationFailed, parse_id
 
 __all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore", "recall_sql"]
 
@@ -93,13 +92,6 @@ def _record(row: Any, score: float | None = None) -> MemoryRecord:
     )
 
 
-def _workspace(workspace_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(workspace_id))
-    except ValueError:
-        raise ValidationFailed(f"workspace id '{workspace_id}' is not a UUID") from None
-
-
 def recall_sql(dim: int) -> str:
     """The recall query for ``dim``-dimensional embeddings (params ``q``, ``ws``, ``agent``,
     ``user``, ``k``). The cast to ``vector(dim)`` and the literal ``vector_dims`` condition match
@@ -141,7 +133,7 @@ class SqlMemoryStore:
         fact = text.strip()
         if not fact:
             raise ValidationFailed("a memory needs some text")
-        ws = _workspace(scope.workspace_id)
+        ws = parse_id(scope.workspace_id, "workspace")
         vector = (await self._embedder.embed([fact]))[0]
         async with self._sessions() as session, session.begin():
             existing = (
@@ -188,7 +180,7 @@ class SqlMemoryStore:
                     sql(recall_sql(len(vector))),
                     {
                         "q": _vector(vector),
-                        "ws": _workspace(scope.workspace_id),
+                        "ws": parse_id(scope.workspace_id, "workspace"),
                         "agent": scope.agent_id,
                         "user": scope.end_user_id,
                         "k": top_k,
@@ -209,7 +201,11 @@ class SqlMemoryStore:
     ) -> list[MemoryRecord]:
         """Memories of a workspace, newest first, optionally of one agent and/or end user."""
         clauses = ["workspace_id = :ws"]
-        params: dict[str, Any] = {"ws": _workspace(workspace_id), "limit": limit, "off": offset}
+        params: dict[str, Any] = {
+            "ws": parse_id(workspace_id, "workspace"),
+            "limit": limit,
+            "off": offset,
+        }
         if agent_id is not None:
             clauses.append("agent_id = :agent")
             params["agent"] = agent_id
@@ -231,14 +227,11 @@ class SqlMemoryStore:
         Raises:
             NotFoundError: no such memory in this workspace (other workspaces' ids included).
         """
-        try:
-            key = uuid.UUID(str(memory_id))
-        except ValueError:
-            raise NotFoundError(f"memory '{memory_id}' does not exist") from None
+        key = parse_id(memory_id, "memory")
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 sql("DELETE FROM memories WHERE id = :id AND workspace_id = :ws RETURNING id"),
-                {"id": key, "ws": _workspace(workspace_id)},
+                {"id": key, "ws": parse_id(workspace_id, "workspace")},
             )
             if result.first() is None:
                 raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")

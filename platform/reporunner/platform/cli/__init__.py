@@ -9,25 +9,18 @@ never as a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
 
 from reporunner.nodes.errors import ReporunnerError
+from reporunner.nodes.registry import import_submodules
 
 __all__ = ["main"]
 
 
 def _command_modules() -> list[object]:
     """Every module of this package with an ``add_parser(subparsers)`` (one per command group)."""
-    modules: list[object] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            if hasattr(module, "add_parser"):
-                modules.append(module)
-    return modules
+    return [m for m in import_submodules(__name__) if hasattr(m, "add_parser")]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,9 +25,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import ValidationError
 
+from reporunner.nodes import expressions
 from reporunner.nodes.base import Category, Item
 from reporunner.nodes.registry import NodeRegistry
-from reporunner.platform.engine import _expr
 from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.definition import WorkflowDefinition, content_hash
 from reporunner.platform.engine.errors import ExecutionCancelled, LoopLimitExceeded
@@ -36,7 +36,6 @@ from reporunner.platform.engine.state import (
     InboxChange,
     inbox_view,
     make_state_schema,
-    node_input_schema,
     out_key,
     ready_nodes,
 )
@@ -119,12 +118,12 @@ def _compile_nodes(
         cls = registry.get(spec.type, spec.version)
         rendered = {k: v for k, v in spec.params.items() if k not in cls.literal_params}
         static = None
-        if not _expr.has_expression(rendered):
+        if not expressions.has_expressions(rendered):
             try:
                 static = cls.Params.model_validate(spec.params)
             except ValidationError:  # pragma: no cover - validate() already reported it
                 static = None
-        refs = _expr.referenced_nodes(rendered) if static is None else set()
+        refs = expressions.referenced_nodes(rendered) if static is None else set()
         inputs = cls.input_ports(spec.params)
         result[spec.id] = CompiledNode(
             spec=spec,
@@ -143,9 +142,9 @@ def _build(defn: WorkflowDefinition, registry: NodeRegistry, version_hash: str) 
     nodes = _compile_nodes(defn, registry, topology)
     schema = make_state_schema(f"State_{version_hash[:12]}", nodes)
     builder: StateGraph[Any, RunDeps, Any, Any] = StateGraph(schema, context_schema=RunDeps)
-    shared = node_input_schema("SharedInput", ())
+    shared = make_state_schema("SharedInput", ())
     for cn in nodes.values():
-        reads = node_input_schema(f"Input_{cn.id}", sorted(cn.refs)) if cn.refs else shared
+        reads = make_state_schema(f"Input_{cn.id}", sorted(cn.refs)) if cn.refs else shared
         builder.add_node(cn.id, _node_fn(cn, topology, defn), input_schema=reads)
     # The first superstep goes straight to the trigger.
     builder.add_conditional_edges(START, _start_router(topology))

@@ -17,10 +17,10 @@ from typing import Any
 from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, ValidationError
 
+from reporunner.nodes import expressions
 from reporunner.nodes.base import Item, Node
 from reporunner.nodes.errors import NodeError, ReporunnerError
 from reporunner.nodes.logging import redact
-from reporunner.platform.engine import _expr
 from reporunner.platform.engine.context import (
     EngineContext,
     NodeCallScope,
@@ -143,7 +143,9 @@ def _params(cn: CompiledNode, context: Mapping[str, Any]) -> BaseModel:
     if cn.static_params is not None:
         return cn.static_params
     literal = cn.cls.literal_params
-    raw = {k: v if k in literal else _expr.render(v, context) for k, v in cn.spec.params.items()}
+    raw = {
+        k: v if k in literal else expressions.render(v, context) for k, v in cn.spec.params.items()
+    }
     try:
         return cn.cls.Params.model_validate(raw)
     except ValidationError as err:

@@ -32,7 +32,6 @@ __all__ = [
     "inbox_view",
     "make_state_schema",
     "merge_dicts",
-    "node_input_schema",
     "out_key",
     "ready_nodes",
 ]
@@ -92,25 +91,15 @@ _SHARED_FIELDS: dict[str, Any] = {
 }
 
 
-def node_input_schema(name: str, refs: Iterable[str]) -> type[Any]:
-    """What one node reads: the shared keys and the outputs its expressions reference.
-
-    LangGraph builds each task's input from the channels of its input schema, so a node that
-    reads only what it needs costs the same however many nodes the workflow has.
-    """
-    fields = dict(_SHARED_FIELDS)
-    for node_id in refs:
-        fields[out_key(node_id)] = dict[str, list[Item]]
-    schema: type[Any] = TypedDict(name, fields, total=False)  # type: ignore[misc]
-    return schema
-
-
 def make_state_schema(name: str, node_ids: Iterable[str]) -> type[Any]:
-    """The graph state of a workflow: one channel per node for its output, plus shared keys.
+    """A state schema: the shared keys plus one output channel per node of ``node_ids``.
 
-    Per-node output channels keep checkpoints small: a superstep rewrites the outputs it
-    produced, never every node's output so far. (Reading channels costs LangGraph CPU per
-    channel and superstep, so the rest is shared.)
+    With every node of the workflow it is the graph state; per-node output channels keep
+    checkpoints small: a superstep rewrites the outputs it produced, never every node's output
+    so far. With the nodes one node's expressions reference it is that node's input schema:
+    LangGraph builds each task's input from the channels of its input schema, so a node that
+    reads only what it needs costs the same however many nodes the workflow has. (Reading
+    channels costs LangGraph CPU per channel and superstep, so the rest is shared.)
 
     Shared keys:
         inbox: Undelivered items per node, by delivery id (only items in flight).

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reporunner.nodes import expressions
 from reporunner.nodes.base import Category, Node
 from reporunner.nodes.errors import UnknownNodeType, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry
-from reporunner.platform.engine import _expr
 from reporunner.platform.engine.definition import (
     NodeSpec,
     WorkflowDefinition,
@@ -151,7 +151,7 @@ def _value_at(value: Any, loc: tuple[int | str, ...]) -> Iterator[Any]:
 
 def _check_params(spec: NodeSpec, node_cls: type[Node[Any]], at: str) -> Iterator[Problem]:
     for name in sorted(node_cls.literal_params):
-        if name in spec.params and _expr.has_expression(spec.params[name]):
+        if name in spec.params and expressions.has_expressions(spec.params[name]):
             yield Problem(
                 f"{at}/params/{name}",
                 "literal_param_expression",
@@ -218,18 +218,18 @@ def _check_expressions(
     spec: NodeSpec, node_cls: type[Node[Any]], at: str, ids: set[str]
 ) -> Iterator[Problem]:
     rendered = {k: v for k, v in spec.params.items() if k not in node_cls.literal_params}
-    if not _expr.has_expression(rendered):
+    if not expressions.has_expressions(rendered):
         return
-    syntax = _expr.check(rendered)
-    for pointer, message in syntax:
+    syntax = expressions.check(rendered)
+    for problem in syntax:
         yield Problem(
-            f"{at}/params{pointer}",
+            f"{at}/params{problem.pointer}",
             "expression_syntax",
-            f"node '{spec.id}': expression does not parse: {message}",
+            f"node '{spec.id}': expression does not parse: {problem.message}",
         )
     if syntax:
         return
-    for ref in sorted(_expr.referenced_nodes(rendered) - ids):
+    for ref in sorted(expressions.referenced_nodes(rendered) - ids):
         yield Problem(
             f"{at}/params",
             "unknown_node_reference",

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from reporunner.nodes.base import Item
-from reporunner.nodes.errors import NotFoundError
+from reporunner.nodes.errors import parse_id
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import SUBWORKFLOW
 from reporunner.platform.engine import (
@@ -82,15 +82,6 @@ class WorkspaceServiceProvider(Protocol):
         ...
 
 
-def _workflow_uuid(workflow_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(workflow_id))
-    except ValueError:
-        raise NotFoundError(
-            f"workflow '{workflow_id}' does not exist in this workspace (ids are UUIDs)"
-        ) from None
-
-
 @dataclass
 class DatabaseSubWorkflows:
     """``SubWorkflowRunner``/``SubWorkflowStarter`` over the workflows of one workspace.
@@ -110,7 +101,9 @@ class DatabaseSubWorkflows:
 
     async def _load(self, workflow_id: str) -> CompiledWorkflow:
         async with self.resources.sessions() as session:
-            _, version = await load_version(session, self.workspace_id, _workflow_uuid(workflow_id))
+            _, version = await load_version(
+                session, self.workspace_id, parse_id(workflow_id, "workflow")
+            )
             definition = version.definition
         return compile_workflow(parse_definition(definition), self.run_info.registry)
 
@@ -139,7 +132,7 @@ class DatabaseSubWorkflows:
         out = await start_execution(
             self.resources,
             self.workspace_id,
-            _workflow_uuid(workflow_id),
+            parse_id(workflow_id, "workflow"),
             items[0] if len(items) == 1 else {"items": items},
             trigger_type="subworkflow",
             parent_execution_id=self.run_info.execution_id,

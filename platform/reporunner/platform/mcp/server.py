@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from reporunner.knowledge import SearchRequest
 from reporunner.nodes.catalog import catalog, node_schema
-from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.errors import ReporunnerError, ValidationFailed, parse_id
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.auth import Principal, role_allows
 from reporunner.platform.copilot import service as copilot
@@ -103,14 +102,6 @@ def _tool(fn: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
     return wrapper
 
 
-def _parse_id(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as err:
-        detail = f"{what} {value!r} is not a UUID; pass an id from list_workflows"
-        raise ValueError(detail) from err
-
-
 @_tool
 async def list_node_types(category: str | None = None) -> list[dict[str, Any]]:
     """Every node type (latest version) with its params schema, optionally of one category."""
@@ -158,7 +149,7 @@ async def run_workflow(
     out = await executions.start_execution(
         caller.resources,
         caller.principal.workspace_id,
-        _parse_id(workflow_id, "workflow_id"),
+        parse_id(workflow_id, "workflow"),
         input or {},
         version=version,
         trigger_type="manual",
@@ -212,7 +203,7 @@ async def update_workflow(
     stays as it is (publish_workflow changes it). Needs the editor role.
     """
     caller = _require_editor("updating a workflow")
-    ws, wf_id = caller.principal.workspace_id, _parse_id(workflow_id, "workflow_id")
+    ws, wf_id = caller.principal.workspace_id, parse_id(workflow_id, "workflow")
     if definition is None:
         if name is None and description is None:
             raise ValidationFailed("pass a definition, a name or a description to change")
@@ -245,7 +236,7 @@ async def publish_workflow(workflow_id: str, version: int) -> dict[str, Any]:
     out = await workflows.publish_version(
         caller.resources.sessions,
         caller.principal.workspace_id,
-        _parse_id(workflow_id, "workflow_id"),
+        parse_id(workflow_id, "workflow"),
         version,
     )
     return out.model_dump(mode="json")
@@ -306,7 +297,7 @@ async def get_execution(execution_id: str) -> dict[str, Any]:
     """One execution of the caller's workspace with its node runs (status, output, errors)."""
     caller = _current()
     out = await executions.get_execution(
-        caller.resources, caller.principal.workspace_id, _parse_id(execution_id, "execution_id")
+        caller.resources, caller.principal.workspace_id, parse_id(execution_id, "execution")
     )
     return out.model_dump(mode="json")
 

@@ -7,18 +7,15 @@ public one with ``opt={"public": True}`` and add it to the route-table test's pu
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
+
+from reporunner.nodes.registry import import_submodules
 
 __all__ = ["discover_route_handlers"]
 
 
 def discover_route_handlers() -> list[Any]:
     handlers: list[Any] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in import_submodules(__name__):
         handlers.extend(getattr(module, "route_handlers", []))
     return handlers

@@ -6,10 +6,10 @@ names, so enqueue with ``arq.enqueue_job("<function name>", ...)``.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from reporunner.nodes.registry import import_submodules
 
 __all__ = ["JobFunction", "discover_jobs"]
 
@@ -18,9 +18,6 @@ JobFunction = Callable[..., Coroutine[Any, Any, Any]]
 
 def discover_jobs() -> list[JobFunction]:
     jobs: list[JobFunction] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in import_submodules(__name__):
         jobs.extend(getattr(module, "JOBS", []))
     return jobs
