@@ -21,6 +21,7 @@ from reporunner.nodes.errors import ExpressionError
 
 __all__ = [
     "RenderLimits",
+    "RenderScope",
     "RenderState",
     "binop_precheck",
     "check_format_string",
@@ -33,7 +34,6 @@ __all__ = [
     "guard_format_args",
     "guard_method",
     "measure",
-    "rendering",
     "tick",
 ]
 
@@ -82,7 +82,7 @@ def current_state() -> RenderState | None:
     return _STATE.get()
 
 
-class rendering:
+class RenderScope:
     """Context manager that installs a fresh :class:`RenderState` for one render call."""
 
     def __init__(self, context: dict[str, Any], limits: RenderLimits) -> None:

@@ -33,10 +33,10 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined, node
 from reporunner.nodes._sandbox import Sandbox
 from reporunner.nodes._sandbox_limits import (
     RenderLimits,
+    RenderScope,
     check_size,
     count_result_item,
     measure,
-    rendering,
 )
 from reporunner.nodes.errors import ExpressionError
 
@@ -251,7 +251,7 @@ def render(value: Any, context: Mapping[str, Any], *, limits: RenderLimits | Non
             the JSON ``pointer`` of the failing string and the ``expression`` source.
     """
     ctx = dict(context)
-    with rendering(ctx, limits or RenderLimits()):
+    with RenderScope(ctx, limits or RenderLimits()):
         return _render_value(value, ctx, "")
 
 

@@ -19,8 +19,8 @@ from reporunner.nodes.errors import NodeError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine.compile import compile_workflow
 from reporunner.platform.engine.definition import parse_definition
+from reporunner.platform.engine.durable_run import ExecutionResult, run_execution
 from reporunner.platform.engine.hooks import RecordingHooks
-from reporunner.platform.engine.runner import ExecutionResult, run_execution
 
 CALLS: Counter[str] = Counter()
 """Calls per ``"<execution id>:<node id>"`` of every test node (counts re-runs)."""

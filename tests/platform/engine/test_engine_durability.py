@@ -138,7 +138,7 @@ from reporunner.platform.engine.compile import compile_workflow
 from reporunner.platform.engine.definition import parse_definition
 from reporunner.platform.engine.state import out_key
 from reporunner.platform.engine.hooks import NullHooks
-from reporunner.platform.engine.runner import run_execution
+from reporunner.platform.engine.durable_run import run_execution
 
 async def main(dsn, exec_id, definition):
     compiled = compile_workflow(parse_definition(definition), make_registry())

@@ -16,8 +16,8 @@ from reporunner.nodes.logging import MASK
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine.compile import CompiledWorkflow, compile_workflow
 from reporunner.platform.engine.definition import parse_definition
+from reporunner.platform.engine.durable_run import run_execution
 from reporunner.platform.engine.hooks import RecordingHooks
-from reporunner.platform.engine.runner import run_execution
 from reporunner.platform.engine.subworkflow import InProcessSubWorkflows
 
 

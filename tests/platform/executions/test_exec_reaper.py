@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from reporunner.platform.db.models.workflows import Execution, NodeRun
 from reporunner.platform.executions import reap_once, start_execution
 from reporunner.platform.executions.events import read_events
-from reporunner.platform.executions.runner import MAX_ATTEMPTS
+from reporunner.platform.executions.job_runner import MAX_ATTEMPTS
 from reporunner.platform.resources import Resources
 from reporunner.platform.worker import build_worker
 from reporunner.platform.workflows import create_workflow

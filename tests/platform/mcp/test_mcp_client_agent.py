@@ -18,7 +18,7 @@ from reporunner.platform import vault
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models.workflows import NodeRun
 from reporunner.platform.executions import get_execution, start_execution
-from reporunner.platform.mcp import registry
+from reporunner.platform.mcp import servers
 from reporunner.platform.mcp.schemas import McpServerCreate
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
@@ -78,7 +78,7 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
             CredentialCreate(name="mcp", type="bearer_token", data={"token": "desk-token"}),
             resources.keyring,
         )
-    await registry.create_server(
+    await servers.create_server(
         resources, admin, McpServerCreate(name="orders", url=served.url, credential_id=cred.id)
     )
 

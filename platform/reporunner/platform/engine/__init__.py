@@ -18,6 +18,13 @@ from reporunner.platform.engine.definition import (
     content_hash,
     parse_definition,
 )
+from reporunner.platform.engine.durable_run import (
+    TRIGGER_NODE_TYPES,
+    ExecutionResult,
+    ExecutionStatus,
+    entry_trigger,
+    run_execution,
+)
 from reporunner.platform.engine.errors import (
     ExecutionCancelled,
     ExecutionTimeout,
@@ -29,13 +36,6 @@ from reporunner.platform.engine.errors import (
 )
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
 from reporunner.platform.engine.hooks import EVENTS, ExecutionHooks, NullHooks, RecordingHooks
-from reporunner.platform.engine.runner import (
-    TRIGGER_NODE_TYPES,
-    ExecutionResult,
-    ExecutionStatus,
-    entry_trigger,
-    run_execution,
-)
 from reporunner.platform.engine.subworkflow import InProcessSubWorkflows
 from reporunner.platform.engine.validate import Problem, raise_for_problems, validate
 

@@ -25,9 +25,9 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import NodeError
 from reporunner.platform.engine.compile import CompiledWorkflow
 from reporunner.platform.engine.context import current_call
+from reporunner.platform.engine.durable_run import run_execution
 from reporunner.platform.engine.errors import SubworkflowDepthExceeded
 from reporunner.platform.engine.hooks import ExecutionHooks, NullHooks
-from reporunner.platform.engine.runner import run_execution
 
 __all__ = ["SUBWORKFLOW_SERVICE", "InProcessSubWorkflows"]
 

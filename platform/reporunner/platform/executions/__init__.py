@@ -6,8 +6,9 @@ engine services to nodes with a :data:`ServiceProvider`; the worker hands the ru
 the packages above it.
 """
 
+from reporunner.platform.executions.db_hooks import USAGE_EVENT, DatabaseHooks, EventSink
 from reporunner.platform.executions.events import Event, channel, follow, publish_event, stream_key
-from reporunner.platform.executions.hooks import USAGE_EVENT, DatabaseHooks, EventSink
+from reporunner.platform.executions.job_runner import WorkerState, process_execution
 from reporunner.platform.executions.node_services import (
     RunInfo,
     ServiceProvider,
@@ -16,7 +17,6 @@ from reporunner.platform.executions.node_services import (
 )
 from reporunner.platform.executions.queue import JOB_NAME, enqueue_execution
 from reporunner.platform.executions.reaper import reap_once
-from reporunner.platform.executions.runner import WorkerState, process_execution
 from reporunner.platform.executions.schemas import (
     ExecutionOut,
     ExecutionPage,

@@ -4,7 +4,7 @@ Each service comes from one provider function ``(resources, workspace_id, run) -
 service)``. The services a node may use live in the packages above this one (knowledge, chats,
 mcp, webhooks), so this module names none of them: the worker hands the runner its list
 (:data:`reporunner.platform.worker.node_services.PROVIDERS`) in
-:attr:`~reporunner.platform.executions.runner.WorkerState.providers`, and the runner calls
+:attr:`~reporunner.platform.executions.job_runner.WorkerState.providers`, and the runner calls
 every provider for every run. This module offers the one service that is the executions' own,
 ``"subworkflow"``.
 """

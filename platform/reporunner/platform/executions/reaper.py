@@ -5,7 +5,7 @@
   reaper gets it) and picks up cancel requests that the pub/sub message may have missed.
 * The reaper puts ``running`` executions whose heartbeat is older than
   ``settings.reap_after_seconds`` back in the queue (or fails them after
-  :data:`~reporunner.platform.executions.runner.MAX_ATTEMPTS` pick-ups), and enqueues ``queued``
+  :data:`~reporunner.platform.executions.job_runner.MAX_ATTEMPTS` pick-ups), and enqueues ``queued``
   executions whose arq job is gone. Every worker runs one; the conditional updates make two
   reapers harmless.
 """
@@ -25,8 +25,8 @@ from sqlalchemy import func, or_, select, update
 
 from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.executions.events import CANCEL_CHANNEL, publish_event
+from reporunner.platform.executions.job_runner import MAX_ATTEMPTS, WorkerState
 from reporunner.platform.executions.queue import enqueue_execution, job_id
-from reporunner.platform.executions.runner import MAX_ATTEMPTS, WorkerState
 from reporunner.platform.resources import Resources
 
 __all__ = ["beat_once", "listen_for_cancels", "reap_once", "run_every"]

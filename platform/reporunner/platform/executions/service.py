@@ -21,7 +21,7 @@ from reporunner.nodes.base import Category
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
-from reporunner.platform.engine.runner import entry_trigger
+from reporunner.platform.engine.durable_run import entry_trigger
 from reporunner.platform.executions.events import (
     CANCEL_CHANNEL,
     publish_event,

@@ -19,7 +19,7 @@ from reporunner.nodes.errors import NodeError, NotFoundError
 from reporunner.platform.db.models import McpServer
 from reporunner.platform.executions.node_services import RunInfo
 from reporunner.platform.mcp.client import call_tool
-from reporunner.platform.mcp.registry import cached_tools, connection_for
+from reporunner.platform.mcp.servers import cached_tools, connection_for
 from reporunner.platform.resources import Resources
 
 __all__ = ["McpToolFailed", "WorkspaceMcpTools", "mcp_provider", "workspace_mcp"]

@@ -8,7 +8,7 @@ On start-up the worker opens the durable checkpointer (a pool of its own) and st
 background tasks: the heartbeat of the executions it runs, the reaper that re-queues
 executions of dead workers and lost jobs, the listener for cancel requests, and the document
 reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions. Their state is
-``ctx["executions"]`` (a :class:`~reporunner.platform.executions.runner.WorkerState`).
+``ctx["executions"]`` (a :class:`~reporunner.platform.executions.job_runner.WorkerState`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from sqlalchemy.engine import make_url
 
 from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.platform.engine import postgres_checkpointer
+from reporunner.platform.executions.job_runner import WorkerState
 from reporunner.platform.executions.reaper import (
     beat_once,
     listen_for_cancels,
     reap_once,
     run_every,
 )
-from reporunner.platform.executions.runner import WorkerState
 from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from reporunner.platform.auth import Principal, requires
-from reporunner.platform.mcp import registry
+from reporunner.platform.mcp import servers
 from reporunner.platform.mcp.schemas import (
     McpServerCreate,
     McpServerOut,
@@ -37,13 +37,13 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await registry.create_server(resources, principal, data)
+        return await servers.create_server(resources, principal, data)
 
     @get("/", summary="List the registered MCP servers")
     async def list_(
         self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
     ) -> list[McpServerOut]:
-        return await registry.list_servers(resources, principal)
+        return await servers.list_servers(resources, principal)
 
     @get("/{server_id:uuid}", summary="Get a registered MCP server")
     async def get_one(
@@ -52,7 +52,7 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await registry.get_server(resources, principal, server_id)
+        return await servers.get_server(resources, principal, server_id)
 
     @patch("/{server_id:uuid}", guards=[requires("admin")], summary="Change an MCP server")
     async def update(
@@ -62,7 +62,7 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await registry.update_server(resources, principal, server_id, data)
+        return await servers.update_server(resources, principal, server_id, data)
 
     @delete("/{server_id:uuid}", guards=[requires("admin")], summary="Remove an MCP server")
     async def remove(
@@ -71,7 +71,7 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> None:
-        await registry.delete_server(resources, principal, server_id)
+        await servers.delete_server(resources, principal, server_id)
 
     @post(
         "/{server_id:uuid}/refresh",
@@ -85,7 +85,7 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await registry.refresh_tools(resources, principal.workspace_id, server_id)
+        return await servers.refresh_tools(resources, principal.workspace_id, server_id)
 
     @get("/{server_id:uuid}/tools", summary="The server's tools (cached; listed when stale)")
     async def tools(
@@ -94,7 +94,7 @@ class McpServerController(Controller):
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
     ) -> list[McpToolOut]:
-        return await registry.server_tools(resources, principal.workspace_id, server_id)
+        return await servers.server_tools(resources, principal.workspace_id, server_id)
 
 
 route_handlers = [McpServerController]

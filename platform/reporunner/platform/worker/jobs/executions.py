@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reporunner.platform.executions.runner import WorkerState, process_execution
+from reporunner.platform.executions.job_runner import WorkerState, process_execution
 from reporunner.platform.logs import bind_execution
 from reporunner.platform.resources import Resources
 

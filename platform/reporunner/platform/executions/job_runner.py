@@ -35,7 +35,7 @@ from reporunner.platform.engine import (
 )
 from reporunner.platform.engine.execute import bound_ports
 from reporunner.platform.executions.credentials import resolve_for_run
-from reporunner.platform.executions.hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
+from reporunner.platform.executions.db_hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
 from reporunner.platform.executions.node_services import RunInfo, ServiceProvider, build_services
 from reporunner.platform.executions.queue import enqueue_execution
 from reporunner.platform.resources import Resources
