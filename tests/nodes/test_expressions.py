@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from reporunner.nodes.errors import ExpressionError
+from reporunner.nodes.errors import ExpressionError, Problem
 from reporunner.nodes.expressions import (
-    ExpressionProblem,
+    EXPRESSION_SYNTAX,
     RenderLimits,
     check,
     has_expressions,
@@ -243,7 +243,7 @@ def test_check_reports_problems_with_pointers() -> None:
     }
     problems = check(value)
     assert [p.pointer for p in problems] == ["/bad/1", "/stmt", "/a~1b"]
-    assert all(isinstance(p, ExpressionProblem) for p in problems)
+    assert all(isinstance(p, Problem) and p.code == EXPRESSION_SYNTAX for p in problems)
     assert "syntax error" in problems[0].message
     assert "__class__" in problems[2].message
     assert check("no expressions") == []

@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = [
     "check_schema",
@@ -41,7 +41,11 @@ def check_schema(schema: dict[str, Any], where: str = "output_schema") -> None:
         pointer = "/" + "/".join(str(p) for p in err.absolute_path)
         raise ValidationFailed(
             f"{where} is not a valid JSON Schema: {err.message}",
-            [{"pointer": f"/{where}{pointer if pointer != '/' else ''}", "message": err.message}],
+            [
+                Problem(
+                    f"/{where}{pointer if pointer != '/' else ''}", "invalid_schema", err.message
+                )
+            ],
         ) from err
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = ["DOCUMENT_FIELDS", "CompiledFilter", "compile_filters"]
 
@@ -57,7 +57,7 @@ class CompiledFilter:
 def _problem(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         f"filter on '{field}': {message}",
-        problems=[{"pointer": f"/filters/{field}", "message": message}],
+        problems=[Problem(f"/filters/{field}", "invalid_filter", message)],
     )
 
 

@@ -43,6 +43,7 @@ from reporunner.nodes.errors import (
     ExpressionError,
     NodeError,
     NotFoundError,
+    Problem,
     ReporunnerError,
     SSRFBlockedError,
     UnknownNodeType,
@@ -51,7 +52,7 @@ from reporunner.nodes.errors import (
 )
 from reporunner.nodes.expressions import (
     CONTEXT_NAMES,
-    ExpressionProblem,
+    EXPRESSION_SYNTAX,
     RenderLimits,
     check,
     has_expressions,
@@ -76,6 +77,7 @@ from reporunner.nodes.registry import (
 __all__ = [
     "CONTEXT_NAMES",
     "CREDENTIAL_TYPES",
+    "EXPRESSION_SYNTAX",
     "ApiKeyCredential",
     "BasicAuthCredential",
     "BearerTokenCredential",
@@ -86,7 +88,6 @@ __all__ = [
     "CredentialModel",
     "DuplicateNodeType",
     "ExpressionError",
-    "ExpressionProblem",
     "HmacSecretCredential",
     "InvalidNodeClass",
     "Item",
@@ -101,6 +102,7 @@ __all__ = [
     "OAuth2ClientCredentials",
     "Port",
     "PostgresDsnCredential",
+    "Problem",
     "RedactingFilter",
     "RedactingLoggerAdapter",
     "RedisUrlCredential",

@@ -8,6 +8,8 @@ layer (``nodes``) so that every other part can raise and catch the same types.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "ExpressionError",
     "NodeError",
     "NotFoundError",
+    "Problem",
     "ReporunnerError",
     "SSRFBlockedError",
     "UnknownNodeType",
@@ -82,15 +85,43 @@ class ConflictError(ReporunnerError):
     status = 409
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, the one shape of every validation problem.
+
+    The workflow validator, the expression checker, the copilot's repair loop and every
+    service that refuses a body report problems as these; :class:`ValidationFailed` carries
+    them and the API shows each as ``{"pointer", "code", "message"}``.
+
+    Attributes:
+        pointer: JSON pointer into the input (``/nodes/2/params/url``; ``""`` = the root).
+        code: Stable machine-readable kind, e.g. ``unknown_port``.
+        message: Sentence that says what is wrong and what to fix.
+    """
+
+    pointer: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON form for problem+json bodies."""
+        return asdict(self)
+
+
 class ValidationFailed(ReporunnerError):
-    """Input failed validation; ``problems`` lists every problem with a JSON pointer."""
+    """Input failed validation; it lists every problem with a JSON pointer.
+
+    Attributes:
+        problems: The problems in their JSON form (as the API body lists them).
+    """
 
     code = "validation_failed"
     status = 422
 
-    def __init__(self, detail: str, problems: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(detail, problems=problems or [])
-        self.problems = problems or []
+    def __init__(self, detail: str, problems: Sequence[Problem] = ()) -> None:
+        listed = [p.as_dict() for p in problems]
+        super().__init__(detail, problems=listed)
+        self.problems: list[dict[str, str]] = listed
 
 
 class UnknownNodeType(ReporunnerError):

@@ -38,11 +38,11 @@ from reporunner.nodes._sandbox_limits import (
     count_result_item,
     measure,
 )
-from reporunner.nodes.errors import ExpressionError
+from reporunner.nodes.errors import ExpressionError, Problem
 
 __all__ = [
     "CONTEXT_NAMES",
-    "ExpressionProblem",
+    "EXPRESSION_SYNTAX",
     "RenderLimits",
     "check",
     "has_expressions",
@@ -51,25 +51,14 @@ __all__ = [
 ]
 
 CONTEXT_NAMES: tuple[str, ...] = ("item", "nodes", "trigger", "vars")
+EXPRESSION_SYNTAX = "expression_syntax"
+"""The ``code`` of every problem :func:`check` reports."""
 """Top-level names of the render context the engine builds."""
 
 _STATEMENTS_REFUSED = (
     "only {{ ... }} expressions are allowed, not {% ... %} statements; use an inline if "
     "such as {{ a if cond else b }} or a filter such as {{ items | map(attribute='x') | list }}"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ExpressionProblem:
-    """A problem found by :func:`check` without rendering.
-
-    Attributes:
-        pointer: JSON pointer of the string inside the checked value ("" for the root).
-        message: What is wrong and how to fix it.
-    """
-
-    pointer: str
-    message: str
 
 
 def _finalize(value: Any) -> Any:
@@ -272,22 +261,23 @@ def has_expressions(value: Any) -> bool:
     return any(True for _ in _strings(value))
 
 
-def check(value: Any, *, names: Collection[str] = CONTEXT_NAMES) -> list[ExpressionProblem]:
+def check(value: Any, *, names: Collection[str] = CONTEXT_NAMES) -> list[Problem]:
     """Find expression problems in ``value`` without rendering (for workflow validation).
 
     Reports syntax errors, ``{% %}`` statements, dunder access, unknown filters and tests, and
     names outside ``names`` (the top-level names of the engine's render context).
 
     Returns:
-        Problems with the JSON pointer of their string relative to ``value``.
+        ``expression_syntax`` problems with the JSON pointer of their string relative to
+        ``value``.
     """
-    problems: list[ExpressionProblem] = []
+    problems: list[Problem] = []
     for pointer, source in _strings(value):
         try:
             found = _static_problems(_parse(source), names)
         except ExpressionError as err:
             found = [err.detail]
-        problems.extend(ExpressionProblem(pointer, message) for message in found)
+        problems.extend(Problem(pointer, EXPRESSION_SYNTAX, message) for message in found)
     return problems
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from reporunner.agents.copilot import Copilot, ProblemLike
+from reporunner.agents.copilot import Copilot
 from reporunner.agents.llm import LLMClient, LLMConfig
 from reporunner.agents.testing import ScriptedLLM, scripted_llm
 from reporunner.nodes.catalog import catalog
+from reporunner.nodes.errors import Problem
 from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.platform.engine import WorkflowDefinition, parse_definition, validate
 
@@ -33,7 +34,7 @@ def node_catalog(registry: NodeRegistry) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def copilot(llm: ScriptedLLM, registry: NodeRegistry, node_catalog) -> Copilot:
-    def check(raw: Mapping[str, Any]) -> Sequence[ProblemLike]:
+    def check(raw: Mapping[str, Any]) -> Sequence[Problem]:
         return validate(raw, registry)
 
     client = LLMClient(LLMConfig("scripted/copilot", max_retries=0))

@@ -27,7 +27,7 @@ from reporunner.agents.agent.spec import (
 from reporunner.agents.llm.types import Usage
 from reporunner.agents.memory.service import MemoryScope, MemoryService
 from reporunner.nodes.base import Item, Node, NodeContext
-from reporunner.nodes.errors import NodeError, ValidationFailed
+from reporunner.nodes.errors import NodeError, Problem, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.nodes.services import subworkflow_runner
 
@@ -386,7 +386,7 @@ def _mcp_tools(
         raise ValidationFailed(
             f"MCP server '{spec.server}' has no tool(s) {', '.join(missing)} (it offers: "
             f"{offered})",
-            [{"pointer": f"/tools/{index}/tools", "message": f"unknown tool(s): {missing}"}],
+            [Problem(f"/tools/{index}/tools", "unknown_tool", f"unknown tool(s): {missing}")],
         )
 
     def make(tool: McpToolDescription) -> _Tool:
@@ -461,7 +461,7 @@ def build_tools(
             if tool.name in tools:
                 raise ValidationFailed(
                     f"two tools of the agent are called '{tool.name}'; give one a distinct 'name'",
-                    [{"pointer": f"/tools/{index}/name", "message": "duplicate tool name"}],
+                    [Problem(f"/tools/{index}/name", "duplicate_tool_name", "duplicate tool name")],
                 )
             tools[tool.name] = tool
     return tools

@@ -8,7 +8,7 @@ from reporunner.agents.copilot.copilot import Copilot, EditResult, GenerationRes
 from reporunner.agents.copilot.errors import CopilotFailed, PatchFailed
 from reporunner.agents.copilot.jsonpatch import apply_patch, make_patch
 from reporunner.agents.copilot.prompt import CREDENTIAL_PLACEHOLDER
-from reporunner.agents.copilot.repair import Attempt, CompletionClient, ProblemLike, Validator
+from reporunner.agents.copilot.repair import Attempt, CompletionClient, Validator
 from reporunner.agents.copilot.retrieval import ALWAYS_INCLUDED, Candidate, NodeIndex
 from reporunner.agents.copilot.shaping import MissingCredential, NodeExplanation
 
@@ -26,7 +26,6 @@ __all__ = [
     "NodeExplanation",
     "NodeIndex",
     "PatchFailed",
-    "ProblemLike",
     "Validator",
     "apply_patch",
     "make_patch",

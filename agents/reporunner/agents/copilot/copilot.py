@@ -22,7 +22,6 @@ from reporunner.agents.copilot.repair import (
     Attempt,
     CompletionClient,
     Validator,
-    problem_dicts,
     run_repair_loop,
 )
 from reporunner.agents.copilot.retrieval import Candidate, NodeIndex, QueryEmbedder
@@ -36,7 +35,7 @@ from reporunner.agents.copilot.shaping import (
     secret_problems,
 )
 from reporunner.agents.llm.types import Message, Usage
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = ["Copilot", "EditResult", "GenerationResult"]
 
@@ -144,13 +143,13 @@ class EditResult:
         return len(self.attempts) - 1
 
 
-def _shape_problems(err: ValidationError) -> list[dict[str, Any]]:
+def _shape_problems(err: ValidationError) -> list[Problem]:
     return [
-        {
-            "pointer": "/" + "/".join(str(p) for p in e["loc"]),
-            "code": "invalid_tool_arguments",
-            "message": f"tool argument {'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
-        }
+        Problem(
+            "/" + "/".join(str(p) for p in e["loc"]),
+            "invalid_tool_arguments",
+            f"tool argument {'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
+        )
         for e in err.errors(include_url=False)
     ]
 
@@ -197,8 +196,8 @@ class Copilot:
         self.normalize = normalize or (lambda definition: definition)
         self._display = {str(e["type"]): str(e.get("display_name", "")) for e in catalog}
 
-    def _problems(self, definition: dict[str, Any]) -> list[dict[str, Any]]:
-        return problem_dicts(self.validate(definition)) + secret_problems(definition)
+    def _problems(self, definition: dict[str, Any]) -> list[Problem]:
+        return [*self.validate(definition), *secret_problems(definition)]
 
     async def generate(self, description: str) -> GenerationResult:
         """A valid workflow for ``description``.
@@ -213,7 +212,7 @@ class Copilot:
         candidates = await self.index.candidates(description, self.top_k)
         entries = [self.index.entries[c.type] for c in candidates]
 
-        async def check(args: dict[str, Any]) -> tuple[_Proposal | None, list[dict[str, Any]]]:
+        async def check(args: dict[str, Any]) -> tuple[_Proposal | None, list[Problem]]:
             try:
                 proposal = _Proposal.model_validate(args)
             except ValidationError as err:
@@ -273,19 +272,18 @@ class Copilot:
 
         async def check(
             args: dict[str, Any],
-        ) -> tuple[tuple[_EditProposal, dict[str, Any]] | None, list[dict[str, Any]]]:
+        ) -> tuple[tuple[_EditProposal, dict[str, Any]] | None, list[Problem]]:
             try:
                 proposal = _EditProposal.model_validate(args)
                 patched = apply_patch(current, proposal.patch)
             except ValidationError as err:
                 return None, _shape_problems(err)
             except PatchFailed as err:
-                return None, [{"pointer": "/patch", "code": "invalid_patch", "message": err.detail}]
+                return None, [Problem("/patch", "invalid_patch", err.detail)]
             if not isinstance(patched, dict):
                 return None, [
-                    {"pointer": "/patch", "code": "invalid_patch", "message": "the patch must "
-                     "leave a definition object"}
-                ]  # fmt: skip
+                    Problem("/patch", "invalid_patch", "the patch must leave a definition object")
+                ]
             layout(placeholder_credentials(patched, keep=current))
             return (proposal, patched), self._problems(patched)
 

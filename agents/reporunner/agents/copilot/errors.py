@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = ["CopilotFailed", "PatchFailed"]
 
@@ -22,7 +23,7 @@ class CopilotFailed(ValidationFailed):
     def __init__(
         self,
         detail: str,
-        problems: list[dict[str, Any]] | None = None,
+        problems: Sequence[Problem] = (),
         *,
         attempts: int = 0,
         last_definition: Any = None,

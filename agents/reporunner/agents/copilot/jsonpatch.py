@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reporunner.agents.copilot.errors import PatchFailed
+from reporunner.nodes.errors import Problem
 
 __all__ = ["apply_patch", "escape", "make_patch", "parse_pointer"]
 
@@ -167,9 +168,7 @@ def apply_patch(doc: Any, patch: Sequence[Mapping[str, Any]]) -> Any:
                 if err.detail.startswith("patch operation")
                 else (f"{where}: {err.detail}")
             )
-            raise PatchFailed(
-                detail, [{"pointer": f"/{position}", "code": "invalid_patch", "message": detail}]
-            ) from None
+            raise PatchFailed(detail, [Problem(f"/{position}", "invalid_patch", detail)]) from None
     return result
 
 

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reporunner.nodes.errors import Problem
+
 __all__ = [
     "CREDENTIAL_PLACEHOLDER",
     "EDIT_TOOL",
@@ -203,9 +205,9 @@ def edit_messages(
     ]
 
 
-def problems_feedback(problems: Sequence[Mapping[str, Any]], tool: str, *, edit: bool) -> str:
+def problems_feedback(problems: Sequence[Problem], tool: str, *, edit: bool) -> str:
     """The message that sends the validator's problems back to the model for a repair round."""
-    lines = "\n".join(f"- {p.get('pointer') or '(root)'}: {p.get('message')}" for p in problems)
+    lines = "\n".join(f"- {p.pointer or '(root)'}: {p.message}" for p in problems)
     again = (
         "a complete patch against the ORIGINAL current definition"
         if edit

@@ -17,14 +17,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from reporunner.agents.copilot.errors import CopilotFailed
 from reporunner.agents.copilot.prompt import problems_feedback, tool_choice
 from reporunner.agents.llm.types import LLMResponse, Message, Usage
+from reporunner.nodes.errors import Problem
 
 __all__ = [
     "Attempt",
     "CompletionClient",
     "LoopResult",
-    "ProblemLike",
     "Validator",
-    "problem_dicts",
     "run_repair_loop",
 ]
 
@@ -48,34 +47,10 @@ class CompletionClient(Protocol):
         ...
 
 
-class ProblemLike(Protocol):
-    """One validation problem (``reporunner.platform.engine.Problem`` fits)."""
-
-    @property
-    def pointer(self) -> str:
-        """JSON pointer into the definition."""
-        ...
-
-    @property
-    def code(self) -> str:
-        """Machine-readable kind."""
-        ...
-
-    @property
-    def message(self) -> str:
-        """What to fix."""
-        ...
-
-
-Validator = Callable[[Mapping[str, Any]], Sequence[ProblemLike]]
+Validator = Callable[[Mapping[str, Any]], Sequence[Problem]]
 """Checks a raw definition; the platform passes ``lambda d: validate(d, registry)``."""
 
-Check = Callable[[dict[str, Any]], Awaitable[tuple[T | None, list[dict[str, Any]]]]]
-
-
-def problem_dicts(problems: Sequence[ProblemLike]) -> list[dict[str, Any]]:
-    """Problems as JSON dicts."""
-    return [{"pointer": p.pointer, "code": p.code, "message": p.message} for p in problems]
+Check = Callable[[dict[str, Any]], Awaitable[tuple[T | None, list[Problem]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +72,13 @@ class LoopResult(Generic[T]):
 
 def _arguments(
     response: LLMResponse, tool: str
-) -> tuple[dict[str, Any] | None, str | None, dict[str, Any]]:
+) -> tuple[dict[str, Any] | None, str | None, Problem | None]:
     """(arguments, tool call id, problem): the tool call's arguments, else a JSON object in the
     text (models that ignore tool_choice), else a problem for the model."""
     for call in response.tool_calls:
         if call.name == tool:
             try:
-                return call.parsed_arguments(), call.id, {}
+                return call.parsed_arguments(), call.id, None
             except ValueError as err:
                 return (
                     None,
@@ -119,7 +94,7 @@ def _arguments(
         except json.JSONDecodeError:
             value = None
         if isinstance(value, dict):
-            return value, None, {}
+            return value, None, None
     other = response.tool_calls[0].id if response.tool_calls else None
     return (
         None,
@@ -130,8 +105,8 @@ def _arguments(
     )
 
 
-def _problem(code: str, message: str) -> dict[str, Any]:
-    return {"pointer": "", "code": code, "message": message}
+def _problem(code: str, message: str) -> Problem:
+    return Problem("", code, message)
 
 
 async def run_repair_loop(
@@ -162,7 +137,7 @@ async def run_repair_loop(
     name = str(tool["function"]["name"])
     attempts: list[Attempt] = []
     usage = Usage()
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     last_args: dict[str, Any] | None = None
     for _ in range(max_repairs + 1):
         response = await llm.complete(
@@ -172,14 +147,14 @@ async def run_repair_loop(
         messages.append(response.as_message())
         args, call_id, problem = _arguments(response, name)
         if args is None:
-            problems = [problem]
+            problems = [problem] if problem is not None else []
         else:
             last_args = args
             value, problems = await check(args)
             if value is not None and not problems:
                 attempts.append(Attempt(()))
                 return LoopResult(value, tuple(attempts), usage, tuple(messages))
-        attempts.append(Attempt(tuple(problems)))
+        attempts.append(Attempt(tuple(p.as_dict() for p in problems)))
         feedback = problems_feedback(problems, name, edit=edit)
         if call_id is not None:
             messages.append({"role": "tool", "tool_call_id": call_id, "content": feedback})
@@ -190,7 +165,7 @@ async def run_repair_loop(
                     )
         else:
             messages.append({"role": "user", "content": feedback})
-    first = problems[0]["message"] if problems else "no answer"
+    first = problems[0].message if problems else "no answer"
     raise CopilotFailed(
         f"the model did not produce a valid workflow in {len(attempts)} attempt(s); "
         f"{len(problems)} problem(s) left, e.g. {first}. Rephrase the request or try a "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reporunner.agents.copilot.prompt import CREDENTIAL_PLACEHOLDER
+from reporunner.nodes.errors import Problem
 
 __all__ = [
     "MissingCredential",
@@ -130,19 +131,19 @@ def _secret_values(value: Any, pointer: str) -> Iterator[str]:
             yield from _secret_values(inner, f"{pointer}/{i}")
 
 
-def secret_problems(definition: Mapping[str, Any]) -> list[dict[str, str]]:
+def secret_problems(definition: Mapping[str, Any]) -> list[Problem]:
     """Params that hold a literal secret (a ``password``/``token``/``api_key`` field)."""
     problems = []
     for i, node in enumerate(_nodes(definition)):
         for pointer in _secret_values(node.get("params") or {}, f"/nodes/{i}/params"):
             problems.append(
-                {
-                    "pointer": pointer,
-                    "code": "literal_secret",
-                    "message": f"node '{node.get('id')}': do not write secrets into params; "
+                Problem(
+                    pointer,
+                    "literal_secret",
+                    f"node '{node.get('id')}': do not write secrets into params; "
                     "remove the value and bind a credential of the node's credential type "
                     f"with the value '{CREDENTIAL_PLACEHOLDER}'",
-                }
+                )
             )
     return problems
 

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from jsonschema.validators import Draft202012Validator, validator_for  # type: ignore[import-untyped]
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = ["DESCRIPTION", "check_input", "check_schema", "input_problems"]
 
@@ -70,10 +70,10 @@ def _field(path: list[Any]) -> str:
     return out
 
 
-def input_problems(schema: dict[str, Any], value: Any, prefix: str = "") -> list[dict[str, str]]:
-    """Every way ``value`` fails ``schema`` (empty: it matches), as problem dicts whose
-    ``pointer`` is ``prefix`` + the JSON pointer of the field and whose message names it."""
-    problems = []
+def input_problems(schema: dict[str, Any], value: Any, prefix: str = "") -> list[Problem]:
+    """Every way ``value`` fails ``schema`` (empty: it matches), as problems whose ``pointer``
+    is ``prefix`` + the JSON pointer of the field and whose message names it."""
+    problems: list[Problem] = []
     errors = sorted(_validator(schema)(schema).iter_errors(value), key=lambda e: e.json_path)
     for error in errors[:_MAX_PROBLEMS]:
         path = list(error.absolute_path)
@@ -88,7 +88,7 @@ def input_problems(schema: dict[str, Any], value: Any, prefix: str = "") -> list
         else:
             message = _short(error.message)
         pointer = prefix + "".join(f"/{p}" for p in path)
-        problems.append({"pointer": pointer, "code": "input_mismatch", "message": message})
+        problems.append(Problem(pointer, "input_mismatch", message))
     return problems
 
 
@@ -110,6 +110,6 @@ def check_input(schema: dict[str, Any] | None, value: Any, *, what: str, prefix:
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise ValidationFailed(
-            f"{what} does not match the trigger's input_schema: {problems[0]['message']}{more}",
+            f"{what} does not match the trigger's input_schema: {problems[0].message}{more}",
             problems,
         )

@@ -14,7 +14,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
-from reporunner.nodes.errors import ReporunnerError
+from reporunner.nodes.errors import Problem, ReporunnerError
 
 __all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
 
@@ -65,16 +65,17 @@ def _ours(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
 
 def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     assert isinstance(exc, ValidationException)
-    problems = []
+    problems: list[Problem] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         key = item.get("key") if isinstance(item, dict) else None
         message = item.get("message") if isinstance(item, dict) else str(item)
         pointer = "/" + str(key).replace(".", "/") if key else ""
-        problems.append({"pointer": pointer, "message": message})
+        problems.append(Problem(pointer, "invalid_value", str(message)))
     detail = exc.detail or "the request is invalid"
     if problems:
-        detail = "; ".join(f"{p['pointer'] or 'body'}: {p['message']}" for p in problems[:5])
-    return problem(400, "invalid_request", detail, request=request, problems=problems)
+        detail = "; ".join(f"{p.pointer or 'body'}: {p.message}" for p in problems[:5])
+    listed = [p.as_dict() for p in problems]
+    return problem(400, "invalid_request", detail, request=request, problems=listed)
 
 
 def _http(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
 from reporunner.agents.llm import LLMClient, Usage
 from reporunner.agents.memory import window_history
-from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.chats.context import ChatContext
 from reporunner.platform.chats.providers import AGENT_PROVIDERS
 from reporunner.platform.chats.schemas import (
@@ -105,7 +105,7 @@ async def create_chat(
                 raise ValidationFailed(
                     "a chat workflow must start with a Chat trigger (trigger.chat); add one or "
                     "bind the chat to an agent configuration instead",
-                    [{"pointer": "/workflow_id", "message": "no trigger.chat node"}],
+                    [Problem("/workflow_id", "no_chat_trigger", "no trigger.chat node")],
                 )
         row = ChatThread(
             workspace_id=workspace_id,

@@ -16,12 +16,11 @@ from reporunner.agents.copilot import (
     Copilot,
     EditResult,
     GenerationResult,
-    ProblemLike,
     apply_patch,
 )
 from reporunner.agents.llm import LLMClient, resolve_llm_config
 from reporunner.nodes.catalog import catalog
-from reporunner.nodes.errors import ConflictError
+from reporunner.nodes.errors import ConflictError, Problem
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform import workflows
 from reporunner.platform.copilot.schemas import (
@@ -74,7 +73,7 @@ def build_copilot(
         LLMNotConfigured: no model is set (503 with what to set).
     """
 
-    def check(raw: Mapping[str, Any]) -> Sequence[ProblemLike]:
+    def check(raw: Mapping[str, Any]) -> Sequence[Problem]:
         return validate(raw, registry)
 
     config = resolve_llm_config(model or settings.llm_model)

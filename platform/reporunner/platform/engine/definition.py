@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 
 __all__ = [
     "EdgeSpec",
@@ -138,18 +138,18 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "".join("/" + p for p in parts)
 
 
-def pydantic_problems(err: ValidationError, prefix: str = "") -> list[dict[str, str]]:
-    """Turn a pydantic error into problem dicts (``pointer``, ``code``, ``message``)."""
+def pydantic_problems(err: ValidationError, prefix: str = "") -> list[Problem]:
+    """Turn a pydantic error into problems (pointers under ``prefix``)."""
     problems = []
     for e in err.errors(include_url=False):
         loc = tuple(e["loc"])
         where = _pointer(loc) or "/"
         problems.append(
-            {
-                "pointer": prefix + _pointer(loc),
-                "code": "invalid_definition" if not prefix else "invalid_params",
-                "message": f"{where}: {e['msg']}",
-            }
+            Problem(
+                prefix + _pointer(loc),
+                "invalid_definition" if not prefix else "invalid_params",
+                f"{where}: {e['msg']}",
+            )
         )
     return problems
 
@@ -173,7 +173,7 @@ def load_raw(data: str | bytes | Mapping[str, Any]) -> Any:
         raise ValidationFailed(
             "the workflow definition is neither valid JSON nor valid YAML: "
             f"{err}; fix the syntax and send it again",
-            [{"pointer": "", "code": "syntax_error", "message": str(err)}],
+            [Problem("", "syntax_error", str(err))],
         ) from err
 
 

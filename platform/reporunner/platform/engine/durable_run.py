@@ -31,7 +31,7 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from reporunner.nodes.base import Item
-from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
 from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
@@ -101,9 +101,7 @@ def _initial_state(
             f"'{trigger_node}' is not a trigger node of this workflow; start it from one of: "
             f"{', '.join(compiled.triggers)}"
         )
-        raise ValidationFailed(
-            message, [{"pointer": "", "code": "unknown_trigger", "message": message}]
-        )
+        raise ValidationFailed(message, [Problem("", "unknown_trigger", message)])
     start = {"start": {"port": START_PORT, "items": items}}
     return {"inbox": {trigger_node: {"add": start}}}
 

@@ -7,15 +7,14 @@ Validation is pure: no I/O, no side effects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from reporunner.nodes import expressions
 from reporunner.nodes.base import Category, Node
-from reporunner.nodes.errors import UnknownNodeType, ValidationFailed
+from reporunner.nodes.errors import Problem, UnknownNodeType, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.engine.definition import (
     NodeSpec,
@@ -42,33 +41,12 @@ LOOP_NODE_TYPE = "logic.loop"
 ERROR_PORT = "error"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a definition.
-
-    Attributes:
-        pointer: JSON pointer into the definition (``/nodes/2/params/url``; ``""`` = root).
-        code: Stable machine-readable kind, e.g. ``unknown_port``.
-        message: Sentence that says what is wrong and what to fix.
-    """
-
-    pointer: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        """JSON form for problem+json bodies."""
-        return asdict(self)
-
-
-def raise_for_problems(problems: list[Problem]) -> None:
+def raise_for_problems(problems: Sequence[Problem]) -> None:
     """Raise :class:`ValidationFailed` (422) listing ``problems`` if there are any."""
     if problems:
         first = problems[0].message
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise ValidationFailed(
-            f"the workflow is invalid: {first}{more}", [p.as_dict() for p in problems]
-        )
+        raise ValidationFailed(f"the workflow is invalid: {first}{more}", problems)
 
 
 def resolve_nodes(defn: WorkflowDefinition, registry: NodeRegistry) -> dict[str, type[Node[Any]]]:
@@ -100,7 +78,7 @@ def validate(
         except ValidationFailed as err:
             return [Problem(**p) for p in err.problems]
         except ValidationError as err:
-            return [Problem(**p) for p in pydantic_problems(err)]
+            return pydantic_problems(err)
     classes: dict[str, type[Node[Any]]] = {}
     problems: list[Problem] = []
     problems += _check_nodes(defn, registry, classes)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.base import Category
-from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
 from reporunner.platform.engine.durable_run import entry_trigger
@@ -243,7 +243,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     except ValueError as err:
         raise ValidationFailed(
             "the cursor is not one this API returned; pass next_cursor unchanged",
-            [{"pointer": "/cursor", "code": "invalid_cursor", "message": str(err)}],
+            [Problem("/cursor", "invalid_cursor", str(err))],
         ) from err
 
 
@@ -365,7 +365,7 @@ async def resume_execution(
     if payload is None:
         raise ValidationFailed(
             'the resume payload must not be null; send e.g. {"payload": {"approved": true}}',
-            [{"pointer": "/payload", "code": "null_payload", "message": "payload is null"}],
+            [Problem("/payload", "null_payload", "payload is null")],
         )
     async with resources.sessions() as session, session.begin():
         row = await _row(session, workspace_id, execution_id)

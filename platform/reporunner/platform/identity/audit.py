@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import AuditLog
 from reporunner.platform.identity.schemas import AuditEntryOut, AuditPage
@@ -54,7 +54,7 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     except (ValueError, UnicodeDecodeError) as err:
         raise ValidationFailed(
             "the cursor is not one this API returned; pass next_cursor unchanged",
-            problems=[{"pointer": "/cursor", "code": "invalid_cursor", "message": str(err)}],
+            problems=[Problem("/cursor", "invalid_cursor", str(err))],
         ) from err
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.platform.auth import Principal, generate_key
 from reporunner.platform.db.models import ApiKey, Membership, User, Workspace
 from reporunner.platform.identity.audit import audit_entry
@@ -238,12 +238,12 @@ async def create_api_key(
         if body.expires_at.tzinfo is None:
             raise ValidationFailed(
                 "expires_at needs a time zone, e.g. 2030-01-01T00:00:00Z",
-                [{"pointer": "/expires_at", "code": "naive_datetime", "message": "no zone"}],
+                [Problem("/expires_at", "naive_datetime", "no zone")],
             )
         if body.expires_at <= datetime.now(UTC):
             raise ValidationFailed(
                 "expires_at is in the past; give a future time or null for no expiry",
-                [{"pointer": "/expires_at", "code": "past", "message": "in the past"}],
+                [Problem("/expires_at", "past", "in the past")],
             )
     key = generate_key()
     row = ApiKey(

@@ -34,6 +34,7 @@ from reporunner.knowledge._bases import safe_document_name
 from reporunner.nodes.errors import (
     ConflictError,
     NotFoundError,
+    Problem,
     ReporunnerError,
     ValidationFailed,
 )
@@ -90,7 +91,7 @@ def resolve_embedder(model: str, dim: int | None) -> Embedder:
     except EmbeddingError as err:
         raise ValidationFailed(
             f"embedding model: {err.detail}",
-            problems=[{"pointer": "/embedding_dim", "message": err.detail}],
+            problems=[Problem("/embedding_dim", "unsupported_embedding", err.detail)],
         ) from err
 
 
@@ -109,7 +110,7 @@ async def create_base(
     if body.chunk_overlap >= body.chunk_size:
         raise ValidationFailed(
             "chunk_overlap must be smaller than chunk_size",
-            problems=[{"pointer": "/chunk_overlap", "message": "must be below chunk_size"}],
+            problems=[Problem("/chunk_overlap", "overlap_too_large", "must be below chunk_size")],
         )
     embedder = resolve_embedder(
         body.embedding_model or resources.settings.embedding_model, body.embedding_dim

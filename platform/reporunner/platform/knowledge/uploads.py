@@ -23,7 +23,7 @@ from multipart import (  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
 from reporunner.knowledge import DocumentTooLarge
-from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.nodes.ssrf import guarded_client
 from reporunner.platform.knowledge.schemas import DocumentSourceIn
 
@@ -79,7 +79,7 @@ def _too_large(what: str, limits: UploadLimits) -> DocumentTooLarge:
 
 
 def _invalid(pointer: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, problems=[{"pointer": pointer, "message": message}])
+    return ValidationFailed(message, problems=[Problem(pointer, "invalid_upload", message)])
 
 
 def _text_name(text: str) -> str:
@@ -155,12 +155,11 @@ async def files_from_json(
         source = DocumentSourceIn.model_validate_json(body or b"{}")
     except ValidationError as err:
         problems = [
-            {"pointer": "/" + "/".join(map(str, e["loc"])), "message": e["msg"]}
-            for e in err.errors()
+            Problem("/" + "/".join(map(str, e["loc"])), e["type"], e["msg"]) for e in err.errors()
         ]
         raise ValidationFailed(
             "the body must be JSON {url | text, name?, metadata?}: "
-            + "; ".join(f"{p['pointer']}: {p['message']}" for p in problems),
+            + "; ".join(f"{p.pointer}: {p.message}" for p in problems),
             problems=problems,
         ) from None
     return [await _from_source(source, limits, client)]

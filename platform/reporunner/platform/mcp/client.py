@@ -42,7 +42,7 @@ from reporunner.nodes.credentials import (
     BearerTokenCredential,
     CredentialModel,
 )
-from reporunner.nodes.errors import ReporunnerError, SSRFBlockedError, ValidationFailed
+from reporunner.nodes.errors import Problem, ReporunnerError, SSRFBlockedError, ValidationFailed
 from reporunner.nodes.ssrf import SSRFPolicy, check_url, guarded_client
 
 __all__ = [
@@ -134,7 +134,7 @@ def auth_for(credential: CredentialModel | None) -> tuple[dict[str, str], dict[s
     raise ValidationFailed(
         f"an MCP server authenticates with one of {', '.join(AUTH_CREDENTIAL_TYPES)}; "
         f"'{credential.type_name}' cannot be sent to it",
-        [{"pointer": "/credential_id", "message": "unsupported credential type"}],
+        [Problem("/credential_id", "unsupported_credential", "unsupported credential type")],
     )
 
 
@@ -156,7 +156,7 @@ def check_mcp_url(url: str, policy: SSRFPolicy) -> None:
 def _url_refused(reason: str) -> ValidationFailed:
     return ValidationFailed(
         f"url: {reason} (an operator can allow private MCP hosts with REPORUNNER_MCP_ALLOW_HOSTS)",
-        [{"pointer": "/url", "message": reason}],
+        [Problem("/url", "url_refused", reason)],
     )
 
 

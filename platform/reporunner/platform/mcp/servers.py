@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
+from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.nodes.ssrf import SSRFPolicy
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import AuditLog, Credential, McpServer
@@ -69,7 +69,7 @@ class _Shape:
 
 
 def _refuse(pointer: str, message: str, detail: str) -> ValidationFailed:
-    return ValidationFailed(detail, [{"pointer": pointer, "message": message}])
+    return ValidationFailed(detail, [Problem(pointer, "invalid_server", message)])
 
 
 def _check_stdio(settings: Settings, shape: _Shape) -> None:

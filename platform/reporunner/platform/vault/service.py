@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.credentials import CredentialModel, get_credential_type
-from reporunner.nodes.errors import CredentialError, NotFoundError, ValidationFailed
+from reporunner.nodes.errors import CredentialError, NotFoundError, Problem, ValidationFailed
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import AuditLog, Credential
 from reporunner.platform.vault.crypto import Keyring, Sealed
@@ -59,13 +59,10 @@ def _validated(type_name: str, data: Mapping[str, Any]) -> CredentialModel:
         return model_cls.model_validate(dict(data))
     except ValidationError as err:
         problems = [
-            {
-                "pointer": "/data/" + "/".join(str(p) for p in e["loc"]),
-                "message": e["msg"],
-            }
+            Problem("/data/" + "/".join(str(p) for p in e["loc"]), e["type"], e["msg"])
             for e in err.errors(include_input=False)
         ]
-        detail = "; ".join(f"{p['pointer']}: {p['message']}" for p in problems)
+        detail = "; ".join(f"{p.pointer}: {p.message}" for p in problems)
         raise ValidationFailed(
             f"credential data invalid for '{type_name}': {detail}", problems
         ) from None
@@ -188,18 +185,18 @@ async def check_bindings(
     Raises:
         ValidationFailed: every bad binding, each with ``{pointer}/{type name}``.
     """
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for type_name, raw_id in bindings.items():
         where = f"{pointer}/{type_name}"
         try:
             get_credential_type(type_name)
         except CredentialError as err:
-            problems.append({"pointer": where, "message": err.detail})
+            problems.append(Problem(where, "unknown_credential_type", err.detail))
             continue
         try:
             cred_id = uuid.UUID(str(raw_id))
         except ValueError:
-            problems.append({"pointer": where, "message": f"'{raw_id}' is not a credential id"})
+            problems.append(Problem(where, "invalid_id", f"'{raw_id}' is not a credential id"))
             continue
         row = await session.scalar(
             select(Credential).where(
@@ -208,11 +205,13 @@ async def check_bindings(
         )
         if row is None:
             problems.append(
-                {"pointer": where, "message": f"credential {cred_id} is not in this workspace"}
+                Problem(
+                    where, "unknown_credential", f"credential {cred_id} is not in this workspace"
+                )
             )
         elif row.type != type_name:
             problems.append(
-                {"pointer": where, "message": f"credential {cred_id} is a '{row.type}'"}
+                Problem(where, "wrong_credential_type", f"credential {cred_id} is a '{row.type}'")
             )
     if problems:
         raise ValidationFailed(

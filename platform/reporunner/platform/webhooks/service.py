@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from reporunner.nodes.builtin.trigger_webhook import verify_webhook_request
-from reporunner.nodes.errors import ReporunnerError, ValidationFailed
+from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.db.models import Execution
 from reporunner.platform.executions.service import TERMINAL, start_execution
 from reporunner.platform.resources import Resources
@@ -107,7 +107,7 @@ def _idempotency_key(target: WebhookTarget, delivery: Delivery, body: Any) -> st
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed(
             f"the idempotency key must have 1 to {MAX_IDEMPOTENCY_KEY} characters",
-            [{"pointer": "/headers/idempotency-key", "code": "bad_key", "message": "length"}],
+            [Problem("/headers/idempotency-key", "bad_key", "length")],
         )
     return f"webhook:{target.node_id}:{key}"
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.db.models import Credential, KnowledgeBase, Workflow
 from reporunner.platform.engine import WorkflowDefinition
 
@@ -86,13 +86,13 @@ async def check_references(
         for pointer, ref in refs:
             if ref not in found:
                 problems.append(
-                    {
-                        "pointer": pointer,
-                        "code": "unknown_reference",
-                        "message": f"{kind} {ref} does not exist in this workspace; pick one "
+                    Problem(
+                        pointer,
+                        "unknown_reference",
+                        f"{kind} {ref} does not exist in this workspace; pick one "
                         "of this workspace's (or create it first)",
-                    }
+                    )
                 )
     if problems:
-        detail = "; ".join(f"{p['pointer']}: {p['message']}" for p in problems)
+        detail = "; ".join(f"{p.pointer}: {p.message}" for p in problems)
         raise ValidationFailed(f"the definition refers to unknown ids: {detail}", problems)

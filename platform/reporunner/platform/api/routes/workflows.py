@@ -15,7 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.platform import workflows as svc
 from reporunner.platform.auth import Principal, requires
@@ -44,7 +44,7 @@ async def _definition(request: Request[Any, Any, Any]) -> bytes:
     if not body.strip():
         raise ValidationFailed(
             "send the workflow definition as the request body (JSON or YAML)",
-            [{"pointer": "", "code": "empty_body", "message": "the body is empty"}],
+            [Problem("", "empty_body", "the body is empty")],
         )
     return body
 
