@@ -16,6 +16,7 @@ from reporunner.nodes.registry import (
     InvalidNodeClass,
     NodeRegistry,
     default_registry,
+    import_submodules,
     load_builtins,
     load_entry_points,
 )
@@ -191,3 +192,36 @@ def test_broken_entry_point_names_itself(tmp_path: Path) -> None:
             load_entry_points(NodeRegistry(), group="reporunner.nodes.test_broken")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_import_submodules_imports_public_modules_in_name_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "disc_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("zeta", "alpha", "_private"):
+        (package / f"{name}.py").write_text(f"NAME = {name!r}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert [m.NAME for m in import_submodules("disc_pkg")] == ["alpha", "zeta"]
+    finally:
+        for name in [n for n in sys.modules if n == "disc_pkg" or n.startswith("disc_pkg.")]:
+            del sys.modules[name]
+
+
+def test_import_submodules_names_the_module_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "broken_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text("import does_not_exist_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(ConfigurationError, match=r"module 'broken_pkg\.bad' failed") as info:
+            import_submodules("broken_pkg")
+        assert isinstance(info.value.__cause__, ImportError)
+    finally:
+        for name in [n for n in sys.modules if n == "broken_pkg" or n.startswith("broken_pkg.")]:
+            del sys.modules[name]
