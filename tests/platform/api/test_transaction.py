@@ -30,7 +30,9 @@ async def write(slug: FromPath[str], transaction: NamedDependency[AsyncSession])
 
 
 @post("/_t/write-unflushed/{slug:str}", opt=PUBLIC, status_code=200)
-async def write_unflushed(slug: FromPath[str], transaction: NamedDependency[AsyncSession]) -> dict[str, str]:
+async def write_unflushed(
+    slug: FromPath[str], transaction: NamedDependency[AsyncSession]
+) -> dict[str, str]:
     """The INSERT happens at commit, after the handler returned."""
     transaction.add(Workspace(slug=slug, name=slug))
     return {"slug": slug}

@@ -7,6 +7,7 @@ from typing import Any
 
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import start_execution
 from reporunner.platform.knowledge import IncomingFile
 from reporunner.platform.knowledge import service as kb
@@ -59,7 +60,8 @@ async def _row(resources: Resources, execution_id: uuid.UUID) -> Execution:
 async def _run(
     resources: Resources, drain: Any, workspace_id: uuid.UUID, flow: dict[str, Any], trigger: Any
 ) -> Execution:
-    workflow, _ = await create_workflow(resources.sessions, workspace_id, flow, default_registry())
+    async with transaction(resources.sessions) as db:
+        workflow, _ = await create_workflow(db, workspace_id, flow, default_registry())
     started = await start_execution(resources, workspace_id, workflow.id, trigger)
     await drain()
     return await _row(resources, started.id)

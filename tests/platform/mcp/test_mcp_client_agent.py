@@ -17,6 +17,7 @@ from reporunner.nodes.registry import default_registry
 from reporunner.platform import vault
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models.workflows import NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import get_execution, start_execution
 from reporunner.platform.mcp import registry
 from reporunner.platform.mcp.schemas import McpServerCreate
@@ -97,7 +98,8 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
         ),
         answer,
     )
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, FLOW, default_registry())
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, FLOW, default_registry())
     started = await start_execution(resources, tenant.workspace_id, wf.id, {"order": "A7"})
     await build_worker(resources, burst=True, handle_signals=False).main()
 

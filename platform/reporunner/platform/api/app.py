@@ -21,6 +21,7 @@ from reporunner.platform.api.health import healthz, readyz
 from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
 from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 
@@ -44,7 +45,7 @@ async def provide_transaction(state: State) -> AsyncGenerator[AsyncSession, None
     hold this session for its stream: the transaction ends before the body is streamed.
     """
     resources: Resources = state.resources
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         yield session
 
 

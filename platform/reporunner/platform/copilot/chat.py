@@ -36,6 +36,7 @@ from reporunner.platform.copilot.schemas import (
 )
 from reporunner.platform.copilot.service import build_copilot, version_to_edit
 from reporunner.platform.db.models import ChatMessage, ChatThread
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
 __all__ = ["COPILOT_AGENT_ID", "create_thread", "list_thread_messages", "post_turn"]
@@ -85,8 +86,8 @@ async def create_thread(
     Raises:
         NotFoundError: no such workflow in the workspace.
     """
-    wf = await workflows.get_workflow(resources.sessions, workspace_id, workflow_id)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
+        wf = await workflows.get_workflow(session, workspace_id, workflow_id)
         row = ChatThread(
             workspace_id=workspace_id,
             title=body.title or f"Copilot: {wf.name}",
@@ -153,10 +154,11 @@ async def post_turn(
     result = await copilot.edit(working, body.message, history)
     version = None
     if body.apply:
-        version = await workflows.save_version(
-            resources.sessions, workspace_id, workflow_id, result.definition, registry,
-            user_id=user_id, note=(result.summary or body.message)[:500],
-        )  # fmt: skip
+        async with transaction(resources.sessions) as session:
+            version = await workflows.save_version(
+                session, workspace_id, workflow_id, result.definition, registry,
+                user_id=user_id, note=(result.summary or body.message)[:500],
+            )  # fmt: skip
     out = EditOut(
         base_version=base.number,
         patch=make_patch(base.definition, result.definition),

@@ -35,6 +35,7 @@ from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.auth import Principal, role_allows
 from reporunner.platform.copilot import service as copilot
 from reporunner.platform.copilot.schemas import GenerateRequest
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import service as executions
 from reporunner.platform.knowledge.node_service import knowledge_service
 from reporunner.platform.mcp import workflow_tools
@@ -135,7 +136,8 @@ async def validate_workflow(definition: dict[str, Any]) -> dict[str, Any]:
 async def list_workflows() -> list[dict[str, Any]]:
     """Workflows of the caller's workspace, newest first."""
     caller = _current()
-    rows = await workflows.list_workflows(caller.resources.sessions, caller.principal.workspace_id)
+    async with transaction(caller.resources.sessions) as session:
+        rows = await workflows.list_workflows(session, caller.principal.workspace_id)
     return [w.model_dump(mode="json") for w in rows]
 
 
@@ -188,14 +190,15 @@ async def create_workflow(
     the editor role.
     """
     caller = _require_editor("creating a workflow")
-    wf, version = await workflows.create_workflow(
-        caller.resources.sessions,
-        caller.principal.workspace_id,
-        _with_fields(definition, name, description),
-        caller.registry,
-        user_id=caller.principal.user_id,
-        note="created over MCP",
-    )
+    async with transaction(caller.resources.sessions) as session:
+        wf, version = await workflows.create_workflow(
+            session,
+            caller.principal.workspace_id,
+            _with_fields(definition, name, description),
+            caller.registry,
+            user_id=caller.principal.user_id,
+            note="created over MCP",
+        )
     return {"workflow": wf.model_dump(mode="json"), "version": version.model_dump(mode="json")}
 
 
@@ -213,25 +216,24 @@ async def update_workflow(
     """
     caller = _require_editor("updating a workflow")
     ws, wf_id = caller.principal.workspace_id, _parse_id(workflow_id, "workflow_id")
-    if definition is None:
-        if name is None and description is None:
-            raise ValidationFailed("pass a definition, a name or a description to change")
-        current = await workflows.get_workflow(caller.resources.sessions, ws, wf_id)
-        if current.latest_version is None:
-            raise ValidationFailed(f"workflow {wf_id} has no version yet; pass a definition")
-        latest = await workflows.get_version(
-            caller.resources.sessions, ws, wf_id, current.latest_version
+    if definition is None and name is None and description is None:
+        raise ValidationFailed("pass a definition, a name or a description to change")
+    async with transaction(caller.resources.sessions) as session:
+        if definition is None:
+            current = await workflows.get_workflow(session, ws, wf_id)
+            if current.latest_version is None:
+                raise ValidationFailed(f"workflow {wf_id} has no version yet; pass a definition")
+            latest = await workflows.get_version(session, ws, wf_id, current.latest_version)
+            definition = latest.definition
+        version = await workflows.save_version(
+            session,
+            ws,
+            wf_id,
+            _with_fields(definition, name, description),
+            caller.registry,
+            user_id=caller.principal.user_id,
+            note="updated over MCP",
         )
-        definition = latest.definition
-    version = await workflows.save_version(
-        caller.resources.sessions,
-        ws,
-        wf_id,
-        _with_fields(definition, name, description),
-        caller.registry,
-        user_id=caller.principal.user_id,
-        note="updated over MCP",
-    )
     return version.model_dump(mode="json")
 
 
@@ -242,12 +244,11 @@ async def publish_workflow(workflow_id: str, version: int) -> dict[str, Any]:
     Same rule as ``POST /workflows/{id}/versions/{n}/publish``: the editor role.
     """
     caller = _require_editor("publishing a workflow")
-    out = await workflows.publish_version(
-        caller.resources.sessions,
-        caller.principal.workspace_id,
-        _parse_id(workflow_id, "workflow_id"),
-        version,
-    )
+    wf_id = _parse_id(workflow_id, "workflow_id")
+    async with transaction(caller.resources.sessions) as session:
+        out = await workflows.publish_version(
+            session, caller.principal.workspace_id, wf_id, version
+        )
     return out.model_dump(mode="json")
 
 
