@@ -79,9 +79,12 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
             CredentialCreate(name="mcp", type="bearer_token", data={"token": "desk-token"}),
             resources.keyring,
         )
-    await registry.create_server(
-        resources, admin, McpServerCreate(name="orders", url=served.url, credential_id=cred.id)
-    )
+        await registry.create_server(
+            session,
+            resources.settings,
+            admin,
+            McpServerCreate(name="orders", url=served.url, credential_id=cred.id),
+        )
 
     def answer(request: ScriptedRequest) -> Reply:
         ok, failed = [m["content"] for m in request.messages if m.get("role") == "tool"]
