@@ -22,7 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.knowledge.embeddings import Embedder
 from reporunner.nodes.errors import NotFoundError, ValidationFailed
 
-__all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore", "recall_sql"]
+__all__ = [
+    "MEMORY",
+    "MemoryRecord",
+    "MemoryScope",
+    "MemoryService",
+    "SqlMemoryStore",
+    "forget_memory",
+    "list_memories",
+    "recall_sql",
+]
 
 MEMORY = "memory"
 """Service name of the :class:`MemoryService` (``ctx.service("memory")``)."""
@@ -207,38 +216,63 @@ class SqlMemoryStore:
         limit: int = 100,
         offset: int = 0,
     ) -> list[MemoryRecord]:
-        """Memories of a workspace, newest first, optionally of one agent and/or end user."""
-        clauses = ["workspace_id = :ws"]
-        params: dict[str, Any] = {"ws": _workspace(workspace_id), "limit": limit, "off": offset}
-        if agent_id is not None:
-            clauses.append("agent_id = :agent")
-            params["agent"] = agent_id
-        if end_user_id is not None:
-            clauses.append("end_user_id = :user")
-            params["user"] = end_user_id
-        query = (
-            "SELECT id, agent_id, end_user_id, text, created_at, metadata FROM memories WHERE "
-            + " AND ".join(clauses)
-            + " ORDER BY created_at DESC, id LIMIT :limit OFFSET :off"
-        )
-        async with self._sessions() as session:
-            rows = (await session.execute(sql(query), params)).all()
-        return [_record(r) for r in rows]
+        """Memories of a workspace, newest first (see :func:`list_memories`)."""
+        async with self._sessions() as session, session.begin():
+            return await list_memories(
+                session,
+                workspace_id,
+                agent_id=agent_id,
+                end_user_id=end_user_id,
+                limit=limit,
+                offset=offset,
+            )
 
     async def delete(self, workspace_id: str, memory_id: str) -> None:
-        """Forget one memory of the workspace.
-
-        Raises:
-            NotFoundError: no such memory in this workspace (other workspaces' ids included).
-        """
-        try:
-            key = uuid.UUID(str(memory_id))
-        except ValueError:
-            raise NotFoundError(f"memory '{memory_id}' does not exist") from None
+        """Forget one memory of the workspace (see :func:`forget_memory`)."""
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                sql("DELETE FROM memories WHERE id = :id AND workspace_id = :ws RETURNING id"),
-                {"id": key, "ws": _workspace(workspace_id)},
-            )
-            if result.first() is None:
-                raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")
+            await forget_memory(session, workspace_id, memory_id)
+
+
+async def list_memories(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    agent_id: str | None = None,
+    end_user_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[MemoryRecord]:
+    """Memories of a workspace, newest first, optionally of one agent and/or end user."""
+    clauses = ["workspace_id = :ws"]
+    params: dict[str, Any] = {"ws": _workspace(workspace_id), "limit": limit, "off": offset}
+    if agent_id is not None:
+        clauses.append("agent_id = :agent")
+        params["agent"] = agent_id
+    if end_user_id is not None:
+        clauses.append("end_user_id = :user")
+        params["user"] = end_user_id
+    query = (
+        "SELECT id, agent_id, end_user_id, text, created_at, metadata FROM memories WHERE "
+        + " AND ".join(clauses)
+        + " ORDER BY created_at DESC, id LIMIT :limit OFFSET :off"
+    )
+    rows = (await session.execute(sql(query), params)).all()
+    return [_record(r) for r in rows]
+
+
+async def forget_memory(session: AsyncSession, workspace_id: str, memory_id: str) -> None:
+    """Forget one memory of the workspace.
+
+    Raises:
+        NotFoundError: no such memory in this workspace (other workspaces' ids included).
+    """
+    try:
+        key = uuid.UUID(str(memory_id))
+    except ValueError:
+        raise NotFoundError(f"memory '{memory_id}' does not exist") from None
+    result = await session.execute(
+        sql("DELETE FROM memories WHERE id = :id AND workspace_id = :ws RETURNING id"),
+        {"id": key, "ws": _workspace(workspace_id)},
+    )
+    if result.first() is None:
+        raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")
