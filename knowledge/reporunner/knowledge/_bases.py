@@ -7,16 +7,18 @@ models), created with the base and dropped with it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reporunner.knowledge.models import KnowledgeBase
+from reporunner.knowledge.models import DocumentRecord, KnowledgeBase
+from reporunner.knowledge.tables import documents, knowledge_bases
 from reporunner.nodes.errors import ConflictError, NotFoundError
 
 __all__ = [
@@ -45,14 +47,18 @@ lifts recall@10 at ``ef_search`` 400 from 0.92-0.95 (128) to 0.97 for 2-3x the b
 (about a minute on 2 cores); BENCHMARKS.md."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-BASE_COLUMNS = (
-    "id, workspace_id, name, description, embedding_model, embedding_dim, chunk_size, "
-    "chunk_overlap, settings"
-)
-DOC_COLUMNS = (
-    "id, workspace_id, knowledge_base_id, name, source, mime_type, size_bytes, content_hash, "
-    "storage_path, status, error, chunks_total, chunks_done, metadata, created_at, updated_at"
-)
+
+
+def _columns(table: Table, record: type) -> str:
+    """The ``table`` columns that fill ``record`` (a dataclass built positionally from a row),
+    as a SELECT list. A field the table lacks fails here, at import, not in a query."""
+    return ", ".join(table.c[f.name].name for f in dataclasses.fields(record))
+
+
+BASE_COLUMNS = _columns(knowledge_bases, KnowledgeBase)
+"""``knowledge_bases`` columns in :class:`KnowledgeBase` field order."""
+DOC_COLUMNS = _columns(documents, DocumentRecord)
+"""``documents`` columns in :class:`DocumentRecord` field order."""
 
 
 def as_uuid(value: uuid.UUID | str, what: str = "id") -> uuid.UUID:
