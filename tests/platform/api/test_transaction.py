@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from litestar import post
@@ -91,3 +92,18 @@ async def test_an_integrity_error_is_a_409_problem(api, route: str) -> None:
     assert body["code"] == "conflict"
     assert "duplicate" in body["detail"]
     assert "Traceback" not in again.text
+
+
+def test_no_route_opens_a_session_of_its_own() -> None:
+    """Routes get their session from the ``transaction`` dependency (or leave the unit of work
+    to a service that must commit before it enqueues, publishes or streams)."""
+    import reporunner.platform.api.routes as routes
+
+    folder = Path(routes.__file__).parent
+    offenders = [
+        path.name
+        for path in sorted(folder.glob("*.py"))
+        if ".sessions" in path.read_text() or "async_sessionmaker" in path.read_text()
+    ]
+    assert len(list(folder.glob("*.py"))) > 5
+    assert offenders == []

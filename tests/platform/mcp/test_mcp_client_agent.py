@@ -106,7 +106,8 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
     started = await start_execution(resources, tenant.workspace_id, wf.id, {"order": "A7"})
     await build_worker(resources, burst=True, handle_signals=False).main()
 
-    done = await get_execution(resources, tenant.workspace_id, started.id)
+    async with transaction(resources.sessions) as db:
+        done = await get_execution(db, tenant.workspace_id, started.id)
     assert done.status == "succeeded", done.error
     offered = {t["function"]["name"] for t in llm.requests[0].params["tools"]}
     assert offered == {"orders__lookup_order", "orders__cancel_order"}

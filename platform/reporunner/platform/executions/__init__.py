@@ -24,6 +24,7 @@ from reporunner.platform.executions.schemas import (
 )
 from reporunner.platform.executions.service import (
     cancel_execution,
+    execution_now,
     get_execution,
     list_executions,
     resume_execution,
@@ -51,6 +52,7 @@ __all__ = [
     "cancel_execution",
     "channel",
     "enqueue_execution",
+    "execution_now",
     "follow",
     "get_execution",
     "list_executions",

@@ -306,9 +306,9 @@ async def knowledge_search(
 async def get_execution(execution_id: str) -> dict[str, Any]:
     """One execution of the caller's workspace with its node runs (status, output, errors)."""
     caller = _current()
-    out = await executions.get_execution(
-        caller.resources, caller.principal.workspace_id, _parse_id(execution_id, "execution_id")
-    )
+    key = _parse_id(execution_id, "execution_id")
+    async with transaction(caller.resources.sessions) as session:
+        out = await executions.get_execution(session, caller.principal.workspace_id, key)
     return out.model_dump(mode="json")
 
 
