@@ -19,6 +19,7 @@ from reporunner.nodes.errors import NotFoundError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import SUBWORKFLOW
 from reporunner.platform.chats.providers import llm_provider, memory_provider, registry_provider
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import (
     CompiledWorkflow,
     InProcessSubWorkflows,
@@ -94,7 +95,7 @@ class DatabaseSubWorkflows:
         return self.run_info.compiled.definition.settings.max_subworkflow_depth
 
     async def _load(self, workflow_id: str) -> CompiledWorkflow:
-        async with self.resources.sessions() as session:
+        async with transaction(self.resources.sessions) as session:
             _, version = await load_version(session, self.workspace_id, _workflow_uuid(workflow_id))
             definition = version.definition
         return compile_workflow(parse_definition(definition), self.run_info.registry)

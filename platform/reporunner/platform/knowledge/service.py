@@ -39,6 +39,7 @@ from reporunner.nodes.errors import (
 )
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
+from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge.events import publish_event
 from reporunner.platform.knowledge.schemas import (
     KnowledgeBaseCreate,
@@ -144,7 +145,7 @@ async def update_base(
     Raises:
         NotFoundError: no such base in this workspace.
     """
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(
             select(KnowledgeBaseRow)
             .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
