@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
+from reporunner.platform.db.session import transaction
 
 if TYPE_CHECKING:
     from reporunner.platform.resources import Resources
@@ -40,7 +41,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
 async def authenticate_key(resources: Resources, plaintext: str) -> Principal:
     """Resolve a key to its principal; 401 for unknown, revoked or expired keys."""
     now = datetime.now(UTC)
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = (
             await session.execute(
                 select(ApiKey, Membership.role, Workspace.slug)
@@ -64,7 +65,6 @@ async def authenticate_key(resources: Resources, plaintext: str) -> Principal:
             await session.execute(
                 update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
             )
-            await session.commit()
     return Principal(
         workspace_id=key.workspace_id,
         workspace_slug=slug,
