@@ -31,6 +31,8 @@ __all__ = [
     "as_uuid",
     "hnsw_build_params",
     "hnsw_index_name",
+    "read_base",
+    "read_bases",
     "safe_document_name",
     "vector_literal",
 ]
@@ -96,6 +98,37 @@ def safe_document_name(name: str) -> str:
 
 def vector_literal(values: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(v)) for v in values) + "]"
+
+
+async def read_base(
+    conn: AsyncConnection, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
+) -> KnowledgeBase:
+    """One base, read over the caller's connection (its transaction).
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+    """
+    ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
+    row = (
+        await conn.execute(
+            text(
+                f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws AND id = :id"
+            ),
+            {"ws": ws, "id": kb},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+    return KnowledgeBase(*row)
+
+
+async def read_bases(conn: AsyncConnection, workspace_id: uuid.UUID | str) -> list[KnowledgeBase]:
+    """Every base of the workspace, by name, over the caller's connection."""
+    rows = await conn.execute(
+        text(f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws ORDER BY name"),
+        {"ws": as_uuid(workspace_id, "workspace")},
+    )
+    return [KnowledgeBase(*row) for row in rows]
 
 
 class BaseOps:
@@ -182,20 +215,8 @@ class BaseOps:
         self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
     ) -> KnowledgeBase:
         """Raises: NotFoundError: no such base in this workspace."""
-        ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"SELECT {BASE_COLUMNS} FROM knowledge_bases "
-                        "WHERE workspace_id = :ws AND id = :id"
-                    ),
-                    {"ws": ws, "id": kb},
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
-        return KnowledgeBase(*row)
+            return await read_base(conn, workspace_id, base_id)
 
     async def find_base(self, workspace_id: uuid.UUID | str, name: str) -> KnowledgeBase | None:
         """The base of that name in this workspace, if any."""
@@ -214,14 +235,7 @@ class BaseOps:
     async def list_bases(self, workspace_id: uuid.UUID | str) -> list[KnowledgeBase]:
         """Every base of the workspace, by name."""
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws "
-                    "ORDER BY name"
-                ),
-                {"ws": as_uuid(workspace_id, "workspace")},
-            )
-            return [KnowledgeBase(*row) for row in rows]
+            return await read_bases(conn, workspace_id)
 
     async def delete_base(self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str) -> None:
         """Delete a base, its documents and chunks (cascade) and its index, in one transaction."""

@@ -103,6 +103,8 @@ async def test_workflows_search_and_ingest_their_own_workspace(
     assert wrote.result is not None
     [written] = wrote.result["final_items"]
     assert written["status"] == "ready"
-    [notes] = await kb.list_bases(kb_resources, stranger.workspace_id)
+    async with transaction(kb_resources.sessions) as db:
+        [notes] = await kb.list_bases(db, stranger.workspace_id)
     assert notes.name == "notes"
-    assert [b.name for b in await kb.list_bases(kb_resources, owner.workspace_id)] == ["faq"]
+    async with transaction(kb_resources.sessions) as db:
+        assert [b.name for b in await kb.list_bases(db, owner.workspace_id)] == ["faq"]

@@ -33,7 +33,7 @@ from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge.events import SETTLED, progress_event, publish_event
 from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
-from reporunner.platform.knowledge.service import get_base, originals, resolve_embedder, store_of
+from reporunner.platform.knowledge.service import originals, resolve_embedder, store_of
 from reporunner.platform.resources import Resources
 
 __all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
@@ -256,4 +256,4 @@ async def start_reembed(
         embedder.dim,
         _job_id=f"kb-reembed:{base_id}:{uuid.uuid4().hex}",
     )
-    return await get_base(resources, workspace_id, base_id)
+    return await store_of(resources).get_base(workspace_id, base_id)
