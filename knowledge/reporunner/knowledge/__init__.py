@@ -3,10 +3,13 @@
 The platform calls this surface: :class:`KnowledgeStore` (bases, documents, search),
 :func:`ingest_documents` / :func:`add_and_ingest` (the ingestion pipeline the arq job runs),
 :func:`parse_document` (to answer 415/413 at upload time), :func:`embedder_for` (a base's
-embedding model) and :class:`StoreKnowledgeService` (the engine's ``knowledge`` service).
+embedding model), :class:`StoreKnowledgeService` (the engine's ``knowledge`` service) and the
+reads over a caller's connection (:func:`read_base`, :func:`read_bases`, :func:`read_document`,
+:func:`read_documents`) that an API request runs in its own transaction.
 """
 
-from reporunner.knowledge._bases import hnsw_index_name, safe_document_name
+from reporunner.knowledge._bases import hnsw_index_name, read_base, read_bases, safe_document_name
+from reporunner.knowledge._documents import read_document, read_documents
 from reporunner.knowledge.chunking import (
     Chunk,
     ChunkingOptions,
@@ -114,6 +117,10 @@ __all__ = [
     "ingest_document",
     "ingest_documents",
     "parse_document",
+    "read_base",
+    "read_bases",
+    "read_document",
+    "read_documents",
     "safe_document_name",
     "sniff",
 ]

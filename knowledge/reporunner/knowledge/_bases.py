@@ -7,16 +7,18 @@ models), created with the base and dropped with it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from reporunner.knowledge.models import KnowledgeBase
+from reporunner.knowledge.models import DocumentRecord, KnowledgeBase
+from reporunner.knowledge.tables import documents, knowledge_bases
 from reporunner.nodes.errors import ConflictError, NotFoundError, parse_id
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "as_uuid",
     "hnsw_build_params",
     "hnsw_index_name",
+    "read_base",
+    "read_bases",
     "safe_document_name",
     "vector_literal",
 ]
@@ -45,14 +49,18 @@ lifts recall@10 at ``ef_search`` 400 from 0.92-0.95 (128) to 0.97 for 2-3x the b
 (about a minute on 2 cores); BENCHMARKS.md."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-BASE_COLUMNS = (
-    "id, workspace_id, name, description, embedding_model, embedding_dim, chunk_size, "
-    "chunk_overlap, settings"
-)
-DOC_COLUMNS = (
-    "id, workspace_id, knowledge_base_id, name, source, mime_type, size_bytes, content_hash, "
-    "storage_path, status, error, chunks_total, chunks_done, metadata, created_at, updated_at"
-)
+
+
+def _columns(table: Table, record: type) -> str:
+    """The ``table`` columns that fill ``record`` (a dataclass built positionally from a row),
+    as a SELECT list. A field the table lacks fails here, at import, not in a query."""
+    return ", ".join(table.c[f.name].name for f in dataclasses.fields(record))
+
+
+BASE_COLUMNS = _columns(knowledge_bases, KnowledgeBase)
+"""``knowledge_bases`` columns in :class:`KnowledgeBase` field order."""
+DOC_COLUMNS = _columns(documents, DocumentRecord)
+"""``documents`` columns in :class:`DocumentRecord` field order."""
 
 
 as_uuid = parse_id
@@ -84,6 +92,37 @@ def safe_document_name(name: str) -> str:
 
 def vector_literal(values: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(v)) for v in values) + "]"
+
+
+async def read_base(
+    conn: AsyncConnection, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
+) -> KnowledgeBase:
+    """One base, read over the caller's connection (its transaction).
+
+    Raises:
+        NotFoundError: no such base in this workspace.
+    """
+    ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
+    row = (
+        await conn.execute(
+            text(
+                f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws AND id = :id"
+            ),
+            {"ws": ws, "id": kb},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
+    return KnowledgeBase(*row)
+
+
+async def read_bases(conn: AsyncConnection, workspace_id: uuid.UUID | str) -> list[KnowledgeBase]:
+    """Every base of the workspace, by name, over the caller's connection."""
+    rows = await conn.execute(
+        text(f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws ORDER BY name"),
+        {"ws": as_uuid(workspace_id, "workspace")},
+    )
+    return [KnowledgeBase(*row) for row in rows]
 
 
 class BaseOps:
@@ -170,20 +209,8 @@ class BaseOps:
         self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
     ) -> KnowledgeBase:
         """Raises: NotFoundError: no such base in this workspace."""
-        ws, kb = as_uuid(workspace_id, "workspace"), as_uuid(base_id, "knowledge base")
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"SELECT {BASE_COLUMNS} FROM knowledge_bases "
-                        "WHERE workspace_id = :ws AND id = :id"
-                    ),
-                    {"ws": ws, "id": kb},
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"knowledge base '{base_id}' does not exist in this workspace")
-        return KnowledgeBase(*row)
+            return await read_base(conn, workspace_id, base_id)
 
     async def find_base(self, workspace_id: uuid.UUID | str, name: str) -> KnowledgeBase | None:
         """The base of that name in this workspace, if any."""
@@ -202,14 +229,7 @@ class BaseOps:
     async def list_bases(self, workspace_id: uuid.UUID | str) -> list[KnowledgeBase]:
         """Every base of the workspace, by name."""
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    f"SELECT {BASE_COLUMNS} FROM knowledge_bases WHERE workspace_id = :ws "
-                    "ORDER BY name"
-                ),
-                {"ws": as_uuid(workspace_id, "workspace")},
-            )
-            return [KnowledgeBase(*row) for row in rows]
+            return await read_bases(conn, workspace_id)
 
     async def delete_base(self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str) -> None:
         """Delete a base, its documents and chunks (cascade) and its index, in one transaction."""

@@ -34,7 +34,7 @@ from reporunner.knowledge.errors import EmbeddingError
 from reporunner.knowledge.models import DocumentRecord, DocumentStatus, KnowledgeBase
 from reporunner.nodes.errors import NotFoundError
 
-__all__ = ["DocumentOps"]
+__all__ = ["DocumentOps", "read_document", "read_documents"]
 
 _INSERT_CHUNK = text(
     "INSERT INTO chunks (workspace_id, knowledge_base_id, document_id, ordinal, text, "
@@ -70,6 +70,39 @@ _MOVE_STATS = text(
     "ELSE (settings #>> '{_stats,chars}')::bigint END + :chars)), "
     "updated_at = now() WHERE workspace_id = :ws AND id = :kb"
 )
+
+
+async def read_document(
+    conn: AsyncConnection, workspace_id: uuid.UUID | str, document_id: uuid.UUID | str
+) -> DocumentRecord:
+    """One document, read over the caller's connection (its transaction).
+
+    Raises:
+        NotFoundError: no such document in this workspace.
+    """
+    row = (
+        await conn.execute(
+            text(f"SELECT {DOC_COLUMNS} FROM documents WHERE workspace_id = :ws AND id = :id"),
+            {"ws": as_uuid(workspace_id, "workspace"), "id": as_uuid(document_id, "document")},
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"document '{document_id}' does not exist in this workspace")
+    return DocumentRecord(*row)
+
+
+async def read_documents(
+    conn: AsyncConnection, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
+) -> list[DocumentRecord]:
+    """The base's documents, by name, over the caller's connection."""
+    rows = await conn.execute(
+        text(
+            f"SELECT {DOC_COLUMNS} FROM documents WHERE workspace_id = :ws AND "
+            "knowledge_base_id = :kb ORDER BY name"
+        ),
+        {"ws": as_uuid(workspace_id, "workspace"), "kb": as_uuid(base_id, "knowledge base")},
+    )
+    return [DocumentRecord(*row) for row in rows]
 
 
 class DocumentOps(BaseOps):
@@ -152,37 +185,14 @@ class DocumentOps(BaseOps):
     ) -> DocumentRecord:
         """Raises: NotFoundError: no such document in this workspace."""
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"SELECT {DOC_COLUMNS} FROM documents WHERE workspace_id = :ws AND id = :id"
-                    ),
-                    {
-                        "ws": as_uuid(workspace_id, "workspace"),
-                        "id": as_uuid(document_id, "document"),
-                    },
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFoundError(f"document '{document_id}' does not exist in this workspace")
-        return DocumentRecord(*row)
+            return await read_document(conn, workspace_id, document_id)
 
     async def list_documents(
         self, workspace_id: uuid.UUID | str, base_id: uuid.UUID | str
     ) -> list[DocumentRecord]:
         """The base's documents, by name."""
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    f"SELECT {DOC_COLUMNS} FROM documents WHERE workspace_id = :ws AND "
-                    "knowledge_base_id = :kb ORDER BY name"
-                ),
-                {
-                    "ws": as_uuid(workspace_id, "workspace"),
-                    "kb": as_uuid(base_id, "knowledge base"),
-                },
-            )
-            return [DocumentRecord(*row) for row in rows]
+            return await read_documents(conn, workspace_id, base_id)
 
     async def set_status(
         self,

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import Principal, bootstrap_if_empty, requires
 from reporunner.platform.db.models import ApiKey
-from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.db.session import create_engine, session_factory, transaction
 
 
 @get("/test/whoami")
@@ -95,8 +95,10 @@ async def test_last_used_is_recorded(services, settings, tenant_factory) -> None
 async def test_bootstrap_creates_one_owner_once(fresh_database) -> None:
     engine = create_engine(fresh_database.database_url, pool_size=1)
     sessions = session_factory(engine)
-    first = await bootstrap_if_empty(sessions, "rr_boot_" + "x" * 32)
-    second = await bootstrap_if_empty(sessions)
+    async with transaction(sessions) as session:
+        first = await bootstrap_if_empty(session, "rr_boot_" + "x" * 32)
+    async with transaction(sessions) as session:
+        second = await bootstrap_if_empty(session)
     async with sessions() as session:
         keys = (await session.execute(select(ApiKey))).scalars().all()
     await engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from reporunner.nodes.errors import ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import entry_trigger
 from reporunner.platform.executions import start_execution
 from reporunner.platform.resources import Resources
@@ -57,7 +58,8 @@ async def test_a_manual_run_starts_at_the_manual_trigger(
     resources: Resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, FLOW, default_registry())
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, FLOW, default_registry())
     # the Manual trigger's declared input is checked, not the Schedule trigger's (none)
     with pytest.raises(ValidationFailed):
         await start_execution(resources, tenant.workspace_id, wf.id, {"nobody": 1})

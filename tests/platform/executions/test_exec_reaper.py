@@ -22,6 +22,7 @@ from exec_testnodes import count_key, registry_with_test_nodes
 from sqlalchemy import select, update
 
 from reporunner.platform.db.models.workflows import Execution, NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import reap_once, start_execution
 from reporunner.platform.executions.events import read_events
 from reporunner.platform.executions.job_runner import MAX_ATTEMPTS
@@ -92,7 +93,8 @@ async def test_a_queued_execution_whose_job_was_lost_is_enqueued_again(
     resources: Resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {"n": 1})
     queue = resources.settings.queue_name
     # Redis loses the job (flushed, failed over...): the row still says queued
@@ -109,7 +111,8 @@ async def test_a_failed_enqueue_leaves_a_row_the_reaper_finds(
     resources: Resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     with socket.socket() as sock:  # a port nobody listens on: Redis is "down" for the enqueue
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -130,7 +133,8 @@ async def test_a_crash_loop_ends_failed_not_running_forever(
     resources: Resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     async with resources.sessions() as session, session.begin():
         await session.execute(
@@ -174,7 +178,8 @@ async def test_a_sigkilled_worker_execution_finishes_on_another_worker(
     settings = resources.settings
     tenant = await tenant_factory()
     definition = _counting(services.redis_url)
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, definition, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, definition, REGISTRY)
     out = await start_execution(
         resources, tenant.workspace_id, wf.id, {"redis_url": services.redis_url}
     )
@@ -252,7 +257,8 @@ async def test_a_cancel_sent_to_a_dead_worker_still_ends_the_execution(
     resources: Resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     await resources.redis.delete(f"arq:job:{out.id}")
     await resources.redis.zrem(resources.settings.queue_name, str(out.id))
@@ -289,7 +295,8 @@ async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
         ],
         "edges": [{"source": "start", "target": "pause"}, {"source": "pause", "target": "set"}],
     }
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, flow, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     worker = build_worker(resources, handle_signals=False, registry=REGISTRY)
     task = asyncio.create_task(worker.main())

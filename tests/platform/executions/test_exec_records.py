@@ -17,6 +17,7 @@ from reporunner.nodes.errors import ValidationFailed
 from reporunner.platform import vault
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import content_hash, parse_definition
 from reporunner.platform.executions import DatabaseHooks, EventSink, channel, start_execution
 from reporunner.platform.executions.events import read_events
@@ -45,8 +46,10 @@ async def _create_unchecked(resources: Resources, workspace_id: uuid.UUID, flow:
     """Save ``flow`` past the save-time reference check (which refuses other workspaces' ids),
     as if the referenced row had moved after saving: the run-time check must still refuse it."""
     with pytest.raises(ValidationFailed, match="does not exist in this workspace"):
-        await create_workflow(resources.sessions, workspace_id, flow, REGISTRY)
-    wf, _ = await create_workflow(resources.sessions, workspace_id, GREET, REGISTRY)
+        async with transaction(resources.sessions) as db:
+            await create_workflow(db, workspace_id, flow, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, workspace_id, GREET, REGISTRY)
     defn = parse_definition(flow)
     async with resources.sessions() as session, session.begin():
         session.add(
@@ -77,7 +80,8 @@ async def _runs(resources: Resources, ex_id: uuid.UUID) -> list[NodeRun]:
 
 async def test_outputs_over_the_limit_are_cut_with_a_marker(resources, tenant_factory) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     hooks = DatabaseHooks(
         sessions=resources.sessions,
@@ -113,7 +117,8 @@ async def test_usage_is_summed_and_events_reach_channel_and_stream(
         {"id": "llm1", "type": "test.usage", "params": usage},
         {"id": "llm2", "type": "test.usage", "params": usage},
     )
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, flow, REGISTRY)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     pubsub = resources.redis.pubsub()
     await pubsub.subscribe(channel(str(out.id)))
@@ -143,9 +148,11 @@ async def test_usage_is_summed_and_events_reach_channel_and_stream(
 
 async def test_sub_workflows_run_within_the_workspace(resources, tenant_factory) -> None:
     tenant = await tenant_factory()
-    child, _ = await create_workflow(resources.sessions, tenant.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        child, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
     stranger = await tenant_factory()
-    foreign, _ = await create_workflow(resources.sessions, stranger.workspace_id, GREET, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        foreign, _ = await create_workflow(db, stranger.workspace_id, GREET, REGISTRY)
 
     def caller(target: uuid.UUID, mode: str = "wait") -> dict:
         node = {
@@ -164,7 +171,8 @@ async def test_sub_workflows_run_within_the_workspace(resources, tenant_factory)
         if key == "foreign":
             wf = await _create_unchecked(resources, tenant.workspace_id, flow)
         else:
-            wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, flow, REGISTRY)
+            async with transaction(resources.sessions) as db:
+                wf, _ = await create_workflow(db, tenant.workspace_id, flow, REGISTRY)
         ids[key] = (await start_execution(resources, tenant.workspace_id, wf.id, {"who": key})).id
     await _drain(resources)
     waited = await _row(resources, ids["wait"])
@@ -188,14 +196,15 @@ async def test_a_workflow_calling_itself_stops_at_the_depth_bound(
     resources, tenant_factory
 ) -> None:
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(
-        resources.sessions, tenant.workspace_id, GREET, REGISTRY, publish=True
-    )
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY, publish=True)
     node = {"id": "again", "type": "workflow.execute", "params": {"workflow_id": str(wf.id)}}
     looping = _flow("loop", node, settings={"max_subworkflow_depth": 2})
-    version = await save_version(resources.sessions, tenant.workspace_id, wf.id, looping, REGISTRY)
+    async with transaction(resources.sessions) as db:
+        version = await save_version(db, tenant.workspace_id, wf.id, looping, REGISTRY)
     # sub-workflow calls run the published version: publish the one that calls itself
-    await publish_version(resources.sessions, tenant.workspace_id, wf.id, version.number)
+    async with transaction(resources.sessions) as db:
+        await publish_version(db, tenant.workspace_id, wf.id, version.number)
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     await _drain(resources)
     row = await _row(resources, out.id)
@@ -232,9 +241,8 @@ async def test_bound_credentials_are_decrypted_within_the_workspace(
         if who == "theirs":
             wf = await _create_unchecked(resources, tenant.workspace_id, incr(ids[who]))
         else:
-            wf, _ = await create_workflow(
-                resources.sessions, tenant.workspace_id, incr(ids[who]), REGISTRY
-            )
+            async with transaction(resources.sessions) as db:
+                wf, _ = await create_workflow(db, tenant.workspace_id, incr(ids[who]), REGISTRY)
         runs[who] = (await start_execution(resources, tenant.workspace_id, wf.id, {})).id
     await _drain(resources)
     assert (await _row(resources, runs["mine"])).status == "succeeded"

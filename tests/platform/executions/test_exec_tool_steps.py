@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from reporunner.platform.db.models.workflows import NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import DatabaseHooks, EventSink, start_execution
 from reporunner.platform.workflows import create_workflow
 
@@ -19,9 +20,8 @@ async def test_tool_calls_become_node_runs(resources, tenant_factory) -> None:
     from exec_testnodes import registry_with_test_nodes
 
     tenant = await tenant_factory()
-    wf, _ = await create_workflow(
-        resources.sessions, tenant.workspace_id, FLOW, registry_with_test_nodes()
-    )
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, FLOW, registry_with_test_nodes())
     out = await start_execution(resources, tenant.workspace_id, wf.id, {})
     hooks = DatabaseHooks(
         sessions=resources.sessions,

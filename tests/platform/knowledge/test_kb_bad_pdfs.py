@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pypdf import PdfReader, PdfWriter
 
 from reporunner.platform.auth import create_workspace_with_owner
+from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge import IncomingFile
 from reporunner.platform.knowledge import service as kb
 from reporunner.platform.knowledge.schemas import KnowledgeBaseCreate
@@ -57,7 +58,8 @@ async def test_bad_pdfs_fail_with_reasons_and_the_rest_of_the_upload_succeeds(
 
     await drain_queue()
 
-    final = {d.name: d for d in await kb.list_documents(kb_resources, workspace.id, base.id)}
+    async with transaction(kb_resources.sessions) as db:
+        final = {d.name: d for d in await kb.list_documents(db, workspace.id, base.id)}
     assert final["notes.md"].status == "ready"
     assert final["notes.md"].chunks_total >= 1
     for name in ("locked.pdf", "scan.pdf", "torn.pdf"):

@@ -14,6 +14,7 @@ from reporunner.knowledge import SearchRequest
 from reporunner.knowledge.nodes import KnowledgeIngest, KnowledgeSearch
 from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.nodes.testing import NodeTestContext, run_node
+from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge import (
     KNOWLEDGE,
     IncomingFile,
@@ -97,8 +98,10 @@ async def test_node_service_is_scoped_to_its_workspace(kb_resources: Resources) 
     assert result["results"][0]["heading_path"] == ["Billing"]
 
     # the original was stored like an upload (so a re-embed can ingest it again)
-    base = (await kb.list_bases(kb_resources, ws_a))[0]
-    [doc] = await kb.list_documents(kb_resources, ws_a, base.id)
+    async with transaction(kb_resources.sessions) as db:
+        base = (await kb.list_bases(db, ws_a))[0]
+    async with transaction(kb_resources.sessions) as db:
+        [doc] = await kb.list_documents(db, ws_a, base.id)
     assert doc.storage_path
     assert b"Invoices" in kb.originals(kb_resources).read(doc.storage_path)
 
@@ -140,10 +143,9 @@ async def test_reembed_moves_a_base_to_a_new_model(
     ]
     accepted = await kb.upload_documents(kb_resources, ws, base.id, files)
     await drain_queue()
-    assert [(await kb.get_document(kb_resources, ws, base.id, d.id)).status for d in accepted] == [
-        "ready",
-        "ready",
-    ]
+    async with transaction(kb_resources.sessions) as db:
+        statuses = [(await kb.get_document(db, ws, base.id, d.id)).status for d in accepted]
+    assert statuses == ["ready", "ready"]
     assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {384}
 
     import litellm
@@ -181,11 +183,13 @@ async def test_reembed_moves_a_base_to_a_new_model(
             kb_resources, ws, base.id, [IncomingFile("c.txt", b"late", "upload")]
         )
     await drain_queue()
-    moved = await kb.get_base(kb_resources, ws, base.id)
+    async with transaction(kb_resources.sessions) as db:
+        moved = await kb.get_base(db, ws, base.id)
     assert (moved.embedding_model, moved.embedding_dim) == ("kbtest/e8", 8)
     assert "reembedding" not in moved.settings
     assert {dims for (dims,) in await _chunk_vectors(kb_resources, base.id)} == {8}
-    docs = await kb.list_documents(kb_resources, ws, base.id)
+    async with transaction(kb_resources.sessions) as db:
+        docs = await kb.list_documents(db, ws, base.id)
     assert {d.status for d in docs} == {"ready"}
     result = await kb.search(kb_resources, ws, base.id, SearchRequest(query="turbines steam"))
     assert result.hits
@@ -206,7 +210,8 @@ async def test_ingest_job_for_replaced_or_deleted_content_does_nothing(
     assert stale.status == "superseded"
     gone = await ingest_stored_document(kb_resources, str(uuid.uuid4()))
     assert gone.status == "deleted"
-    record = await kb.get_document(kb_resources, ws, base.id, doc.id)
+    async with transaction(kb_resources.sessions) as db:
+        record = await kb.get_document(db, ws, base.id, doc.id)
     assert record.storage_path
     Path(kb.originals(kb_resources).root / record.storage_path).unlink()
     missing = await ingest_stored_document(kb_resources, str(doc.id))
@@ -252,7 +257,8 @@ async def test_an_upload_whose_job_cannot_be_queued_fails_visibly(
             )
     finally:
         await dead.aclose()
-    [doc] = await kb.list_documents(kb_resources, ws, base.id)
+    async with transaction(kb_resources.sessions) as db:
+        [doc] = await kb.list_documents(db, ws, base.id)
     assert doc.status == "failed"
     assert "could not queue" in (doc.error or "")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import start_execution
 from reporunner.platform.knowledge import IncomingFile
 from reporunner.platform.knowledge import service as kb
@@ -59,7 +60,8 @@ async def _row(resources: Resources, execution_id: uuid.UUID) -> Execution:
 async def _run(
     resources: Resources, drain: Any, workspace_id: uuid.UUID, flow: dict[str, Any], trigger: Any
 ) -> Execution:
-    workflow, _ = await create_workflow(resources.sessions, workspace_id, flow, default_registry())
+    async with transaction(resources.sessions) as db:
+        workflow, _ = await create_workflow(db, workspace_id, flow, default_registry())
     started = await start_execution(resources, workspace_id, workflow.id, trigger)
     await drain()
     return await _row(resources, started.id)
@@ -101,6 +103,8 @@ async def test_workflows_search_and_ingest_their_own_workspace(
     assert wrote.result is not None
     [written] = wrote.result["final_items"]
     assert written["status"] == "ready"
-    [notes] = await kb.list_bases(kb_resources, stranger.workspace_id)
+    async with transaction(kb_resources.sessions) as db:
+        [notes] = await kb.list_bases(db, stranger.workspace_id)
     assert notes.name == "notes"
-    assert [b.name for b in await kb.list_bases(kb_resources, owner.workspace_id)] == ["faq"]
+    async with transaction(kb_resources.sessions) as db:
+        assert [b.name for b in await kb.list_bases(db, owner.workspace_id)] == ["faq"]

@@ -17,6 +17,7 @@ from reporunner.nodes.registry import default_registry
 from reporunner.platform import vault
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models.workflows import NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import get_execution, start_execution
 from reporunner.platform.mcp import servers
 from reporunner.platform.mcp.schemas import McpServerCreate
@@ -78,9 +79,12 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
             CredentialCreate(name="mcp", type="bearer_token", data={"token": "desk-token"}),
             resources.keyring,
         )
-    await servers.create_server(
-        resources, admin, McpServerCreate(name="orders", url=served.url, credential_id=cred.id)
-    )
+        await servers.create_server(
+            session,
+            resources.settings,
+            admin,
+            McpServerCreate(name="orders", url=served.url, credential_id=cred.id),
+        )
 
     def answer(request: ScriptedRequest) -> Reply:
         ok, failed = [m["content"] for m in request.messages if m.get("role") == "tool"]
@@ -97,11 +101,13 @@ async def test_an_agent_in_a_workflow_uses_mcp_tools(
         ),
         answer,
     )
-    wf, _ = await create_workflow(resources.sessions, tenant.workspace_id, FLOW, default_registry())
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, FLOW, default_registry())
     started = await start_execution(resources, tenant.workspace_id, wf.id, {"order": "A7"})
     await build_worker(resources, burst=True, handle_signals=False).main()
 
-    done = await get_execution(resources, tenant.workspace_id, started.id)
+    async with transaction(resources.sessions) as db:
+        done = await get_execution(db, tenant.workspace_id, started.id)
     assert done.status == "succeeded", done.error
     offered = {t["function"]["name"] for t in llm.requests[0].params["tools"]}
     assert offered == {"orders__lookup_order", "orders__cancel_order"}

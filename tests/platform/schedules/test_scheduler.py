@@ -17,6 +17,7 @@ from reporunner.nodes.builtin.trigger_schedule import ScheduleParams
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import Execution, Schedule, Workflow
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.schedules import (
     due_ticks,
@@ -52,9 +53,10 @@ async def resources(settings) -> AsyncIterator[Resources]:
 async def _scheduled_workflow(
     resources: Resources, tenant, now: datetime, cron: str = "* * * * *"
 ) -> uuid.UUID:
-    wf, _ = await create_workflow(
-        resources.sessions, tenant.workspace_id, _definition(cron), default_registry(), publish=True
-    )
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(
+            db, tenant.workspace_id, _definition(cron), default_registry(), publish=True
+        )
     async with resources.sessions() as session, session.begin():
         await sync_workflow_schedules(session, tenant.workspace_id, wf.id, now=now)
     return wf.id
@@ -114,10 +116,11 @@ async def test_publish_sync_keeps_the_next_tick_and_disables_removed_nodes(
 async def test_a_changed_cron_moves_the_next_tick(resources, tenant_factory) -> None:
     tenant = await tenant_factory()
     workflow_id = await _scheduled_workflow(resources, tenant, T0)
-    version = await save_version(
-        resources.sessions, tenant.workspace_id, workflow_id,
-        _definition("0 9 * * *", "Europe/Berlin"), default_registry(),
-    )  # fmt: skip
+    async with transaction(resources.sessions) as db:
+        version = await save_version(
+            db, tenant.workspace_id, workflow_id,
+            _definition("0 9 * * *", "Europe/Berlin"), default_registry(),
+        )  # fmt: skip
     async with resources.sessions() as session, session.begin():
         await session.execute(
             update(Workflow)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from reporunner.nodes.registry import default_registry
-from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.db.session import create_engine, session_factory, transaction
 from reporunner.platform.workflows import create_workflow
 
 
@@ -37,9 +37,10 @@ async def publish(database_url: str, workspace_id: uuid.UUID, definition: dict[s
     """Create ``definition`` as a published workflow; returns its id."""
     engine = create_engine(database_url, pool_size=1)
     try:
-        workflow, _ = await create_workflow(
-            session_factory(engine), workspace_id, definition, default_registry(), publish=True
-        )
+        async with transaction(session_factory(engine)) as db:
+            workflow, _ = await create_workflow(
+                db, workspace_id, definition, default_registry(), publish=True
+            )
     finally:
         await engine.dispose()
     return str(workflow.id)

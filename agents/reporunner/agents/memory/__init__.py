@@ -7,6 +7,8 @@ from reporunner.agents.memory.service import (
     MemoryScope,
     MemoryService,
     SqlMemoryStore,
+    forget_memory,
+    list_memories,
 )
 
 __all__ = [
@@ -17,5 +19,7 @@ __all__ = [
     "MemoryService",
     "SqlMemoryStore",
     "count_tokens",
+    "forget_memory",
+    "list_memories",
     "window_history",
 ]

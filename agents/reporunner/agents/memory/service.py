@@ -1,10 +1,11 @@
 """Long-term semantic memory: facts an agent keeps about a user across conversations.
 
 Rows live in the ``memories`` table (pgvector), scoped to workspace + agent + end user, so one
-user's memories never reach another user or another agent. :class:`SqlMemoryStore` speaks SQL
-(SQLAlchemy Core ``text()``) over sessions it is given and embeds with a
-:class:`reporunner.knowledge.Embedder` (the local MiniLM by default); the agents part never
-imports the platform. The engine lends it to nodes as the ``memory`` service.
+user's memories never reach another user or another agent. :class:`SqlMemoryStore` speaks
+SQLAlchemy Core over the ``memories`` table (:mod:`reporunner.agents.memory.tables`, its one
+definition) in sessions it is given and embeds with a :class:`reporunner.knowledge.Embedder`
+(the local MiniLM by default); the agents part never imports the platform. The engine lends it
+to nodes as the ``memory`` service.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy import delete, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.agents.memory.tables import memories
 from reporunner.knowledge.embeddings import Embedder
 from reporunner.nodes.errors import NotFoundError, ValidationFailed, parse_id
 
-__all__ = ["MEMORY", "MemoryRecord", "MemoryScope", "MemoryService", "SqlMemoryStore", "recall_sql"]
+__all__ = [
+    "MEMORY",
+    "MemoryRecord",
+    "MemoryScope",
+    "MemoryService",
+    "SqlMemoryStore",
+    "forget_memory",
+    "list_memories",
+    "recall_sql",
+]
 
 MEMORY = "memory"
 """Service name of the :class:`MemoryService` (``ctx.service("memory")``)."""
@@ -80,6 +92,18 @@ def _vector(values: list[float]) -> str:
     return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
 
 
+_RECORD = (
+    memories.c.id,
+    memories.c.agent_id,
+    memories.c.end_user_id,
+    memories.c.text,
+    memories.c.created_at,
+    memories.c.metadata,
+)
+"""The ``memories`` columns a :class:`MemoryRecord` is read from."""
+_COLUMNS = ", ".join(column.name for column in _RECORD)
+
+
 def _record(row: Any, score: float | None = None) -> MemoryRecord:
     return MemoryRecord(
         id=str(row.id),
@@ -98,8 +122,7 @@ def recall_sql(dim: int) -> str:
     the partial HNSW index on ``memories`` (migration 0003), so the planner can use it."""
     distance = f"(embedding::vector({int(dim)})) <=> CAST(:q AS vector({int(dim)}))"
     return (
-        "SELECT id, agent_id, end_user_id, text, created_at, metadata, "
-        f"1 - ({distance}) AS score FROM memories "
+        f"SELECT {_COLUMNS}, 1 - ({distance}) AS score FROM memories "
         "WHERE workspace_id = :ws AND agent_id = :agent AND end_user_id = :user "
         f"AND embedding IS NOT NULL AND vector_dims(embedding) = {int(dim)} "
         f"ORDER BY {distance} LIMIT :k"
@@ -138,12 +161,14 @@ class SqlMemoryStore:
         async with self._sessions() as session, session.begin():
             existing = (
                 await session.execute(
-                    sql(
-                        "SELECT id, agent_id, end_user_id, text, created_at, metadata "
-                        "FROM memories WHERE workspace_id = :ws AND agent_id = :agent "
-                        "AND end_user_id = :user AND text = :text LIMIT 1"
-                    ),
-                    {"ws": ws, "agent": scope.agent_id, "user": scope.end_user_id, "text": fact},
+                    select(*_RECORD)
+                    .where(
+                        memories.c.workspace_id == ws,
+                        memories.c.agent_id == scope.agent_id,
+                        memories.c.end_user_id == scope.end_user_id,
+                        memories.c.text == fact,
+                    )
+                    .limit(1)
                 )
             ).first()
             if existing is not None:
@@ -154,7 +179,7 @@ class SqlMemoryStore:
                         "INSERT INTO memories (workspace_id, agent_id, end_user_id, text, "
                         "embedding, metadata) VALUES (:ws, :agent, :user, :text, "
                         "CAST(:embedding AS vector), CAST(:metadata AS jsonb)) "
-                        "RETURNING id, agent_id, end_user_id, text, created_at, metadata"
+                        f"RETURNING {_COLUMNS}"
                     ),
                     {
                         "ws": ws,
@@ -199,39 +224,54 @@ class SqlMemoryStore:
         limit: int = 100,
         offset: int = 0,
     ) -> list[MemoryRecord]:
-        """Memories of a workspace, newest first, optionally of one agent and/or end user."""
-        clauses = ["workspace_id = :ws"]
-        params: dict[str, Any] = {
-            "ws": parse_id(workspace_id, "workspace"),
-            "limit": limit,
-            "off": offset,
-        }
-        if agent_id is not None:
-            clauses.append("agent_id = :agent")
-            params["agent"] = agent_id
-        if end_user_id is not None:
-            clauses.append("end_user_id = :user")
-            params["user"] = end_user_id
-        query = (
-            "SELECT id, agent_id, end_user_id, text, created_at, metadata FROM memories WHERE "
-            + " AND ".join(clauses)
-            + " ORDER BY created_at DESC, id LIMIT :limit OFFSET :off"
-        )
-        async with self._sessions() as session:
-            rows = (await session.execute(sql(query), params)).all()
-        return [_record(r) for r in rows]
+        """Memories of a workspace, newest first (see :func:`list_memories`)."""
+        async with self._sessions() as session, session.begin():
+            return await list_memories(
+                session,
+                workspace_id,
+                agent_id=agent_id,
+                end_user_id=end_user_id,
+                limit=limit,
+                offset=offset,
+            )
 
     async def delete(self, workspace_id: str, memory_id: str) -> None:
-        """Forget one memory of the workspace.
-
-        Raises:
-            NotFoundError: no such memory in this workspace (other workspaces' ids included).
-        """
-        key = parse_id(memory_id, "memory")
+        """Forget one memory of the workspace (see :func:`forget_memory`)."""
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                sql("DELETE FROM memories WHERE id = :id AND workspace_id = :ws RETURNING id"),
-                {"id": key, "ws": parse_id(workspace_id, "workspace")},
-            )
-            if result.first() is None:
-                raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")
+            await forget_memory(session, workspace_id, memory_id)
+
+
+async def list_memories(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    agent_id: str | None = None,
+    end_user_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[MemoryRecord]:
+    """Memories of a workspace, newest first, optionally of one agent and/or end user."""
+    query = select(*_RECORD).where(memories.c.workspace_id == parse_id(workspace_id, "workspace"))
+    if agent_id is not None:
+        query = query.where(memories.c.agent_id == agent_id)
+    if end_user_id is not None:
+        query = query.where(memories.c.end_user_id == end_user_id)
+    query = query.order_by(memories.c.created_at.desc(), memories.c.id).limit(limit).offset(offset)
+    rows = (await session.execute(query)).all()
+    return [_record(r) for r in rows]
+
+
+async def forget_memory(session: AsyncSession, workspace_id: str, memory_id: str) -> None:
+    """Forget one memory of the workspace.
+
+    Raises:
+        NotFoundError: no such memory in this workspace (other workspaces' ids included).
+    """
+    key = parse_id(memory_id, "memory")
+    result = await session.execute(
+        delete(memories)
+        .where(memories.c.id == key, memories.c.workspace_id == parse_id(workspace_id, "workspace"))
+        .returning(memories.c.id)
+    )
+    if result.first() is None:
+        raise NotFoundError(f"memory '{memory_id}' does not exist in this workspace")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers
@@ -20,15 +21,32 @@ from reporunner.platform.api.health import healthz, readyz
 from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
 from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 
-__all__ = ["create_app", "provide_principal", "provide_resources"]
+__all__ = ["create_app", "provide_principal", "provide_resources", "provide_transaction"]
 
 
 def provide_resources(state: State) -> Resources:
     resources: Resources = state.resources
     return resources
+
+
+async def provide_transaction(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """The request's database transaction: a route asks for ``transaction: AsyncSession``.
+
+    The session is opened inside ``session.begin()``: it commits after the handler returned and
+    its response was built (before the response is sent), and rolls back when the handler
+    raises. Nothing is caught here: Litestar throws the handler's exception into this generator
+    and then re-raises it itself, so an ``IntegrityError`` (from the handler or from the commit)
+    reaches the one error table (``api/errors.py``), which answers 409 problem+json. Converting
+    it here would reach Litestar as an ``ExceptionGroup`` instead. A streaming route must not
+    hold this session for its stream: the transaction ends before the body is streamed.
+    """
+    resources: Resources = state.resources
+    async with transaction(resources.sessions) as session:
+        yield session
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -69,6 +87,7 @@ def create_app(
         dependencies={
             "resources": Provide(provide_resources, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "transaction": Provide(provide_transaction),
         },
         middleware=[
             EdgeMiddleware,

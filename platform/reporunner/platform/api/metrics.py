@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from reporunner.platform.db.models import Execution, NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
 __all__ = ["HTTP", "HttpMetrics", "render_metrics"]
@@ -85,7 +86,7 @@ _cache: dict[str, tuple[float, list[str]]] = {}
 
 
 async def _stored(resources: Resources) -> list[str]:
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         by_status = (
             await session.execute(
                 select(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.auth.keys import NewKey, generate_key
 from reporunner.platform.db.models import ApiKey, AuditLog, Membership, User, Workspace
@@ -52,25 +52,28 @@ async def create_workspace_with_owner(
 
 
 async def bootstrap_if_empty(
-    sessions: async_sessionmaker[AsyncSession], bootstrap_token: str | None = None
+    session: AsyncSession, bootstrap_token: str | None = None
 ) -> BootstrapResult | None:
-    """Create the first owner when there is no user yet; None when the database has users."""
-    async with sessions() as session, session.begin():
-        # one bootstrap even with several processes starting at once
-        await session.execute(select(func.pg_advisory_xact_lock(7_270_001)))
-        if (await session.execute(select(func.count()).select_from(User))).scalar_one():
-            return None
-        workspace, user, key = await create_workspace_with_owner(
-            session, slug="default", email="owner@localhost", plaintext_key=bootstrap_token
+    """Create the first owner when there is no user yet; None when the database has users.
+
+    Give it a transaction of its own: the advisory lock that makes concurrent starts bootstrap
+    once is held until that transaction ends.
+    """
+    # one bootstrap even with several processes starting at once
+    await session.execute(select(func.pg_advisory_xact_lock(7_270_001)))
+    if (await session.execute(select(func.count()).select_from(User))).scalar_one():
+        return None
+    workspace, user, key = await create_workspace_with_owner(
+        session, slug="default", email="owner@localhost", plaintext_key=bootstrap_token
+    )
+    session.add(
+        AuditLog(
+            workspace_id=workspace.id,
+            actor_user_id=user.id,
+            action="workspace.bootstrapped",
+            target_type="workspace",
+            target_id=str(workspace.id),
+            data={},
         )
-        session.add(
-            AuditLog(
-                workspace_id=workspace.id,
-                actor_user_id=user.id,
-                action="workspace.bootstrapped",
-                target_type="workspace",
-                target_id=str(workspace.id),
-                data={},
-            )
-        )
+    )
     return BootstrapResult(workspace_slug="default", email="owner@localhost", key=key)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
+from reporunner.platform.db.session import transaction
 
 __all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "SessionSource", "authenticate_key"]
 
@@ -51,7 +52,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
 async def authenticate_key(resources: SessionSource, plaintext: str) -> Principal:
     """Resolve a key to its principal; 401 for unknown, revoked or expired keys."""
     now = datetime.now(UTC)
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = (
             await session.execute(
                 select(ApiKey, Membership.role, Workspace.slug)
@@ -75,7 +76,6 @@ async def authenticate_key(resources: SessionSource, plaintext: str) -> Principa
             await session.execute(
                 update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
             )
-            await session.commit()
     return Principal(
         workspace_id=key.workspace_id,
         workspace_slug=slug,

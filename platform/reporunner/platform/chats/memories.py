@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from reporunner.agents.memory import SqlMemoryStore
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reporunner.agents.memory import SqlMemoryStore, forget_memory
+from reporunner.agents.memory import list_memories as list_memory_records
 from reporunner.knowledge import embedder_for
 from reporunner.platform.chats.schemas import MemoryOut, MemoryPage
 from reporunner.platform.resources import Resources
@@ -18,7 +21,7 @@ def memory_store(resources: Resources) -> SqlMemoryStore:
 
 
 async def list_memories(
-    resources: Resources,
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     *,
     agent_id: str | None = None,
@@ -27,8 +30,13 @@ async def list_memories(
     offset: int = 0,
 ) -> MemoryPage:
     """Memories of the workspace, newest first."""
-    records = await memory_store(resources).list(
-        str(workspace_id), agent_id=agent_id, end_user_id=end_user_id, limit=limit, offset=offset
+    records = await list_memory_records(
+        session,
+        str(workspace_id),
+        agent_id=agent_id,
+        end_user_id=end_user_id,
+        limit=limit,
+        offset=offset,
     )
     return MemoryPage(
         items=[
@@ -45,7 +53,7 @@ async def list_memories(
 
 
 async def delete_memory(
-    resources: Resources, workspace_id: uuid.UUID, memory_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, memory_id: uuid.UUID
 ) -> None:
     """Forget one memory. Raises NotFoundError for another workspace's memory."""
-    await memory_store(resources).delete(str(workspace_id), str(memory_id))
+    await forget_memory(session, str(workspace_id), str(memory_id))

@@ -41,6 +41,7 @@ from reporunner.platform.chats.threads import Turn, get_thread, message_out
 from reporunner.platform.chats.turn_lock import acquire_turn
 from reporunner.platform.chats.workflow_turn import workflow_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 from reporunner.platform.vault import check_bindings, resolve_credentials
 from reporunner.platform.workflows.service import load_version
@@ -87,7 +88,7 @@ def _chat_out(row: ChatThread) -> ChatOut:
 
 
 async def create_chat(
-    resources: Resources, workspace_id: uuid.UUID, user_id: uuid.UUID, data: ChatCreate
+    session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID, data: ChatCreate
 ) -> ChatOut:
     """Create a thread.
 
@@ -96,37 +97,35 @@ async def create_chat(
         ValidationFailed: the workflow does not start with a Chat trigger, or a credential
             binding names no credential of that type in this workspace.
     """
-    async with resources.sessions() as session, session.begin():
-        await check_bindings(session, workspace_id, data.credentials, "/credentials")
-        if data.workflow_id is not None:
-            _, version = await load_version(session, workspace_id, data.workflow_id)
-            types = [n.get("type") for n in version.definition.get("nodes", [])]
-            if "trigger.chat" not in types:
-                raise ValidationFailed(
-                    "a chat workflow must start with a Chat trigger (trigger.chat); add one or "
-                    "bind the chat to an agent configuration instead",
-                    [Problem("/workflow_id", "no_chat_trigger", "no trigger.chat node")],
-                )
-        row = ChatThread(
-            workspace_id=workspace_id,
-            title=data.title,
-            agent_id=data.agent_id,
-            agent_config=data.agent.model_dump(mode="json") if data.agent else None,
-            workflow_id=data.workflow_id,
-            end_user_id=data.end_user_id or str(user_id),
-            summary="",
-            credentials=dict(data.credentials),
-        )
-        session.add(row)
-        await session.flush()
-        await session.refresh(row)
-        return _chat_out(row)
+    await check_bindings(session, workspace_id, data.credentials, "/credentials")
+    if data.workflow_id is not None:
+        _, version = await load_version(session, workspace_id, data.workflow_id)
+        types = [n.get("type") for n in version.definition.get("nodes", [])]
+        if "trigger.chat" not in types:
+            raise ValidationFailed(
+                "a chat workflow must start with a Chat trigger (trigger.chat); add one or "
+                "bind the chat to an agent configuration instead",
+                [Problem("/workflow_id", "no_chat_trigger", "no trigger.chat node")],
+            )
+    row = ChatThread(
+        workspace_id=workspace_id,
+        title=data.title,
+        agent_id=data.agent_id,
+        agent_config=data.agent.model_dump(mode="json") if data.agent else None,
+        workflow_id=data.workflow_id,
+        end_user_id=data.end_user_id or str(user_id),
+        summary="",
+        credentials=dict(data.credentials),
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return _chat_out(row)
 
 
-async def get_chat(resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatOut:
+async def get_chat(session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatOut:
     """One thread. Raises NotFoundError for another workspace's thread."""
-    async with resources.sessions() as session:
-        return _chat_out(await get_thread(session, workspace_id, chat_id))
+    return _chat_out(await get_thread(session, workspace_id, chat_id))
 
 
 async def _messages(session: AsyncSession, chat_id: uuid.UUID) -> list[ChatMessage]:
@@ -139,12 +138,11 @@ async def _messages(session: AsyncSession, chat_id: uuid.UUID) -> list[ChatMessa
 
 
 async def list_messages(
-    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID
 ) -> MessagePage:
     """The thread's messages, oldest first."""
-    async with resources.sessions() as session:
-        await get_thread(session, workspace_id, chat_id)
-        return MessagePage(items=[message_out(m) for m in await _messages(session, chat_id)])
+    await get_thread(session, workspace_id, chat_id)
+    return MessagePage(items=[message_out(m) for m in await _messages(session, chat_id)])
 
 
 def _split_summary(stored: str) -> tuple[str, int]:
@@ -214,7 +212,7 @@ async def start_turn(
 async def _start_turn(
     resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
 ) -> Turn:
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         thread = await get_thread(session, workspace_id, chat_id)
         spec: AgentSpec | None = None
         context: ChatContext | None = None
@@ -259,7 +257,7 @@ async def _store_answer(
     content = result.answer or ""
     if result.output is not None:
         content = json.dumps(result.output, ensure_ascii=False)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         thread = await get_thread(session, turn.workspace_id, turn.chat_id)
         row = ChatMessage(
             workspace_id=turn.workspace_id,

@@ -16,7 +16,8 @@ from typing import Any
 
 from reporunner.platform.chats.threads import Turn, get_thread, message_out
 from reporunner.platform.db.models import ChatMessage
-from reporunner.platform.executions import follow, get_execution, start_execution
+from reporunner.platform.db.session import transaction
+from reporunner.platform.executions import execution_now, follow, start_execution
 from reporunner.platform.executions.service import TERMINAL
 from reporunner.platform.resources import Resources
 
@@ -58,9 +59,7 @@ async def workflow_turn(
     yield "execution", {"execution_id": str(execution.id)}
     async for event in follow(resources.redis, str(execution.id)):
         if event is None:
-            current = await get_execution(
-                resources, turn.workspace_id, execution.id, with_node_runs=False
-            )
+            current = await execution_now(resources, turn.workspace_id, execution.id)
             if current.status in TERMINAL:
                 break
             continue
@@ -68,7 +67,7 @@ async def workflow_turn(
             yield _RELAYED[event.event], event.data
         if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
             break
-    done = await get_execution(resources, turn.workspace_id, execution.id, with_node_runs=False)
+    done = await execution_now(resources, turn.workspace_id, execution.id)
     if done.status != "succeeded":
         detail = (done.error or {}).get("message") or f"the chat workflow ended {done.status}"
         yield "error", {"code": "chat_workflow_failed", "detail": str(detail)}
@@ -78,7 +77,7 @@ async def workflow_turn(
     citations = item.get("citations") if isinstance(item.get("citations"), list) else None
     if citations:
         yield "citations", {"citations": citations}
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         await get_thread(session, turn.workspace_id, turn.chat_id)
         row = ChatMessage(
             workspace_id=turn.workspace_id,

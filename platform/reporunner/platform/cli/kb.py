@@ -41,7 +41,7 @@ from reporunner.nodes.errors import NotFoundError
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import current_revision, head, upgrade
 from reporunner.platform.db.models import Workspace
-from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.db.session import create_engine, session_factory, transaction
 from reporunner.platform.knowledge.service import resolve_embedder, store_document
 from reporunner.platform.knowledge.storage import OriginalStore
 from reporunner.platform.knowledge.uploads import IncomingFile
@@ -133,11 +133,12 @@ async def _workspace(settings: Settings, engine: AsyncEngine, slug: str | None) 
     sessions = session_factory(engine)
     query = select(Workspace)
     query = query.where(Workspace.slug == slug) if slug else query.order_by(Workspace.created_at)
-    async with sessions() as session:
+    async with transaction(sessions) as session:
         workspace = (await session.scalars(query.limit(1))).first()
     if workspace is None and not slug:
         token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
-        first = await bootstrap_if_empty(sessions, token)
+        async with transaction(sessions) as session:
+            first = await bootstrap_if_empty(session, token)
         if first is not None:
             shown = "(REPORUNNER_BOOTSTRAP_TOKEN)" if token else first.key.plaintext
             print(
@@ -145,7 +146,7 @@ async def _workspace(settings: Settings, engine: AsyncEngine, slug: str | None) 
                 f"API key (shown once): {shown}",
                 file=sys.stderr,
             )
-        async with sessions() as session:
+        async with transaction(sessions) as session:
             workspace = (await session.scalars(query.limit(1))).first()
     if workspace is None:
         raise NotFoundError(

@@ -19,6 +19,7 @@ from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import upgrade
+from reporunner.platform.db.session import transaction
 from reporunner.platform.logs import configure_logging
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
@@ -121,7 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None:
     resources = await open_resources(settings)
     token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
-    first = await bootstrap_if_empty(resources.sessions, token)
+    async with transaction(resources.sessions) as session:
+        first = await bootstrap_if_empty(session, token)
     app = create_app(settings, resources=resources)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"

@@ -36,6 +36,7 @@ from reporunner.platform.copilot.schemas import (
 )
 from reporunner.platform.copilot.service import build_copilot, version_to_edit
 from reporunner.platform.db.models import ChatMessage, ChatThread
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
 __all__ = ["COPILOT_AGENT_ID", "create_thread", "list_thread_messages", "post_turn"]
@@ -78,27 +79,26 @@ async def _messages(session: AsyncSession, thread_id: uuid.UUID) -> list[ChatMes
 
 
 async def create_thread(
-    resources: Resources, workspace_id: uuid.UUID, workflow_id: uuid.UUID, body: ThreadCreate
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID, body: ThreadCreate
 ) -> ThreadOut:
     """Open a refinement chat about a workflow of the workspace.
 
     Raises:
         NotFoundError: no such workflow in the workspace.
     """
-    wf = await workflows.get_workflow(resources.sessions, workspace_id, workflow_id)
-    async with resources.sessions() as session, session.begin():
-        row = ChatThread(
-            workspace_id=workspace_id,
-            title=body.title or f"Copilot: {wf.name}",
-            agent_id=COPILOT_AGENT_ID,
-            agent_config={_KEY: str(workflow_id)},
-            end_user_id="",
-            summary="",
-        )
-        session.add(row)
-        await session.flush()
-        await session.refresh(row)
-        return _thread_out(row)
+    wf = await workflows.get_workflow(session, workspace_id, workflow_id)
+    row = ChatThread(
+        workspace_id=workspace_id,
+        title=body.title or f"Copilot: {wf.name}",
+        agent_id=COPILOT_AGENT_ID,
+        agent_config={_KEY: str(workflow_id)},
+        end_user_id="",
+        summary="",
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return _thread_out(row)
 
 
 def _proposal(message: ChatMessage) -> dict[str, Any] | None:
@@ -107,17 +107,16 @@ def _proposal(message: ChatMessage) -> dict[str, Any] | None:
 
 
 async def list_thread_messages(
-    resources: Resources, workspace_id: uuid.UUID, workflow_id: uuid.UUID, thread_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID, thread_id: uuid.UUID
 ) -> list[ThreadMessageOut]:
     """The thread's instructions and proposals, oldest first."""
-    async with resources.sessions() as session:
-        await _thread(session, workspace_id, workflow_id, thread_id)
-        return [
-            ThreadMessageOut(
-                role=m.role, content=m.content, proposal=_proposal(m), created_at=m.created_at
-            )
-            for m in await _messages(session, thread_id)
-        ]
+    await _thread(session, workspace_id, workflow_id, thread_id)
+    return [
+        ThreadMessageOut(
+            role=m.role, content=m.content, proposal=_proposal(m), created_at=m.created_at
+        )
+        for m in await _messages(session, thread_id)
+    ]
 
 
 async def post_turn(
@@ -136,7 +135,7 @@ async def post_turn(
         NotFoundError: no such thread of this workflow in the workspace.
         CopilotFailed: the model's last answer was still invalid (422; nothing is stored).
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         await _thread(session, workspace_id, workflow_id, thread_id)
         earlier = await _messages(session, thread_id)
     base = await version_to_edit(resources, workspace_id, workflow_id, None)
@@ -153,10 +152,11 @@ async def post_turn(
     result = await copilot.edit(working, body.message, history)
     version = None
     if body.apply:
-        version = await workflows.save_version(
-            resources.sessions, workspace_id, workflow_id, result.definition, registry,
-            user_id=user_id, note=(result.summary or body.message)[:500],
-        )  # fmt: skip
+        async with transaction(resources.sessions) as session:
+            version = await workflows.save_version(
+                session, workspace_id, workflow_id, result.definition, registry,
+                user_id=user_id, note=(result.summary or body.message)[:500],
+            )  # fmt: skip
     out = EditOut(
         base_version=base.number,
         patch=make_patch(base.definition, result.definition),
@@ -192,7 +192,7 @@ async def _store_turn(
         "applied_version": applied,
     }
     asked = datetime.now(UTC)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         thread = await _thread(session, workspace_id, workflow_id, thread_id)
         thread.updated_at = asked
         session.add_all(

@@ -6,25 +6,25 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "TenantMixin", "TimestampMixin", "UUIDPrimaryKey"]
+from reporunner.knowledge.tables import NAMING_CONVENTION
+from reporunner.knowledge.tables import metadata as schema_metadata
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+__all__ = ["NAMING_CONVENTION", "Base", "TenantMixin", "TimestampMixin", "UUIDPrimaryKey"]
 
 
 class Base(DeclarativeBase):
-    """Base of all ORM models; JSON columns are JSONB."""
+    """Base of all ORM models; JSON columns are JSONB.
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    Its MetaData is the schema's one :data:`reporunner.knowledge.tables.metadata`: the knowledge
+    and memory tables are defined there (and in ``reporunner.agents.memory.tables``) as Core
+    tables, the platform's own models add theirs, and Alembic sees them all.
+    """
+
+    metadata = schema_metadata
     type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}  # noqa: RUF012
 
 

@@ -1,6 +1,14 @@
-"""Async engine and session factory (psycopg 3, pooled, pre-ping so a restarted Postgres heals)."""
+"""Async engine and session factory (psycopg 3, pooled, pre-ping so a restarted Postgres heals).
+
+Services take an ``AsyncSession`` as their first argument and never open one. Routes get theirs
+from the API's ``transaction`` dependency; code outside a request (worker jobs, the scheduler,
+reapers, the MCP server, the CLI) opens its unit of work with :func:`transaction`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -9,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["create_engine", "session_factory"]
+__all__ = ["create_engine", "session_factory", "transaction"]
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -25,3 +33,11 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session inside ``session.begin()``: committed when the block ends, rolled back when it
+    raises (the exception propagates)."""
+    async with sessions() as session, session.begin():
+        yield session

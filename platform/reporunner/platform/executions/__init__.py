@@ -26,6 +26,7 @@ from reporunner.platform.executions.schemas import (
 )
 from reporunner.platform.executions.service import (
     cancel_execution,
+    execution_now,
     get_execution,
     list_executions,
     resume_execution,
@@ -53,6 +54,7 @@ __all__ = [
     "cancel_execution",
     "channel",
     "enqueue_execution",
+    "execution_now",
     "follow",
     "get_execution",
     "list_executions",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.nodes.base import Item
 from reporunner.platform.db.models.workflows import NodeRun
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
 from reporunner.platform.executions.events import publish_event
 
@@ -115,7 +116,7 @@ class DatabaseHooks:
 
     async def _write(self, statement: Any) -> None:
         try:
-            async with self.sessions() as session, session.begin():
+            async with transaction(self.sessions) as session:
                 await session.execute(_NO_FSYNC_WAIT)
                 await session.execute(statement)
         except Exception:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.nodes.errors import ReporunnerError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import (
     CompiledWorkflow,
     ExecutionResult,
@@ -136,7 +137,7 @@ async def _finish(
         values["result"] = {
             "final_items": bound_ports({"main": result.final_items}, MAX_RECORD_BYTES)["main"]
         }
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         done = await session.scalar(
             update(Execution)
             .where(
@@ -171,7 +172,7 @@ async def _requeue(resources: Resources, row: Execution, worker_id: str, err: Ex
         error["message"] = f"gave up after {row.attempts} attempts: {err}"
         await _fail(resources, row, worker_id, error)
         return
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         attempts = await session.scalar(
             update(Execution)
             .where(Execution.id == row.id, Execution.worker_id == worker_id)
@@ -202,14 +203,14 @@ async def process_execution(
 
     Never raises for a failing workflow; infrastructure failures re-queue the execution.
     """
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await claim_execution(session, execution_id, state.worker_id)
     if row is None:
         return await _cancel_if_requested(resources, execution_id)
     key = str(row.id)
     cancel = state.running.setdefault(key, asyncio.Event())
     try:
-        async with resources.sessions() as session, session.begin():
+        async with transaction(resources.sessions) as session:
             compiled = await _load(session, row, state.registry)
             credentials = await resolve_for_run(session, resources, row, compiled)
         outcome = await _run(resources, row, compiled, credentials, state, cancel)
@@ -231,7 +232,7 @@ async def _cancel_if_requested(resources: Resources, execution_id: uuid.UUID) ->
     """A queued execution with a cancel request (its worker died after the request) ends
     ``cancelled`` here instead of waiting in the queue forever."""
     error = {"code": "execution_cancelled", "message": "the execution was cancelled"}
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(
             update(Execution)
             .where(

@@ -22,6 +22,7 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import parse_id
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import SUBWORKFLOW
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import (
     CompiledWorkflow,
     InProcessSubWorkflows,
@@ -100,7 +101,7 @@ class DatabaseSubWorkflows:
         return self.run_info.compiled.definition.settings.max_subworkflow_depth
 
     async def _load(self, workflow_id: str) -> CompiledWorkflow:
-        async with self.resources.sessions() as session:
+        async with transaction(self.resources.sessions) as session:
             _, version = await load_version(
                 session, self.workspace_id, parse_id(workflow_id, "workflow")
             )

@@ -24,6 +24,7 @@ from arq.jobs import Job, JobStatus
 from sqlalchemy import func, or_, select, update
 
 from reporunner.platform.db.models.workflows import Execution
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.events import CANCEL_CHANNEL, publish_event
 from reporunner.platform.executions.job_runner import MAX_ATTEMPTS, WorkerState
 from reporunner.platform.executions.queue import enqueue_execution, job_id
@@ -39,7 +40,7 @@ async def beat_once(resources: Resources, state: WorkerState) -> None:
     ids = [uuid.UUID(key) for key in state.running]
     if not ids:
         return
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         rows = await session.execute(
             update(Execution)
             .where(Execution.id.in_(ids), Execution.worker_id == state.worker_id)
@@ -56,7 +57,7 @@ async def beat_once(resources: Resources, state: WorkerState) -> None:
 async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
     settings = resources.settings
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         rows = (
             await session.execute(
                 update(Execution)
@@ -93,7 +94,7 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
 async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
     settings = resources.settings
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         rows = (
             await session.execute(
                 select(Execution.id, Execution.attempts)
@@ -115,7 +116,7 @@ async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
             continue
         suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
         log.warning("execution %s is queued without a job; enqueueing it", ident)
-        async with resources.sessions() as session, session.begin():
+        async with transaction(resources.sessions) as session:
             await session.execute(
                 update(Execution)
                 .where(Execution.id == ident, Execution.status == "queued")

@@ -3,6 +3,11 @@
 Every function is scoped to one workspace; an execution or workflow of another workspace is
 "not found". Starting writes and commits the ``queued`` row before the job is enqueued, so a
 failed enqueue or a lost job leaves a row the reaper finds, never a run nobody knows about.
+
+Reads (:func:`get_execution`, :func:`list_executions`) work in the caller's session (a route's
+``transaction``). Start, cancel, retry and resume open their own unit of work with
+``db.session.transaction`` instead, because they must commit before they enqueue the job or
+publish the cancel: a request transaction commits only after the handler returned.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from reporunner.nodes.base import Category
 from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
+from reporunner.platform.db.session import transaction
 from reporunner.platform.engine.durable_run import entry_trigger
 from reporunner.platform.executions.events import (
     CANCEL_CHANNEL,
@@ -37,6 +43,7 @@ __all__ = [
     "ACTIVE",
     "TERMINAL",
     "cancel_execution",
+    "execution_now",
     "execution_out",
     "get_execution",
     "list_executions",
@@ -171,7 +178,7 @@ async def start_execution(
         ValidationFailed: the trigger declares an ``input_schema`` the item does not match
             (nothing is queued).
     """
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         wf, ver = await load_version(session, workspace_id, workflow_id, version)
         if wf.archived_at is not None:
             raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to run it")
@@ -206,29 +213,37 @@ async def start_execution(
             return execution_out(existing)
     # committed: from here on the row exists whatever happens to the enqueue
     await enqueue_execution(resources.arq, resources.settings.queue_name, new_id)
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         return execution_out(await _row(session, workspace_id, new_id))
 
 
 async def get_execution(
-    resources: Resources,
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     execution_id: uuid.UUID,
     *,
     with_node_runs: bool = True,
 ) -> ExecutionOut:
     """One execution, with its node runs in start order."""
-    async with resources.sessions() as session:
-        row = await _row(session, workspace_id, execution_id)
-        runs = None
-        if with_node_runs:
-            query = (
-                select(NodeRun)
-                .where(NodeRun.execution_id == row.id, NodeRun.workspace_id == workspace_id)
-                .order_by(NodeRun.started_at, NodeRun.id)
-            )
-            runs = list((await session.execute(query)).scalars().all())
-        return execution_out(row, runs)
+    row = await _row(session, workspace_id, execution_id)
+    runs = None
+    if with_node_runs:
+        query = (
+            select(NodeRun)
+            .where(NodeRun.execution_id == row.id, NodeRun.workspace_id == workspace_id)
+            .order_by(NodeRun.started_at, NodeRun.id)
+        )
+        runs = list((await session.execute(query)).scalars().all())
+    return execution_out(row, runs)
+
+
+async def execution_now(
+    resources: Resources, workspace_id: uuid.UUID, execution_id: uuid.UUID
+) -> ExecutionOut:
+    """The execution as it stands, read in a unit of work of its own (for code that waits on
+    or follows a run outside a request's transaction)."""
+    async with transaction(resources.sessions) as session:
+        return await get_execution(session, workspace_id, execution_id, with_node_runs=False)
 
 
 def _encode_cursor(row: Execution) -> str:
@@ -248,7 +263,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 async def list_executions(
-    resources: Resources,
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     *,
     workflow_id: uuid.UUID | None = None,
@@ -277,8 +292,7 @@ async def list_executions(
             )
         )
     query = query.order_by(Execution.created_at.desc(), Execution.id.desc()).limit(limit + 1)
-    async with resources.sessions() as session:
-        rows = list((await session.execute(query)).scalars().all())
+    rows = list((await session.execute(query)).scalars().all())
     more = len(rows) > limit
     rows = rows[:limit]
     return ExecutionPage(
@@ -297,7 +311,7 @@ async def cancel_execution(
     """
     now = datetime.now(UTC)
     error = {"code": "execution_cancelled", "message": "the execution was cancelled"}
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await _row(session, workspace_id, execution_id)
         stopped = await session.scalar(
             update(Execution)
@@ -322,7 +336,7 @@ async def cancel_execution(
         await publish_event(resources.redis, str(execution_id), "execution.finished", data)
     else:
         await resources.redis.publish(CANCEL_CHANNEL, str(execution_id))
-    return await get_execution(resources, workspace_id, execution_id, with_node_runs=False)
+    return await execution_now(resources, workspace_id, execution_id)
 
 
 async def retry_execution(
@@ -333,7 +347,7 @@ async def retry_execution(
     Raises:
         ConflictError: the execution is still queued, running or waiting.
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = await _row(session, workspace_id, execution_id)
         if row.status not in TERMINAL:
             raise ConflictError(
@@ -367,7 +381,7 @@ async def resume_execution(
             'the resume payload must not be null; send e.g. {"payload": {"approved": true}}',
             [Problem("/payload", "null_payload", "payload is null")],
         )
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await _row(session, workspace_id, execution_id)
         attempts = await session.scalar(
             update(Execution)
@@ -380,7 +394,7 @@ async def resume_execution(
                 f"execution {execution_id} is {row.status}; only a waiting execution can be resumed"
             )
     await enqueue_execution(resources.arq, resources.settings.queue_name, execution_id, attempts)
-    return await get_execution(resources, workspace_id, execution_id, with_node_runs=False)
+    return await execution_now(resources, workspace_id, execution_id)
 
 
 async def wait_for_execution(
@@ -394,7 +408,7 @@ async def wait_for_execution(
     deadline = time.monotonic() + timeout
     last = "0"
     while True:
-        out = await get_execution(resources, workspace_id, execution_id, with_node_runs=False)
+        out = await execution_now(resources, workspace_id, execution_id)
         remaining = deadline - time.monotonic()
         if out.status not in ACTIVE or remaining <= 0:
             return out

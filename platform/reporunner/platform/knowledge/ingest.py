@@ -29,10 +29,11 @@ from reporunner.knowledge._bases import hnsw_index_name
 from reporunner.nodes.errors import ConflictError, NotFoundError
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
+from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge.events import SETTLED, progress_event, publish_event
 from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
-from reporunner.platform.knowledge.service import get_base, originals, resolve_embedder, store_of
+from reporunner.platform.knowledge.service import originals, resolve_embedder, store_of
 from reporunner.platform.resources import Resources
 
 __all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
@@ -126,7 +127,7 @@ async def ingest_stored_document(
     worker after the document reaper queued a new one). While it runs the job keeps the
     document's heartbeat fresh for the reaper.
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(select(Document).where(Document.id == uuid.UUID(document_id)))
     if row is None:
         return IngestOutcome(document_id, "deleted")
@@ -187,7 +188,7 @@ async def reembed_base(
     Search keeps working on the documents already re-embedded; the ``reembedding`` flag is
     cleared at the end, whatever happened (failed documents carry their reason).
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         workspace_id = await session.scalar(
             text("SELECT workspace_id FROM knowledge_bases WHERE id = :id"),
             {"id": uuid.UUID(base_id)},
@@ -237,7 +238,7 @@ async def start_reembed(
         ValidationFailed: unknown dimension for the model.
     """
     embedder = resolve_embedder(body.embedding_model, body.embedding_dim)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(
             select(KnowledgeBaseRow)
             .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
@@ -255,4 +256,4 @@ async def start_reembed(
         embedder.dim,
         _job_id=f"kb-reembed:{base_id}:{uuid.uuid4().hex}",
     )
-    return await get_base(resources, workspace_id, base_id)
+    return await store_of(resources).get_base(workspace_id, base_id)

@@ -13,6 +13,7 @@ import uuid
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import (
     SUPPORTED_TYPES,
@@ -28,6 +29,10 @@ from reporunner.knowledge import (
     SearchResult,
     content_hash_bytes,
     embedder_for,
+    read_base,
+    read_bases,
+    read_document,
+    read_documents,
     sniff,
 )
 from reporunner.knowledge._bases import safe_document_name
@@ -40,6 +45,7 @@ from reporunner.nodes.errors import (
 )
 from reporunner.platform.db.models import Document
 from reporunner.platform.db.models import KnowledgeBase as KnowledgeBaseRow
+from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge.events import publish_event
 from reporunner.platform.knowledge.schemas import (
     KnowledgeBaseCreate,
@@ -55,6 +61,7 @@ __all__ = [
     "create_base",
     "delete_base",
     "delete_document",
+    "documents_now",
     "enqueue_ingest",
     "get_base",
     "get_document",
@@ -126,15 +133,15 @@ async def create_base(
     )
 
 
-async def list_bases(resources: Resources, workspace_id: uuid.UUID) -> list[KnowledgeBase]:
-    return await store_of(resources).list_bases(workspace_id)
+async def list_bases(session: AsyncSession, workspace_id: uuid.UUID) -> list[KnowledgeBase]:
+    return await read_bases(await session.connection(), workspace_id)
 
 
 async def get_base(
-    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, base_id: uuid.UUID
 ) -> KnowledgeBase:
     """Raises: NotFoundError: no such base in this workspace."""
-    return await store_of(resources).get_base(workspace_id, base_id)
+    return await read_base(await session.connection(), workspace_id, base_id)
 
 
 async def update_base(
@@ -145,7 +152,7 @@ async def update_base(
     Raises:
         NotFoundError: no such base in this workspace.
     """
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(
             select(KnowledgeBaseRow)
             .where(KnowledgeBaseRow.workspace_id == workspace_id, KnowledgeBaseRow.id == base_id)
@@ -165,7 +172,7 @@ async def update_base(
             row.name = body.name
         if body.description is not None:
             row.description = body.description
-    return await get_base(resources, workspace_id, base_id)
+    return await store_of(resources).get_base(workspace_id, base_id)
 
 
 async def delete_base(resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID) -> None:
@@ -275,7 +282,7 @@ async def upload_documents(
         DocumentTooLarge: a file exceeds ``max_upload_bytes`` (413, names the limit).
         DocumentEmpty: a file is empty.
     """
-    base = await get_base(resources, workspace_id, base_id)
+    base = await store_of(resources).get_base(workspace_id, base_id)
     if base.settings.get("reembedding"):
         raise ConflictError(
             f"knowledge base '{base.name}' is being re-embedded; upload again when it is done"
@@ -314,28 +321,49 @@ async def upload_documents(
 
 
 async def list_documents(
-    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, base_id: uuid.UUID
 ) -> list[DocumentRecord]:
     """Raises: NotFoundError: no such base in this workspace."""
-    await get_base(resources, workspace_id, base_id)
-    return await store_of(resources).list_documents(workspace_id, base_id)
+    conn = await session.connection()
+    await read_base(conn, workspace_id, base_id)
+    return await read_documents(conn, workspace_id, base_id)
+
+
+async def documents_now(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID
+) -> list[DocumentRecord]:
+    """:func:`list_documents` in a unit of work of its own (for a stream that outlives the
+    request's transaction)."""
+    async with transaction(resources.sessions) as session:
+        return await list_documents(session, workspace_id, base_id)
+
+
+def _in_base(document: DocumentRecord, base_id: uuid.UUID) -> DocumentRecord:
+    if document.knowledge_base_id != base_id:
+        raise NotFoundError(f"document '{document.id}' is not in knowledge base '{base_id}'")
+    return document
 
 
 async def get_document(
-    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
 ) -> DocumentRecord:
     """Raises: NotFoundError: no such document in this base of this workspace."""
+    document = await read_document(await session.connection(), workspace_id, document_id)
+    return _in_base(document, base_id)
+
+
+async def _stored_document(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> DocumentRecord:
     document = await store_of(resources).get_document(workspace_id, document_id)
-    if document.knowledge_base_id != base_id:
-        raise NotFoundError(f"document '{document_id}' is not in knowledge base '{base_id}'")
-    return document
+    return _in_base(document, base_id)
 
 
 async def delete_document(
     resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
 ) -> None:
     """Delete a document and its chunks (one transaction), then its stored original."""
-    document = await get_document(resources, workspace_id, base_id, document_id)
+    document = await _stored_document(resources, workspace_id, base_id, document_id)
     await store_of(resources).delete_document(workspace_id, document.id)
     originals(resources).delete(document.storage_path)
 
@@ -348,7 +376,7 @@ async def read_original(
     Raises:
         NotFoundError: no such document, or its original is gone.
     """
-    document = await get_document(resources, workspace_id, base_id, document_id)
+    document = await _stored_document(resources, workspace_id, base_id, document_id)
     if not document.storage_path:
         raise NotFoundError(f"document '{document.name}' has no stored original")
     return document, originals(resources).read(document.storage_path)
@@ -366,6 +394,6 @@ async def search(
         NotFoundError: no such base in this workspace.
         ValidationFailed: malformed filters.
     """
-    base = await get_base(resources, workspace_id, base_id)
+    base = await store_of(resources).get_base(workspace_id, base_id)
     embedder = embedder_for(base.embedding_model, base.embedding_dim)
     return await store_of(resources).search(workspace_id, base.id, request, embedder)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from reporunner.agents.agent.tools import MCP, McpToolDescription
 from reporunner.nodes.errors import NodeError, NotFoundError
 from reporunner.platform.db.models import McpServer
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.node_services import RunInfo
 from reporunner.platform.mcp.client import call_tool
 from reporunner.platform.mcp.servers import cached_tools, connection_for
@@ -50,7 +51,7 @@ class WorkspaceMcpTools:
         ]
 
     async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> str:
-        async with self.resources.sessions() as session, session.begin():
+        async with transaction(self.resources.sessions) as session:
             row = await session.scalar(
                 select(McpServer).where(
                     McpServer.workspace_id == self.workspace_id, McpServer.name == server

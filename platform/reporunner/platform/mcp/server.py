@@ -34,6 +34,7 @@ from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.auth import Principal, role_allows
 from reporunner.platform.copilot import service as copilot
 from reporunner.platform.copilot.schemas import GenerateRequest
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import service as executions
 from reporunner.platform.knowledge.node_service import knowledge_service
 from reporunner.platform.mcp import workflow_tools
@@ -126,7 +127,8 @@ async def validate_workflow(definition: dict[str, Any]) -> dict[str, Any]:
 async def list_workflows() -> list[dict[str, Any]]:
     """Workflows of the caller's workspace, newest first."""
     caller = _current()
-    rows = await workflows.list_workflows(caller.resources.sessions, caller.principal.workspace_id)
+    async with transaction(caller.resources.sessions) as session:
+        rows = await workflows.list_workflows(session, caller.principal.workspace_id)
     return [w.model_dump(mode="json") for w in rows]
 
 
@@ -179,14 +181,15 @@ async def create_workflow(
     the editor role.
     """
     caller = _require_editor("creating a workflow")
-    wf, version = await workflows.create_workflow(
-        caller.resources.sessions,
-        caller.principal.workspace_id,
-        _with_fields(definition, name, description),
-        caller.registry,
-        user_id=caller.principal.user_id,
-        note="created over MCP",
-    )
+    async with transaction(caller.resources.sessions) as session:
+        wf, version = await workflows.create_workflow(
+            session,
+            caller.principal.workspace_id,
+            _with_fields(definition, name, description),
+            caller.registry,
+            user_id=caller.principal.user_id,
+            note="created over MCP",
+        )
     return {"workflow": wf.model_dump(mode="json"), "version": version.model_dump(mode="json")}
 
 
@@ -204,25 +207,24 @@ async def update_workflow(
     """
     caller = _require_editor("updating a workflow")
     ws, wf_id = caller.principal.workspace_id, parse_id(workflow_id, "workflow")
-    if definition is None:
-        if name is None and description is None:
-            raise ValidationFailed("pass a definition, a name or a description to change")
-        current = await workflows.get_workflow(caller.resources.sessions, ws, wf_id)
-        if current.latest_version is None:
-            raise ValidationFailed(f"workflow {wf_id} has no version yet; pass a definition")
-        latest = await workflows.get_version(
-            caller.resources.sessions, ws, wf_id, current.latest_version
+    if definition is None and name is None and description is None:
+        raise ValidationFailed("pass a definition, a name or a description to change")
+    async with transaction(caller.resources.sessions) as session:
+        if definition is None:
+            current = await workflows.get_workflow(session, ws, wf_id)
+            if current.latest_version is None:
+                raise ValidationFailed(f"workflow {wf_id} has no version yet; pass a definition")
+            latest = await workflows.get_version(session, ws, wf_id, current.latest_version)
+            definition = latest.definition
+        version = await workflows.save_version(
+            session,
+            ws,
+            wf_id,
+            _with_fields(definition, name, description),
+            caller.registry,
+            user_id=caller.principal.user_id,
+            note="updated over MCP",
         )
-        definition = latest.definition
-    version = await workflows.save_version(
-        caller.resources.sessions,
-        ws,
-        wf_id,
-        _with_fields(definition, name, description),
-        caller.registry,
-        user_id=caller.principal.user_id,
-        note="updated over MCP",
-    )
     return version.model_dump(mode="json")
 
 
@@ -233,12 +235,11 @@ async def publish_workflow(workflow_id: str, version: int) -> dict[str, Any]:
     Same rule as ``POST /workflows/{id}/versions/{n}/publish``: the editor role.
     """
     caller = _require_editor("publishing a workflow")
-    out = await workflows.publish_version(
-        caller.resources.sessions,
-        caller.principal.workspace_id,
-        parse_id(workflow_id, "workflow"),
-        version,
-    )
+    wf_id = parse_id(workflow_id, "workflow")
+    async with transaction(caller.resources.sessions) as session:
+        out = await workflows.publish_version(
+            session, caller.principal.workspace_id, wf_id, version
+        )
     return out.model_dump(mode="json")
 
 
@@ -296,9 +297,9 @@ async def knowledge_search(
 async def get_execution(execution_id: str) -> dict[str, Any]:
     """One execution of the caller's workspace with its node runs (status, output, errors)."""
     caller = _current()
-    out = await executions.get_execution(
-        caller.resources, caller.principal.workspace_id, parse_id(execution_id, "execution")
-    )
+    key = parse_id(execution_id, "execution")
+    async with transaction(caller.resources.sessions) as session:
+        out = await executions.get_execution(session, caller.principal.workspace_id, key)
     return out.model_dump(mode="json")
 
 

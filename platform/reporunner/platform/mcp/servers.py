@@ -21,6 +21,7 @@ from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, Valid
 from reporunner.nodes.ssrf import SSRFPolicy
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import AuditLog, Credential, McpServer
+from reporunner.platform.db.session import transaction
 from reporunner.platform.mcp.client import (
     AUTH_CREDENTIAL_TYPES,
     McpConnection,
@@ -198,7 +199,7 @@ async def load_server(
 
 
 async def create_server(
-    resources: Resources, principal: Principal, body: McpServerCreate
+    session: AsyncSession, settings: Settings, principal: Principal, body: McpServerCreate
 ) -> McpServerOut:
     """Register a server (nothing is contacted yet: ``refresh`` or the first use lists tools).
 
@@ -207,50 +208,51 @@ async def create_server(
         ConflictError: the name is taken.
     """
     shape = _Shape(body.transport, body.url, body.command, body.credential_id)
-    async with resources.sessions() as session, session.begin():
-        await _check(session, resources.settings, principal.workspace_id, shape)
-        await _name_free(session, principal.workspace_id, body.name, None)
-        row = McpServer(
-            id=uuid.uuid4(),
-            workspace_id=principal.workspace_id,
-            name=body.name,
-            description=body.description,
-            transport=body.transport,
-            url=body.url,
-            command=body.command,
-            credential_id=body.credential_id,
-            timeout_s=body.timeout_s,
-            enabled=body.enabled,
-            tools=[],
-            created_by=principal.user_id,
-        )
-        session.add(row)
-        await session.flush()
-        session.add(_audit(principal, "mcp_server.created", row))
-        await session.flush()
-        await session.refresh(row)
-        return _out(row)
+    await _check(session, settings, principal.workspace_id, shape)
+    await _name_free(session, principal.workspace_id, body.name, None)
+    row = McpServer(
+        id=uuid.uuid4(),
+        workspace_id=principal.workspace_id,
+        name=body.name,
+        description=body.description,
+        transport=body.transport,
+        url=body.url,
+        command=body.command,
+        credential_id=body.credential_id,
+        timeout_s=body.timeout_s,
+        enabled=body.enabled,
+        tools=[],
+        created_by=principal.user_id,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(_audit(principal, "mcp_server.created", row))
+    await session.flush()
+    await session.refresh(row)
+    return _out(row)
 
 
-async def list_servers(resources: Resources, principal: Principal) -> list[McpServerOut]:
-    async with resources.sessions() as session:
-        rows = await session.scalars(
-            select(McpServer)
-            .where(McpServer.workspace_id == principal.workspace_id)
-            .order_by(McpServer.name)
-        )
-        return [_out(row) for row in rows]
+async def list_servers(session: AsyncSession, principal: Principal) -> list[McpServerOut]:
+    rows = await session.scalars(
+        select(McpServer)
+        .where(McpServer.workspace_id == principal.workspace_id)
+        .order_by(McpServer.name)
+    )
+    return [_out(row) for row in rows]
 
 
 async def get_server(
-    resources: Resources, principal: Principal, server_id: uuid.UUID
+    session: AsyncSession, principal: Principal, server_id: uuid.UUID
 ) -> McpServerOut:
-    async with resources.sessions() as session:
-        return _out(await load_server(session, principal.workspace_id, server_id))
+    return _out(await load_server(session, principal.workspace_id, server_id))
 
 
 async def update_server(
-    resources: Resources, principal: Principal, server_id: uuid.UUID, body: McpServerUpdate
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    server_id: uuid.UUID,
+    body: McpServerUpdate,
 ) -> McpServerOut:
     """Change a registration; a changed url, command or credential drops the cached tools.
 
@@ -259,44 +261,42 @@ async def update_server(
         ValidationFailed: the changed registration would be refused at creation.
     """
     given = body.model_fields_set
-    async with resources.sessions() as session, session.begin():
-        row = await load_server(session, principal.workspace_id, server_id)
-        shape = _Shape(
-            body.transport or row.transport,
-            body.url if "url" in given else row.url,
-            body.command if "command" in given else row.command,
-            body.credential_id if "credential_id" in given else row.credential_id,
-        )
-        await _check(session, resources.settings, principal.workspace_id, shape)
-        if body.name is not None:
-            await _name_free(session, principal.workspace_id, body.name, row.id)
-            row.name = body.name
-        if body.description is not None:
-            row.description = body.description
-        if body.timeout_s is not None:
-            row.timeout_s = body.timeout_s
-        if body.enabled is not None:
-            row.enabled = body.enabled
-        moved = (shape.transport, shape.url, shape.command, shape.credential_id) != (
-            row.transport,
-            row.url,
-            row.command,
-            row.credential_id,
-        )
-        row.transport, row.url = shape.transport, shape.url
-        row.command, row.credential_id = shape.command, shape.credential_id
-        if moved:
-            row.tools, row.tools_refreshed_at = [], None
-        session.add(_audit(principal, "mcp_server.updated", row))
-        await session.flush()
-        return _out(row)
+    row = await load_server(session, principal.workspace_id, server_id)
+    shape = _Shape(
+        body.transport or row.transport,
+        body.url if "url" in given else row.url,
+        body.command if "command" in given else row.command,
+        body.credential_id if "credential_id" in given else row.credential_id,
+    )
+    await _check(session, settings, principal.workspace_id, shape)
+    if body.name is not None:
+        await _name_free(session, principal.workspace_id, body.name, row.id)
+        row.name = body.name
+    if body.description is not None:
+        row.description = body.description
+    if body.timeout_s is not None:
+        row.timeout_s = body.timeout_s
+    if body.enabled is not None:
+        row.enabled = body.enabled
+    moved = (shape.transport, shape.url, shape.command, shape.credential_id) != (
+        row.transport,
+        row.url,
+        row.command,
+        row.credential_id,
+    )
+    row.transport, row.url = shape.transport, shape.url
+    row.command, row.credential_id = shape.command, shape.credential_id
+    if moved:
+        row.tools, row.tools_refreshed_at = [], None
+    session.add(_audit(principal, "mcp_server.updated", row))
+    await session.flush()
+    return _out(row)
 
 
-async def delete_server(resources: Resources, principal: Principal, server_id: uuid.UUID) -> None:
-    async with resources.sessions() as session, session.begin():
-        row = await load_server(session, principal.workspace_id, server_id)
-        session.add(_audit(principal, "mcp_server.deleted", row))
-        await session.delete(row)
+async def delete_server(session: AsyncSession, principal: Principal, server_id: uuid.UUID) -> None:
+    row = await load_server(session, principal.workspace_id, server_id)
+    session.add(_audit(principal, "mcp_server.deleted", row))
+    await session.delete(row)
 
 
 async def connection_for(
@@ -351,11 +351,11 @@ def _stale(row: McpServer, settings: Settings) -> bool:
 
 
 async def _refresh(resources: Resources, workspace_id: uuid.UUID, server_id: uuid.UUID) -> None:
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await load_server(session, workspace_id, server_id)
         conn = await connection_for(session, resources, row)
     listed: list[McpToolInfo] = await list_tools(conn)
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         row = await load_server(session, workspace_id, server_id)
         row.tools = [tool.as_json() for tool in listed]
         row.tools_refreshed_at = datetime.now(UTC)
@@ -372,7 +372,7 @@ async def refresh_tools(
         McpServerError: the server is unreachable, timed out or failed (502).
     """
     await _refresh(resources, workspace_id, server_id)
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         return _out(await load_server(session, workspace_id, server_id))
 
 
@@ -380,7 +380,7 @@ async def server_tools(
     resources: Resources, workspace_id: uuid.UUID, server_id: uuid.UUID
 ) -> list[McpToolOut]:
     """The cached tools, listed again first when the cache is older than the setting."""
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = await load_server(session, workspace_id, server_id)
         stale = _stale(row, resources.settings)
         tools = _tools(row)
@@ -398,7 +398,7 @@ async def cached_tools(
     Raises:
         NotFoundError: no enabled server of that name in this workspace.
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         row = await session.scalar(
             select(McpServer).where(McpServer.workspace_id == workspace_id, McpServer.name == name)
         )
@@ -411,6 +411,6 @@ async def cached_tools(
         server_id, stale, tools = row.id, _stale(row, resources.settings), list(row.tools or [])
     if stale:
         await _refresh(resources, workspace_id, server_id)
-        async with resources.sessions() as session:
+        async with transaction(resources.sessions) as session:
             tools = list((await load_server(session, workspace_id, server_id)).tools or [])
     return server_id, tools

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reporunner.nodes.errors import NotFoundError
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import service as executions
 from reporunner.platform.resources import Resources
 from reporunner.platform.workflows import service as workflows
@@ -124,7 +125,9 @@ def _schema(trigger_type: str, params: dict[str, Any]) -> tuple[dict[str, Any], 
 async def workflow_tools(resources: Resources, workspace_id: uuid.UUID) -> list[WorkflowTool]:
     """The workspace's published, unarchived workflows that a caller can start, as tools."""
     found: list[tuple[str, uuid.UUID, int, dict[str, Any], str]] = []
-    for published in await workflows.list_published(resources.sessions, workspace_id):
+    async with transaction(resources.sessions) as session:
+        published_versions = await workflows.list_published(session, workspace_id)
+    for published in published_versions:
         entry = _entry(published.definition)
         if entry is not None:
             found.append(

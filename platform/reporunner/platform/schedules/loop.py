@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reporunner.nodes.builtin.trigger_schedule import ScheduleParams, next_fire_times
 from reporunner.nodes.errors import ReporunnerError
 from reporunner.platform.db.models import Schedule
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.resources import Resources
 from reporunner.platform.workflows.schedule_sync import reconcile_schedules
@@ -123,9 +124,9 @@ async def scheduler_pass(
     fired = skipped = 0
     try:
         if reconcile:
-            async with resources.sessions() as session, session.begin():
+            async with transaction(resources.sessions) as session:
                 await reconcile_schedules(session, now=now)
-        async with resources.sessions() as session, session.begin():
+        async with transaction(resources.sessions) as session:
             rows = (
                 await session.execute(
                     select(Schedule)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from reporunner.nodes.errors import ConflictError, NodeError
 from reporunner.nodes.services import WEBHOOK_RESPONSE
 from reporunner.platform.db.models import Execution
+from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
 __all__ = [
@@ -82,7 +83,7 @@ class RedisWebhookResponder:
             NodeError: the execution was not started by a webhook.
             ConflictError: this execution has already answered.
         """
-        async with self.resources.sessions() as session:
+        async with transaction(self.resources.sessions) as session:
             trigger_type = await session.scalar(
                 select(Execution.trigger_type).where(Execution.id == self.execution_id)
             )

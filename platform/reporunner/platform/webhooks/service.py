@@ -18,6 +18,7 @@ from sqlalchemy import select
 from reporunner.nodes.builtin.trigger_webhook import verify_webhook_request
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.db.models import Execution
+from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.service import TERMINAL, start_execution
 from reporunner.platform.resources import Resources
 from reporunner.platform.vault import resolve_credentials
@@ -86,7 +87,7 @@ async def _secret(resources: Resources, target: WebhookTarget) -> str | None:
     cred_id = target.credentials.get(type_name)
     if cred_id is None:
         return None  # verify_webhook_request says which credential to bind
-    async with resources.sessions() as session, session.begin():
+    async with transaction(resources.sessions) as session:
         resolved = await resolve_credentials(
             session, target.workspace_id, {type_name: cred_id}, resources.keyring
         )
@@ -113,7 +114,7 @@ def _idempotency_key(target: WebhookTarget, delivery: Delivery, body: Any) -> st
 
 
 async def _ended(resources: Resources, execution_id: uuid.UUID) -> bool:
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
     return status is None or status in TERMINAL or status == "waiting"
 
@@ -134,7 +135,7 @@ async def handle_delivery(
         WebhookRespondTimeout: the workflow did not answer within ``respond_timeout``.
         WebhookNoResponse: the workflow ended without answering.
     """
-    async with resources.sessions() as session:
+    async with transaction(resources.sessions) as session:
         target = await find_target(session, delivery.workspace_slug, delivery.path, delivery.method)
     verify_webhook_request(
         target.params,

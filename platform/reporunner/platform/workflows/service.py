@@ -4,7 +4,8 @@ A definition is validated against the node registry before anything is stored; a
 raises :class:`~reporunner.nodes.errors.ValidationFailed` listing every problem with its JSON
 pointer (422). Saving a definition equal to the latest version (same content hash) returns that
 version instead of a copy. Every query is scoped to the caller's workspace; a workflow of another
-workspace is "not found".
+workspace is "not found". Each function works in the caller's session (the route's
+``transaction``) and leaves the commit to it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry
@@ -176,7 +177,7 @@ async def _add_version(
 
 
 async def create_workflow(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     raw: RawDefinition,
     registry: NodeRegistry,
@@ -191,21 +192,20 @@ async def create_workflow(
         ValidationFailed: the definition is invalid (every problem listed).
     """
     defn = check_definition(raw, registry)
-    async with sessions() as session, session.begin():
-        await check_references(session, workspace_id, defn)
-        wf = Workflow(workspace_id=workspace_id, name=defn.name, description=defn.description)
-        session.add(wf)
-        await session.flush()
-        version = await _add_version(session, wf, defn, 1, user_id, note)
-        if publish:
-            wf.published_version_id = version.id
-        await session.flush()
-        await session.refresh(wf)
-        return _workflow_out(wf, 1, 1 if publish else None), _version_out(version, wf, created=True)
+    await check_references(session, workspace_id, defn)
+    wf = Workflow(workspace_id=workspace_id, name=defn.name, description=defn.description)
+    session.add(wf)
+    await session.flush()
+    version = await _add_version(session, wf, defn, 1, user_id, note)
+    if publish:
+        wf.published_version_id = version.id
+    await session.flush()
+    await session.refresh(wf)
+    return _workflow_out(wf, 1, 1 if publish else None), _version_out(version, wf, created=True)
 
 
 async def save_version(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     workflow_id: uuid.UUID,
     raw: RawDefinition,
@@ -223,32 +223,30 @@ async def save_version(
     """
     defn = check_definition(raw, registry)
     digest = content_hash(defn)
-    async with sessions() as session, session.begin():
-        wf = await _workflow(session, workspace_id, workflow_id, lock=True)
-        if wf.archived_at is not None:
-            raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to edit it")
-        await check_references(session, workspace_id, defn)
-        latest = await _latest(session, wf.id)
-        if latest is not None and latest.content_hash == digest:
-            return _version_out(latest, wf, created=False)
-        number = (latest.number if latest is not None else 0) + 1
-        version = await _add_version(session, wf, defn, number, user_id, note)
-        return _version_out(version, wf, created=True)
+    wf = await _workflow(session, workspace_id, workflow_id, lock=True)
+    if wf.archived_at is not None:
+        raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to edit it")
+    await check_references(session, workspace_id, defn)
+    latest = await _latest(session, wf.id)
+    if latest is not None and latest.content_hash == digest:
+        return _version_out(latest, wf, created=False)
+    number = (latest.number if latest is not None else 0) + 1
+    version = await _add_version(session, wf, defn, number, user_id, note)
+    return _version_out(version, wf, created=True)
 
 
 async def list_workflows(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     *,
     include_archived: bool = False,
 ) -> list[WorkflowOut]:
     """Workflows of the workspace, newest first."""
-    async with sessions() as session:
-        query = select(Workflow).where(Workflow.workspace_id == workspace_id)
-        if not include_archived:
-            query = query.where(Workflow.archived_at.is_(None))
-        rows = (await session.execute(query.order_by(Workflow.created_at.desc()))).scalars()
-        return [_workflow_out(wf, *await _numbers(session, wf)) for wf in rows.all()]
+    query = select(Workflow).where(Workflow.workspace_id == workspace_id)
+    if not include_archived:
+        query = query.where(Workflow.archived_at.is_(None))
+    rows = (await session.execute(query.order_by(Workflow.created_at.desc()))).scalars()
+    return [_workflow_out(wf, *await _numbers(session, wf)) for wf in rows.all()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,9 +260,7 @@ class PublishedVersion:
     definition: dict[str, Any]
 
 
-async def list_published(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID
-) -> list[PublishedVersion]:
+async def list_published(session: AsyncSession, workspace_id: uuid.UUID) -> list[PublishedVersion]:
     """The published version of every unarchived workflow of the workspace, newest workflow
     first, in one query (workflows without a published version are left out)."""
     query = (
@@ -279,33 +275,30 @@ async def list_published(
         .where(Workflow.workspace_id == workspace_id, Workflow.archived_at.is_(None))
         .order_by(Workflow.created_at.desc())
     )
-    async with sessions() as session:
-        rows = (await session.execute(query)).all()
+    rows = (await session.execute(query)).all()
     return [PublishedVersion(*row) for row in rows]
 
 
 async def get_workflow(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, workflow_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> WorkflowOut:
     """One workflow. Raises NotFoundError outside the workspace."""
-    async with sessions() as session:
-        wf = await _workflow(session, workspace_id, workflow_id)
-        return _workflow_out(wf, *await _numbers(session, wf))
+    wf = await _workflow(session, workspace_id, workflow_id)
+    return _workflow_out(wf, *await _numbers(session, wf))
 
 
 async def list_versions(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, workflow_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> list[VersionSummary]:
     """Versions of a workflow, newest first."""
-    async with sessions() as session:
-        wf = await _workflow(session, workspace_id, workflow_id)
-        query = (
-            select(WorkflowVersion)
-            .where(WorkflowVersion.workflow_id == wf.id)
-            .order_by(WorkflowVersion.number.desc())
-        )
-        rows = (await session.execute(query)).scalars().all()
-        return [VersionSummary(**_summary(v, wf)) for v in rows]
+    wf = await _workflow(session, workspace_id, workflow_id)
+    query = (
+        select(WorkflowVersion)
+        .where(WorkflowVersion.workflow_id == wf.id)
+        .order_by(WorkflowVersion.number.desc())
+    )
+    rows = (await session.execute(query)).scalars().all()
+    return [VersionSummary(**_summary(v, wf)) for v in rows]
 
 
 async def load_version(
@@ -335,15 +328,14 @@ async def load_version(
 
 
 async def get_version(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     workflow_id: uuid.UUID,
     number: int,
 ) -> VersionOut:
     """One version with its definition."""
-    async with sessions() as session:
-        wf, version = await load_version(session, workspace_id, workflow_id, number)
-        return _version_out(version, wf)
+    wf, version = await load_version(session, workspace_id, workflow_id, number)
+    return _version_out(version, wf)
 
 
 async def _sync_schedules(
@@ -353,59 +345,56 @@ async def _sync_schedules(
 
 
 async def publish_version(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     workflow_id: uuid.UUID,
     number: int,
 ) -> WorkflowOut:
     """Make version ``number`` the one that runs by default (and for sub-workflow calls)."""
-    async with sessions() as session, session.begin():
-        wf = await _workflow(session, workspace_id, workflow_id, lock=True)
-        _, version = await load_version(session, workspace_id, workflow_id, number)
-        wf.published_version_id = version.id
-        wf.updated_at = datetime.now(UTC)
-        await session.flush()
-        # schedules follow the published version in the same transaction
-        await _sync_schedules(session, workspace_id, workflow_id)
-        return _workflow_out(wf, *await _numbers(session, wf))
+    wf = await _workflow(session, workspace_id, workflow_id, lock=True)
+    _, version = await load_version(session, workspace_id, workflow_id, number)
+    wf.published_version_id = version.id
+    wf.updated_at = datetime.now(UTC)
+    await session.flush()
+    # schedules follow the published version in the same transaction
+    await _sync_schedules(session, workspace_id, workflow_id)
+    return _workflow_out(wf, *await _numbers(session, wf))
 
 
 async def archive_workflow(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     workspace_id: uuid.UUID,
     workflow_id: uuid.UUID,
     *,
     archived: bool = True,
 ) -> WorkflowOut:
     """Archive (hide, refuse new runs) or unarchive a workflow; its history stays."""
-    async with sessions() as session, session.begin():
-        wf = await _workflow(session, workspace_id, workflow_id, lock=True)
-        wf.archived_at = datetime.now(UTC) if archived else None
-        wf.updated_at = datetime.now(UTC)
-        await session.flush()
-        await _sync_schedules(session, workspace_id, workflow_id)
-        return _workflow_out(wf, *await _numbers(session, wf))
+    wf = await _workflow(session, workspace_id, workflow_id, lock=True)
+    wf.archived_at = datetime.now(UTC) if archived else None
+    wf.updated_at = datetime.now(UTC)
+    await session.flush()
+    await _sync_schedules(session, workspace_id, workflow_id)
+    return _workflow_out(wf, *await _numbers(session, wf))
 
 
 async def delete_workflow(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, workflow_id: uuid.UUID
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
 ) -> None:
     """Delete a workflow with its versions, executions and node runs.
 
     Raises:
         ConflictError: an execution of it is still queued or running; cancel it first.
     """
-    async with sessions() as session, session.begin():
-        wf = await _workflow(session, workspace_id, workflow_id, lock=True)
-        active = await session.scalar(
-            select(func.count())
-            .select_from(Execution)
-            .where(Execution.workflow_id == wf.id, Execution.status.in_(("queued", "running")))
+    wf = await _workflow(session, workspace_id, workflow_id, lock=True)
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Execution)
+        .where(Execution.workflow_id == wf.id, Execution.status.in_(("queued", "running")))
+    )
+    if active:
+        raise ConflictError(
+            f"workflow {workflow_id} has {active} queued or running execution(s); cancel "
+            "them (or wait for them to end) before deleting it"
         )
-        if active:
-            raise ConflictError(
-                f"workflow {workflow_id} has {active} queued or running execution(s); cancel "
-                "them (or wait for them to end) before deleting it"
-            )
-        await session.execute(delete(Execution).where(Execution.workflow_id == wf.id))
-        await session.delete(wf)
+    await session.execute(delete(Execution).where(Execution.workflow_id == wf.id))
+    await session.delete(wf)

@@ -18,6 +18,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.chats import (
@@ -53,29 +54,29 @@ class ChatController(Controller):
         self,
         data: JSONBody[ChatCreate],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ChatOut:
         """201 with the thread; 404 for another workspace's workflow; 422 when the workflow
         has no Chat trigger."""
-        return await create_chat(resources, principal.workspace_id, principal.user_id, data)
+        return await create_chat(transaction, principal.workspace_id, principal.user_id, data)
 
     @get("/{chat_id:uuid}", summary="Get a chat thread")
     async def get_one(
         self,
         chat_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ChatOut:
-        return await get_chat(resources, principal.workspace_id, chat_id)
+        return await get_chat(transaction, principal.workspace_id, chat_id)
 
     @get("/{chat_id:uuid}/messages", summary="A chat's messages, oldest first")
     async def messages(
         self,
         chat_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> MessagePage:
-        return await list_messages(resources, principal.workspace_id, chat_id)
+        return await list_messages(transaction, principal.workspace_id, chat_id)
 
     @post(
         "/{chat_id:uuid}/messages",

@@ -14,6 +14,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform import copilot as svc
@@ -98,11 +99,11 @@ class CopilotController(Controller):
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         data: JSONBody[svc.ThreadCreate | None] = None,
     ) -> svc.ThreadOut:
         return await svc.create_thread(
-            resources, principal.workspace_id, workflow_id, data or svc.ThreadCreate()
+            transaction, principal.workspace_id, workflow_id, data or svc.ThreadCreate()
         )
 
     @post(
@@ -135,10 +136,10 @@ class CopilotController(Controller):
         workflow_id: FromPath[uuid.UUID],
         thread_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> list[svc.ThreadMessageOut]:
         return await svc.list_thread_messages(
-            resources, principal.workspace_id, workflow_id, thread_id
+            transaction, principal.workspace_id, workflow_id, thread_id
         )
 
 

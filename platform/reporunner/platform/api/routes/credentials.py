@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.credentials import CREDENTIAL_TYPES
 from reporunner.platform import vault
@@ -25,27 +26,25 @@ class CredentialController(Controller):
         self,
         data: JSONBody[CredentialCreate],
         principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> CredentialOut:
-        async with resources.sessions() as session, session.begin():
-            return await vault.create_credential(session, principal, data, resources.keyring)
+        return await vault.create_credential(transaction, principal, data, resources.keyring)
 
     @get("/", summary="List credentials (names, types and which fields are set)")
     async def list_(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> list[CredentialOut]:
-        async with resources.sessions() as session:
-            return await vault.list_credentials(session, principal)
+        return await vault.list_credentials(transaction, principal)
 
     @get("/{credential_id:uuid}", summary="Get a credential (without its secrets)")
     async def get_one(
         self,
         credential_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> CredentialOut:
-        async with resources.sessions() as session:
-            return await vault.get_credential(session, principal, credential_id)
+        return await vault.get_credential(transaction, principal, credential_id)
 
     @patch("/{credential_id:uuid}", guards=[requires("admin")], summary="Rename or replace data")
     async def update(
@@ -53,22 +52,21 @@ class CredentialController(Controller):
         credential_id: FromPath[uuid.UUID],
         data: JSONBody[CredentialUpdate],
         principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> CredentialOut:
-        async with resources.sessions() as session, session.begin():
-            return await vault.update_credential(
-                session, principal, credential_id, data, resources.keyring
-            )
+        return await vault.update_credential(
+            transaction, principal, credential_id, data, resources.keyring
+        )
 
     @delete("/{credential_id:uuid}", guards=[requires("admin")], summary="Delete a credential")
     async def remove(
         self,
         credential_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> None:
-        async with resources.sessions() as session, session.begin():
-            await vault.delete_credential(session, principal, credential_id)
+        await vault.delete_credential(transaction, principal, credential_id)
 
 
 @get("/credential-types", tags=["credentials"], summary="Credential types and their fields")

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.executions import (
@@ -20,6 +21,7 @@ from reporunner.platform.executions import (
     ExecutionPage,
     ResumeRequest,
     cancel_execution,
+    execution_now,
     follow,
     get_execution,
     list_executions,
@@ -39,7 +41,7 @@ async def _event_stream(
     key = str(execution_id)
     async for event in follow(resources.redis, key, after):
         if event is None:
-            row = await get_execution(resources, workspace_id, execution_id, with_node_runs=False)
+            row = await execution_now(resources, workspace_id, execution_id)
             if row.status in TERMINAL:  # its events expired: say how it ended and stop
                 data = {"execution_id": key, "status": row.status, "error": row.error}
                 yield ServerSentEventMessage(data=_json(data), event="execution.finished")
@@ -63,7 +65,7 @@ class ExecutionController(Controller):
     async def list_(
         self,
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         workflow_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[list[str] | None] = None,
         since: FromQuery[datetime | None] = None,
@@ -74,7 +76,7 @@ class ExecutionController(Controller):
         """Filter by ``workflow_id``, ``status`` (repeatable) and creation time
         (``since`` inclusive, ``until`` exclusive); pass ``next_cursor`` as ``cursor``."""
         return await list_executions(
-            resources,
+            transaction,
             principal.workspace_id,
             workflow_id=workflow_id,
             statuses=status,
@@ -89,9 +91,9 @@ class ExecutionController(Controller):
         self,
         execution_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ExecutionOut:
-        return await get_execution(resources, principal.workspace_id, execution_id)
+        return await get_execution(transaction, principal.workspace_id, execution_id)
 
     @post(
         "/{execution_id:uuid}/cancel",
@@ -146,7 +148,7 @@ class ExecutionController(Controller):
     ) -> ServerSentEvent:
         """Replays what already happened, then follows live until the execution ends.
         ``Last-Event-ID`` resumes after that event."""
-        await get_execution(resources, principal.workspace_id, execution_id, with_node_runs=False)
+        await execution_now(resources, principal.workspace_id, execution_id)  # 404 before streaming
         after = request.headers.get("last-event-id") or "0"
         return ServerSentEvent(
             _event_stream(resources, principal.workspace_id, execution_id, after)

@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import DocumentRecord, DocumentTooLarge, SearchRequest
 from reporunner.nodes.errors import ValidationFailed
@@ -89,7 +90,7 @@ async def _event_stream(
     resources: Resources, workspace_id: uuid.UUID, kb_id: uuid.UUID, until_settled: bool
 ) -> AsyncIterator[ServerSentEventMessage]:
     async def snapshot() -> list[DocumentRecord]:
-        return await service.list_documents(resources, workspace_id, kb_id)
+        return await service.documents_now(resources, workspace_id, kb_id)
 
     async for event in follow_base(resources.redis, kb_id, snapshot, until_settled=until_settled):
         if event is None:
@@ -114,9 +115,9 @@ class KnowledgeBaseController(Controller):
 
     @get("/", summary="List knowledge bases")
     async def list_(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> list[KnowledgeBaseOut]:
-        bases = await service.list_bases(resources, principal.workspace_id)
+        bases = await service.list_bases(transaction, principal.workspace_id)
         return [KnowledgeBaseOut.of(b) for b in bases]
 
     @get("/{kb_id:uuid}", summary="Get a knowledge base")
@@ -124,9 +125,10 @@ class KnowledgeBaseController(Controller):
         self,
         kb_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> KnowledgeBaseOut:
-        return KnowledgeBaseOut.of(await service.get_base(resources, principal.workspace_id, kb_id))
+        base = await service.get_base(transaction, principal.workspace_id, kb_id)
+        return KnowledgeBaseOut.of(base)
 
     @patch("/{kb_id:uuid}", guards=[requires("editor")], summary="Rename or re-describe")
     async def update(
@@ -181,7 +183,7 @@ class KnowledgeBaseController(Controller):
     ) -> UploadAccepted:
         settings = resources.settings
         limits = UploadLimits(settings.max_upload_bytes, settings.max_upload_files)
-        await service.get_base(resources, principal.workspace_id, kb_id)  # 404 before reading
+        await service.store_of(resources).get_base(principal.workspace_id, kb_id)  # 404 first
         files = await _incoming_files(request, limits)
         documents = await service.upload_documents(resources, principal.workspace_id, kb_id, files)
         return UploadAccepted(documents=documents)
@@ -191,9 +193,9 @@ class KnowledgeBaseController(Controller):
         self,
         kb_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> list[DocumentOut]:
-        docs = await service.list_documents(resources, principal.workspace_id, kb_id)
+        docs = await service.list_documents(transaction, principal.workspace_id, kb_id)
         return [DocumentOut.of(d) for d in docs]
 
     @get("/{kb_id:uuid}/documents/{doc_id:uuid}", summary="Get a document and its progress")
@@ -202,9 +204,9 @@ class KnowledgeBaseController(Controller):
         kb_id: FromPath[uuid.UUID],
         doc_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> DocumentOut:
-        doc = await service.get_document(resources, principal.workspace_id, kb_id, doc_id)
+        doc = await service.get_document(transaction, principal.workspace_id, kb_id, doc_id)
         return DocumentOut.of(doc)
 
     @delete(
@@ -244,7 +246,7 @@ class KnowledgeBaseController(Controller):
         resources: NamedDependency[Resources],
         until_settled: FromQuery[bool] = False,
     ) -> ServerSentEvent:
-        await service.get_base(resources, principal.workspace_id, kb_id)
+        await service.store_of(resources).get_base(principal.workspace_id, kb_id)  # 404 first
         return ServerSentEvent(
             _event_stream(resources, principal.workspace_id, kb_id, until_settled)
         )

@@ -12,6 +12,7 @@ import uuid
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.mcp import servers
@@ -35,24 +36,25 @@ class McpServerController(Controller):
         self,
         data: JSONBody[McpServerCreate],
         principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await servers.create_server(resources, principal, data)
+        return await servers.create_server(transaction, resources.settings, principal, data)
 
     @get("/", summary="List the registered MCP servers")
     async def list_(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> list[McpServerOut]:
-        return await servers.list_servers(resources, principal)
+        return await servers.list_servers(transaction, principal)
 
     @get("/{server_id:uuid}", summary="Get a registered MCP server")
     async def get_one(
         self,
         server_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> McpServerOut:
-        return await servers.get_server(resources, principal, server_id)
+        return await servers.get_server(transaction, principal, server_id)
 
     @patch("/{server_id:uuid}", guards=[requires("admin")], summary="Change an MCP server")
     async def update(
@@ -60,18 +62,21 @@ class McpServerController(Controller):
         server_id: FromPath[uuid.UUID],
         data: JSONBody[McpServerUpdate],
         principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> McpServerOut:
-        return await servers.update_server(resources, principal, server_id, data)
+        return await servers.update_server(
+            transaction, resources.settings, principal, server_id, data
+        )
 
     @delete("/{server_id:uuid}", guards=[requires("admin")], summary="Remove an MCP server")
     async def remove(
         self,
         server_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> None:
-        await servers.delete_server(resources, principal, server_id)
+        await servers.delete_server(transaction, principal, server_id)
 
     @post(
         "/{server_id:uuid}/refresh",

@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Controller, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.chats import MemoryPage, delete_memory, list_memories
-from reporunner.platform.resources import Resources
 
 __all__ = ["MemoryController", "route_handlers"]
 
@@ -24,7 +24,7 @@ class MemoryController(Controller):
     async def list_(
         self,
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         agent_id: FromQuery[str | None] = None,
         end_user_id: FromQuery[str | None] = None,
         limit: FromQuery[int] = 100,
@@ -32,7 +32,7 @@ class MemoryController(Controller):
     ) -> MemoryPage:
         """Filter by ``agent_id`` and/or ``end_user_id``."""
         return await list_memories(
-            resources,
+            transaction,
             principal.workspace_id,
             agent_id=agent_id,
             end_user_id=end_user_id,
@@ -45,9 +45,9 @@ class MemoryController(Controller):
         self,
         memory_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> None:
-        await delete_memory(resources, principal.workspace_id, memory_id)
+        await delete_memory(transaction, principal.workspace_id, memory_id)
 
 
 route_handlers: list[Any] = [MemoryController]

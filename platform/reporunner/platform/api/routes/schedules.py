@@ -7,10 +7,10 @@ import uuid
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform import schedules
 from reporunner.platform.auth import Principal, requires
-from reporunner.platform.resources import Resources
 from reporunner.platform.schedules import ScheduleOut, ScheduleUpdate
 
 __all__ = ["ScheduleController", "route_handlers"]
@@ -24,11 +24,10 @@ class ScheduleController(Controller):
     async def list_(
         self,
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         workflow_id: FromQuery[uuid.UUID | None] = None,
     ) -> list[ScheduleOut]:
-        async with resources.sessions() as session:
-            return await schedules.list_schedules(session, principal, workflow_id)
+        return await schedules.list_schedules(transaction, principal, workflow_id)
 
     @patch("/{schedule_id:uuid}", guards=[requires("editor")], summary="Set the missed policy")
     async def update(
@@ -36,10 +35,9 @@ class ScheduleController(Controller):
         schedule_id: FromPath[uuid.UUID],
         data: JSONBody[ScheduleUpdate],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ScheduleOut:
-        async with resources.sessions() as session, session.begin():
-            return await schedules.update_schedule(session, principal, schedule_id, data)
+        return await schedules.update_schedule(transaction, principal, schedule_id, data)
 
 
 route_handlers = [ScheduleController]

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry, default_registry
@@ -59,14 +60,14 @@ class WorkflowController(Controller):
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         registry: NamedDependency[NodeRegistry],
         publish: FromQuery[bool] = False,
         note: FromQuery[str] = "",
     ) -> svc.WorkflowCreated:
         """Body: the definition (JSON or YAML). ``?publish=true`` publishes version 1."""
         wf, version = await svc.create_workflow(
-            resources.sessions,
+            transaction,
             principal.workspace_id,
             await _definition(request),
             registry,
@@ -80,11 +81,11 @@ class WorkflowController(Controller):
     async def list_(
         self,
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         archived: FromQuery[bool] = False,
     ) -> list[svc.WorkflowOut]:
         return await svc.list_workflows(
-            resources.sessions, principal.workspace_id, include_archived=archived
+            transaction, principal.workspace_id, include_archived=archived
         )
 
     @post("/validate", status_code=HTTP_200_OK, summary="Validate a definition (dry run)")
@@ -99,18 +100,18 @@ class WorkflowController(Controller):
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> svc.WorkflowOut:
-        return await svc.get_workflow(resources.sessions, principal.workspace_id, workflow_id)
+        return await svc.get_workflow(transaction, principal.workspace_id, workflow_id)
 
     @delete("/{workflow_id:uuid}", guards=[requires("editor")], summary="Delete a workflow")
     async def remove(
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> None:
-        await svc.delete_workflow(resources.sessions, principal.workspace_id, workflow_id)
+        await svc.delete_workflow(transaction, principal.workspace_id, workflow_id)
 
     @post(
         "/{workflow_id:uuid}/archive",
@@ -122,9 +123,9 @@ class WorkflowController(Controller):
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> svc.WorkflowOut:
-        return await svc.archive_workflow(resources.sessions, principal.workspace_id, workflow_id)
+        return await svc.archive_workflow(transaction, principal.workspace_id, workflow_id)
 
     @post(
         "/{workflow_id:uuid}/unarchive",
@@ -136,10 +137,10 @@ class WorkflowController(Controller):
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> svc.WorkflowOut:
         return await svc.archive_workflow(
-            resources.sessions, principal.workspace_id, workflow_id, archived=False
+            transaction, principal.workspace_id, workflow_id, archived=False
         )
 
     @post("/{workflow_id:uuid}/versions", guards=[requires("editor")], summary="Save a version")
@@ -148,13 +149,13 @@ class WorkflowController(Controller):
         request: Request[Any, Any, Any],
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         registry: NamedDependency[NodeRegistry],
         note: FromQuery[str] = "",
     ) -> Response[svc.VersionOut]:
         """201 with the new version; 200 with the latest one when the definition is unchanged."""
         version = await svc.save_version(
-            resources.sessions,
+            transaction,
             principal.workspace_id,
             workflow_id,
             await _definition(request),
@@ -169,9 +170,9 @@ class WorkflowController(Controller):
         self,
         workflow_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> list[svc.VersionSummary]:
-        return await svc.list_versions(resources.sessions, principal.workspace_id, workflow_id)
+        return await svc.list_versions(transaction, principal.workspace_id, workflow_id)
 
     @get("/{workflow_id:uuid}/versions/{number:int}", summary="Get a version")
     async def version(
@@ -179,11 +180,9 @@ class WorkflowController(Controller):
         workflow_id: FromPath[uuid.UUID],
         number: FromPath[int],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> svc.VersionOut:
-        return await svc.get_version(
-            resources.sessions, principal.workspace_id, workflow_id, number
-        )
+        return await svc.get_version(transaction, principal.workspace_id, workflow_id, number)
 
     @post(
         "/{workflow_id:uuid}/versions/{number:int}/publish",
@@ -196,11 +195,9 @@ class WorkflowController(Controller):
         workflow_id: FromPath[uuid.UUID],
         number: FromPath[int],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> svc.WorkflowOut:
-        return await svc.publish_version(
-            resources.sessions, principal.workspace_id, workflow_id, number
-        )
+        return await svc.publish_version(transaction, principal.workspace_id, workflow_id, number)
 
     @post(
         "/{workflow_id:uuid}/executions",

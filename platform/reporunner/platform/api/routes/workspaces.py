@@ -8,6 +8,7 @@ from datetime import datetime
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform import identity
 from reporunner.platform.auth import Principal, requires
@@ -22,7 +23,6 @@ from reporunner.platform.identity import (
     MemberUpdate,
     WorkspaceOut,
 )
-from reporunner.platform.resources import Resources
 
 __all__ = ["ApiKeyController", "AuditController", "WorkspaceController", "route_handlers"]
 
@@ -33,27 +33,24 @@ class WorkspaceController(Controller):
 
     @get("/", summary="The caller's workspace and role")
     async def current(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> WorkspaceOut:
-        async with resources.sessions() as session:
-            return await identity.get_workspace(session, principal)
+        return await identity.get_workspace(transaction, principal)
 
     @get("/members", summary="List members")
     async def members(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> list[MemberOut]:
-        async with resources.sessions() as session:
-            return await identity.list_members(session, principal)
+        return await identity.list_members(transaction, principal)
 
     @post("/members", guards=[requires("admin")], summary="Add a member (admin; owner for owners)")
     async def add(
         self,
         data: JSONBody[MemberAdd],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> MemberAdded:
-        async with resources.sessions() as session, session.begin():
-            return await identity.add_member(session, principal, data)
+        return await identity.add_member(transaction, principal, data)
 
     @patch("/members/{user_id:uuid}", guards=[requires("admin")], summary="Change a role")
     async def change_role(
@@ -61,20 +58,18 @@ class WorkspaceController(Controller):
         user_id: FromPath[uuid.UUID],
         data: JSONBody[MemberUpdate],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> MemberOut:
-        async with resources.sessions() as session, session.begin():
-            return await identity.change_member_role(session, principal, user_id, data)
+        return await identity.change_member_role(transaction, principal, user_id, data)
 
     @delete("/members/{user_id:uuid}", guards=[requires("admin")], summary="Remove a member")
     async def remove(
         self,
         user_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> None:
-        async with resources.sessions() as session, session.begin():
-            await identity.remove_member(session, principal, user_id)
+        await identity.remove_member(transaction, principal, user_id)
 
 
 class ApiKeyController(Controller):
@@ -86,27 +81,24 @@ class ApiKeyController(Controller):
         self,
         data: JSONBody[ApiKeyCreate],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ApiKeyCreated:
-        async with resources.sessions() as session, session.begin():
-            return await identity.create_api_key(session, principal, data)
+        return await identity.create_api_key(transaction, principal, data)
 
     @get("/", summary="List API keys (own keys; all keys for admins)")
     async def list_(
-        self, principal: NamedDependency[Principal], resources: NamedDependency[Resources]
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> list[ApiKeyOut]:
-        async with resources.sessions() as session:
-            return await identity.list_api_keys(session, principal)
+        return await identity.list_api_keys(transaction, principal)
 
     @post("/{key_id:uuid}/revoke", summary="Revoke an API key", status_code=200)
     async def revoke(
         self,
         key_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
     ) -> ApiKeyOut:
-        async with resources.sessions() as session, session.begin():
-            return await identity.revoke_api_key(session, principal, key_id)
+        return await identity.revoke_api_key(transaction, principal, key_id)
 
 
 class AuditController(Controller):
@@ -117,7 +109,7 @@ class AuditController(Controller):
     async def list_(
         self,
         principal: NamedDependency[Principal],
-        resources: NamedDependency[Resources],
+        transaction: NamedDependency[AsyncSession],
         action: FromQuery[list[str] | None] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
@@ -126,11 +118,10 @@ class AuditController(Controller):
     ) -> AuditPage:
         """Filter by ``action`` (repeatable; ``member.*`` matches a prefix) and time (``since``
         inclusive, ``until`` exclusive); pass ``next_cursor`` as ``cursor``."""
-        async with resources.sessions() as session:
-            return await identity.list_audit(
-                session, principal.workspace_id, actions=action, since=since, until=until,
-                cursor=cursor, limit=limit,
-            )  # fmt: skip
+        return await identity.list_audit(
+            transaction, principal.workspace_id, actions=action, since=since, until=until,
+            cursor=cursor, limit=limit,
+        )  # fmt: skip
 
 
 route_handlers = [WorkspaceController, ApiKeyController, AuditController]
