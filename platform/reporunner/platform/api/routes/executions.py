@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
+from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.executions import (
     ExecutionOut,
@@ -34,21 +36,24 @@ __all__ = ["ExecutionController", "route_handlers"]
 
 async def _event_stream(
     resources: Resources, workspace_id: uuid.UUID, execution_id: uuid.UUID, after: str
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     """Replay, then follow, until the execution ends (terminal ``execution.finished``)."""
     key = str(execution_id)
-    async for event in follow(resources.redis, key, after):
-        if event is None:
-            row = await get_execution(resources, workspace_id, execution_id, with_node_runs=False)
-            if row.status in TERMINAL:  # its events expired: say how it ended and stop
-                data = {"execution_id": key, "status": row.status, "error": row.error}
-                yield ServerSentEventMessage(data=_json(data), event="execution.finished")
+    async with contextlib.aclosing(follow(resources.redis, key, after)) as events:
+        async for event in events:
+            if event is None:
+                row = await get_execution(
+                    resources, workspace_id, execution_id, with_node_runs=False
+                )
+                if row.status in TERMINAL:  # its events expired: say how it ended and stop
+                    data = {"execution_id": key, "status": row.status, "error": row.error}
+                    yield ServerSentEventMessage(data=_json(data), event="execution.finished")
+                    return
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            yield ServerSentEventMessage(data=_json(event.data), event=event.event, id=event.id)
+            if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
                 return
-            yield ServerSentEventMessage(comment="keep-alive")
-            continue
-        yield ServerSentEventMessage(data=_json(event.data), event=event.event, id=event.id)
-        if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
-            return
 
 
 def _json(data: Any) -> str:
@@ -148,7 +153,7 @@ class ExecutionController(Controller):
         ``Last-Event-ID`` resumes after that event."""
         await get_execution(resources, principal.workspace_id, execution_id, with_node_runs=False)
         after = request.headers.get("last-event-id") or "0"
-        return ServerSentEvent(
+        return closing_event_stream(
             _event_stream(resources, principal.workspace_id, execution_id, after)
         )
 
