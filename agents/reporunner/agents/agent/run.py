@@ -217,12 +217,12 @@ async def run_agent(
             found = await service.recall(scope, prompt, spec.memory.recall_top_k)
             recalled = [record.text for record in found]
         if recalled:
-            listed = "\n".join(f"- {fact}" for fact in recalled)
+            facts = "\n".join(f"- {fact}" for fact in recalled)
             messages.append(
                 {
                     "role": "system",
                     "content": "Facts remembered from earlier conversations with this user "
-                    f"(may be outdated):\n{listed}",
+                    f"(may be outdated):\n{facts}",
                 }
             )
     messages.extend(dict(m) for m in history)
