@@ -55,4 +55,4 @@ bench: $(STAMP) ## run every bench/ script in --quick mode (figures go to BENCHM
 	done
 
 clean: ## remove the virtualenv and caches (keeps .reporunner data)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage
