@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import types
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from litestar.testing import AsyncTestClient
 
+from reporunner.platform.api import limits
 from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import create_workspace_with_owner
 from reporunner.platform.db.session import create_engine, session_factory
@@ -61,3 +64,12 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     """The whole API app on the real services."""
     async with AsyncTestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def frozen_rate_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The rate limiter's clock stands still in the middle of a one-minute window, so a test
+    counting requests against a limit never sees the window turn under it."""
+    instant = (time.time() // 60) * 60 + 30
+    monkeypatch.setattr(limits, "time", types.SimpleNamespace(time=lambda: instant))
+    return instant

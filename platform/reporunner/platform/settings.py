@@ -21,7 +21,7 @@ _ENV_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 
 
 class Settings(BaseSettings):
-    """Every setting of reporunner, grouped by area (README lists them with defaults)."""
+    """Every setting of reporunner, grouped by area (docs/settings.md lists them with defaults)."""
 
     model_config = SettingsConfigDict(env_prefix="REPORUNNER_", extra="ignore", frozen=True)
 

@@ -13,6 +13,7 @@ import socket
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,24 @@ async def _until(check: Any, limit: float = 60.0, what: str = "condition") -> An
         await asyncio.sleep(0.05)
 
 
+async def _stale(resources: Resources, ex_id: uuid.UUID) -> None:
+    """An hour passes for ``ex_id``: its creation and last heartbeat move behind the reaper's
+    cutoff (``reap_after_seconds``), instead of the test waiting on the wall clock."""
+    hour = timedelta(hours=1)
+    async with resources.sessions() as session, session.begin():
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == ex_id)
+            .values(
+                created_at=Execution.created_at - hour, heartbeat_at=Execution.heartbeat_at - hour
+            )
+        )
+
+
 async def _reaps(resources: Resources, ex_id: uuid.UUID) -> None:
-    """Run reaper passes until one re-queues ``ex_id`` (the reaper serves the whole database,
-    so it may pick up executions other tests left behind as well)."""
+    """Make ``ex_id`` stale, then run reaper passes until one re-queues it (the reaper serves the
+    whole database, so it may pick up executions other tests left behind as well)."""
+    await _stale(resources, ex_id)
 
     async def found() -> bool:
         return ex_id in await reap_once(resources)
@@ -148,6 +164,8 @@ async def test_a_crash_loop_ends_failed_not_running_forever(
             )
         )
 
+    await _stale(resources, out.id)
+
     async def reaped() -> bool:
         await reap_once(resources)
         return (await _row(resources, out.id)).status != "running"
@@ -217,6 +235,7 @@ async def test_a_sigkilled_worker_execution_finishes_on_another_worker(
             proc.kill()
             await proc.wait()
     assert (await _row(resources, out.id)).status == "running"  # nobody told the database
+    await _stale(resources, out.id)  # its heartbeat stopped an hour ago, as far as anyone knows
     survivor = build_worker(resources, handle_signals=False, registry=REGISTRY)
     task = asyncio.create_task(survivor.main())
     try:

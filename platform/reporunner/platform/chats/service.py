@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -326,7 +326,9 @@ def _with_usage(result: AgentResult, extra: Usage) -> AgentResult:
     return replace(result, usage=result.usage + extra)
 
 
-async def run_turn(resources: Resources, turn: Turn) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def run_turn(
+    resources: Resources, turn: Turn
+) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
     """The turn's events, in order: ``message`` (the stored user message), then ``token``,
     ``tool_call``, ``tool_result``, ``usage``... as they happen, ``citations`` when knowledge
     was used, and ``final`` with the stored answer; ``error`` (code, detail) if it failed.

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
+import anyio
 from redis.asyncio import Redis
 
 from reporunner.nodes.errors import ConflictError
@@ -59,13 +60,17 @@ class TurnLock:
             )
 
     async def release(self) -> None:
-        """Free the thread (only if this turn still holds it)."""
-        if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
-            self._keeper = None
-        await self.redis.eval(_RELEASE, 1, _key(self.chat_id), self.token)  # type: ignore[misc]
+        """Free the thread (only if this turn still holds it).
+
+        Shielded: a turn ends early because its client hung up and the request is being
+        cancelled, and the thread must be freed then too, not at the lock's expiry."""
+        with anyio.CancelScope(shield=True):
+            if self._keeper is not None:
+                self._keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._keeper
+                self._keeper = None
+            await self.redis.eval(_RELEASE, 1, _key(self.chat_id), self.token)  # type: ignore[misc]
 
 
 async def acquire_turn(redis: Redis, chat_id: uuid.UUID) -> TurnLock:

@@ -9,7 +9,7 @@ subscribes would miss the events published in between.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ async def read_events(redis: Redis, execution_id: str, after: str = "0") -> list
 
 async def follow(
     redis: Redis, execution_id: str, after: str = "0", *, block_ms: int = 3_000
-) -> AsyncIterator[Event | None]:
+) -> AsyncGenerator[Event | None, None]:
     """Replay the kept events, then wait for new ones; yields None after each idle wait.
 
     The caller decides when to stop (e.g. at ``execution.finished``); the None values let it

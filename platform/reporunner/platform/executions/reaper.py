@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from arq.jobs import Job, JobStatus
 from sqlalchemy import func, or_, select, update
 
@@ -146,8 +147,8 @@ async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
             event = state.running.get(key)
             if event is not None:
                 event.set()
-    finally:
-        with contextlib.suppress(Exception):
+    finally:  # shielded: this runs because the task is being cancelled
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 

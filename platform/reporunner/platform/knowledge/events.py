@@ -12,9 +12,10 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+import anyio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -84,7 +85,7 @@ async def follow_base(
     *,
     until_settled: bool = False,
     idle_seconds: float = 10.0,
-) -> AsyncIterator[dict[str, Any] | None]:
+) -> AsyncGenerator[dict[str, Any] | None, None]:
     """The state of every document of a base, then each event as it is published.
 
     The channel is subscribed *before* the snapshot is read, so no event falls between the two.
@@ -112,6 +113,6 @@ async def follow_base(
                     pending.discard(document_id)
                 else:
                     pending.add(document_id)
-    finally:
-        with contextlib.suppress(Exception):
+    finally:  # shielded: a client that hung up cancels us, and the connection must go back
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
             await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -9,9 +9,10 @@ after streaming began. Unknown chats are 404 and a missing model is 503 before a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Controller, get, post
@@ -20,6 +21,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.chats import (
     ChatCreate,
@@ -38,11 +40,12 @@ from reporunner.platform.resources import Resources
 __all__ = ["ChatController", "route_handlers"]
 
 
-async def _sse(resources: Resources, turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
-    async for event, data in run_turn(resources, turn):
-        yield ServerSentEventMessage(
-            data=json.dumps(data, default=str, separators=(",", ":")), event=event
-        )
+async def _sse(resources: Resources, turn: Turn) -> AsyncGenerator[ServerSentEventMessage, None]:
+    async with contextlib.aclosing(run_turn(resources, turn)) as events:
+        async for event, data in events:
+            yield ServerSentEventMessage(
+                data=json.dumps(data, default=str, separators=(",", ":")), event=event
+            )
 
 
 class ChatController(Controller):
@@ -92,7 +95,7 @@ class ChatController(Controller):
         resources: NamedDependency[Resources],
     ) -> ServerSentEvent:
         turn = await start_turn(resources, principal.workspace_id, chat_id, data)
-        return ServerSentEvent(_sse(resources, turn))
+        return closing_event_stream(_sse(resources, turn))
 
 
 route_handlers: list[Any] = [ChatController]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.executions import (
     ExecutionOut,
@@ -36,21 +38,22 @@ __all__ = ["ExecutionController", "route_handlers"]
 
 async def _event_stream(
     resources: Resources, workspace_id: uuid.UUID, execution_id: uuid.UUID, after: str
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     """Replay, then follow, until the execution ends (terminal ``execution.finished``)."""
     key = str(execution_id)
-    async for event in follow(resources.redis, key, after):
-        if event is None:
-            row = await execution_now(resources, workspace_id, execution_id)
-            if row.status in TERMINAL:  # its events expired: say how it ended and stop
-                data = {"execution_id": key, "status": row.status, "error": row.error}
-                yield ServerSentEventMessage(data=_json(data), event="execution.finished")
+    async with contextlib.aclosing(follow(resources.redis, key, after)) as events:
+        async for event in events:
+            if event is None:
+                row = await execution_now(resources, workspace_id, execution_id)
+                if row.status in TERMINAL:  # its events expired: say how it ended and stop
+                    data = {"execution_id": key, "status": row.status, "error": row.error}
+                    yield ServerSentEventMessage(data=_json(data), event="execution.finished")
+                    return
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            yield ServerSentEventMessage(data=_json(event.data), event=event.event, id=event.id)
+            if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
                 return
-            yield ServerSentEventMessage(comment="keep-alive")
-            continue
-        yield ServerSentEventMessage(data=_json(event.data), event=event.event, id=event.id)
-        if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
-            return
 
 
 def _json(data: Any) -> str:
@@ -150,7 +153,7 @@ class ExecutionController(Controller):
         ``Last-Event-ID`` resumes after that event."""
         await execution_now(resources, principal.workspace_id, execution_id)  # 404 before streaming
         after = request.headers.get("last-event-id") or "0"
-        return ServerSentEvent(
+        return closing_event_stream(
             _event_stream(resources, principal.workspace_id, execution_id, after)
         )
 

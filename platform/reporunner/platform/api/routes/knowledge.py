@@ -7,9 +7,10 @@ Litestar's whole-body limit and enforces its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import DocumentRecord, DocumentTooLarge, SearchRequest
 from reporunner.nodes.errors import ValidationFailed
+from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.knowledge import ingest, service
 from reporunner.platform.knowledge.events import follow_base
@@ -88,15 +90,17 @@ async def _incoming_files(
 
 async def _event_stream(
     resources: Resources, workspace_id: uuid.UUID, kb_id: uuid.UUID, until_settled: bool
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     async def snapshot() -> list[DocumentRecord]:
         return await service.documents_now(resources, workspace_id, kb_id)
 
-    async for event in follow_base(resources.redis, kb_id, snapshot, until_settled=until_settled):
-        if event is None:
-            yield ServerSentEventMessage(comment="keep-alive")
-        else:
-            yield ServerSentEventMessage(data=json.dumps(event), event=str(event["type"]))
+    followed = follow_base(resources.redis, kb_id, snapshot, until_settled=until_settled)
+    async with contextlib.aclosing(followed) as events:
+        async for event in events:
+            if event is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+            else:
+                yield ServerSentEventMessage(data=json.dumps(event), event=str(event["type"]))
 
 
 class KnowledgeBaseController(Controller):
@@ -247,7 +251,7 @@ class KnowledgeBaseController(Controller):
         until_settled: FromQuery[bool] = False,
     ) -> ServerSentEvent:
         await service.store_of(resources).get_base(principal.workspace_id, kb_id)  # 404 first
-        return ServerSentEvent(
+        return closing_event_stream(
             _event_stream(resources, principal.workspace_id, kb_id, until_settled)
         )
 
