@@ -1,0 +1,482 @@
+// The editor's one store: nodes, edges, selection (React Flow's `selected` flags), undo/redo
+// history, validation problems and the live run's node statuses.
+import {
+  addEdge,
+  applyEdgeChanges,
+  applyNodeChanges,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type Node,
+  type NodeChange,
+} from "@xyflow/react";
+import { create } from "zustand";
+import type { Definition, EdgeSpec, NodeSpec, NodeType, Problem } from "../api";
+import { inputPorts, isTrigger, outputPorts } from "./ports";
+
+export interface NodeData extends Record<string, unknown> {
+  spec: NodeSpec;
+}
+
+export type FlowNode = Node<NodeData, "rr">;
+
+export interface NodeRunState {
+  status: "queued" | "running" | "succeeded" | "failed" | "waiting" | "skipped";
+  duration_ms?: number | null;
+  tokens?: number;
+  cost_usd?: number;
+  error?: string;
+}
+
+interface Snapshot {
+  nodes: FlowNode[];
+  edges: Edge[];
+}
+
+export interface EditorState {
+  name: string;
+  description: string;
+  settings: Record<string, unknown> | undefined;
+  nodes: FlowNode[];
+  edges: Edge[];
+  catalog: Record<string, NodeType>;
+  past: Snapshot[];
+  future: Snapshot[];
+  dirty: boolean;
+  problems: Problem[];
+  /** Problems by node id (pointer /nodes/<i>/... resolved at the time of the check). */
+  nodeProblems: Record<string, Problem[]>;
+  runs: Record<string, NodeRunState>;
+  readOnly: boolean;
+
+  load: (def: Definition, catalog: Record<string, NodeType>, readOnly?: boolean) => void;
+  setName: (name: string) => void;
+  onNodesChange: (changes: NodeChange<FlowNode>[]) => void;
+  onEdgesChange: (changes: EdgeChange[]) => void;
+  checkConnection: (c: Connection | Edge) => string | null;
+  connect: (c: Connection) => string | null;
+  commit: () => void;
+  addNode: (type: string, position?: { x: number; y: number }) => string;
+  /** Edits of one field in a row (same ``coalesce`` key) make one undo step. */
+  updateNode: (id: string, patch: Partial<NodeSpec>, coalesce?: string) => void;
+  renameNode: (id: string, newId: string) => string | null;
+  deleteSelected: () => void;
+  selectOnly: (ids: string[]) => void;
+  copySelection: () => string | null;
+  pasteText: (text: string) => string[];
+  undo: () => void;
+  redo: () => void;
+  setPositions: (positions: Record<string, { x: number; y: number }>) => void;
+  toDefinition: () => Definition;
+  setProblems: (problems: Problem[], ids: string[]) => void;
+  setRuns: (runs: Record<string, NodeRunState>) => void;
+  setRun: (id: string, run: NodeRunState) => void;
+  markSaved: () => void;
+}
+
+const HISTORY = 100;
+const ID_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function toFlowNode(spec: NodeSpec, index: number): FlowNode {
+  return {
+    id: spec.id,
+    type: "rr",
+    position: spec.position ?? { x: (index % 6) * 260, y: Math.floor(index / 6) * 160 },
+    data: { spec: { ...spec, params: spec.params ?? {}, credentials: spec.credentials ?? {} } },
+  };
+}
+
+function edgeId(e: EdgeSpec): string {
+  return `${e.source}:${e.source_port ?? "main"}->${e.target}:${e.target_port ?? "main"}`;
+}
+
+function toFlowEdge(e: EdgeSpec): Edge {
+  const sp = e.source_port ?? "main";
+  const tp = e.target_port ?? "main";
+  return {
+    id: edgeId(e),
+    source: e.source,
+    target: e.target,
+    sourceHandle: sp,
+    targetHandle: tp,
+    label: sp !== "main" ? sp : undefined,
+  };
+}
+
+function freshId(base: string, taken: Set<string>): string {
+  let stem = base.replace(/[^A-Za-z0-9_]/g, "_").replace(/^[^A-Za-z_]/, "_").slice(0, 56) || "node";
+  if (!ID_RE.test(stem)) stem = "node";
+  if (!taken.has(stem)) return stem;
+  for (let i = 1; ; i++) {
+    const id = `${stem}_${i}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+function stemOf(type: string): string {
+  const last = type.split(".").pop() ?? type;
+  return last === "webhook" && type.startsWith("trigger") ? "webhook" : last;
+}
+
+/** Would an edge source → target close a cycle without a loop node on it? */
+function closesPlainCycle(
+  edges: Edge[],
+  nodes: FlowNode[],
+  source: string,
+  target: string,
+): boolean {
+  const types = new Map(nodes.map((n) => [n.id, n.data.spec.type]));
+  const out = new Map<string, string[]>();
+  for (const e of edges) out.set(e.source, [...(out.get(e.source) ?? []), e.target]);
+  // path target → … → source; find one avoiding loops? any path with a loop node is fine.
+  const stack: [string, boolean][] = [[target, types.get(target) === "logic.loop"]];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const [id, hasLoop] = stack.pop()!;
+    if (id === source) {
+      if (!hasLoop && types.get(source) !== "logic.loop") return true;
+      continue;
+    }
+    const key = `${id}:${hasLoop}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const next of out.get(id) ?? []) {
+      stack.push([next, hasLoop || types.get(next) === "logic.loop"]);
+    }
+  }
+  return false;
+}
+
+interface Fragment {
+  nodes?: NodeSpec[];
+  edges?: EdgeSpec[];
+}
+
+function parseFragment(text: string): Fragment | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (Array.isArray(value)) return { nodes: value as NodeSpec[], edges: [] };
+    if (value && typeof value === "object" && Array.isArray((value as Fragment).nodes)) {
+      return value as Fragment;
+    }
+    if (value && typeof value === "object" && typeof (value as NodeSpec).type === "string") {
+      return { nodes: [value as NodeSpec], edges: [] };
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+const lastEdit = { key: "", at: 0 };
+
+export const useEditor = create<EditorState>((set, get) => {
+  const snapshot = (): Snapshot => ({ nodes: get().nodes, edges: get().edges });
+  const remember = () =>
+    set((s) => ({ past: [...s.past, snapshot()].slice(-HISTORY), future: [], dirty: true }));
+
+  return {
+    name: "",
+    description: "",
+    settings: undefined,
+    nodes: [],
+    edges: [],
+    catalog: {},
+    past: [],
+    future: [],
+    dirty: false,
+    problems: [],
+    nodeProblems: {},
+    runs: {},
+    readOnly: false,
+
+    load: (def, catalog, readOnly = false) =>
+      set({
+        name: def.name,
+        description: def.description ?? "",
+        settings: def.settings,
+        nodes: def.nodes.map(toFlowNode),
+        edges: def.edges.map(toFlowEdge),
+        catalog,
+        past: [],
+        future: [],
+        dirty: false,
+        problems: [],
+        nodeProblems: {},
+        runs: {},
+        readOnly,
+      }),
+
+    setName: (name) => {
+      remember();
+      set({ name });
+    },
+
+    commit: remember,
+
+    onNodesChange: (changes) => {
+      if (get().readOnly) {
+        changes = changes.filter((c) => c.type === "select" || c.type === "dimensions");
+      }
+      if (changes.some((c) => c.type === "remove")) remember();
+      set((s) => ({
+        nodes: applyNodeChanges(changes, s.nodes),
+        dirty: s.dirty || changes.some((c) => c.type === "position" || c.type === "remove"),
+      }));
+    },
+
+    onEdgesChange: (changes) => {
+      if (get().readOnly) changes = changes.filter((c) => c.type === "select");
+      if (changes.some((c) => c.type === "remove")) remember();
+      set((s) => ({ edges: applyEdgeChanges(changes, s.edges) }));
+    },
+
+    checkConnection: (c) => {
+      const s = get();
+      if (s.readOnly) return "this workflow is read-only here";
+      const { source, target } = c;
+      const sp = c.sourceHandle ?? "main";
+      const tp = c.targetHandle ?? "main";
+      if (!source || !target) return "pick a source and a target";
+      if (source === target) return "a node cannot feed itself";
+      const src = s.nodes.find((n) => n.id === source);
+      const dst = s.nodes.find((n) => n.id === target);
+      if (!src || !dst) return "unknown node";
+      const dstType = s.catalog[dst.data.spec.type];
+      if (isTrigger(dstType)) return `'${target}' is a trigger: nothing can connect into it`;
+      const srcType = s.catalog[src.data.spec.type];
+      if (!outputPorts(srcType, src.data.spec.params ?? {}).includes(sp)) {
+        return `'${source}' has no output port '${sp}'`;
+      }
+      if (!inputPorts(dstType, dst.data.spec.params ?? {}).includes(tp)) {
+        return `'${target}' has no input port '${tp}'`;
+      }
+      const dup = s.edges.some(
+        (e) =>
+          e.source === source &&
+          e.target === target &&
+          (e.sourceHandle ?? "main") === sp &&
+          (e.targetHandle ?? "main") === tp,
+      );
+      if (dup) return "these ports are already connected";
+      if (closesPlainCycle(s.edges, s.nodes, source, target)) {
+        return "this would close a cycle without a Loop node";
+      }
+      return null;
+    },
+
+    connect: (c) => {
+      const why = get().checkConnection(c);
+      if (why) return why;
+      remember();
+      const spec: EdgeSpec = {
+        source: c.source,
+        target: c.target,
+        source_port: c.sourceHandle ?? "main",
+        target_port: c.targetHandle ?? "main",
+      };
+      set((s) => ({ edges: addEdge(toFlowEdge(spec), s.edges) }));
+      return null;
+    },
+
+    addNode: (type, position) => {
+      const s = get();
+      const t = s.catalog[type];
+      const taken = new Set(s.nodes.map((n) => n.id));
+      const id = freshId(stemOf(type), taken);
+      const pos = position ?? {
+        x: s.nodes.length ? Math.max(...s.nodes.map((n) => n.position.x)) + 260 : 0,
+        y: s.nodes.length ? s.nodes[s.nodes.length - 1].position.y : 0,
+      };
+      remember();
+      const node = toFlowNode(
+        { id, type, version: t?.version ?? 1, params: {}, credentials: {}, position: pos },
+        s.nodes.length,
+      );
+      node.selected = true;
+      set((st) => ({
+        nodes: [...st.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node],
+      }));
+      return id;
+    },
+
+    updateNode: (id, patch, coalesce) => {
+      const now = Date.now();
+      if (!coalesce || coalesce !== lastEdit.key || now - lastEdit.at > 1500) remember();
+      lastEdit.key = coalesce ?? "";
+      lastEdit.at = now;
+      set((s) => ({
+        nodes: s.nodes.map((n) =>
+          n.id === id ? { ...n, data: { ...n.data, spec: { ...n.data.spec, ...patch } } } : n,
+        ),
+      }));
+    },
+
+    renameNode: (id, newId) => {
+      const s = get();
+      if (newId === id) return null;
+      if (!ID_RE.test(newId)) return "ids hold letters, digits and _ and start with a letter or _";
+      if (s.nodes.some((n) => n.id === newId)) return `'${newId}' is taken`;
+      remember();
+      set((st) => ({
+        nodes: st.nodes.map((n) =>
+          n.id === id ? { ...n, id: newId, data: { ...n.data, spec: { ...n.data.spec, id: newId } } } : n,
+        ),
+        edges: st.edges.map((e) => {
+          if (e.source !== id && e.target !== id) return e;
+          const spec: EdgeSpec = {
+            source: e.source === id ? newId : e.source,
+            target: e.target === id ? newId : e.target,
+            source_port: e.sourceHandle ?? "main",
+            target_port: e.targetHandle ?? "main",
+          };
+          return toFlowEdge(spec);
+        }),
+      }));
+      return null;
+    },
+
+    deleteSelected: () => {
+      const s = get();
+      if (s.readOnly) return;
+      const gone = new Set(s.nodes.filter((n) => n.selected).map((n) => n.id));
+      const edgesLeft = s.edges.filter(
+        (e) => !e.selected && !gone.has(e.source) && !gone.has(e.target),
+      );
+      if (!gone.size && edgesLeft.length === s.edges.length) return;
+      remember();
+      set({ nodes: s.nodes.filter((n) => !gone.has(n.id)), edges: edgesLeft });
+    },
+
+    selectOnly: (ids) => {
+      const want = new Set(ids);
+      set((s) => ({
+        nodes: s.nodes.map((n) =>
+          n.selected === want.has(n.id) ? n : { ...n, selected: want.has(n.id) },
+        ),
+      }));
+    },
+
+    copySelection: () => {
+      const s = get();
+      const chosen = s.nodes.filter((n) => n.selected);
+      if (!chosen.length) return null;
+      const ids = new Set(chosen.map((n) => n.id));
+      const frag: Fragment = {
+        nodes: chosen.map((n) => ({ ...n.data.spec, position: n.position })),
+        edges: s.edges
+          .filter((e) => ids.has(e.source) && ids.has(e.target))
+          .map((e) => ({
+            source: e.source,
+            target: e.target,
+            source_port: e.sourceHandle ?? "main",
+            target_port: e.targetHandle ?? "main",
+          })),
+      };
+      return JSON.stringify(frag, null, 2);
+    },
+
+    pasteText: (text) => {
+      const s = get();
+      if (s.readOnly) return [];
+      const frag = parseFragment(text);
+      if (!frag?.nodes?.length) return [];
+      const taken = new Set(s.nodes.map((n) => n.id));
+      const rename = new Map<string, string>();
+      const specs: NodeSpec[] = [];
+      for (const raw of frag.nodes) {
+        if (!raw || typeof raw !== "object" || typeof raw.type !== "string") continue;
+        const base = typeof raw.id === "string" && raw.id ? raw.id : stemOf(raw.type);
+        const id = freshId(base, taken);
+        taken.add(id);
+        if (typeof raw.id === "string") rename.set(raw.id, id);
+        const p = raw.position ?? { x: 0, y: 0 };
+        specs.push({ ...raw, id, position: { x: (p.x ?? 0) + 40, y: (p.y ?? 0) + 40 } });
+      }
+      const edges = (frag.edges ?? [])
+        .filter((e) => rename.has(e.source) && rename.has(e.target))
+        .map((e) =>
+          toFlowEdge({ ...e, source: rename.get(e.source)!, target: rename.get(e.target)! }),
+        );
+      remember();
+      const added = specs.map((spec, i) => ({ ...toFlowNode(spec, i), selected: true }));
+      set((st) => ({
+        nodes: [...st.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), ...added],
+        edges: [...st.edges, ...edges],
+      }));
+      return added.map((n) => n.id);
+    },
+
+    undo: () => {
+      const s = get();
+      const prev = s.past[s.past.length - 1];
+      if (!prev) return;
+      set({
+        past: s.past.slice(0, -1),
+        future: [snapshot(), ...s.future].slice(0, HISTORY),
+        nodes: prev.nodes,
+        edges: prev.edges,
+        dirty: true,
+      });
+    },
+
+    redo: () => {
+      const s = get();
+      const next = s.future[0];
+      if (!next) return;
+      set({
+        future: s.future.slice(1),
+        past: [...s.past, snapshot()].slice(-HISTORY),
+        nodes: next.nodes,
+        edges: next.edges,
+        dirty: true,
+      });
+    },
+
+    setPositions: (positions) => {
+      remember();
+      set((s) => ({
+        nodes: s.nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)),
+      }));
+    },
+
+    toDefinition: () => {
+      const s = get();
+      const def: Definition = {
+        name: s.name,
+        description: s.description,
+        nodes: s.nodes.map((n) => {
+          const spec: NodeSpec = {
+            ...n.data.spec,
+            id: n.id,
+            position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
+          };
+          if (spec.name == null || spec.name === "") delete spec.name;
+          return spec;
+        }),
+        edges: s.edges.map((e) => ({
+          source: e.source,
+          target: e.target,
+          source_port: e.sourceHandle ?? "main",
+          target_port: e.targetHandle ?? "main",
+        })),
+      };
+      if (s.settings) def.settings = s.settings;
+      return def;
+    },
+
+    setProblems: (problems, ids) => {
+      const nodeProblems: Record<string, Problem[]> = {};
+      for (const p of problems) {
+        const m = /^\/nodes\/(\d+)(\/|$)/.exec(p.pointer);
+        const id = m ? ids[Number(m[1])] : undefined;
+        if (id) (nodeProblems[id] ??= []).push(p);
+      }
+      set({ problems, nodeProblems });
+    },
+
+    setRuns: (runs) => set({ runs }),
+    setRun: (id, run) => set((s) => ({ runs: { ...s.runs, [id]: run } })),
+    markSaved: () => set({ dirty: false }),
+  };
+});
