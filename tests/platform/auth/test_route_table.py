@@ -12,7 +12,17 @@ from litestar.testing import AsyncTestClient
 
 from reporunner.platform.api.app import create_app
 
-PUBLIC = {"/healthz", "/readyz"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    # browser sign-in: set-up and invitation links, sign-in, sign-out
+    "/auth/setup",
+    "/auth/setup/{token:str}",
+    "/auth/login",
+    "/auth/logout",
+    "/auth/invitations/{token:str}",
+    "/auth/invitations/accept",
+}
 PUBLIC_PREFIXES = ("/docs", "/hooks/")
 
 
