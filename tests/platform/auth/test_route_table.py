@@ -15,6 +15,8 @@ from reporunner.platform.api.app import create_app
 PUBLIC = {
     "/healthz",
     "/readyz",
+    # the web app's start page (the app itself signs in through /auth)
+    "/",
     # browser sign-in: set-up and invitation links, sign-in, sign-out
     "/auth/setup",
     "/auth/setup/{token:str}",
@@ -23,7 +25,7 @@ PUBLIC = {
     "/auth/invitations/{token:str}",
     "/auth/invitations/accept",
 }
-PUBLIC_PREFIXES = ("/docs", "/hooks/")
+PUBLIC_PREFIXES = ("/docs", "/hooks/", "/assets")
 
 
 def _concrete(path: str) -> str:
