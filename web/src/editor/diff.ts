@@ -26,6 +26,14 @@ function walk(a: unknown, b: unknown, path: string, out: DiffLine[]): void {
     }
     return;
   }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i >= b.length) out.push({ kind: "-", path: `${path}/${i}`, text: short(a[i]) });
+      else if (i >= a.length) out.push({ kind: "+", path: `${path}/${i}`, text: short(b[i]) });
+      else walk(a[i], b[i], `${path}/${i}`, out);
+    }
+    return;
+  }
   out.push({ kind: "~", path, text: `${short(a)} → ${short(b)}` });
 }
 

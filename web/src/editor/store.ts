@@ -175,6 +175,17 @@ export const useEditor = create<EditorState>((set, get) => {
   const remember = () =>
     set((s) => ({ past: [...s.past, snapshot()].slice(-HISTORY), future: [], dirty: true }));
 
+  // React Flow removes a node and then, in the same event, its edges: one undo step for both
+  let batching = false;
+  const rememberOnce = () => {
+    if (batching) return;
+    batching = true;
+    remember();
+    queueMicrotask(() => {
+      batching = false;
+    });
+  };
+
   return {
     name: "",
     description: "",
@@ -218,7 +229,7 @@ export const useEditor = create<EditorState>((set, get) => {
       if (get().readOnly) {
         changes = changes.filter((c) => c.type === "select" || c.type === "dimensions");
       }
-      if (changes.some((c) => c.type === "remove")) remember();
+      if (changes.some((c) => c.type === "remove")) rememberOnce();
       set((s) => ({
         nodes: applyNodeChanges(changes, s.nodes),
         dirty: s.dirty || changes.some((c) => c.type === "position" || c.type === "remove"),
@@ -227,7 +238,7 @@ export const useEditor = create<EditorState>((set, get) => {
 
     onEdgesChange: (changes) => {
       if (get().readOnly) changes = changes.filter((c) => c.type === "select");
-      if (changes.some((c) => c.type === "remove")) remember();
+      if (changes.some((c) => c.type === "remove")) rememberOnce();
       set((s) => ({ edges: applyEdgeChanges(changes, s.edges) }));
     },
 
