@@ -1,7 +1,7 @@
 """Failed sign-ins, counted in Redis per account and per client address.
 
-Each bucket counts failures in a window that starts at its first failure (``INCR`` + ``EXPIRE
-NX`` in one transaction, shared by every API process). Sign-in is refused with 429 while either
+Each bucket counts failures in a window that starts at its first failure (``INCR``, then
+``EXPIRE`` when the key has no expiry yet; shared by every API process). Sign-in is refused with 429 while either
 bucket is full, even with the right password, so guessing cannot continue from one address or
 against one account. A successful sign-in clears the account's bucket. Redis being down fails
 open (and logs), like the request rate limits: the limiter protects, it does not authenticate.
@@ -76,11 +76,13 @@ class SignInThrottle:
         """Count one failure in both buckets."""
         window = self.settings.signin_failure_window_seconds
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for key, _limit, _whose in self._buckets():
+            for key, _limit, _whose in self._buckets():
+                async with self.redis.pipeline(transaction=True) as pipe:
                     pipe.incr(key)
-                    pipe.expire(key, window, nx=True)
-                await pipe.execute()
+                    pipe.ttl(key)
+                    _count, ttl = await pipe.execute()
+                if int(ttl) < 0:  # the first failure starts the window
+                    await self.redis.expire(key, window)
         except RedisError:
             log.warning("sign-in limiter unavailable (Redis error); failure not counted")
 
