@@ -108,3 +108,11 @@ async def test_without_a_build_root_says_how_to_build(settings: Settings, tmp_pa
     assert root.text.strip() == BUILD_HINT
     assert "npm run build" in root.text
     assert spa.text.strip() == BUILD_HINT
+
+
+def test_a_source_checkout_serves_web_dist(settings: Settings) -> None:
+    from reporunner.platform.api.web import resolve_web_dir
+
+    root = Path(__file__).resolve().parents[3]
+    assert resolve_web_dir(settings.model_copy(update={"web_dir": None})) == root / "web" / "dist"
+    assert resolve_web_dir(settings.model_copy(update={"web_dir": root})) == root

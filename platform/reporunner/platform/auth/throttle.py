@@ -1,10 +1,11 @@
 """Failed sign-ins, counted in Redis per account and per client address.
 
 Each bucket counts failures in a window that starts at its first failure (``INCR``, then
-``EXPIRE`` when the key has no expiry yet; shared by every API process). Sign-in is refused with 429 while either
-bucket is full, even with the right password, so guessing cannot continue from one address or
-against one account. A successful sign-in clears the account's bucket. Redis being down fails
-open (and logs), like the request rate limits: the limiter protects, it does not authenticate.
+``EXPIRE`` when the key has no expiry yet; shared by every API process). Sign-in is refused
+with 429 while either bucket is full, even with the right password, so guessing cannot go on
+from one address or against one account. A successful sign-in clears the account's bucket.
+Redis being down fails open (and logs), like the request rate limits: the limiter protects, it
+does not authenticate.
 """
 
 from __future__ import annotations
