@@ -329,3 +329,25 @@ async def test_session_tokens_are_stored_hashed(settings, services) -> None:
     assert user is not None
     assert user.password_hash is not None
     assert user.password_hash.startswith("$argon2id$")
+
+
+async def test_signing_in_again_ends_the_old_and_stale_sessions(settings, services) -> None:
+    member = await make_member(services.database_url)
+    async with browser(settings) as client, browser(settings) as elsewhere:
+        await sign_in(client, member.email)
+        first = client.cookies["rr_session"]
+        await sign_in(elsewhere, member.email)
+        with psycopg.connect(services.pg_dsn) as conn:  # the other browser's session goes idle
+            conn.execute(
+                "UPDATE browser_sessions SET last_seen_at = now() - interval '1000 hours' "
+                "WHERE user_id = %s AND token_hash <> %s",
+                (member.user_id, hash_token(first)),
+            )
+        await sign_in(client, member.email)
+        second = client.cookies["rr_session"]
+    assert second != first
+    with psycopg.connect(services.pg_dsn) as conn:
+        rows = conn.execute(
+            "SELECT token_hash FROM browser_sessions WHERE user_id = %s", (member.user_id,)
+        ).fetchall()
+    assert rows == [(hash_token(second),)]

@@ -80,3 +80,17 @@ async def test_forged_and_oversized_cookies_are_401(settings, services) -> None:
             response = await client.get("/auth/me")
             assert response.status_code == 401, value
             assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_form_posts_cannot_sign_in(settings, services) -> None:
+    """A cross-site form can send text/plain that parses as JSON (login CSRF): refused."""
+    member = await make_member(services.database_url)
+    body = json.dumps({"email": member.email, "password": PASSWORD})
+    async with browser(settings) as client:
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+            response = await client.post(
+                "/auth/login", content=body, headers={"Content-Type": content_type}
+            )
+            assert response.status_code == 415, content_type
+            assert "application/json" in response.json()["detail"]
+            assert "set-cookie" not in response.headers

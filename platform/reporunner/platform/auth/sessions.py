@@ -55,6 +55,14 @@ async def start_session(
     """A new session row for a member (caller commits); returns the cookie token and the row."""
     token, token_hash = new_token()
     now = datetime.now(UTC)
+    # sessions of this user that ended without a sign-out go now (nothing else reads them)
+    idle_since = now - timedelta(hours=settings.session_ttl_hours)
+    await session.execute(
+        delete(BrowserSession).where(
+            BrowserSession.user_id == user_id,
+            (BrowserSession.expires_at <= now) | (BrowserSession.last_seen_at <= idle_since),
+        )
+    )
     row = BrowserSession(
         workspace_id=workspace_id,
         user_id=user_id,

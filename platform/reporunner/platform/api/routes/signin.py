@@ -12,7 +12,10 @@ from datetime import timedelta
 from typing import Any, cast
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,8 +61,14 @@ async def _signed_in(
     user_id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> Response[Me]:
-    """Start a session for a member and answer ``Me`` with the cookie."""
+    """Start a session for a member and answer ``Me`` with the cookie.
+
+    A session this browser still held ends (a sign-in never keeps an old token alive).
+    """
     async with resources.sessions() as session, session.begin():
+        previous = request.cookies.get(SESSION_COOKIE)
+        if previous:
+            await end_session(session, previous)
         token, row = await start_session(
             session, request, resources.settings, user_id=user_id, workspace_id=workspace_id
         )
@@ -79,6 +88,16 @@ async def _principal_of(session: AsyncSession, row: BrowserSession) -> Principal
     return Principal(row.workspace_id, slug, row.user_id, cast(Role, role), session_id=row.id)
 
 
+def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """415 unless a body is declared JSON: a cross-site HTML form can send ``text/plain`` that
+    parses as JSON (login CSRF), never ``application/json``."""
+    content_type = connection.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(
+            status_code=415, detail="send the body as JSON (Content-Type: application/json)"
+        )
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["sign-in"]  # noqa: RUF012
@@ -92,7 +111,13 @@ class AuthController(Controller):
         async with resources.sessions() as session:
             return await signin.describe_setup(session, token)
 
-    @post("/setup", opt=_PUBLIC, status_code=200, summary="Set up the owner and sign in")
+    @post(
+        "/setup",
+        opt=_PUBLIC,
+        guards=[json_only],
+        status_code=200,
+        summary="Set up the owner and sign in",
+    )
     async def setup(
         self,
         request: Request[Any, Any, Any],
@@ -104,7 +129,13 @@ class AuthController(Controller):
             user_id, workspace_id = user.id, ws.id
         return await _signed_in(request, resources, user_id, workspace_id)
 
-    @post("/login", opt=_PUBLIC, status_code=200, summary="Sign in with e-mail and password")
+    @post(
+        "/login",
+        opt=_PUBLIC,
+        guards=[json_only],
+        status_code=200,
+        summary="Sign in with e-mail and password",
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -161,7 +192,7 @@ class AuthController(Controller):
             return await signin.describe_invitation(session, token)
 
     @post(
-        "/invitations/accept", opt=_PUBLIC, status_code=200,
+        "/invitations/accept", opt=_PUBLIC, status_code=200, guards=[json_only],
         summary="Accept an invitation: choose a password and sign in",
     )  # fmt: skip
     async def accept(
