@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=600,
         ge=0,
-        description="Requests one API key may make per minute (0: no limit); more answer 429.",
+        description="Requests one API key (or browser session) may make per minute (0: no "
+        "limit); more answer 429.",
     )
     webhook_rate_limit_per_minute: int = Field(
         default=120,

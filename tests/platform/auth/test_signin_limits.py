@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from redis.asyncio import Redis
-from signin_testkit import PASSWORD, browser, make_member, unique_email
+from signin_testkit import PASSWORD, browser, make_member, sign_in, unique_email
 
 from reporunner.platform.auth.throttle import _key
 
@@ -96,3 +96,15 @@ async def test_forwarded_for_is_ignored_without_a_trusted_proxy(settings, servic
             codes.append(response.status_code)
     assert codes[:2] == [401, 401]
     assert codes[2] == 429
+
+
+async def test_a_session_shares_the_per_minute_request_limit(settings, services) -> None:
+    member = await make_member(services.database_url)
+    limited = settings.model_copy(update={"rate_limit_per_minute": 3})
+    async with browser(limited) as client:
+        await sign_in(client, member.email)
+        statuses = [(await client.get("/workspace")).status_code for _ in range(5)]
+        refused = await client.get("/workspace")
+    assert statuses.count(429) >= 1  # a window may turn mid-test, never more than 3 per window
+    assert refused.status_code == 429
+    assert "this session made more than 3 requests" in refused.json()["detail"]
