@@ -78,7 +78,7 @@ async def _link(
     if row is None or row[0].used_at is not None:
         raise NotFoundError(f"this {noun} link is unknown or was already used")
     if row[0].expires_at <= datetime.now(UTC):
-        ask = "start `reporunner serve` on an empty database" if kind == "setup" else "ask an admin"
+        ask = "run `reporunner setup-link`" if kind == "setup" else "ask an admin"
         raise LinkExpired(f"this {noun} link has expired; {ask} for a new one")
     return row[0], row[1]
 
