@@ -205,3 +205,42 @@ def test_workflows_list_search_import_duplicate_archive(owner_page: Page, server
     page.get_by_label("Show archived").check()
     expect(table.locator("tr", has_text="Beta digest (copy)")).to_contain_text("archived")
     shot(page, "workflows")
+
+
+def test_keyboard_only_add_connect_and_save(owner_page: Page, server: Server) -> None:
+    page = owner_page
+    page.goto(f"/editor/{two_nodes(server, 'Keyboard only')}")
+    expect(node(page, "tag")).to_be_visible()
+    page.get_by_label("Search nodes").focus()
+    page.keyboard.type("data.limit")
+    page.keyboard.press("Tab")  # the one matching palette entry
+    expect(page.get_by_role("button", name="Add Limit (data.limit)")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(node(page, "limit")).to_be_visible()
+    page.locator("#p_limit_max_items").focus()
+    page.keyboard.type("3")
+    page.get_by_label("Search nodes").focus()
+    page.keyboard.press("Enter")  # Enter in the search adds the first match
+    expect(node(page, "limit_1")).to_be_visible()
+    page.keyboard.press("Control+z")  # in the search field: the browser's text undo, not ours
+    expect(node(page, "limit_1")).to_be_visible()
+    page.locator(".react-flow__pane").click()
+    page.keyboard.press("Control+z")
+    expect(node(page, "limit_1")).to_have_count(0)
+    node(page, "limit").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("region", name="Parameters of limit")).to_be_visible()
+
+    node(page, "tag").focus()  # where Tab lands on the canvas
+    page.keyboard.press("Enter")  # selects the focused node
+    expect(page.get_by_role("region", name="Parameters of tag")).to_be_visible()
+    page.get_by_label("Target node and port").focus()
+    page.keyboard.press("ArrowDown")  # first target: limit · main (start is a trigger)
+    expect(page.get_by_label("Target node and port")).to_have_value("limit|main")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+
+    page.locator("body").press("Control+s")
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()

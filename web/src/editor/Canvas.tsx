@@ -15,6 +15,13 @@ import { useEditor, type FlowNode } from "./store";
 
 const nodeTypes: NodeTypes = { rr: RRNode };
 
+function blurField() {
+  const el = document.activeElement;
+  if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) {
+    el.blur();
+  }
+}
+
 export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boolean }) {
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
@@ -58,6 +65,9 @@ export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boo
         onConnect={onConnect}
         isValidConnection={(c) => checkConnection(c) === null}
         onNodeDragStart={() => commit()}
+        // d3-zoom keeps focus where it was on a canvas click; let keys reach the canvas again
+        onPaneClick={blurField}
+        onNodeClick={blurField}
         nodesConnectable={!props.readOnly}
         nodesDraggable={!props.readOnly}
         deleteKeyCode={props.readOnly ? null : ["Delete", "Backspace"]}

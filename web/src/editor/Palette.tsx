@@ -38,6 +38,13 @@ export function Palette(props: {
         aria-label="Search nodes"
         value={query}
         onChange={(e) => setQuery(e.target.value)}
+        onKeyDown={(e) => {
+          const first = groups[0]?.[1][0];
+          if (e.key === "Enter" && first && !props.disabled) {
+            e.preventDefault();
+            props.onAdd(first.type); // Enter adds the first match
+          }
+        }}
       />
       <div className="palette-list">
         {groups.map(([cat, types]) => (

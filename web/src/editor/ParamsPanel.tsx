@@ -86,6 +86,7 @@ export function ParamsPanel(props: {
   const type = useEditor((s) => s.catalog[spec.type]);
   const problems = useEditor((s) => s.nodeProblems[node.id]);
   const updateNode = useEditor((s) => s.updateNode);
+  const updateNodeQuietly = useEditor((s) => s.updateNodeQuietly);
   const renameNode = useEditor((s) => s.renameNode);
   const [jsonMode, setJsonMode] = useState(false);
   const [jsonText, setJsonText] = useState("");
@@ -189,9 +190,11 @@ export function ParamsPanel(props: {
           noHtml5Validate
           disabled={readOnly}
           idPrefix={`p_${node.id}`}
-          onChange={(e, fieldId) =>
-            updateNode(node.id, { params: (e.formData ?? {}) as Record<string, unknown> }, `${node.id}:${fieldId ?? "form"}`)
-          }
+          onChange={(e, fieldId) => {
+            const next = (e.formData ?? {}) as Record<string, unknown>;
+            if (fieldId) updateNode(node.id, { params: next }, `${node.id}:${fieldId}`);
+            else updateNodeQuietly(node.id, { params: next });
+          }}
         />
       ) : (
         <p className="error">Unknown node type {spec.type}.</p>

@@ -59,6 +59,8 @@ export interface EditorState {
   addNode: (type: string, position?: { x: number; y: number }) => string;
   /** Edits of one field in a row (same ``coalesce`` key) make one undo step. */
   updateNode: (id: string, patch: Partial<NodeSpec>, coalesce?: string) => void;
+  /** A change no person made (the form filling in schema defaults): no undo step, not dirty. */
+  updateNodeQuietly: (id: string, patch: Partial<NodeSpec>) => void;
   renameNode: (id: string, newId: string) => string | null;
   deleteSelected: () => void;
   selectOnly: (ids: string[]) => void;
@@ -322,6 +324,13 @@ export const useEditor = create<EditorState>((set, get) => {
         ),
       }));
     },
+
+    updateNodeQuietly: (id, patch) =>
+      set((s) => ({
+        nodes: s.nodes.map((n) =>
+          n.id === id ? { ...n, data: { ...n.data, spec: { ...n.data.spec, ...patch } } } : n,
+        ),
+      })),
 
     renameNode: (id, newId) => {
       const s = get();

@@ -61,6 +61,8 @@ function Editor({ workflowId }: { workflowId: string }) {
       .then(async ([types, wf, creds]) => {
         const version = wf.latest_version ? await api.version(workflowId, wf.latest_version) : null;
         if (cancelled) return;
+        const fetched = performance.now();
+        document.body.dataset.editorFetchMs = (fetched - started).toFixed(1);
         setCatalog(types);
         setCredentials(creds);
         setWorkflow(wf);
@@ -321,7 +323,13 @@ function Editor({ workflowId }: { workflowId: string }) {
       <div className="editor-body">
         <Palette catalog={catalog} disabled={!canEdit}
           onAdd={(t) => {
-            store.getState().addNode(t);
+            // click or Enter: the new node lands in the middle of what the canvas shows
+            const box = document.querySelector(".canvas")?.getBoundingClientRect();
+            const n = store.getState().nodes.length;
+            const at = box
+              ? flow.screenToFlowPosition({ x: box.x + box.width / 2, y: box.y + box.height / 2 })
+              : undefined;
+            store.getState().addNode(t, at && { x: at.x - 90 + (n % 5) * 24, y: at.y - 30 + (n % 5) * 24 });
           }} />
         <Canvas onRefused={(why) => setError(`Connection refused: ${why}`)} readOnly={!canEdit} />
         <aside className="side" aria-label="Node details">
