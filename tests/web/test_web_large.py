@@ -4,6 +4,7 @@ to tests/web/artifacts/timing.json), never asserted: it depends on the machine."
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -39,11 +40,11 @@ def test_two_hundred_nodes_open(owner_page: Page, server: Server) -> None:
     page.goto("/")  # warm: app code cached, session known; we time the editor only
     expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
 
+    # as a person opens it: a click in the list (the list page has fetched the node catalog)
     started = time.perf_counter()
-    page.goto(f"/editor/{wf}")
+    page.get_by_role("link", name="Two hundred nodes", exact=True).click()
     page.wait_for_function("() => document.body.dataset.editorLoadMs !== undefined")
-    expect(page.locator(".react-flow__node").first).to_be_visible()
-    wall_ms = (time.perf_counter() - started) * 1000
+    click_ms = (time.perf_counter() - started) * 1000
     app_ms = float(page.evaluate("() => document.body.dataset.editorLoadMs"))
 
     # every node is there (fit view shows the whole graph; all 200 are in the store and drawn)
@@ -51,10 +52,20 @@ def test_two_hundred_nodes_open(owner_page: Page, server: Server) -> None:
     expect(page.get_by_test_id("load-ms")).to_contain_text(f"Opened {COUNT} nodes")
     shot(page, "two-hundred-nodes")
 
+    # and as a fresh page load of the editor's URL (app code from the cache, nothing else)
+    started = time.perf_counter()
+    page.goto(f"/editor/{wf}")
+    page.wait_for_function("() => document.body.dataset.editorLoadMs !== undefined")
+    reload_ms = (time.perf_counter() - started) * 1000
+    expect(page.locator(".react-flow__node")).to_have_count(COUNT)
+
     figures = {
         "nodes": COUNT,
-        "navigation_to_drawn_ms": round(wall_ms, 1),
-        "api_fetch_to_first_frame_ms": round(app_ms, 1),
+        "click_in_list_to_drawn_ms": round(click_ms, 1),
+        "editor_mount_to_drawn_ms": round(app_ms, 1),
+        "page_load_to_drawn_ms": round(reload_ms, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "browser": "headless chromium (Debian)",
     }
     ARTIFACTS.mkdir(exist_ok=True)

@@ -247,6 +247,8 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   return data as T;
 }
 
+let catalog: Promise<NodeType[]> | null = null;
+
 export const api = {
   me: () => request<Me>("/auth/me"),
   login: (email: string, password: string) =>
@@ -294,7 +296,14 @@ export const api = {
       json: { input, version },
     }),
 
-  nodes: () => request<NodeType[]>("/nodes"),
+  /** The node catalog, fetched once per page load (the list page prefetches it). */
+  nodes: (): Promise<NodeType[]> => {
+    catalog ??= request<NodeType[]>("/nodes").catch((err: unknown) => {
+      catalog = null;
+      throw err;
+    });
+    return catalog;
+  },
   credentials: () => request<CredentialOut[]>("/credentials"),
 
   executions: (q: {

@@ -83,14 +83,14 @@ function PasswordFields(props: {
   return (
     <>
       <label>
-        Password (at least 8 characters)
-        <input type="password" autoComplete="new-password" required minLength={8}
+        Password (at least 10 characters)
+        <input type="password" autoComplete="new-password" required minLength={10}
           value={props.password} onChange={(e) => props.setPassword(e.target.value)}
           aria-label="Password" />
       </label>
       <label>
         Repeat password
-        <input type="password" autoComplete="new-password" required minLength={8}
+        <input type="password" autoComplete="new-password" required minLength={10}
           value={props.confirm} onChange={(e) => props.setConfirm(e.target.value)}
           aria-label="Repeat password" />
       </label>

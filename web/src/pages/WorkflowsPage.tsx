@@ -38,6 +38,9 @@ export function WorkflowsPage() {
     api.workflows(showArchived).then(setItems, (e) => setError(describe(e)));
   }, [showArchived]);
   useEffect(load, [load]);
+  useEffect(() => {
+    void api.nodes().catch(() => undefined); // warm the editor's catalog while the list shows
+  }, []);
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
