@@ -75,8 +75,10 @@ export function useExecution(id: string | null): {
         const d = JSON.parse((ev as MessageEvent).data) as { node_id: string; error?: unknown };
         setRun(d.node_id, { status: "failed", error: errorMessage(d.error) });
       });
-      source.addEventListener("execution.finished", () => {
-        source?.close();
+      source.addEventListener("execution.finished", (ev) => {
+        // also sent when a run parks as "waiting"; the stream goes on after a resume
+        const d = JSON.parse((ev as MessageEvent).data) as { status?: string };
+        if (TERMINAL.has(d.status ?? "")) source?.close();
         void fetchIt();
       });
       source.onerror = () => {
