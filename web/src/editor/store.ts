@@ -413,8 +413,10 @@ export const useEditor = create<EditorState>((set, get) => {
         const p = raw.position ?? { x: 0, y: 0 };
         specs.push({ ...raw, id, position: { x: (p.x ?? 0) + 40, y: (p.y ?? 0) + 40 } });
       }
-      const edges = (frag.edges ?? [])
-        .filter((e) => rename.has(e.source) && rename.has(e.target))
+      const pastedType = new Map(specs.map((n) => [n.id, n.type]));
+      const edges = (Array.isArray(frag.edges) ? frag.edges : [])
+        .filter((e) => !!e && rename.has(e.source) && rename.has(e.target))
+        .filter((e) => !isTrigger(s.catalog[pastedType.get(rename.get(e.target)!) ?? ""]))
         .map((e) =>
           toFlowEdge({ ...e, source: rename.get(e.source)!, target: rename.get(e.target)! }),
         );
