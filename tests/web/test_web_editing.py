@@ -98,6 +98,23 @@ def test_paste_a_two_node_fragment(owner_page: Page, server: Server) -> None:
     expect(node(page, "cap_1")).to_be_visible()
     expect(page.locator(".react-flow__edge")).to_have_count(3)
 
+    # Ctrl+C copies the selection as definition JSON, Ctrl+V pastes it back as new nodes
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator(".react-flow__pane").click()
+    node(page, "tag_2").click()
+    node(page, "cap_1").click(modifiers=["Shift"])
+    page.keyboard.press("Control+c")
+    expect(page.get_by_role("status").filter(has_text="Copied 2 node(s)")).to_be_visible()
+    copied = json.loads(page.evaluate("() => navigator.clipboard.readText()"))
+    assert [n["id"] for n in copied["nodes"]] == ["tag_2", "cap_1"]
+    assert copied["edges"] == [
+        {"source": "tag_2", "target": "cap_1", "source_port": "main", "target_port": "main"}
+    ]
+    page.keyboard.press("Control+v")
+    expect(node(page, "tag_3")).to_be_visible()
+    expect(node(page, "cap_2")).to_be_visible()
+    expect(page.locator(".react-flow__edge")).to_have_count(4)
+
 
 def test_validation_problem_shows_on_node_and_field(owner_page: Page, server: Server) -> None:
     page = owner_page

@@ -109,6 +109,7 @@ function freshId(base: string, taken: Set<string>): string {
   let stem = base.replace(/[^A-Za-z0-9_]/g, "_").replace(/^[^A-Za-z_]/, "_").slice(0, 56) || "node";
   if (!ID_RE.test(stem)) stem = "node";
   if (!taken.has(stem)) return stem;
+  stem = stem.replace(/_\d+$/, "") || stem; // a copy of tag_2 becomes tag_3, not tag_2_1
   for (let i = 1; ; i++) {
     const id = `${stem}_${i}`;
     if (!taken.has(id)) return id;
@@ -410,8 +411,10 @@ export const useEditor = create<EditorState>((set, get) => {
         const id = freshId(base, taken);
         taken.add(id);
         if (typeof raw.id === "string") rename.set(raw.id, id);
-        const p = raw.position ?? { x: 0, y: 0 };
-        specs.push({ ...raw, id, position: { x: (p.x ?? 0) + 40, y: (p.y ?? 0) + 40 } });
+        // nodes without a position go in a row; each paste lands a little further down-right
+        const p = raw.position ?? { x: specs.length * 240, y: 0 };
+        const shift = 40 + (s.nodes.length % 10) * 30;
+        specs.push({ ...raw, id, position: { x: (p.x ?? 0) + shift, y: (p.y ?? 0) + shift } });
       }
       const pastedType = new Map(specs.map((n) => [n.id, n.type]));
       const edges = (Array.isArray(frag.edges) ? frag.edges : [])
