@@ -172,7 +172,12 @@ def test_manual_run_input_form_and_live_statuses(owner_page: Page, server: Serve
                 {
                     "id": "shout",
                     "type": "data.set",
-                    "params": {"fields": [{"name": "loud", "value": "{{ item.who | upper }}"}]},
+                    "params": {
+                        "fields": [
+                            {"name": "loud", "value": "{{ item.who | upper }}"},
+                            {"name": "plain", "value": "hi {{ item.who }}"},
+                        ]
+                    },
                     "position": {"x": 300, "y": 0},
                 },
             ],
@@ -191,4 +196,11 @@ def test_manual_run_input_form_and_live_statuses(owner_page: Page, server: Serve
     expect(page.get_by_test_id("execution-status")).to_contain_text("succeeded")
     node(page, "shout").click()
     expect(page.get_by_role("region", name="Run of shout")).to_contain_text("ADA")
+    preview = page.get_by_role("region", name="Expression preview")
+    expect(preview).to_contain_text("hi ada")  # a plain path, previewed in the browser
+    expect(preview).to_contain_text("rendered by the engine")  # a filter: left to the server
     shot(page, "manual-run")
+
+    page.reload()  # the latest execution still feeds the preview
+    node(page, "shout").click()
+    expect(page.get_by_role("region", name="Expression preview")).to_contain_text("hi ada")

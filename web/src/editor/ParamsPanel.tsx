@@ -4,6 +4,7 @@ import validator from "@rjsf/validator-ajv8";
 import { useMemo, useState } from "react";
 import type { CredentialOut, Me, NodeType } from "../api";
 import { inputPorts, outputPorts } from "./ports";
+import type { PreviewLine } from "./preview";
 import { errorSchemaOf, friendlySchema } from "./schema";
 import { useEditor, type FlowNode } from "./store";
 
@@ -80,6 +81,8 @@ export function ParamsPanel(props: {
   credentials: CredentialOut[];
   me: Me | null;
   readOnly: boolean;
+  preview: PreviewLine[];
+  previewOf: string | null;
 }) {
   const { node, readOnly } = props;
   const spec = node.data.spec;
@@ -198,6 +201,16 @@ export function ParamsPanel(props: {
         />
       ) : (
         <p className="error">Unknown node type {spec.type}.</p>
+      )}
+      {props.preview.length > 0 && (
+        <section className="preview" aria-label="Expression preview">
+          <h3>Expressions with the data of run {props.previewOf?.slice(0, 8)}</h3>
+          {props.preview.map((l) => (
+            <div key={l.field} className="preview-line">
+              <code>{l.field}</code> <span className="muted">{l.text}</span> → <b>{l.value}</b>
+            </div>
+          ))}
+        </section>
       )}
       {!readOnly && <ConnectForm node={node} type={type} />}
     </div>
