@@ -29,6 +29,7 @@ export function ExecutionsPage() {
   }, []);
   useEffect(() => setCursors([""]), [key]);
   useEffect(() => {
+    let stale = false; // an older filter's answer arriving late must not win
     api
       .executions({
         workflow_id: workflow || undefined,
@@ -40,12 +41,18 @@ export function ExecutionsPage() {
       })
       .then(
         (page) => {
+          if (stale) return;
           setItems(page.items);
           setNext(page.next_cursor);
           setError("");
         },
-        (err) => setError(err instanceof ApiError ? err.message : String(err)),
+        (err) => {
+          if (!stale) setError(err instanceof ApiError ? err.message : String(err));
+        },
       );
+    return () => {
+      stale = true;
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, cursor]);
 
