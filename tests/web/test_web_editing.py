@@ -194,6 +194,14 @@ def test_tidy_up_moves_nodes_apart(owner_page: Page, server: Server) -> None:
     )
     expect(page.get_by_role("img", name="Minimap")).to_be_visible()
 
+    viewport = page.locator(".react-flow__viewport")
+    before_zoom = viewport.get_attribute("style")
+    page.get_by_role("button", name="Zoom in").click()
+    expect(viewport).not_to_have_attribute("style", before_zoom or "")
+    zoomed = viewport.get_attribute("style")
+    page.get_by_role("button", name="Fit view").click()
+    expect(viewport).not_to_have_attribute("style", zoomed or "")
+
 
 def test_workflows_list_search_import_duplicate_archive(owner_page: Page, server: Server) -> None:
     page = owner_page
