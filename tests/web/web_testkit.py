@@ -135,6 +135,18 @@ def _wait_for(lines: queue.Queue[str], proc: subprocess.Popen[str], seconds: flo
     return None
 
 
+def _listening(port: int, proc: subprocess.Popen[str], seconds: float = 60) -> bool:
+    """True once the port accepts connections ("serving on" is printed before uvicorn binds)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def start_server(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str], Server]:
     """Start ``reporunner serve`` and read its start-up lines (API key, set-up link)."""
     cmd = [sys.executable, "-c", "from reporunner.platform.cli import main; main()"]
@@ -172,6 +184,9 @@ def start_server(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str],
     if not (serving and api_key):
         stop_server(proc)
         raise RuntimeError("reporunner serve did not start:\n" + "".join(output))
+    if not _listening(port, proc):
+        stop_server(proc)
+        raise RuntimeError("reporunner serve never listened:\n" + "".join(output))
     base = f"http://127.0.0.1:{port}"
     return proc, Server(base=base, setup_url=setup_url, api_key=api_key, output=output)
 
