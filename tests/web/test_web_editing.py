@@ -269,3 +269,35 @@ def test_keyboard_only_add_connect_and_save(owner_page: Page, server: Server) ->
 
     page.locator("body").press("Control+s")
     expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+
+
+def test_credential_picker_offers_the_nodes_credential_types(
+    owner_page: Page, server: Server
+) -> None:
+    status, cred = server.api(
+        "POST",
+        "/credentials",
+        {"name": "Partner key", "type": "api_key", "data": {"api_key": "s3"}},
+    )
+    assert status == 201, cred
+    status, other = server.api(
+        "POST",
+        "/credentials",
+        {"name": "Signing secret", "type": "hmac_secret", "data": {"secret": "x"}},
+    )
+    assert status == 201, other
+    page = owner_page
+    page.goto(f"/editor/{two_nodes(server, 'With a credential')}")
+    page.get_by_role("button", name="Add Webhook (trigger.webhook)").click()
+    picker = page.get_by_label("Credential api_key")
+    expect(picker.locator("option")).to_have_text(["none", "Partner key"])  # api_key ones only
+    page.locator("#p_webhook_path").fill("partner")
+    page.locator("#p_webhook_auth").select_option("header_token")
+    picker.select_option(label="Partner key")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    wf = page.url.rsplit("/", 1)[1]
+    status, version = server.api("GET", f"/workflows/{wf}/versions/2")
+    assert status == 200, version
+    hook = next(n for n in version["definition"]["nodes"] if n["id"] == "webhook")
+    assert hook["credentials"] == {"api_key": cred["id"]}
