@@ -1,4 +1,12 @@
 # One image for api, worker and migrate (docker-compose.yml picks the command).
+# The web app is built in a Node stage; the final image has no Node and serves web/dist at /.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
 WORKDIR /app
@@ -12,6 +20,7 @@ COPY agents agents
 COPY nodes nodes
 COPY knowledge knowledge
 COPY migrations migrations
+COPY --from=web /web/dist web/dist
 RUN pip install -e .
 RUN useradd --create-home reporunner && mkdir -p /data && chown reporunner /data
 USER reporunner

@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format revision bench clean
+.PHONY: help install web run test lint format revision bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,19 +23,47 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install reporunner with its dev tools
 
-run: $(STAMP) ## install, migrate and serve API + worker on the embedded defaults
+# The web app (web/, Vite) is built into web/dist when its sources are newer than the last build
+# (web/dist/index.html is the stamp); without Node >= 20 on PATH the API runs without it.
+WEB_INDEX := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	$(wildcard web/package.json web/package-lock.json web/index.html web/vite.config.* web/tsconfig*.json)
+NODE ?= node
+NODE_OK := $(shell $(NODE) -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)' >/dev/null 2>&1 && echo yes)
+
+web: ## build the web app into web/dist when its sources changed (needs Node >= 20)
+ifeq ($(NODE_OK),yes)
+	@if [ -f web/package.json ]; then $(MAKE) --no-print-directory $(WEB_INDEX); \
+	else echo "web: no web/package.json, nothing to build"; fi
+else
+	@echo "web: Node >= 20 is not on PATH; skipping the web app build (the API runs without it)"
+endif
+
+$(WEB_INDEX): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund && npm run build
+	touch $(WEB_INDEX)
+
+run: $(STAMP) web ## install, build the web app, migrate and serve API + worker + app at /
 	$(BIN)/reporunner migrate
 	$(BIN)/reporunner serve
 
-test: $(STAMP) ## install and run the whole test suite against real Postgres and Redis, with a coverage summary
+test: $(STAMP) web ## install, build the web app, and run the whole test suite against real Postgres and Redis, with a coverage summary
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
-lint: $(STAMP) ## every static check: ruff check, ruff format --check, mypy (strict), layer contracts (lint-imports), no import cycles
+lint: $(STAMP) ## every static check: ruff check, ruff format --check, mypy (strict), layer contracts (lint-imports), no import cycles; ESLint and tsc in web/ when Node is there
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/import_cycles.py
+ifeq ($(NODE_OK),yes)
+	@if [ -f web/package.json ]; then \
+		[ -d web/node_modules ] || (cd web && npm ci --no-audit --no-fund); \
+		cd web && npm run lint && npm run typecheck; \
+	fi
+else
+	@echo "lint: Node >= 20 is not on PATH; skipping ESLint and tsc in web/"
+endif
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

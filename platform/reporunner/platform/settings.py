@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=600,
         ge=0,
-        description="Requests one API key may make per minute (0: no limit); more answer 429.",
+        description="Requests one API key (or browser session) may make per minute (0: no "
+        "limit); more answer 429.",
     )
     webhook_rate_limit_per_minute: int = Field(
         default=120,
@@ -146,6 +147,47 @@ class Settings(BaseSettings):
     )
     scheduler_tick_seconds: float = Field(
         default=1.0, gt=0, description="How often the scheduler loop looks for due schedules."
+    )
+    # -- browser sign-in and the web app
+    session_ttl_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="A browser session unused for this long ends (idle expiry, hours).",
+    )
+    session_max_hours: float = Field(
+        default=720.0,
+        gt=0,
+        description="A browser session ends this long after sign-in however much it is used "
+        "(hours); the cookie's Max-Age.",
+    )
+    invitation_ttl_hours: float = Field(
+        default=168.0, gt=0, description="How long an invitation link stays valid (hours)."
+    )
+    signin_failures_per_account: int = Field(
+        default=10,
+        ge=0,
+        description="Failed sign-ins one e-mail address may have per window before sign-in "
+        "answers 429 (0: no limit).",
+    )
+    signin_failures_per_ip: int = Field(
+        default=50,
+        ge=0,
+        description="Failed sign-ins one client address may have per window (0: no limit).",
+    )
+    signin_failure_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="Window of the failed sign-in limits (seconds, from the first failure).",
+    )
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description="Trust X-Forwarded-Proto and X-Forwarded-For (set it behind a reverse proxy "
+        "that sets them): they decide the Secure cookie flag, links and the client address.",
+    )
+    web_dir: Path | None = Field(
+        default=None,
+        description="Folder of the built web app (index.html, assets/). Unset: the copy inside "
+        "the installed package, else web/dist of a source checkout.",
     )
     # -- knowledge search
     rerank_model: Path | None = Field(

@@ -12,8 +12,20 @@ from litestar.testing import AsyncTestClient
 
 from reporunner.platform.api.app import create_app
 
-PUBLIC = {"/healthz", "/readyz"}
-PUBLIC_PREFIXES = ("/docs", "/hooks/")
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    # the web app's start page (the app itself signs in through /auth)
+    "/",
+    # browser sign-in: set-up and invitation links, sign-in, sign-out
+    "/auth/setup",
+    "/auth/setup/{token:str}",
+    "/auth/login",
+    "/auth/logout",
+    "/auth/invitations/{token:str}",
+    "/auth/invitations/accept",
+}
+PUBLIC_PREFIXES = ("/docs", "/hooks/", "/assets")
 
 
 def _concrete(path: str) -> str:

@@ -102,8 +102,21 @@ def test_serve_answers_then_sigterm_leaves_nothing_behind(serve, tmp_path: Path)
     ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
     assert ready.status_code == 200
     assert _servers_of(tmp_path), "embedded postgres/redis should run under the data dir"
+    # the first start prints the owner's one-time set-up link (before serving: already there)
+    assert proc.stdout is not None
+    shown = [proc.stdout.readline() for _ in range(4)]
+    link = next(line for line in shown if "/setup?token=" in line).strip().split(" ")[-1]
+    assert link.startswith(f"http://127.0.0.1:{port}/setup?token=")
+    token = link.split("token=", 1)[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as browser:
+        assert browser.get(f"/auth/setup/{token}").json()["workspace"]["slug"] == "default"
+        body = {"token": token, "email": "me@example.test", "password": "a long passphrase"}
+        done = browser.post("/auth/setup", json=body)
+        assert done.status_code == 200, done.text
+        assert browser.get("/auth/me").json()["role"] == "owner"
     proc.send_signal(signal.SIGTERM)
-    out, _err = proc.communicate(timeout=10)
+    rest, _err = proc.communicate(timeout=10)
+    out = "".join(shown) + rest
     assert proc.returncode == 0
     assert f"serving on http://127.0.0.1:{port}" in out
     assert f"API docs: http://127.0.0.1:{port}/docs" in out

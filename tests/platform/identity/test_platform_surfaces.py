@@ -1,4 +1,5 @@
-"""The public surfaces of identity, webhooks and schedules: sorted, and every name importable."""
+"""The public surfaces of identity, sign-in, webhooks and schedules: sorted, and every name
+importable."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 PACKAGES = (
     "reporunner.platform.identity",
+    "reporunner.platform.signin",
     "reporunner.platform.webhooks",
     "reporunner.platform.schedules",
 )

@@ -18,7 +18,8 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import ApiKey, Membership, Workflow
 from reporunner.platform.db.session import create_engine, session_factory
 
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/docs", "/hooks/", "/metrics")
+# /auth/*: sign-in, set-up and invitation links act on their token, not on a role
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/docs", "/hooks/", "/metrics", "/auth/", "/assets")
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 

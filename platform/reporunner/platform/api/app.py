@@ -20,6 +20,7 @@ from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
 from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
+from reporunner.platform.api.web import web_exception_handlers, web_route_handlers, web_state
 from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
@@ -83,7 +84,14 @@ def create_app(
                 await app.state.resources.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, *discover_route_handlers(), *extra_route_handlers],
+        route_handlers=[
+            healthz,
+            readyz,
+            *discover_route_handlers(),
+            *web_route_handlers(settings),
+            *extra_route_handlers,
+        ],
+        state=State(web_state(settings)),
         dependencies={
             "resources": Provide(provide_resources, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
@@ -95,7 +103,7 @@ def create_app(
                 ApiKeyAuthMiddleware, exclude=[r"^/docs"], exclude_from_auth_key=PUBLIC_OPT
             ),
         ],
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, **web_exception_handlers()},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="reporunner",

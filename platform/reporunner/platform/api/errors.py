@@ -60,7 +60,9 @@ def _ours(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
     assert isinstance(exc, ReporunnerError)
     if exc.status >= 500:
         log.error("request failed: %s", exc.detail)
-    return problem(exc.status, exc.code, exc.detail, request=request, **exc.extra)
+    retry = exc.extra.get("retry_after")
+    headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+    return problem(exc.status, exc.code, exc.detail, request=request, headers=headers, **exc.extra)
 
 
 def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

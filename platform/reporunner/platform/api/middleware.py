@@ -1,4 +1,5 @@
-"""The API's edge: request ids, per-key rate limits, metrics, secure headers, CORS, body limits.
+"""The API's edge: request ids, per-key (and per-session) rate limits, metrics, secure headers,
+CORS, body limits.
 
 :class:`EdgeMiddleware` wraps every routed request (outside the API-key middleware, so that a
 flood of requests with one key is refused before it costs a database lookup).
@@ -21,6 +22,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
 from reporunner.platform.settings import Settings
 
@@ -55,6 +57,17 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
+def _session_token(scope: Scope) -> str | None:
+    """The ``rr_session`` cookie's value, if any (browsers share the API keys' limit)."""
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, token = part.strip().partition("=")
+                if key == SESSION_COOKIE and token:
+                    return token
+    return None
+
+
 async def secure_headers(message: Message, scope: Scope) -> None:
     """``before_send`` hook: request id and security headers on every HTTP response."""
     if message["type"] != "http.response.start":
@@ -69,13 +82,13 @@ async def secure_headers(message: Message, scope: Scope) -> None:
         headers["Content-Security-Policy"] = JSON_CSP
 
 
-async def _refuse(send: Send, path: str, limit: int, retry_after: int) -> None:
+async def _refuse(send: Send, path: str, limit: int, retry_after: int, who: str) -> None:
     body = json.dumps(
         {
             "type": TYPE_BASE + "rate_limited",
             "title": "Too many requests",
             "status": 429,
-            "detail": f"this API key made more than {limit} requests this minute; retry after "
+            "detail": f"this {who} made more than {limit} requests this minute; retry after "
             f"{retry_after}s",
             "code": "rate_limited",
             "instance": path,
@@ -119,12 +132,15 @@ class EdgeMiddleware:
         try:
             path = scope["path"]
             key = _bearer(scope)
-            if key is not None and not path.startswith(_UNLIMITED):
+            who, caller = (
+                ("API key", key) if key is not None else ("session", _session_token(scope))
+            )
+            if caller is not None and not path.startswith(_UNLIMITED):
                 resources = scope["app"].state.resources
                 limit = resources.settings.rate_limit_per_minute
-                decision = await hit(resources.redis, api_key_bucket(key), limit)
+                decision = await hit(resources.redis, api_key_bucket(caller), limit)
                 if not decision.allowed:
-                    await _refuse(recording_send, path, limit, decision.retry_after)
+                    await _refuse(recording_send, path, limit, decision.retry_after, who)
                     return
             await self.app(scope, receive, recording_send)
         finally:

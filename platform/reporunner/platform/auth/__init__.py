@@ -1,22 +1,38 @@
-"""Authentication (API keys), principals, roles and the first-start bootstrap."""
+"""Authentication (API keys and browser sessions), principals, roles and the first-start
+bootstrap."""
 
 from reporunner.platform.auth.bootstrap import (
+    SETUP_TTL,
     BootstrapResult,
     bootstrap_if_empty,
+    create_setup_token,
     create_workspace_with_owner,
 )
 from reporunner.platform.auth.keys import NewKey, generate_key, hash_key
 from reporunner.platform.auth.middleware import (
     PUBLIC_OPT,
     ApiKeyAuthMiddleware,
-    SessionSource,
     authenticate_key,
+    check_csrf,
 )
 from reporunner.platform.auth.principal import ROLES, Principal, Role, requires, role_allows
+from reporunner.platform.auth.sessions import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    authenticate_session,
+    clear_cookie,
+    end_session,
+    session_cookie,
+    start_session,
+)
+from reporunner.platform.auth.source import SessionSource
 
 __all__ = [
+    "CSRF_HEADER",
     "PUBLIC_OPT",
     "ROLES",
+    "SESSION_COOKIE",
+    "SETUP_TTL",
     "ApiKeyAuthMiddleware",
     "BootstrapResult",
     "NewKey",
@@ -24,10 +40,17 @@ __all__ = [
     "Role",
     "SessionSource",
     "authenticate_key",
+    "authenticate_session",
     "bootstrap_if_empty",
+    "check_csrf",
+    "clear_cookie",
+    "create_setup_token",
     "create_workspace_with_owner",
+    "end_session",
     "generate_key",
     "hash_key",
     "requires",
     "role_allows",
+    "session_cookie",
+    "start_session",
 ]

@@ -1,52 +1,78 @@
-"""Every route requires an API key unless its handler is marked ``opt={"public": True}``."""
+"""Every route requires an API key or a browser session unless its handler is marked
+``opt={"public": True}``.
+
+One middleware resolves both to the same :class:`Principal`, so roles and workspace isolation
+are one code path. ``Authorization: Bearer`` wins when both are sent. A request authenticated by
+the ``rr_session`` cookie with an unsafe method must carry the session's CSRF token in
+``X-CSRF-Token`` (a cross-site page can make the browser send the cookie, never the header).
+"""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
+from reporunner.platform.auth.sessions import CSRF_HEADER, SESSION_COOKIE, authenticate_session
+from reporunner.platform.auth.source import SessionSource
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
 from reporunner.platform.db.session import transaction
 
-__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "SessionSource", "authenticate_key"]
+__all__ = [
+    "PUBLIC_OPT",
+    "SAFE_METHODS",
+    "ApiKeyAuthMiddleware",
+    "authenticate_key",
+    "check_csrf",
+]
 
 PUBLIC_OPT = "public"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LAST_USED_GRANULARITY = timedelta(minutes=1)
-_HINT = "send an API key as 'Authorization: Bearer <key>'"
+_HINT = "send an API key as 'Authorization: Bearer <key>' or sign in at /login"
 
 
-class SessionSource(Protocol):
-    """Where :func:`authenticate_key` opens its session (``Resources`` is one).
-
-    A protocol rather than ``Resources`` itself: ``resources`` holds the vault's keyring and
-    the vault records the acting principal, so auth naming ``resources`` would close a circle.
-    """
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        """The session factory."""
-        ...
+def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], expected: str) -> None:
+    """403 unless an unsafe request carries the session's CSRF token."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    given = connection.headers.get(CSRF_HEADER, "")
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise PermissionDeniedException(
+            "missing or wrong X-CSRF-Token header: requests signed in with the session cookie "
+            "must send the csrf_token of GET /auth/me"
+        )
 
 
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves ``Authorization: Bearer <key>`` or the ``rr_session`` cookie to a principal."""
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException(f"missing API key: {_HINT}")
         resources: SessionSource = connection.app.state.resources
-        principal = await authenticate_key(resources, token.strip())
-        return AuthenticationResult(user=principal, auth=principal.api_key_id)
+        header = connection.headers.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise NotAuthorizedException(f"malformed Authorization header: {_HINT}")
+            principal = await authenticate_key(resources, token.strip())
+            return AuthenticationResult(user=principal, auth=principal.api_key_id)
+        cookie = connection.cookies.get(SESSION_COOKIE)
+        if cookie:
+            principal, csrf = await authenticate_session(
+                resources, connection.app.state.resources.settings, cookie
+            )
+            check_csrf(connection, csrf)
+            return AuthenticationResult(user=principal, auth=principal.session_id)
+        raise NotAuthorizedException(f"missing API key: {_HINT}")
 
 
 async def authenticate_key(resources: SessionSource, plaintext: str) -> Principal:

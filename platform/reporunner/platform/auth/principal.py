@@ -1,4 +1,4 @@
-"""Who is calling: the principal an API key resolves to, and role checks."""
+"""Who is calling: the principal an API key or a browser session resolves to, and role checks."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class Principal:
     user_id: uuid.UUID
     role: Role
     api_key_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    """Set when a browser session (cookie) authenticated the request, not an API key."""
 
     def can(self, needed: Role) -> bool:
         return role_allows(self.role, needed)
@@ -45,7 +47,7 @@ def requires(needed: Role) -> Any:
             raise NotAuthorizedException("send an API key as 'Authorization: Bearer <key>'")
         if not principal.can(needed):
             raise PermissionDeniedException(
-                f"this needs the '{needed}' role; your key has '{principal.role}'"
+                f"this needs the '{needed}' role; you have '{principal.role}'"
             )
 
     guard.__name__ = f"requires_{needed}"

@@ -143,6 +143,11 @@ async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None
             f"API key (shown once): {shown}",
             flush=True,
         )
+        print(
+            f"set up the owner's sign-in (one use, valid 24 h): "
+            f"{_browser_base(settings)}/setup?token={first.setup_token}",
+            flush=True,
+        )
     if arq_worker is None:
         print("no in-process worker (--no-worker): start `reporunner worker`", flush=True)
     try:
@@ -153,6 +158,16 @@ async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
         await resources.close()
+
+
+def _browser_base(settings: Settings) -> str:
+    """The URL a browser on this machine uses (a wildcard listen address is not one)."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
 
 
 def _freeze_startup_objects() -> None:

@@ -60,8 +60,9 @@ class MemberAdd(_In):
     )
     issue_key: bool = Field(
         default=True,
-        description="Create a first API key for the member and return it once (there are no "
-        "passwords: a key is the only way in).",
+        description="Create a first API key for the member and return it once (a member added "
+        "here has no password; invite people who sign in from a browser with POST "
+        "/workspace/invitations).",
     )
 
 

@@ -10,6 +10,7 @@ from reporunner.platform.db.models.knowledge import (
     Memory,
 )
 from reporunner.platform.db.models.mcp import McpServer
+from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.workflows import (
     EXECUTION_STATUSES,
@@ -24,6 +25,7 @@ __all__ = [
     "EXECUTION_STATUSES",
     "ApiKey",
     "AuditLog",
+    "BrowserSession",
     "ChatMessage",
     "ChatThread",
     "Chunk",
@@ -36,6 +38,7 @@ __all__ = [
     "Membership",
     "Memory",
     "NodeRun",
+    "OneTimeToken",
     "Schedule",
     "User",
     "Workflow",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,9 +23,13 @@ class Workspace(UUIDPrimaryKey, TimestampMixin, Base):
 
 class User(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "users"
+    # one account per address whatever its case (sign-in lower-cases what it is given)
+    __table_args__ = (Index("uq_users_email_lower", func.lower("email"), unique=True),)
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    """argon2id hash of the browser sign-in password (null: no password set yet)."""
 
 
 class Membership(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):

@@ -1,0 +1,113 @@
+"""API bodies of ``/auth/*`` and ``/workspace/invitations``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reporunner.platform.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from reporunner.platform.identity.schemas import RoleName
+
+__all__ = [
+    "InvitationAccept",
+    "InvitationCreate",
+    "InvitationCreated",
+    "InvitationInfo",
+    "LoginBody",
+    "Me",
+    "MeUser",
+    "MeWorkspace",
+    "SetupBody",
+    "SetupInfo",
+]
+
+_EMAIL = r"^[^@\s]+@[^@\s]+$"
+_PASSWORD_HELP = (
+    f"At least {MIN_PASSWORD_LENGTH} and at most {MAX_PASSWORD_LENGTH} characters; any "
+    "characters, spaces included."
+)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MeUser(BaseModel):
+    id: uuid.UUID = Field(description="User id.")
+    email: str = Field(description="E-mail address (lower case) the user signs in with.")
+    name: str = Field(description="Display name.")
+
+
+class MeWorkspace(BaseModel):
+    id: uuid.UUID = Field(description="Workspace id.")
+    slug: str = Field(description="URL name of the workspace.")
+    name: str = Field(description="Display name.")
+
+
+class Me(BaseModel):
+    user: MeUser = Field(description="Who is signed in.")
+    workspace: MeWorkspace = Field(description="The workspace the session (or key) acts in.")
+    role: RoleName = Field(description="The user's role in that workspace.")
+    csrf_token: str | None = Field(
+        description="Send as the X-CSRF-Token header with every POST/PUT/PATCH/DELETE made with "
+        "the session cookie (null when the request used an API key)."
+    )
+
+
+class SetupInfo(BaseModel):
+    workspace: MeWorkspace = Field(description="The workspace the link sets up.")
+    expires_at: datetime = Field(description="When the link stops working.")
+
+
+class SetupBody(_In):
+    token: str = Field(min_length=1, max_length=200, description="The token of the set-up link.")
+    email: str = Field(
+        min_length=3, max_length=320, pattern=_EMAIL,
+        description="The owner's e-mail address, used to sign in.",
+    )  # fmt: skip
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+        description=_PASSWORD_HELP,
+    )  # fmt: skip
+    name: str = Field(default="", max_length=200, description="Display name (optional).")
+
+
+class LoginBody(_In):
+    email: str = Field(min_length=1, max_length=320, description="E-mail address.")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, description="Password.")
+
+
+class InvitationCreate(_In):
+    email: str = Field(
+        min_length=3, max_length=320, pattern=_EMAIL,
+        description="E-mail address of the person to invite (must not have an account yet).",
+    )  # fmt: skip
+    role: RoleName = Field(
+        default="viewer", description="Role they get; not above the inviter's own role."
+    )
+
+
+class InvitationCreated(BaseModel):
+    id: uuid.UUID = Field(description="Invitation id.")
+    email: str = Field(description="Who is invited.")
+    role: RoleName = Field(description="The role they will get.")
+    url: str = Field(description="The invitation link to send them (shown this once).")
+    expires_at: datetime = Field(description="When the link stops working.")
+
+
+class InvitationInfo(BaseModel):
+    email: str = Field(description="Who is invited.")
+    role: RoleName = Field(description="The role they will get.")
+    workspace: MeWorkspace = Field(description="The workspace they are invited to.")
+    expires_at: datetime = Field(description="When the link stops working.")
+
+
+class InvitationAccept(_In):
+    token: str = Field(min_length=1, max_length=200, description="The invitation link's token.")
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+        description=_PASSWORD_HELP,
+    )  # fmt: skip
+    name: str = Field(default="", max_length=200, description="Display name (optional).")
