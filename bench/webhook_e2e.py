@@ -113,9 +113,7 @@ class Reporunner:
         self.port = free_port()
         self.token = f"rr_bench_{secrets.token_urlsafe(24)}"
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
-        } | {
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")} | {
             "REPORUNNER_DATA_DIR": self.tmp.name,
             "REPORUNNER_PORT": str(self.port),
             "REPORUNNER_HOST": "127.0.0.1",

@@ -82,6 +82,24 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = Field(
         default=3600.0, gt=0, description="Default upper bound of one execution."
     )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Worker processes `reporunner serve` starts beside the API (unset: one per "
+        "CPU core; 0: one worker inside the API process).",
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT a worker takes no new job and gives running ones this "
+        "long to end; the rest go back to the queue and continue on another worker.",
+    )
+    max_output_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest output (JSON bytes) one node run may hand on; a larger one fails "
+        "the node with an error naming this setting.",
+    )
     # -- AI
     llm_model: str | None = Field(
         default=None,

@@ -2,8 +2,9 @@
 
 I/O is injected: the checkpointer (LangGraph's ``AsyncPostgresSaver`` in production), the hooks
 that record node runs and publish events, services, credentials and the HTTP client. The graph
-runs with ``thread_id = execution_id`` and ``durability="sync"``, so a node's result is
-committed before the next node starts; calling ``run_execution`` again with the same id and
+runs with ``thread_id = execution_id`` and, by default, ``durability="sync"``, so a node's
+result is committed before the next node starts (``"exit"``, for short workflows, commits only
+when the run ends or parks); calling ``run_execution`` again with the same id and
 checkpointer continues where the last run stopped, without re-running completed nodes.
 
 What a caller (the execution service / worker) can rely on:
@@ -39,12 +40,13 @@ from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
 from reporunner.platform.engine.state import out_key
 
-__all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
+__all__ = ["Durability", "ExecutionResult", "ExecutionStatus", "run_execution"]
 
 INTERRUPT = "__interrupt__"
 """Key under which ``ainvoke`` returns pending interrupts (LangGraph keeps its constant private)."""
 
 ExecutionStatus = Literal["succeeded", "failed", "waiting", "cancelled"]
+Durability = Literal["sync", "async", "exit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ async def run_execution(
     trigger_node: str | None = None,
     trigger_items: list[Item] | None = None,
     max_output_bytes: int = 1_000_000,
+    durability: Durability = "sync",
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -169,6 +172,10 @@ async def run_execution(
         trigger_node: Which trigger node starts the run (the first one if None).
         trigger_items: Items the trigger node receives (``[trigger]`` if None).
         max_output_bytes: Size bound of each node's output kept in the state.
+        durability: LangGraph's checkpoint durability: ``"sync"`` commits each superstep
+            before the next starts (a crash repeats at most the node that was running),
+            ``"exit"`` checkpoints only when the run ends or parks (a crash runs it again from
+            the trigger); see :func:`reporunner.platform.engine.durability_of`.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -215,7 +222,7 @@ async def run_execution(
         },
     )
     try:
-        result = await _drive(compiled, graph, graph_input, config, deps)
+        result = await _drive(compiled, graph, graph_input, config, deps, durability)
     finally:
         if deps.owns_http_client and deps.http_client is not None:
             await deps.http_client.aclose()
@@ -227,13 +234,17 @@ async def run_execution(
 
 
 async def _drive(
-    compiled: CompiledWorkflow, graph: Any, graph_input: Any, config: Any, deps: RunDeps
+    compiled: CompiledWorkflow,
+    graph: Any,
+    graph_input: Any,
+    config: Any,
+    deps: RunDeps,
+    durability: Durability,
 ) -> ExecutionResult:
     """Run the graph under the execution timeout and the cancel flag; map the outcome."""
     timeout = compiled.definition.settings.timeout_seconds
-    # "sync": a node's checkpoint is committed before the next superstep starts.
-    durability = {"durability": "sync"} if graph.checkpointer is not None else {}
-    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **durability))
+    mode = {"durability": durability} if graph.checkpointer is not None else {}
+    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **mode))
     waiters: set[asyncio.Future[Any]] = {run}
     cancel_wait: asyncio.Future[Any] | None = None
     if deps.cancel_event is not None:
@@ -241,6 +252,13 @@ async def _drive(
         waiters.add(cancel_wait)
     try:
         done, _ = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+    except asyncio.CancelledError:
+        # the caller (a stopping worker) gave up on this run: the graph must stop too, not
+        # go on in its own future and repeat what the next owner of the execution runs
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await run
+        raise
     finally:
         if cancel_wait is not None:
             cancel_wait.cancel()

@@ -54,6 +54,7 @@ class RunInfo:
         compiled: The compiled version it runs.
         checkpointer: The checkpointer it runs with.
         registry: Node types available to it.
+        trigger_type: What started it (``manual``, ``webhook``...); None if unknown.
     """
 
     execution_id: uuid.UUID
@@ -62,6 +63,7 @@ class RunInfo:
     compiled: CompiledWorkflow
     checkpointer: BaseCheckpointSaver[Any] | None
     registry: NodeRegistry
+    trigger_type: str | None = None
 
 
 ServiceProvider = Callable[[Resources, uuid.UUID, RunInfo], tuple[str, Any]]

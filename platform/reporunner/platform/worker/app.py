@@ -20,7 +20,7 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
-from arq.worker import Worker, func
+from arq.worker import func
 from sqlalchemy.engine import make_url
 
 from reporunner.nodes.registry import NodeRegistry, default_registry
@@ -36,15 +36,16 @@ from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
+from reporunner.platform.worker.loop import WakingWorker
 
 __all__ = ["build_worker", "job_functions", "libpq_dsn"]
 
 STATE_KEY = "executions"
 _STACK_KEY = "_exit_stack"
 _TASKS_KEY = "_background_tasks"
-POLL_DELAY_SECONDS = 0.1
-"""How often an idle worker looks at the queue (arq's 0.5 s default adds up to half a second
-to every run's start; a ZRANGEBYSCORE ten times a second is nothing for Redis)."""
+POLL_DELAY_SECONDS = 0.5
+"""How often an idle worker looks at the queue without being woken (deferred jobs, a missed
+wake-up message); a job enqueued for now wakes the workers at once (``worker.loop``)."""
 
 
 def job_functions() -> list[JobFunction]:
@@ -113,38 +114,26 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await stack.aclose()
 
 
-class _Worker(Worker):
-    """arq's worker, stopping our background tasks however ``main`` ends.
-
-    arq runs ``on_shutdown`` only from ``close()``, which a burst worker's ``main`` never calls;
-    the clean-up is idempotent, so ``close()`` after ``main`` is harmless.
-    """
-
-    async def main(self) -> None:
-        try:
-            await super().main()
-        finally:
-            await _shutdown(self.ctx)
-
-
 def build_worker(
     resources: Resources,
     *,
     burst: bool = False,
     handle_signals: bool = True,
     registry: NodeRegistry | None = None,
-) -> Worker:
+) -> WakingWorker:
     """An arq worker on the settings' queue, sharing ``resources`` with its jobs.
 
     Args:
         resources: Shared database, Redis and queue connections.
         burst: Exit once the queue is empty (tests, one-off runs).
-        handle_signals: Let arq install SIGINT/SIGTERM handlers.
+        handle_signals: Let arq install its SIGINT/SIGTERM handlers (the CLI installs its
+            own, which stop the worker gracefully: see ``WakingWorker.stop``).
         registry: Node types executions may use (default: built-ins + entry points).
     """
     settings = resources.settings
     worker_id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    return _Worker(
+    return WakingWorker(
+        on_exit=_shutdown,
         functions=[func(f, name=f.__name__) for f in job_functions()],
         queue_name=settings.queue_name,
         redis_pool=resources.arq,
