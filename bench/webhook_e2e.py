@@ -210,6 +210,13 @@ def n8n(script: str) -> None:
     subprocess.run(["bash", str(N8N_DIR / script)], check=True, stdout=sys.stderr)
 
 
+def n8n_installed() -> bool:
+    """install.sh has run (it is not idempotent once the workflow is published)."""
+    home = Path(os.environ.get("N8N_ANCHOR_HOME", Path(tempfile.gettempdir()) / "n8n-anchor"))
+    binary = home / "n8n/node_modules/.bin/n8n"
+    return binary.exists() and (home / "data/.n8n/database.sqlite").exists()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per cell, 1 s warm-up")
@@ -230,7 +237,8 @@ def main() -> None:
         rr.stop()
     report["reporunner"] = ours
     if args.vs_n8n:
-        n8n("install.sh")
+        if not n8n_installed():
+            n8n("install.sh")
         n8n("start.sh")
         try:
             theirs = run_cells(

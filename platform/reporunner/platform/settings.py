@@ -135,14 +135,16 @@ class Settings(BaseSettings):
         "bodies answer 413.",
     )
     rate_limit_per_minute: int = Field(
-        default=600,
+        default=0,
         ge=0,
-        description="Requests one API key may make per minute (0: no limit); more answer 429.",
+        description="Requests one API key may make per minute (default 0: no limit; one busy "
+        "integration exceeds any small figure); more answer 429 with Retry-After.",
     )
     webhook_rate_limit_per_minute: int = Field(
-        default=120,
+        default=0,
         ge=0,
-        description="Deliveries one webhook path may receive per minute (0: no limit).",
+        description="Deliveries one webhook path may receive per minute (default 0: no limit); "
+        "more answer 429 with Retry-After.",
     )
     webhook_response_timeout_seconds: float = Field(
         default=30.0,

@@ -55,7 +55,7 @@ class ExecutionResult:
 
     Attributes:
         status: ``succeeded``, ``failed``, ``waiting`` (parked by an interrupt) or ``cancelled``.
-        outputs: Last output of every node that ran, by node id and port (size-bounded).
+        outputs: Last output of every node that ran, by node id and port.
         error: For ``failed``/``cancelled``: ``{code, message, node?, type}``.
         waiting_payload: For ``waiting``: what the interrupting node asked (e.g. the approval
             form), with its ``node_id``.
@@ -131,7 +131,7 @@ def _result_from_state(
 
 def _recursion_limit(compiled: CompiledWorkflow) -> int:
     settings = compiled.definition.settings
-    return 2 * (len(compiled.nodes) + 1) * (settings.max_loop_iterations + 1) + 16
+    return 2 * (len(compiled.nodes) + 1) * (settings.max_loop_iterations + 2) + 16
 
 
 async def run_execution(
@@ -149,7 +149,7 @@ async def run_execution(
     cancel_event: asyncio.Event | None = None,
     trigger_node: str | None = None,
     trigger_items: list[Item] | None = None,
-    max_output_bytes: int = 1_000_000,
+    max_output_bytes: int = 16 * 1024 * 1024,
     durability: Durability = "sync",
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
@@ -171,7 +171,8 @@ async def run_execution(
         cancel_event: Set it to cancel the run; the result is then ``cancelled``.
         trigger_node: Which trigger node starts the run (the first one if None).
         trigger_items: Items the trigger node receives (``[trigger]`` if None).
-        max_output_bytes: Size bound of each node's output kept in the state.
+        max_output_bytes: Largest output (JSON bytes) one node may hand on; a larger one fails
+            the node with ``output_too_large`` naming ``REPORUNNER_MAX_OUTPUT_BYTES``.
         durability: LangGraph's checkpoint durability: ``"sync"`` commits each superstep
             before the next starts (a crash repeats at most the node that was running),
             ``"exit"`` checkpoints only when the run ends or parks (a crash runs it again from

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import Job, JobStatus
 from sqlalchemy import func, or_, select, update
 
@@ -82,12 +83,33 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
         await publish_event(resources.redis, str(ident), "execution.finished", data)
     requeued = []
     for ident, attempts in rows:
+        await _drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
         if ident in dead:
             continue
         log.warning("execution %s lost its worker; queueing it again", ident)
         await enqueue_execution(resources.arq, settings.queue_name, ident, attempts)
         requeued.append(ident)
     return requeued
+
+
+async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
+    """Remove the job a dead worker was running from arq's queue.
+
+    arq keeps a started job in the queue under an in-progress key that lives as long as the
+    job timeout (an hour): left there, it would sit at the head of the queue, which a worker
+    reads only the first 100 entries of, and be re-checked on every poll.
+    """
+    try:
+        async with resources.arq.pipeline(transaction=True) as pipe:
+            pipe.zrem(resources.settings.queue_name, dead_job)
+            pipe.delete(
+                in_progress_key_prefix + dead_job,
+                job_key_prefix + dead_job,
+                retry_key_prefix + dead_job,
+            )
+            await pipe.execute()
+    except Exception:
+        log.warning("could not drop the dead job %s from the queue", dead_job, exc_info=True)
 
 
 async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:

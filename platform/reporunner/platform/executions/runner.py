@@ -376,6 +376,7 @@ async def _run_with(
             [(nid, compiled.nodes[nid].spec.type) for nid in compiled.triggers], row.trigger_type
         ),
         durability=langgraph_durability(compiled),
+        max_output_bytes=resources.settings.max_output_bytes,
     )
     if await _finish(resources, row, state.worker_id, result, hooks):
         await hooks.flush_finished(result.status, result.error)

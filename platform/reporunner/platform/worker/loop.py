@@ -110,6 +110,9 @@ class WakingWorker(Worker):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
                 self._wake.clear()
+            # stopping: the running jobs end (or are handed back by ``stop``) before the
+            # checkpointer and the background tasks go away
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
