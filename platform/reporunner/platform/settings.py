@@ -94,6 +94,23 @@ class Settings(BaseSettings):
         description="On SIGTERM/SIGINT a worker takes no new job and gives running ones this "
         "long to end; the rest go back to the queue and continue on another worker.",
     )
+    execution_retention_days: float = Field(
+        default=0,
+        ge=0,
+        description="Ended executions older than this many days are deleted with their node "
+        "runs and checkpoints by the workers (0: kept forever).",
+    )
+    checkpoint_retention_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Checkpoints of ended executions are deleted this many hours after the end "
+        "(the execution and its node runs stay; 0: kept as long as the execution).",
+    )
+    event_retention_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long an execution's event stream stays in Redis after its last event.",
+    )
     max_output_bytes: int = Field(
         default=16 * 1024 * 1024,
         ge=1024,

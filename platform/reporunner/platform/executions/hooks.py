@@ -27,7 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.nodes.base import Item
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
-from reporunner.platform.executions.events import publish_event, publish_events
+from reporunner.platform.executions.events import (
+    STREAM_TTL_SECONDS,
+    publish_event,
+    publish_events,
+)
 from reporunner.platform.executions.noderuns import NodeRunBuffer
 
 __all__ = [
@@ -69,18 +73,20 @@ class EventSink:
         execution_id: Whose events.
         listeners: Called with ``(event, data)`` when an event is published or queued (the CLI
             prints from here).
+        ttl: How long the event stream stays after its last event (seconds).
     """
 
     redis: Redis
     execution_id: str
     listeners: list[Any] = field(default_factory=list)
+    ttl: int = STREAM_TTL_SECONDS
     _queued: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list, init=False)
     _sender: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
         await self.drain()
         try:
-            await publish_event(self.redis, self.execution_id, event, data)
+            await publish_event(self.redis, self.execution_id, event, data, ttl=self.ttl)
         except Exception:  # events are best effort; node_runs rows are the record
             log.warning("could not publish %s of %s", event, self.execution_id, exc_info=True)
         for listener in self.listeners:
@@ -98,7 +104,7 @@ class EventSink:
             batch = list(self._queued)
             self._queued.clear()
             try:
-                await publish_events(self.redis, self.execution_id, batch)
+                await publish_events(self.redis, self.execution_id, batch, ttl=self.ttl)
             except Exception:
                 log.warning(
                     "could not publish %d events of %s", len(batch), self.execution_id,

@@ -324,7 +324,12 @@ async def _run(
     state: WorkerState,
     cancel: asyncio.Event,
 ) -> str:
-    sink = EventSink(resources.redis, str(row.id), list(state.listeners))
+    sink = EventSink(
+        resources.redis,
+        str(row.id),
+        list(state.listeners),
+        ttl=resources.settings.event_retention_seconds,
+    )
     mode = durability_of(compiled)
     hooks = DatabaseHooks(
         sessions=resources.sessions,

@@ -148,13 +148,16 @@ async def wait_for_response(
     """
     key = str(execution_id)
     deadline = time.monotonic() + timeout
+    first = True
     while True:
         response = await read_response(resources.redis, key)
         if response is not None:
             return response
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or await ended():
+        # a run that was just queued has not ended: the first wait needs no database read
+        if remaining <= 0 or (not first and await ended()):
             return await read_response(resources.redis, key)
+        first = False
         wait = max(1, int(min(remaining, 1.0) + 0.999))
         await resources.redis.blpop([_wake_key(key)], timeout=wait)  # type: ignore[misc]
 

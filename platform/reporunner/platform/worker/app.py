@@ -7,7 +7,8 @@ Job functions are collected from the parts that define them (``job_functions``);
 On start-up the worker opens the durable checkpointer (a pool of its own) and starts four
 background tasks: the heartbeat of the executions it runs, the reaper that re-queues
 executions of dead workers and lost jobs, the listener for cancel requests, and the document
-reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions. Their state is
+reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions, and the
+pruning of old executions (``reporunner.platform.executions.retention``). Their state is
 ``ctx["executions"]`` (a :class:`~reporunner.platform.executions.runner.WorkerState`).
 """
 
@@ -31,6 +32,7 @@ from reporunner.platform.executions.reaper import (
     reap_once,
     run_every,
 )
+from reporunner.platform.executions.retention import PRUNE_INTERVAL_SECONDS, prune_once
 from reporunner.platform.executions.runner import WorkerState
 from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
@@ -93,6 +95,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
             run_every(
                 _reap_interval(resources), lambda: reap_documents(resources), "document reaper"
             )
+        ),
+        asyncio.create_task(
+            run_every(PRUNE_INTERVAL_SECONDS, lambda: prune_once(resources), "retention")
         ),
     ]
     if ctx.get("schedules"):
