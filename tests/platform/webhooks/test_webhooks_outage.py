@@ -150,3 +150,61 @@ async def test_a_waited_run_with_redis_down_answers_503_and_starts_nothing(
     assert int(response.headers["retry-after"]) >= 1
     assert response.json()["code"] == "service_unavailable"
     assert await _executions(services.database_url, wf) == []
+
+
+async def test_a_worker_process_survives_a_redis_restart_and_says_so_once(
+    services, settings: Settings, tenant_factory, own_redis: RedisProcess, tmp_path
+) -> None:
+    from reporunner.platform.executions import start_execution
+    from reporunner.platform.resources import open_resources
+
+    tenant = await tenant_factory()
+    wf = await publish(services.database_url, tenant.workspace_id, hook_workflow("later"))
+    queue = f"outage:{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": own_redis.url,
+        "REPORUNNER_QUEUE_NAME": queue,
+        "REPORUNNER_DATA_DIR": str(tmp_path),
+        "REPORUNNER_LOG_FORMAT": "text",
+    }
+    log = tmp_path / "worker.log"
+    app_settings = settings.model_copy(update={"redis_url": own_redis.url, "queue_name": queue})
+    with log.open("w") as stderr:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "reporunner.platform.cli", "worker"],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while "worker started" not in log.read_text():
+                assert worker.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the worker did not start"
+                await asyncio.sleep(0.1)
+            own_redis.kill()
+            while "worker lost Redis" not in log.read_text():
+                assert worker.poll() is None, "the worker died with Redis: " + log.read_text()
+                assert time.monotonic() < deadline + 60, "the worker did not notice"
+                await asyncio.sleep(0.1)
+            own_redis.start()
+            resources = await open_resources(app_settings)
+            try:
+                out = await start_execution(resources, tenant.workspace_id, uuid.UUID(wf), {})
+                while True:
+                    [row] = await _executions(services.database_url, wf)
+                    if row.status in TERMINAL:
+                        break
+                    assert worker.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline + 120, "the run never ended"
+                    await asyncio.sleep(0.1)
+                assert (row.id, row.status) == (out.id, "succeeded")
+            finally:
+                await resources.close()
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=90)
+    text = log.read_text()
+    assert text.count("worker lost Redis") == 1, text
+    assert text.count("worker reconnected to Redis") == 1, text
+    assert "Traceback" not in text, text

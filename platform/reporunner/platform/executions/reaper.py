@@ -29,6 +29,7 @@ from reporunner.platform.executions.events import CANCEL_CHANNEL, publish_event
 from reporunner.platform.executions.queue import enqueue_execution, job_id
 from reporunner.platform.executions.runner import MAX_ATTEMPTS, WorkerState
 from reporunner.platform.resources import Resources
+from reporunner.platform.services.outage import is_service_down
 
 __all__ = ["beat_once", "listen_for_cancels", "reap_once", "run_every"]
 
@@ -174,11 +175,25 @@ async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
 
 async def run_every(seconds: float, step: Callable[[], Awaitable[Any]], name: str) -> None:
     """Call ``step`` every ``seconds`` until cancelled; a failing step is logged, not fatal."""
+    failing = False
     while True:
         try:
             await step()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("%s failed; trying again in %.1f s", name, seconds, exc_info=True)
+        except Exception as err:
+            if not failing:  # one line per outage, not one per round
+                down = is_service_down(err)
+                log.warning(
+                    "%s failed (%s); trying again every %.1f s",
+                    name,
+                    f"{type(err).__name__}: {err}" if down else type(err).__name__,
+                    seconds,
+                    exc_info=not down,
+                )
+            failing = True
+        else:
+            if failing:
+                log.info("%s works again", name)
+            failing = False
         await asyncio.sleep(seconds)
