@@ -193,11 +193,25 @@ async def _requeue(resources: Resources, row: Execution, worker_id: str, err: Ex
         )
 
 
+_COMPILED: dict[tuple[uuid.UUID, int], tuple[uuid.UUID, NodeRegistry, CompiledWorkflow]] = {}
+_COMPILED_MAX = 256
+
+
 async def _load(session: AsyncSession, row: Execution, registry: NodeRegistry) -> CompiledWorkflow:
+    """The compiled version of the execution; versions are immutable, so a worker keeps the
+    ones it compiled (by version id and registry) and reads each from the database once."""
+    key = (row.version_id, id(registry))
+    cached = _COMPILED.get(key)
+    if cached is not None and cached[0] == row.workspace_id and cached[1] is registry:
+        return cached[2]
     version = await session.get(WorkflowVersion, row.version_id)
     if version is None or version.workspace_id != row.workspace_id:
         raise ReporunnerError(f"version {row.version_id} of execution {row.id} is gone")
-    return compile_workflow(parse_definition(version.definition), registry)
+    compiled = compile_workflow(parse_definition(version.definition), registry)
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (row.workspace_id, registry, compiled)
+    return compiled
 
 
 async def process_execution(
