@@ -151,6 +151,7 @@ async def run_execution(
     trigger_items: list[Item] | None = None,
     max_output_bytes: int = 16 * 1024 * 1024,
     durability: Durability = "sync",
+    fresh: bool = False,
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -177,6 +178,8 @@ async def run_execution(
             before the next starts (a crash repeats at most the node that was running),
             ``"exit"`` checkpoints only when the run ends or parks (a crash runs it again from
             the trigger); see :func:`reporunner.platform.engine.durability_of`.
+        fresh: The caller knows no run of this id ever started (no checkpoint can exist), so
+            the checkpoint lookup is skipped.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -201,7 +204,11 @@ async def run_execution(
         "configurable": {"thread_id": execution_id},
         "recursion_limit": _recursion_limit(compiled),
     }
-    existing = await checkpointer.aget_tuple(config) if checkpointer is not None else None
+    existing = (
+        await checkpointer.aget_tuple(config)
+        if checkpointer is not None and (not fresh or resume is not None)
+        else None
+    )
     if resume is not None:
         graph_input: Any = Command(resume=resume)
     elif existing is not None:

@@ -150,8 +150,16 @@ class DatabaseHooks:
     _finished: dict[str, Any] | None = field(default=None, init=False)
     _tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
 
+    first_claim: bool = field(default=False, init=False)
+    """Set by the runner: no earlier attempt of this execution left node runs behind."""
+
     def __post_init__(self) -> None:
         self._buffer = NodeRunBuffer(self.sessions, self.execution_id, self.flush_delay)
+
+    def may_leave_running(self) -> bool:
+        """Whether a node-run row of this execution may still say ``running`` (one of ours
+        not ended, or one of an earlier, crashed attempt)."""
+        return not self.first_claim or self._buffer.has_running()
 
     async def flush(self, session: AsyncSession | None = None) -> bool:
         """Write the pending node-run rows now (in ``session``'s transaction if given)."""

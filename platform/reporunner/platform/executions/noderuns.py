@@ -91,6 +91,10 @@ class NodeRunBuffer:
             if not await self._write(None):
                 await asyncio.sleep(1.0)  # the database is away: try again, not in a tight loop
 
+    def has_running(self) -> bool:
+        """Whether a row of this buffer still says ``running``."""
+        return any(row.get("status") == "running" for row in self._rows.values())
+
     async def flush(self, session: AsyncSession | None = None) -> bool:
         """Write every pending row now (inside ``session``'s transaction if given).
 

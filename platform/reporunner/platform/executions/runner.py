@@ -152,7 +152,7 @@ async def _finish(
             .values(**values)
             .returning(Execution.id)
         )
-        if done is not None:
+        if done is not None and (hooks is None or hooks.may_leave_running()):
             # node runs that never ended: cut off by a dead worker, or parked by an interrupt
             # (the node runs again, as a new row, when the execution continues)
             await session.execute(
@@ -396,7 +396,11 @@ async def _run_with(
         ),
         durability=langgraph_durability(compiled),
         max_output_bytes=resources.settings.max_output_bytes,
+        # the claim sets started_at only if it was unset, to the heartbeat's time: equal means
+        # this is the first claim ever, so no checkpoint (and no earlier node run) exists
+        fresh=row.started_at == row.heartbeat_at,
     )
+    hooks.first_claim = row.started_at == row.heartbeat_at
     if await _finish(resources, row, state.worker_id, result, hooks):
         await hooks.flush_finished(result.status, result.error)
     return result.status
