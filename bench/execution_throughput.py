@@ -45,6 +45,7 @@ from reporunner.platform.engine import (
     postgres_checkpointer,
     run_execution,
 )
+from reporunner.platform.engine.durability import langgraph_durability
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
@@ -80,6 +81,9 @@ async def direct_rate(settings: Settings, runs: int) -> float:
                     trigger={"i": i},
                     checkpointer=saver,
                     hooks=NullHooks(),
+                    # the durability the worker picks for this workflow (``auto`` -> ``fast``)
+                    durability=langgraph_durability(compiled),
+                    fresh=True,
                 )
                 assert result.status == "succeeded", result.error
 

@@ -194,6 +194,10 @@ class Node(ABC, Generic[P]):
     credential_types: ClassVar[tuple[str, ...]] = ()
     """Credential type names this node accepts (see ``reporunner.nodes.credentials``)."""
     mode: ClassVar[Literal["each", "all"]] = "all"
+    extra_loop_runs: ClassVar[int] = 0
+    """Runs of this node in one loop beyond one per iteration: a loop controller runs once more
+    (to start the loop, or to hand on its results); the engine adds it to
+    ``settings.max_loop_iterations``."""
     literal_params: ClassVar[frozenset[str]] = frozenset()
     """Top-level params never rendered as expressions; a ``{{`` in them is a validation error
     (e.g. SQL text, which must take values through bound parameters only)."""

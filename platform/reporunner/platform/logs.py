@@ -71,7 +71,8 @@ def bind_execution(execution_id: object) -> Iterator[None]:
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> logging.Handler:
-    """Install one stderr handler on the root logger (``serve`` and ``worker`` call this).
+    """Install one stderr handler on the root logger (``serve`` and ``worker`` call this),
+    replacing the plain or Rich handlers a library's ``basicConfig`` left there.
 
     Args:
         level: Python log level name.
@@ -89,6 +90,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> logging.Handler
             logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
         )
     root = logging.getLogger()
+    for other in list(root.handlers):
+        # a library's logging.basicConfig at import (the MCP SDK installs a RichHandler) would
+        # print every line a second time
+        if type(other) is logging.StreamHandler or type(other).__module__.startswith("rich"):
+            root.removeHandler(other)
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler

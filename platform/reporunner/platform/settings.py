@@ -82,6 +82,41 @@ class Settings(BaseSettings):
     execution_timeout_seconds: float = Field(
         default=3600.0, gt=0, description="Default upper bound of one execution."
     )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Worker processes `reporunner serve` starts beside the API (unset: one per "
+        "CPU core; 0: one worker inside the API process).",
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT a worker takes no new job and gives running ones this "
+        "long to end; the rest go back to the queue and continue on another worker.",
+    )
+    execution_retention_days: float = Field(
+        default=0,
+        ge=0,
+        description="Ended executions older than this many days are deleted with their node "
+        "runs and checkpoints by the workers (0: kept forever).",
+    )
+    checkpoint_retention_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Checkpoints of ended executions are deleted this many hours after the end "
+        "(the execution and its node runs stay; 0: kept as long as the execution).",
+    )
+    event_retention_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long an execution's event stream stays in Redis after its last event.",
+    )
+    max_output_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest output (JSON bytes) one node run may hand on; a larger one fails "
+        "the node with an error naming this setting.",
+    )
     # -- AI
     llm_model: str | None = Field(
         default=None,
@@ -117,15 +152,17 @@ class Settings(BaseSettings):
         "bodies answer 413.",
     )
     rate_limit_per_minute: int = Field(
-        default=600,
+        default=0,
         ge=0,
-        description="Requests one API key (or browser session) may make per minute (0: no "
-        "limit); more answer 429.",
+        description="Requests one API key (or browser session) may make per minute (default 0: "
+        "no limit; one busy integration exceeds any small figure); more answer 429 with "
+        "Retry-After.",
     )
     webhook_rate_limit_per_minute: int = Field(
-        default=120,
+        default=0,
         ge=0,
-        description="Deliveries one webhook path may receive per minute (0: no limit).",
+        description="Deliveries one webhook path may receive per minute (default 0: no limit); "
+        "more answer 429 with Retry-After.",
     )
     webhook_response_timeout_seconds: float = Field(
         default=30.0,

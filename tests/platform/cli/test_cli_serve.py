@@ -195,3 +195,38 @@ def test_production_without_secret_key_refuses_before_starting(tmp_path: Path) -
     assert result.returncode == 2
     assert result.stderr.strip().startswith("reporunner: REPORUNNER_SECRET_KEY: required")
     assert _servers_of(tmp_path) == []
+
+
+def test_serve_runs_worker_processes_and_sigterm_stops_them(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [REPORUNNER, "serve", "--port", str(port), "--workers", "2"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(port, proc)
+        deadline = time.monotonic() + 90
+        workers: list[psutil.Process] = []
+        while len(workers) < 2:
+            assert time.monotonic() < deadline, "serve did not start its 2 worker processes"
+            workers = [
+                child
+                for child in psutil.Process(proc.pid).children()
+                if "worker" in " ".join(child.cmdline())
+            ]
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        # each worker gets its grace period (30 s by default, idle here) + slack
+        out, _err = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        assert "2 worker process(es) beside the API" in out
+        assert [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for server in _servers_of(tmp_path):
+            server.kill()

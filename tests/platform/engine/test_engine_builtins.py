@@ -274,3 +274,48 @@ async def test_workflow_execute_runs_a_sub_workflow(builtins: NodeRegistry) -> N
     )
     assert result.status == "succeeded", result.error
     assert result.outputs["call"]["main"] == [{"n": 1, "child": True}]
+
+
+def _loop_over(count: int) -> dict[str, Any]:
+    return wf(
+        [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "explode", "type": "data.split_out", "params": {"field": "numbers"}},
+            {"id": "loop", "type": "logic.loop"},
+            {"id": "body", "type": "logic.noop"},
+            {"id": "after", "type": "logic.noop"},
+        ],
+        ["start->explode", "explode->loop", "loop.loop->body", "body->loop.continue",
+         "loop.done->after"],
+    )  # fmt: skip
+
+
+async def test_a_loop_of_exactly_max_loop_iterations_items_runs_at_the_defaults(
+    builtins: NodeRegistry,
+) -> None:
+    # issue fault 9: 1,000 items (batch 1) failed after running all of them, the loop node's
+    # 1,001st run (the one that hands on 'done') counted as an iteration
+    result, hooks = await execute(
+        builtins, _loop_over(1000), uuid.uuid4().hex, trigger={"numbers": list(range(1000))}
+    )
+    assert result.status == "succeeded", result.error
+    assert len(result.outputs["after"]["main"]) == 1000
+    assert hooks.ran().count("body") == 1000
+
+
+async def test_one_item_more_than_max_loop_iterations_fails_naming_the_setting(
+    builtins: NodeRegistry,
+) -> None:
+    definition = _loop_over(0)
+    definition["settings"]["max_loop_iterations"] = 20
+    definition["nodes"][2]["params"] = {"max_iterations": 100}
+    result, _ = await execute(
+        builtins, definition, uuid.uuid4().hex, trigger={"numbers": list(range(21))}
+    )
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "settings.max_loop_iterations=20" in result.error["message"]
+    ok, _ = await execute(
+        builtins, definition, uuid.uuid4().hex, trigger={"numbers": list(range(20))}
+    )
+    assert ok.status == "succeeded", ok.error

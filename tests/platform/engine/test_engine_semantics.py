@@ -268,7 +268,10 @@ async def test_idempotency_key_is_execution_node_and_index(registry: NodeRegistr
     assert result.outputs["k"]["main"] == [{"key": f"{exec_id}:k:{i}"} for i in range(3)]
 
 
-async def test_big_outputs_are_truncated_with_a_marker(registry: NodeRegistry) -> None:
+async def test_an_output_over_the_limit_fails_the_node_naming_the_setting(
+    registry: NodeRegistry,
+) -> None:
+    # issue fault 8: outputs were cut silently at 1,000,000 bytes and the next node got a marker
     definition = wf(
         [{"id": "start", "type": "t.trigger"}, {"id": "a", "type": "t.set"}], ["start->a"]
     )
@@ -276,15 +279,26 @@ async def test_big_outputs_are_truncated_with_a_marker(registry: NodeRegistry) -
     result, hooks = await execute(
         registry, definition, _id(), trigger_items=items, max_output_bytes=1000
     )
-    out = result.outputs["start"]["main"]
-    assert 0 < len(out) < 50
-    marker = out[-1]["_truncated"]
-    assert marker["total_items"] == 50
-    assert marker["kept_items"] == len(out) - 1
-    assert out[:-1] == items[: len(out) - 1]
-    assert hooks.finished("start")[0]["outputs"]["main"] == out
-    # downstream nodes receive the bounded items, marker included, and bound their own output
-    assert result.outputs["a"]["main"][: len(out) - 1] == out[:-1]
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error["code"] == "output_too_large"
+    assert result.error["node"] == "start"
+    assert "REPORUNNER_MAX_OUTPUT_BYTES" in result.error["message"]
+    assert "a" not in result.outputs  # nothing downstream ran on a cut output
+    assert "a" not in hooks.ran()
+    assert [c[1] for c in hooks.calls if c[0] == "failed"] == ["start"]
+
+
+async def test_an_output_within_the_limit_is_handed_on_whole(registry: NodeRegistry) -> None:
+    definition = wf(
+        [{"id": "start", "type": "t.trigger"}, {"id": "a", "type": "t.set"}], ["start->a"]
+    )
+    items = [{"blob": "x" * 100, "i": i} for i in range(50)]
+    result, _ = await execute(
+        registry, definition, _id(), trigger_items=items, max_output_bytes=100_000
+    )
+    assert result.status == "succeeded", result.error
+    assert result.outputs["start"]["main"] == items
 
 
 async def test_events_are_published_in_order(registry: NodeRegistry) -> None:

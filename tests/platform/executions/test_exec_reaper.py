@@ -187,7 +187,8 @@ def _plugin_path(tmp_path: Path) -> str:
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rr-test-nodes\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[reporunner.nodes]\ntest_nodes = exec_testnodes\n")
-    return os.pathsep.join([str(tmp_path / "plugins"), str(HERE)])
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join([str(tmp_path / "plugins"), str(HERE), *inherited])
 
 
 async def test_a_sigkilled_worker_execution_finishes_on_another_worker(

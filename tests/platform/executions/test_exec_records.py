@@ -94,6 +94,7 @@ async def test_outputs_over_the_limit_are_cut_with_a_marker(resources, tenant_fa
     items = [{"n": i, "text": "x" * 50} for i in range(40)]
     await hooks.node_started("big", run=1, inputs={"main": items})
     await hooks.node_finished("big", run=1, outputs={"main": items}, duration=0.01, attempt=1)
+    await hooks.close()  # rows are written in the background; close writes what is pending
     (row,) = await _runs(resources, out.id)
     assert (row.status, row.node_type, row.output_truncated) == ("succeeded", "data.set", True)
     assert row.output is not None

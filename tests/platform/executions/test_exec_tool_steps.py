@@ -43,6 +43,7 @@ async def test_tool_calls_become_node_runs(resources, tenant_factory) -> None:
     for event, data in steps:
         await hooks.publish(event, {**base, **data})
     await hooks.node_finished("agent", run=1, outputs={"main": [{}]}, duration=0.1, attempt=1)
+    await hooks.close()
     async with resources.sessions() as session:
         rows = (
             (await session.execute(select(NodeRun).where(NodeRun.execution_id == out.id)))

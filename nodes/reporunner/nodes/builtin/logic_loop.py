@@ -51,6 +51,7 @@ class Loop(Node[LoopParams]):
         "are sent out of 'done' in order. Fails after 'max_iterations' batches."
     )
     Params = LoopParams
+    extra_loop_runs = 1  # N iterations take N + 1 runs: the last one hands on 'done'
     inputs = (
         Port("main", "Items to iterate over (starts a new loop)."),
         Port("continue", "Results of the loop body for the previous batch."),

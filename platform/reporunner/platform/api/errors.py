@@ -1,8 +1,9 @@
 """Every error leaves the API as ``application/problem+json`` (RFC 9457), never a stack trace.
 
 One table (``ReporunnerError.status``/``code``) decides the status of our own errors;
-framework errors (bad JSON, failed body validation, unknown route) and database integrity errors
-are translated here too, in one place.
+framework errors (bad JSON, failed body validation, unknown route), database integrity errors
+and an unreachable PostgreSQL or Redis (503 with ``Retry-After``) are translated here too, in
+one place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
 from reporunner.nodes.errors import Problem, ReporunnerError
+from reporunner.platform.services.outage import RETRY_AFTER_SECONDS, is_service_down
 
 __all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
 
@@ -62,7 +64,19 @@ def _ours(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
         log.error("request failed: %s", exc.detail)
     retry = exc.extra.get("retry_after")
     headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+    if headers is None and exc.status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return problem(exc.status, exc.code, exc.detail, request=request, headers=headers, **exc.extra)
+
+
+def _outage(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error("%s %s: a service is unreachable: %s", request.method, request.url.path, exc)
+    return problem(
+        503, "service_unavailable",
+        "the database or the queue is unreachable right now; retry after "
+        f"{RETRY_AFTER_SECONDS}s",
+        request=request, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )  # fmt: skip
 
 
 def _validation(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -97,6 +111,8 @@ def _integrity(request: Request[Any, Any, Any], exc: Exception) -> Response[dict
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_service_down(exc):
+        return _outage(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
         500, "internal_error",

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
 from types import FrameType
@@ -26,6 +27,8 @@ from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
 from reporunner.platform.vault import load_master_key
 from reporunner.platform.worker import build_worker
+from reporunner.platform.worker.loop import WakingWorker
+from reporunner.platform.worker.pool import WorkerPool
 
 __all__ = ["add_parser"]
 
@@ -36,7 +39,14 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the API (and a worker) on the configured services")
     p.add_argument("--host", help="address to listen on (default REPORUNNER_HOST)")
     p.add_argument("--port", type=int, help="port to listen on (default REPORUNNER_PORT)")
-    p.add_argument("--no-worker", action="store_true", help="do not run an in-process worker")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes beside the API (default REPORUNNER_WORKERS, else one per CPU "
+        "core; 0: one worker inside the API process)",
+    )
+    p.add_argument("--no-worker", action="store_true", help="run no worker at all")
     p.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
     p.set_defaults(handler=cmd_serve)
 
@@ -113,13 +123,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
             assert resolved.database_url is not None
             if settings.migrate_on_start and not args.no_migrate:
                 upgrade(resolved.database_url)
-            asyncio.run(_serve(resolved, signals, worker=not args.no_worker))
+            asyncio.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
     except _Shutdown:
         pass
     return 0
 
 
-async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None:
+def _worker_count(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Worker processes to start; 0 means one in-process worker, None none at all."""
+    if args.no_worker:
+        return None
+    if args.workers is not None:
+        if args.workers < 0:
+            raise ConfigurationError("--workers: give 0 or more worker processes")
+        return int(args.workers)
+    if settings.workers is not None:
+        return settings.workers
+    return os.cpu_count() or 1
+
+
+async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) -> None:
     resources = await open_resources(settings)
     token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
     async with transaction(resources.sessions) as session:
@@ -131,8 +154,11 @@ async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None
     server = uvicorn.Server(config)
     signals.server = server
     _freeze_startup_objects()
-    arq_worker = build_worker(resources, handle_signals=False) if worker else None
-    worker_task = asyncio.create_task(arq_worker.async_run()) if arq_worker else None
+    arq_worker = build_worker(resources, handle_signals=False) if workers == 0 else None
+    worker_task = asyncio.create_task(arq_worker.main()) if arq_worker else None
+    pool = WorkerPool(settings, workers) if workers else None
+    if pool is not None:
+        pool.start()
     base = f"http://{settings.host}:{settings.port}"
     print(f"reporunner {reporunner.platform.__version__} serving on {base}", flush=True)
     print(f"API docs: {base}/docs", flush=True)
@@ -148,15 +174,20 @@ async def _serve(settings: Settings, signals: _Signals, *, worker: bool) -> None
             f"{_browser_base(settings)}/setup?token={first.setup_token}",
             flush=True,
         )
-    if arq_worker is None:
-        print("no in-process worker (--no-worker): start `reporunner worker`", flush=True)
+    if workers is None:
+        print("no worker (--no-worker): start `reporunner worker`", flush=True)
+    elif pool is not None:
+        print(f"{workers} worker process(es) beside the API (--workers)", flush=True)
     try:
         await server.serve()
     finally:
+        if pool is not None:
+            await pool.stop()
         if arq_worker is not None and worker_task is not None:
-            await arq_worker.close()
+            await arq_worker.stop(settings.worker_shutdown_grace_seconds)
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
+            await arq_worker.close()
         await resources.close()
 
 
@@ -192,16 +223,40 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _work(settings: Settings, *, burst: bool) -> None:
+    loop = asyncio.get_running_loop()
+    workers: list[WakingWorker] = []
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop(signum: signal.Signals) -> None:
+        # first signal: finish or hand back within the grace period; second: hand back now
+        grace = 0.0 if stopping else settings.worker_shutdown_grace_seconds
+        log.info("worker received %s; stopping (grace %gs)", signum.name, grace)
+        stopping.append(loop.create_task(_stop(workers, grace)))
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before anything slow starts
+        loop.add_signal_handler(signum, stop, signum)
     resources = await open_resources(settings)
-    arq_worker = build_worker(resources, burst=burst, handle_signals=True)
-    _freeze_startup_objects()
     try:
-        await arq_worker.main()
-    except asyncio.CancelledError:
-        pass
+        if stopping:
+            return
+        arq_worker = build_worker(resources, burst=burst, handle_signals=False)
+        workers.append(arq_worker)
+        if stopping:  # a signal came while it was being built
+            await arq_worker.stop(0)
+        _freeze_startup_objects()
+        try:
+            await arq_worker.main()
+            for task in stopping:
+                await task
+        finally:
+            await arq_worker.close()
     finally:
-        await arq_worker.close()
         await resources.close()
+
+
+async def _stop(workers: list[WakingWorker], grace: float) -> None:
+    for worker in workers:
+        await worker.stop(grace)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

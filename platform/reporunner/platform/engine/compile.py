@@ -177,6 +177,7 @@ def _gather(box: Mapping[str, Mapping[str, Any]], first_input: str) -> dict[str,
 def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> Any:
     settings = defn.settings
     node_id = cn.id
+    max_runs = settings.max_loop_iterations + cn.cls.extra_loop_runs
 
     async def run(state: EngineState, runtime: Runtime[RunDeps]) -> Command[str]:
         deps = runtime.context
@@ -186,11 +187,11 @@ def _node_fn(cn: CompiledNode, topology: Topology, defn: WorkflowDefinition) -> 
             return Command()  # more items may still arrive; re-checked after the next run
         box = (state.get("inbox") or {}).get(node_id, {})
         run_no = (state.get("runs") or {}).get(node_id, 0) + 1
-        if run_no > settings.max_loop_iterations:
+        if run_no > max_runs:
             raise LoopLimitExceeded(
                 f"node '{node_id}' would run {run_no} times, more than "
-                f"settings.max_loop_iterations={settings.max_loop_iterations}; raise the limit "
-                "or make the loop end sooner"
+                f"settings.max_loop_iterations={settings.max_loop_iterations} allows; raise the "
+                "limit or make the loop end sooner"
             )
         before = (state.get("node_state") or {}).get(node_id, {})
         node_state = copy.deepcopy(before)

@@ -86,7 +86,7 @@ class RunDeps:
         services: Engine services by name (``subworkflow``, ``webhook_response``...).
         credentials: Decrypted credentials by credential id.
         cancel_event: Set to ask the execution to stop.
-        max_output_bytes: Size bound of a node's output kept in the state.
+        max_output_bytes: Largest output (JSON bytes) a node may hand on; more fails it.
         http_client: Shared outbound client; an SSRF-guarded one is made on first use if None.
     """
 
@@ -97,7 +97,7 @@ class RunDeps:
     services: Mapping[str, Any]
     credentials: Mapping[str, BaseModel]
     cancel_event: asyncio.Event | None = None
-    max_output_bytes: int = 1_000_000
+    max_output_bytes: int = 16 * 1024 * 1024
     http_client: httpx.AsyncClient | None = None
     owns_http_client: bool = field(default=False, repr=False)
 

@@ -119,6 +119,13 @@ class WorkflowSettings(_Model):
     max_subworkflow_depth: int = Field(
         5, ge=0, description="How deeply sub-workflows may nest below this workflow."
     )
+    durability: Literal["auto", "durable", "fast"] = Field(
+        "auto",
+        description="'durable': every node's result is committed before the next starts (a "
+        "killed worker repeats at most the running node); 'fast': one checkpoint at the end (a "
+        "killed worker's run starts again from the trigger); 'auto': fast when every node is a "
+        "trigger, an in-memory data/logic node or webhook.respond, else durable.",
+    )
 
 
 class WorkflowDefinition(_Model):

@@ -2,8 +2,9 @@
 
 I/O is injected: the checkpointer (LangGraph's ``AsyncPostgresSaver`` in production), the hooks
 that record node runs and publish events, services, credentials and the HTTP client. The graph
-runs with ``thread_id = execution_id`` and ``durability="sync"``, so a node's result is
-committed before the next node starts; calling ``run_execution`` again with the same id and
+runs with ``thread_id = execution_id`` and, by default, ``durability="sync"``, so a node's
+result is committed before the next node starts (``"exit"``, for short workflows, commits only
+when the run ends or parks); calling ``run_execution`` again with the same id and
 checkpointer continues where the last run stopped, without re-running completed nodes.
 
 What a caller (the execution service / worker) can rely on:
@@ -39,12 +40,13 @@ from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
 from reporunner.platform.engine.state import out_key
 
-__all__ = ["ExecutionResult", "ExecutionStatus", "run_execution"]
+__all__ = ["Durability", "ExecutionResult", "ExecutionStatus", "run_execution"]
 
 INTERRUPT = "__interrupt__"
 """Key under which ``ainvoke`` returns pending interrupts (LangGraph keeps its constant private)."""
 
 ExecutionStatus = Literal["succeeded", "failed", "waiting", "cancelled"]
+Durability = Literal["sync", "async", "exit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class ExecutionResult:
 
     Attributes:
         status: ``succeeded``, ``failed``, ``waiting`` (parked by an interrupt) or ``cancelled``.
-        outputs: Last output of every node that ran, by node id and port (size-bounded).
+        outputs: Last output of every node that ran, by node id and port.
         error: For ``failed``/``cancelled``: ``{code, message, node?, type}``.
         waiting_payload: For ``waiting``: what the interrupting node asked (e.g. the approval
             form), with its ``node_id``.
@@ -127,7 +129,7 @@ def _result_from_state(
 
 def _recursion_limit(compiled: CompiledWorkflow) -> int:
     settings = compiled.definition.settings
-    return 2 * (len(compiled.nodes) + 1) * (settings.max_loop_iterations + 1) + 16
+    return 2 * (len(compiled.nodes) + 1) * (settings.max_loop_iterations + 2) + 16
 
 
 async def run_execution(
@@ -145,7 +147,9 @@ async def run_execution(
     cancel_event: asyncio.Event | None = None,
     trigger_node: str | None = None,
     trigger_items: list[Item] | None = None,
-    max_output_bytes: int = 1_000_000,
+    max_output_bytes: int = 16 * 1024 * 1024,
+    durability: Durability = "sync",
+    fresh: bool = False,
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -166,7 +170,14 @@ async def run_execution(
         cancel_event: Set it to cancel the run; the result is then ``cancelled``.
         trigger_node: Which trigger node starts the run (the first one if None).
         trigger_items: Items the trigger node receives (``[trigger]`` if None).
-        max_output_bytes: Size bound of each node's output kept in the state.
+        max_output_bytes: Largest output (JSON bytes) one node may hand on; a larger one fails
+            the node with ``output_too_large`` naming ``REPORUNNER_MAX_OUTPUT_BYTES``.
+        durability: LangGraph's checkpoint durability: ``"sync"`` commits each superstep
+            before the next starts (a crash repeats at most the node that was running),
+            ``"exit"`` checkpoints only when the run ends or parks (a crash runs it again from
+            the trigger); see :func:`reporunner.platform.engine.durability_of`.
+        fresh: The caller knows no run of this id ever started (no checkpoint can exist), so
+            the checkpoint lookup is skipped.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -191,7 +202,11 @@ async def run_execution(
         "configurable": {"thread_id": execution_id},
         "recursion_limit": _recursion_limit(compiled),
     }
-    existing = await checkpointer.aget_tuple(config) if checkpointer is not None else None
+    existing = (
+        await checkpointer.aget_tuple(config)
+        if checkpointer is not None and (not fresh or resume is not None)
+        else None
+    )
     if resume is not None:
         graph_input: Any = Command(resume=resume)
     elif existing is not None:
@@ -213,7 +228,7 @@ async def run_execution(
         },
     )
     try:
-        result = await _drive(compiled, graph, graph_input, config, deps)
+        result = await _drive(compiled, graph, graph_input, config, deps, durability)
     finally:
         if deps.owns_http_client and deps.http_client is not None:
             await deps.http_client.aclose()
@@ -225,13 +240,17 @@ async def run_execution(
 
 
 async def _drive(
-    compiled: CompiledWorkflow, graph: Any, graph_input: Any, config: Any, deps: RunDeps
+    compiled: CompiledWorkflow,
+    graph: Any,
+    graph_input: Any,
+    config: Any,
+    deps: RunDeps,
+    durability: Durability,
 ) -> ExecutionResult:
     """Run the graph under the execution timeout and the cancel flag; map the outcome."""
     timeout = compiled.definition.settings.timeout_seconds
-    # "sync": a node's checkpoint is committed before the next superstep starts.
-    durability = {"durability": "sync"} if graph.checkpointer is not None else {}
-    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **durability))
+    mode = {"durability": durability} if graph.checkpointer is not None else {}
+    run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **mode))
     waiters: set[asyncio.Future[Any]] = {run}
     cancel_wait: asyncio.Future[Any] | None = None
     if deps.cancel_event is not None:
@@ -239,6 +258,13 @@ async def _drive(
         waiters.add(cancel_wait)
     try:
         done, _ = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+    except asyncio.CancelledError:
+        # the caller (a stopping worker) gave up on this run: the graph must stop too, not
+        # go on in its own future and repeat what the next owner of the execution runs
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await run
+        raise
     finally:
         if cancel_wait is not None:
             cancel_wait.cancel()

@@ -35,6 +35,13 @@ class InvalidRenderedParams(ReporunnerError):
     status = 422
 
 
+class OutputTooLarge(ReporunnerError):
+    """A node produced more output than the execution may carry from node to node."""
+
+    code = "output_too_large"
+    status = 413
+
+
 class LoopLimitExceeded(ReporunnerError):
     """A node ran more often than ``settings.max_loop_iterations`` allows."""
 

@@ -29,7 +29,12 @@ from reporunner.platform.engine.context import (
     leave_call,
 )
 from reporunner.platform.engine.definition import EdgeSpec, NodeSpec
-from reporunner.platform.engine.errors import InvalidRenderedParams, NodeFailed, NodeTimeout
+from reporunner.platform.engine.errors import (
+    InvalidRenderedParams,
+    NodeFailed,
+    NodeTimeout,
+    OutputTooLarge,
+)
 from reporunner.platform.engine.state import out_key
 
 __all__ = ["TRUNCATED_KEY", "CompiledNode", "bound_ports", "error_info", "execute_node"]
@@ -122,6 +127,22 @@ def bound_ports(ports: Mapping[str, list[Item]], limit: int) -> dict[str, list[I
             )
         result[port] = kept
     return result
+
+
+def _within_limit(
+    cn: CompiledNode, ports: dict[str, list[Item]], limit: int
+) -> dict[str, list[Item]]:
+    """The output as it is, or a clear failure: the next node must never get a cut output."""
+    size = _size(ports)
+    if size > limit:
+        message = (
+            f"node '{cn.id}' produced {size} bytes of output, more than the "
+            f"{limit} bytes one node may hand on (REPORUNNER_MAX_OUTPUT_BYTES); raise the "
+            "setting, or make the output smaller (fewer items, or store large content and "
+            "pass a reference)"
+        )
+        raise NodeFailed(message, error=error_info(OutputTooLarge(message), cn.id))
+    return ports
 
 
 def _render_context(
@@ -223,7 +244,7 @@ async def execute_node(
         NodeFailed: the node failed for good and its policy is ``stop``.
     """
     hooks = deps.hooks
-    await hooks.node_started(cn.id, run=run, inputs=bound_ports(inputs, deps.max_output_bytes))
+    await hooks.node_started(cn.id, run=run, inputs=inputs)
     await hooks.publish("node.started", {"node_id": cn.id, "run": run})
     started = time.perf_counter()
     ctx = EngineContext(deps, cn.id, variables, cn.spec.credentials, node_state)
@@ -250,8 +271,16 @@ async def execute_node(
             ports = {"main" if policy == "continue" else "error": [error_item]}
         for port, port_items in (ports or {}).items():
             merged.setdefault(port, []).extend(port_items)
-    bounded = bound_ports(merged, deps.max_output_bytes)
     duration = time.perf_counter() - started
+    try:
+        bounded = _within_limit(cn, merged, deps.max_output_bytes)
+    except NodeFailed as err:
+        info = err.extra["error"]
+        await hooks.node_failed(
+            cn.id, run=run, error=info, attempt=last_attempt, duration=duration, final=True
+        )
+        await hooks.publish("node.failed", {"node_id": cn.id, "final": True, "error": info})
+        raise
     await hooks.node_finished(
         cn.id, run=run, outputs=bounded, duration=duration, attempt=last_attempt
     )

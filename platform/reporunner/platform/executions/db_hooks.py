@@ -1,16 +1,19 @@
 """``DatabaseHooks``: the engine's hooks as ``node_runs`` rows plus Redis events.
 
-Every node run becomes one row (written when it starts, completed when it ends), so a crashed
-execution still shows which node was running. Inputs and outputs above :data:`MAX_RECORD_BYTES`
-are stored cut, ending in a ``_truncated`` marker item, and the row says so
+Every node run becomes one row (in the background, batched: see
+``executions.noderuns.NodeRunBuffer``), so a crashed execution still shows which node was
+running; events go to Redis from a background sender too, in order. Inputs and outputs above
+:data:`MAX_RECORD_BYTES` are stored cut, ending in a ``_truncated`` marker item, and the row says so
 (``output_truncated``); nothing is dropped silently.
 
 Hooks must not raise (the engine would treat a bookkeeping failure as a node failure), so write
-errors are logged; a database that is really gone fails the run through the checkpointer.
+errors are logged and retried; a database that is really gone fails the run through the
+checkpointer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
@@ -20,14 +23,16 @@ from decimal import Decimal
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.nodes.base import Item
-from reporunner.platform.db.models.workflows import NodeRun
-from reporunner.platform.db.session import transaction
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
-from reporunner.platform.executions.events import publish_event
+from reporunner.platform.executions.events import (
+    STREAM_TTL_SECONDS,
+    publish_event,
+    publish_events,
+)
+from reporunner.platform.executions.noderuns import NodeRunBuffer
 
 __all__ = [
     "FINISHED_EVENT",
@@ -47,11 +52,6 @@ TOOL_RESULT_EVENT = "node.tool_result"
 """A node emits ``usage`` with ``tokens_in``, ``tokens_out`` and ``cost_usd`` (LLM calls);
 the numbers are added to its node run and summed into the execution."""
 
-_NO_FSYNC_WAIT = text("SET LOCAL synchronous_commit TO OFF")
-"""Node-run rows do not wait for the WAL flush: they are the record, not the progress (the
-checkpoint, committed synchronously, is), and a Postgres crash costs at most the last fraction
-of a second of them, while every run saves two flushes per node."""
-
 log = logging.getLogger("reporunner.executions")
 
 
@@ -64,23 +64,57 @@ def is_truncated(ports: Mapping[str, list[Item]]) -> bool:
 class EventSink:
     """Publishes an execution's events (stream + channel); extra listeners see each one.
 
+    :meth:`publish` sends at once; :meth:`publish_soon` queues the event for a background
+    sender that sends what queued up in one round trip, in order (observers, not the run, wait
+    for it); :meth:`drain` waits until the queue is sent.
+
     Attributes:
         redis: Where events go.
         execution_id: Whose events.
-        listeners: Called with ``(event, data)`` after publishing (the CLI prints from here).
+        listeners: Called with ``(event, data)`` when an event is published or queued (the CLI
+            prints from here).
+        ttl: How long the event stream stays after its last event (seconds).
     """
 
     redis: Redis
     execution_id: str
     listeners: list[Any] = field(default_factory=list)
+    ttl: int = STREAM_TTL_SECONDS
+    _queued: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list, init=False)
+    _sender: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
+        await self.drain()
         try:
-            await publish_event(self.redis, self.execution_id, event, data)
+            await publish_event(self.redis, self.execution_id, event, data, ttl=self.ttl)
         except Exception:  # events are best effort; node_runs rows are the record
             log.warning("could not publish %s of %s", event, self.execution_id, exc_info=True)
         for listener in self.listeners:
             listener(event, data)
+
+    def publish_soon(self, event: str, data: Mapping[str, Any]) -> None:
+        self._queued.append((event, data))
+        for listener in self.listeners:
+            listener(event, data)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._queued:
+            batch = list(self._queued)
+            self._queued.clear()
+            try:
+                await publish_events(self.redis, self.execution_id, batch, ttl=self.ttl)
+            except Exception:
+                log.warning(
+                    "could not publish %d events of %s", len(batch), self.execution_id,
+                    exc_info=True,
+                )  # fmt: skip
+
+    async def drain(self) -> None:
+        """Wait until every queued event has been sent (or given up on)."""
+        while self._sender is not None and not self._sender.done():
+            await asyncio.shield(self._sender)
 
 
 @dataclass
@@ -109,18 +143,32 @@ class DatabaseHooks:
     workspace_id: uuid.UUID
     node_types: Mapping[str, str]
     max_record_bytes: int = MAX_RECORD_BYTES
+    flush_delay: float = 0.0
+    _buffer: NodeRunBuffer = field(init=False)
     _rows: dict[tuple[str, int], uuid.UUID] = field(default_factory=dict, init=False)
     _usage: dict[str, _Usage] = field(default_factory=dict, init=False)
     _finished: dict[str, Any] | None = field(default=None, init=False)
     _tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
 
-    async def _write(self, statement: Any) -> None:
-        try:
-            async with transaction(self.sessions) as session:
-                await session.execute(_NO_FSYNC_WAIT)
-                await session.execute(statement)
-        except Exception:
-            log.warning("could not record a node run of %s", self.execution_id, exc_info=True)
+    first_claim: bool = field(default=False, init=False)
+    """Set by the runner: no earlier attempt of this execution left node runs behind."""
+
+    def __post_init__(self) -> None:
+        self._buffer = NodeRunBuffer(self.sessions, self.execution_id, self.flush_delay)
+
+    def may_leave_running(self) -> bool:
+        """Whether a node-run row of this execution may still say ``running`` (one of ours
+        not ended, or one of an earlier, crashed attempt)."""
+        return not self.first_claim or self._buffer.has_running()
+
+    async def flush(self, session: AsyncSession | None = None) -> bool:
+        """Write the pending node-run rows now (in ``session``'s transaction if given)."""
+        return await self._buffer.flush(session)
+
+    async def close(self) -> None:
+        """Write what is pending and send the queued events (the run ended or was stopped)."""
+        await self._buffer.close()
+        await self.events.drain()
 
     async def node_started(
         self, node_id: str, *, run: int, inputs: Mapping[str, list[Item]]
@@ -128,18 +176,18 @@ class DatabaseHooks:
         row_id = uuid.uuid4()
         self._rows[(node_id, run)] = row_id
         self._usage[node_id] = _Usage()
-        await self._write(
-            insert(NodeRun).values(
-                id=row_id,
-                workspace_id=self.workspace_id,
-                execution_id=self.execution_id,
-                node_id=node_id,
-                node_type=self.node_types.get(node_id, ""),
-                attempt=1,
-                status="running",
-                input=bound_ports(inputs, self.max_record_bytes),
-                started_at=datetime.now(UTC),
-            )
+        self._buffer.put(
+            row_id,
+            {
+                "workspace_id": self.workspace_id,
+                "execution_id": self.execution_id,
+                "node_id": node_id,
+                "node_type": self.node_types.get(node_id, ""),
+                "attempt": 1,
+                "status": "running",
+                "input": bound_ports(inputs, self.max_record_bytes),
+                "started_at": datetime.now(UTC),
+            },
         )
 
     def _finish_values(self, node_id: str, duration: float) -> dict[str, Any]:
@@ -165,16 +213,15 @@ class DatabaseHooks:
         if row_id is None:
             return
         output = bound_ports(outputs, self.max_record_bytes)
-        await self._write(
-            update(NodeRun)
-            .where(NodeRun.id == row_id)
-            .values(
-                status="succeeded",
-                attempt=attempt,
-                output=output,
-                output_truncated=is_truncated(output),
+        self._buffer.put(
+            row_id,
+            {
+                "status": "succeeded",
+                "attempt": attempt,
+                "output": output,
+                "output_truncated": is_truncated(output),
                 **self._finish_values(node_id, duration),
-            )
+            },
         )
 
     async def node_failed(
@@ -193,7 +240,7 @@ class DatabaseHooks:
         values: dict[str, Any] = {"attempt": attempt, "error": dict(error)}
         if final:
             values.update(status="failed", **self._finish_values(node_id, duration))
-        await self._write(update(NodeRun).where(NodeRun.id == row_id).values(**values))
+        self._buffer.put(row_id, values)
 
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
         if event == USAGE_EVENT:
@@ -205,7 +252,7 @@ class DatabaseHooks:
         if event == FINISHED_EVENT:
             self._finished = dict(data)  # held until the row says so too (flush_finished)
             return
-        await self.events.publish(event, data)
+        self.events.publish_soon(event, data)
 
     async def flush_finished(self, status: str, error: Mapping[str, Any] | None) -> None:
         """Publish ``execution.finished`` once the execution row holds the outcome.
@@ -217,6 +264,7 @@ class DatabaseHooks:
         if error is not None and "error" not in data:
             data["error"] = dict(error)
         self._finished = None
+        await self.close()
         await self.events.publish(FINISHED_EVENT, data)
 
     async def _record_tool_step(self, data: Mapping[str, Any]) -> None:
@@ -227,26 +275,23 @@ class DatabaseHooks:
         ok = bool(data.get("ok"))
         tool = str(data.get("tool", "?"))
         arguments = {"arguments": [call.get("arguments", {})]}
-        await self._write(
-            insert(NodeRun).values(
-                id=uuid.uuid4(),
-                workspace_id=self.workspace_id,
-                execution_id=self.execution_id,
-                node_id=f"{data.get('node_id', '')}/tool:{tool}",
-                node_type=f"tool:{tool}",
-                attempt=1,
-                status="succeeded" if ok else "failed",
-                input=bound_ports(arguments, self.max_record_bytes),
-                output=bound_ports(
-                    {"main": [{"output": data.get("output")}]}, self.max_record_bytes
-                )
-                if ok
-                else None,
-                error=None if ok else {"message": str(data.get("error") or "tool failed")},
-                started_at=call.get("at", finished),
-                finished_at=finished,
-                duration_ms=float(data.get("duration_ms") or 0.0),
-            )
+        output = {"main": [{"output": data.get("output")}]}
+        self._buffer.put(
+            uuid.uuid4(),
+            {
+                "workspace_id": self.workspace_id,
+                "execution_id": self.execution_id,
+                "node_id": f"{data.get('node_id', '')}/tool:{tool}",
+                "node_type": f"tool:{tool}",
+                "attempt": 1,
+                "status": "succeeded" if ok else "failed",
+                "input": bound_ports(arguments, self.max_record_bytes),
+                "output": bound_ports(output, self.max_record_bytes) if ok else None,
+                "error": None if ok else {"message": str(data.get("error") or "tool failed")},
+                "started_at": call.get("at", finished),
+                "finished_at": finished,
+                "duration_ms": float(data.get("duration_ms") or 0.0),
+            },
         )
 
     def _add_usage(self, data: Mapping[str, Any]) -> None:

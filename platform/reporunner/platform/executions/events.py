@@ -23,6 +23,7 @@ __all__ = [
     "channel",
     "follow",
     "publish_event",
+    "publish_events",
     "read_events",
     "stream_key",
 ]
@@ -32,7 +33,8 @@ CANCEL_CHANNEL = "reporunner:executions:cancel"
 STREAM_MAXLEN = 10_000
 """Events kept per execution (older ones are trimmed; the node_runs rows keep the record)."""
 STREAM_TTL_SECONDS = 7 * 24 * 3600
-"""Replay window of an execution's events after its last event."""
+"""Default replay window of an execution's events after its last event (workers use
+``REPORUNNER_EVENT_RETENTION_SECONDS``)."""
 
 
 def channel(execution_id: str) -> str:
@@ -72,7 +74,12 @@ def _decode(entry_id: bytes | str, fields: Mapping[Any, Any]) -> Event:
 
 
 async def publish_event(
-    redis: Redis, execution_id: str, event: str, data: Mapping[str, Any]
+    redis: Redis,
+    execution_id: str,
+    event: str,
+    data: Mapping[str, Any],
+    *,
+    ttl: int = STREAM_TTL_SECONDS,
 ) -> str:
     """Append ``event`` to the execution's stream and publish it on its channel.
 
@@ -83,10 +90,28 @@ async def publish_event(
     key = stream_key(execution_id)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xadd(key, {"e": payload}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.expire(key, STREAM_TTL_SECONDS)
+        pipe.expire(key, ttl)
         pipe.publish(channel(execution_id), payload)
         entry_id, *_ = await pipe.execute()
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+async def publish_events(
+    redis: Redis,
+    execution_id: str,
+    events: list[tuple[str, Mapping[str, Any]]],
+    *,
+    ttl: int = STREAM_TTL_SECONDS,
+) -> None:
+    """:func:`publish_event` for several events in order, in one round trip."""
+    key = stream_key(execution_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        for event, data in events:
+            payload = _encode(event, data)
+            pipe.xadd(key, {"e": payload}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.publish(channel(execution_id), payload)
+        pipe.expire(key, ttl)
+        await pipe.execute()
 
 
 async def read_events(redis: Redis, execution_id: str, after: str = "0") -> list[Event]:

@@ -34,6 +34,7 @@ from reporunner.platform.engine import (
     parse_definition,
     run_execution,
 )
+from reporunner.platform.engine.durability import durability_of, langgraph_durability
 from reporunner.platform.engine.execute import bound_ports
 from reporunner.platform.executions.credentials import resolve_for_run
 from reporunner.platform.executions.db_hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
@@ -45,6 +46,9 @@ __all__ = ["MAX_ATTEMPTS", "WorkerState", "claim_execution", "process_execution"
 
 MAX_ATTEMPTS = 5
 """How often an execution is picked up before a crash loop is declared a failure."""
+FAST_FLUSH_DELAY = 0.25
+"""Seconds the node-run rows of a ``fast`` execution wait to be written in one batch (most
+such runs end sooner, and their rows go in with the outcome)."""
 
 log = logging.getLogger("reporunner.executions")
 
@@ -109,8 +113,10 @@ async def _finish(
     row: Execution,
     worker_id: str,
     result: ExecutionResult,
+    hooks: DatabaseHooks | None = None,
 ) -> bool:
-    """Write the outcome (only while this worker still owns the row); True if written."""
+    """Write the outcome (only while this worker still owns the row), with the node-run rows
+    still pending in ``hooks``, in one transaction; True if written."""
     terminal = result.status != "waiting"
     totals = (
         select(
@@ -138,6 +144,8 @@ async def _finish(
             "final_items": bound_ports({"main": result.final_items}, MAX_RECORD_BYTES)["main"]
         }
     async with transaction(resources.sessions) as session:
+        if hooks is not None:
+            await hooks.flush(session)
         done = await session.scalar(
             update(Execution)
             .where(
@@ -148,7 +156,7 @@ async def _finish(
             .values(**values)
             .returning(Execution.id)
         )
-        if done is not None:
+        if done is not None and (hooks is None or hooks.may_leave_running()):
             # node runs that never ended: cut off by a dead worker, or parked by an interrupt
             # (the node runs again, as a new row, when the execution continues)
             await session.execute(
@@ -189,11 +197,25 @@ async def _requeue(resources: Resources, row: Execution, worker_id: str, err: Ex
         )
 
 
+_COMPILED: dict[tuple[uuid.UUID, int], tuple[uuid.UUID, NodeRegistry, CompiledWorkflow]] = {}
+_COMPILED_MAX = 256
+
+
 async def _load(session: AsyncSession, row: Execution, registry: NodeRegistry) -> CompiledWorkflow:
+    """The compiled version of the execution; versions are immutable, so a worker keeps the
+    ones it compiled (by version id and registry) and reads each from the database once."""
+    key = (row.version_id, id(registry))
+    cached = _COMPILED.get(key)
+    if cached is not None and cached[0] == row.workspace_id and cached[1] is registry:
+        return cached[2]
     version = await session.get(WorkflowVersion, row.version_id)
     if version is None or version.workspace_id != row.workspace_id:
         raise ReporunnerError(f"version {row.version_id} of execution {row.id} is gone")
-    return compile_workflow(parse_definition(version.definition), registry)
+    compiled = compile_workflow(parse_definition(version.definition), registry)
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (row.workspace_id, registry, compiled)
+    return compiled
 
 
 async def process_execution(
@@ -219,6 +241,11 @@ async def process_execution(
         await _fail(resources, row, state.worker_id, error)
         await _publish_finished(resources, row, "failed", error)
         outcome = "failed"
+    except asyncio.CancelledError:
+        # the worker is stopping and its grace period is over: the graph has stopped (see
+        # ``engine.durable_run``); the next worker continues from the last checkpoint
+        await asyncio.shield(_hand_back(resources, row, state.worker_id))
+        raise
     except Exception as err:
         log.exception("execution %s hit an infrastructure failure", row.id)
         await _requeue(resources, row, state.worker_id, err)
@@ -226,6 +253,37 @@ async def process_execution(
     finally:
         state.running.pop(key, None)
     return outcome
+
+
+async def _hand_back(resources: Resources, row: Execution, worker_id: str) -> None:
+    """Put a running execution back in the queue (its arq job stays queued: arq re-queues a
+    cancelled job); the reaper does the same if this write fails."""
+    try:
+        async with transaction(resources.sessions) as session:
+            back = await session.scalar(
+                update(Execution)
+                .where(
+                    Execution.id == row.id,
+                    Execution.worker_id == worker_id,
+                    Execution.status == "running",
+                )
+                .values(
+                    status="queued",
+                    worker_id=None,
+                    heartbeat_at=func.now(),
+                    attempts=func.greatest(Execution.attempts - 1, 0),
+                )
+                .returning(Execution.id)
+            )
+            if back is not None:
+                await session.execute(
+                    update(NodeRun)
+                    .where(NodeRun.execution_id == row.id, NodeRun.status == "running")
+                    .values(status="interrupted", finished_at=func.now())
+                )
+        log.info("execution %s handed back to the queue (worker stopping)", row.id)
+    except Exception:
+        log.warning("could not hand execution %s back; the reaper will", row.id, exc_info=True)
 
 
 async def _cancel_if_requested(resources: Resources, execution_id: uuid.UUID) -> str:
@@ -284,15 +342,47 @@ async def _run(
     state: WorkerState,
     cancel: asyncio.Event,
 ) -> str:
-    sink = EventSink(resources.redis, str(row.id), list(state.listeners))
+    sink = EventSink(
+        resources.redis,
+        str(row.id),
+        list(state.listeners),
+        ttl=resources.settings.event_retention_seconds,
+    )
+    mode = durability_of(compiled)
     hooks = DatabaseHooks(
         sessions=resources.sessions,
         events=sink,
         execution_id=row.id,
         workspace_id=row.workspace_id,
         node_types={nid: cn.spec.type for nid, cn in compiled.nodes.items()},
+        # durable: each row as soon as possible; fast: usually one write, with the outcome
+        flush_delay=0.0 if mode == "durable" else FAST_FLUSH_DELAY,
     )
-    info = RunInfo(row.id, row.workflow_id, row.depth, compiled, state.checkpointer, state.registry)
+    try:
+        status = await _run_with(resources, row, compiled, credentials, state, cancel, hooks)
+    finally:
+        await asyncio.shield(hooks.close())
+    return status
+
+
+async def _run_with(
+    resources: Resources,
+    row: Execution,
+    compiled: CompiledWorkflow,
+    credentials: dict[str, Any],
+    state: WorkerState,
+    cancel: asyncio.Event,
+    hooks: DatabaseHooks,
+) -> str:
+    info = RunInfo(
+        row.id,
+        row.workflow_id,
+        row.depth,
+        compiled,
+        state.checkpointer,
+        state.registry,
+        row.trigger_type,
+    )
     resume = await _pending_resume(row, compiled, state.checkpointer)
     result = await run_execution(
         compiled,
@@ -308,7 +398,13 @@ async def _run(
         trigger_node=entry_trigger(
             [(nid, compiled.nodes[nid].spec.type) for nid in compiled.triggers], row.trigger_type
         ),
+        durability=langgraph_durability(compiled),
+        max_output_bytes=resources.settings.max_output_bytes,
+        # the claim sets started_at only if it was unset, to the heartbeat's time: equal means
+        # this is the first claim ever, so no checkpoint (and no earlier node run) exists
+        fresh=row.started_at == row.heartbeat_at,
     )
-    if await _finish(resources, row, state.worker_id, result):
+    hooks.first_claim = row.started_at == row.heartbeat_at
+    if await _finish(resources, row, state.worker_id, result, hooks):
         await hooks.flush_finished(result.status, result.error)
     return result.status

@@ -55,6 +55,7 @@ class RunInfo:
         compiled: The compiled version it runs.
         checkpointer: The checkpointer it runs with.
         registry: Node types available to it.
+        trigger_type: What started it (``manual``, ``webhook``...); None if unknown.
     """
 
     execution_id: uuid.UUID
@@ -63,6 +64,7 @@ class RunInfo:
     compiled: CompiledWorkflow
     checkpointer: BaseCheckpointSaver[Any] | None
     registry: NodeRegistry
+    trigger_type: str | None = None
 
 
 ServiceProvider = Callable[[Resources, uuid.UUID, RunInfo], tuple[str, Any]]

@@ -14,12 +14,25 @@ import uuid
 
 from arq.connections import ArqRedis
 
-__all__ = ["JOB_NAME", "enqueue_execution", "job_id"]
+__all__ = ["JOB_NAME", "enqueue_execution", "job_id", "wake_channel", "wake_workers"]
 
 JOB_NAME = "run_execution_job"
 """Name of the worker job that runs an execution."""
 
 log = logging.getLogger("reporunner.executions")
+
+
+def wake_channel(queue_name: str) -> str:
+    """Pub/sub channel idle workers listen on: a message means "a job is ready now"."""
+    return f"{queue_name}:wake"
+
+
+async def wake_workers(arq: ArqRedis, queue_name: str) -> None:
+    """Tell idle workers to look at the queue now (never raises; they also poll)."""
+    try:
+        await arq.publish(wake_channel(queue_name), b"1")
+    except Exception:
+        log.debug("could not wake the workers of %s", queue_name, exc_info=True)
 
 
 def job_id(execution_id: uuid.UUID | str, attempts: int, suffix: str = "") -> str:
@@ -54,4 +67,6 @@ async def enqueue_execution(
     except Exception:
         log.warning("could not enqueue execution %s; the reaper will", execution_id, exc_info=True)
         return False
+    if job is not None and not defer_seconds:
+        await wake_workers(arq, queue_name)
     return job is not None

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import Job, JobStatus
 from sqlalchemy import func, or_, select, update
 
@@ -30,6 +31,7 @@ from reporunner.platform.executions.events import CANCEL_CHANNEL, publish_event
 from reporunner.platform.executions.job_runner import MAX_ATTEMPTS, WorkerState
 from reporunner.platform.executions.queue import enqueue_execution, job_id
 from reporunner.platform.resources import Resources
+from reporunner.platform.services.outage import is_service_down
 
 __all__ = ["beat_once", "listen_for_cancels", "reap_once", "run_every"]
 
@@ -84,12 +86,33 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
         await publish_event(resources.redis, str(ident), "execution.finished", data)
     requeued = []
     for ident, attempts in rows:
+        await _drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
         if ident in dead:
             continue
         log.warning("execution %s lost its worker; queueing it again", ident)
         await enqueue_execution(resources.arq, settings.queue_name, ident, attempts)
         requeued.append(ident)
     return requeued
+
+
+async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
+    """Remove the job a dead worker was running from arq's queue.
+
+    arq keeps a started job in the queue under an in-progress key that lives as long as the
+    job timeout (an hour): left there, it would sit at the head of the queue, which a worker
+    reads only the first 100 entries of, and be re-checked on every poll.
+    """
+    try:
+        async with resources.arq.pipeline(transaction=True) as pipe:
+            pipe.zrem(resources.settings.queue_name, dead_job)
+            pipe.delete(
+                in_progress_key_prefix + dead_job,
+                job_key_prefix + dead_job,
+                retry_key_prefix + dead_job,
+            )
+            await pipe.execute()
+    except Exception:
+        log.warning("could not drop the dead job %s from the queue", dead_job, exc_info=True)
 
 
 async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
@@ -154,11 +177,25 @@ async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
 
 async def run_every(seconds: float, step: Callable[[], Awaitable[Any]], name: str) -> None:
     """Call ``step`` every ``seconds`` until cancelled; a failing step is logged, not fatal."""
+    failing = False
     while True:
         try:
             await step()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("%s failed; trying again in %.1f s", name, seconds, exc_info=True)
+        except Exception as err:
+            if not failing:  # one line per outage, not one per round
+                down = is_service_down(err)
+                log.warning(
+                    "%s failed (%s); trying again every %.1f s",
+                    name,
+                    f"{type(err).__name__}: {err}" if down else type(err).__name__,
+                    seconds,
+                    exc_info=not down,
+                )
+            failing = True
+        else:
+            if failing:
+                log.info("%s works again", name)
+            failing = False
         await asyncio.sleep(seconds)

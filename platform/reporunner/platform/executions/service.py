@@ -200,8 +200,10 @@ async def start_execution(
                 index_elements=["workspace_id", "workflow_id", "idempotency_key"],
                 index_where=Execution.idempotency_key.is_not(None),
             )
-        new_id = await session.scalar(statement.returning(Execution.id))
-        if new_id is None:
+        created = await session.scalar(
+            statement.returning(Execution), execution_options={"populate_existing": True}
+        )
+        if created is None:
             existing = await session.scalar(
                 select(Execution).where(
                     Execution.workspace_id == workspace_id,
@@ -211,10 +213,10 @@ async def start_execution(
             )
             assert existing is not None
             return execution_out(existing)
+        out = execution_out(created)
     # committed: from here on the row exists whatever happens to the enqueue
-    await enqueue_execution(resources.arq, resources.settings.queue_name, new_id)
-    async with transaction(resources.sessions) as session:
-        return execution_out(await _row(session, workspace_id, new_id))
+    await enqueue_execution(resources.arq, resources.settings.queue_name, created.id)
+    return out
 
 
 async def get_execution(

@@ -29,6 +29,7 @@ from reporunner.platform.db.models import Schedule
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.resources import Resources
+from reporunner.platform.services.outage import is_service_down
 from reporunner.platform.workflows.schedule_sync import reconcile_schedules
 
 __all__ = [
@@ -171,11 +172,21 @@ async def run_scheduler(
     """
     pause = tick_seconds or resources.settings.scheduler_tick_seconds
     passes = 0
+    failing = False
     while not stop_event.is_set():
         try:
             await scheduler_pass(resources, clock(), reconcile=passes % RECONCILE_EVERY == 0)
-        except (RedisError, SQLAlchemyError, OSError):
-            log.warning("scheduler pass failed; retrying next tick", exc_info=True)
+        except (RedisError, SQLAlchemyError, OSError) as err:
+            if not failing:  # one line per outage, not a traceback per tick
+                down = is_service_down(err)
+                log.warning(
+                    "scheduler pass failed (%s); retrying every tick", err, exc_info=not down
+                )
+            failing = True
+        else:
+            if failing:
+                log.info("scheduler works again")
+            failing = False
         passes += 1
         try:
             await asyncio.wait_for(stop_event.wait(), timeout=pause)

@@ -64,7 +64,7 @@ class EmbeddedRedis:
         with self.holders.lock:
             url = self._running_url()
             if url is None:
-                url = self._spawn(timeout)
+                url = self._spawn(timeout, *self._previous())
             self.holders.add()
         self._url = url
         return url
@@ -83,8 +83,29 @@ class EmbeddedRedis:
             return None
         return url
 
-    def _spawn(self, timeout: float) -> str:
-        port, password = _free_port(), secrets.token_urlsafe(24)
+    def _previous(self) -> tuple[int | None, str | None]:
+        """Port and password of a server of this data directory that is gone (killed, OOM):
+        its successor takes both, so every process holding the old URL reconnects to it
+        instead of one data directory getting a second Redis that only new processes know."""
+        try:
+            state = json.loads(self.state_file.read_text())
+            port, password = int(state["port"]), str(state["password"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None, None
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Redis binds
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return None, None  # the port went to someone else: a new one it is
+        log.warning(
+            "the embedded Redis of %s was not running; starting it again on port %d", self.dir, port
+        )
+        return port, password
+
+    def _spawn(self, timeout: float, port: int | None = None, password: str | None = None) -> str:
+        port = port or _free_port()
+        password = password or secrets.token_urlsafe(24)
         conf = self.dir / "redis.conf"
         conf.write_text(
             "\n".join(

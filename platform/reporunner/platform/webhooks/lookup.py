@@ -73,24 +73,20 @@ async def find_target(
         f"no published workflow listens on {method} /hooks/{workspace_slug}/{path}; publish a "
         "workflow whose webhook trigger has this path and method"
     )
-    workspace_id = await session.scalar(
-        select(Workspace.id).where(Workspace.slug == workspace_slug)
-    )
-    if workspace_id is None:
-        raise not_found
     probe = {"nodes": [{"type": WEBHOOK_TYPE, "params": {"path": path}}]}
-    rows = await session.execute(
-        select(Workflow.id, WorkflowVersion.number, WorkflowVersion.definition)
+    rows = await session.execute(  # one round trip: workspace, workflows and versions joined
+        select(Workspace.id, Workflow.id, WorkflowVersion.number, WorkflowVersion.definition)
+        .join(Workflow, Workflow.workspace_id == Workspace.id)
         .join(WorkflowVersion, WorkflowVersion.id == Workflow.published_version_id)
         .where(
-            Workflow.workspace_id == workspace_id,
-            WorkflowVersion.workspace_id == workspace_id,
+            Workspace.slug == workspace_slug,
+            WorkflowVersion.workspace_id == Workspace.id,
             Workflow.archived_at.is_(None),
             WorkflowVersion.definition.contains(probe),
         )
     )
     found: list[WebhookTarget] = []
-    for workflow_id, number, definition in rows.all():
+    for workspace_id, workflow_id, number, definition in rows.all():
         for node in _webhook_nodes(definition, path):
             try:
                 params = WebhookParams.model_validate(node["params"])

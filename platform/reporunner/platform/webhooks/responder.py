@@ -22,6 +22,7 @@ from reporunner.nodes.errors import ConflictError, NodeError
 from reporunner.nodes.services import WEBHOOK_RESPONSE
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import transaction
+from reporunner.platform.engine.context import current_call
 from reporunner.platform.resources import Resources
 
 __all__ = [
@@ -54,7 +55,7 @@ class StoredResponse:
     body: bytes
 
 
-def _encode(status: int, headers: Mapping[str, str], body: Any) -> str:
+def _encode(status: int, headers: Mapping[str, str], body: Any, node: str = "") -> str:
     out = {k: str(v) for k, v in headers.items() if k.lower() not in _DROPPED}
     if isinstance(body, bytes):
         raw = body
@@ -66,7 +67,8 @@ def _encode(status: int, headers: Mapping[str, str], body: Any) -> str:
         raw = json.dumps(body, default=str).encode()
         if not any(k.lower() == "content-type" for k in out):
             out["Content-Type"] = "application/json"
-    return json.dumps({"status": status, "headers": out, "body": base64.b64encode(raw).decode()})
+    encoded = base64.b64encode(raw).decode()
+    return json.dumps({"status": status, "headers": out, "body": encoded, "node": node})
 
 
 @dataclass
@@ -75,32 +77,43 @@ class RedisWebhookResponder:
 
     resources: Resources
     execution_id: uuid.UUID
+    trigger_type: str | None = None
 
     async def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
         """Store the answer for the waiting webhook request.
 
+        The same node running again (its execution continued after a crashed worker) finds
+        its own answer stored and succeeds without changing it: the caller got one answer.
+
         Raises:
             NodeError: the execution was not started by a webhook.
-            ConflictError: this execution has already answered.
+            ConflictError: another node of this execution has already answered.
         """
-        async with transaction(self.resources.sessions) as session:
-            trigger_type = await session.scalar(
-                select(Execution.trigger_type).where(Execution.id == self.execution_id)
-            )
+        trigger_type = self.trigger_type
+        if trigger_type is None:
+            async with transaction(self.resources.sessions) as session:
+                trigger_type = await session.scalar(
+                    select(Execution.trigger_type).where(Execution.id == self.execution_id)
+                )
         if trigger_type != "webhook":
             raise NodeError(
                 "webhook.respond needs an execution started by a webhook trigger (this one was "
                 f"started by '{trigger_type}'); remove the node or start it from its webhook URL"
             )
         key = str(self.execution_id)
+        scope = current_call()
+        node = scope.node_id if scope is not None else ""
         redis = self.resources.redis
-        stored = await redis.set(
-            _key(key), _encode(status, headers, body), nx=True, ex=RESPONSE_TTL_SECONDS
-        )
+        async with redis.pipeline(transaction=True) as pipe:
+            answer = _encode(status, headers, body, node)
+            pipe.set(_key(key), answer, nx=True, ex=RESPONSE_TTL_SECONDS)
+            pipe.rpush(_wake_key(key), "1")
+            pipe.expire(_wake_key(key), RESPONSE_TTL_SECONDS)
+            stored, *_ = await pipe.execute()
         if not stored:
-            raise ConflictError("this execution has already answered its webhook; respond once")
-        await redis.rpush(_wake_key(key), "1")  # type: ignore[misc]
-        await redis.expire(_wake_key(key), RESPONSE_TTL_SECONDS)
+            raw = await redis.get(_key(key))
+            if raw is None or not node or json.loads(raw).get("node") != node:
+                raise ConflictError("this execution has already answered its webhook; respond once")
 
 
 async def read_response(redis: Redis, execution_id: str) -> StoredResponse | None:
@@ -136,13 +149,16 @@ async def wait_for_response(
     """
     key = str(execution_id)
     deadline = time.monotonic() + timeout
+    first = True
     while True:
         response = await read_response(resources.redis, key)
         if response is not None:
             return response
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or await ended():
+        # a run that was just queued has not ended: the first wait needs no database read
+        if remaining <= 0 or (not first and await ended()):
             return await read_response(resources.redis, key)
+        first = False
         wait = max(1, int(min(remaining, 1.0) + 0.999))
         await resources.redis.blpop([_wake_key(key)], timeout=wait)  # type: ignore[misc]
 
@@ -151,4 +167,5 @@ def webhook_response_provider(
     resources: Resources, workspace_id: uuid.UUID, run: Any
 ) -> tuple[str, Any]:
     """Executions provider of ``"webhook_response"`` (see ``executions.node_services``)."""
-    return WEBHOOK_RESPONSE, RedisWebhookResponder(resources, run.execution_id)
+    trigger_type = getattr(run, "trigger_type", None)
+    return WEBHOOK_RESPONSE, RedisWebhookResponder(resources, run.execution_id, trigger_type)

@@ -21,6 +21,12 @@ from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.service import TERMINAL, start_execution
 from reporunner.platform.resources import Resources
+from reporunner.platform.services.outage import (
+    REDIS_DOWN,
+    RETRY_AFTER_SECONDS,
+    ServiceUnavailable,
+    require_redis,
+)
 from reporunner.platform.vault import resolve_credentials
 from reporunner.platform.webhooks.body import parse_body, trigger_item
 from reporunner.platform.webhooks.lookup import WebhookTarget, find_target
@@ -154,6 +160,9 @@ async def handle_delivery(
         body=body,
         hidden=hidden if params.auth != "none" else frozenset(),
     )
+    if params.response_mode == "respond_node":
+        # answering needs Redis: refuse before anything is created, so a retry is no duplicate
+        await require_redis(resources.redis, "this webhook's workflow")
     out = await start_execution(
         resources,
         target.workspace_id,
@@ -166,9 +175,17 @@ async def handle_delivery(
     accepted = {"execution_id": str(out.id), "status": out.status}
     if params.response_mode == "immediately":
         return WebhookAnswer(202, accepted)
-    answer = await wait_for_response(
-        resources, out.id, respond_timeout, ended=lambda: _ended(resources, out.id)
-    )
+    try:
+        answer = await wait_for_response(
+            resources, out.id, respond_timeout, ended=lambda: _ended(resources, out.id)
+        )
+    except REDIS_DOWN as err:
+        raise ServiceUnavailable(
+            f"the queue (Redis) went away while execution {out.id} was starting; it runs when "
+            f"Redis is back. Retry after {RETRY_AFTER_SECONDS}s with the same Idempotency-Key "
+            "to get its answer",
+            execution_id=str(out.id),
+        ) from err
     if answer is not None:
         return WebhookAnswer(answer.status, answer.body, dict(answer.headers), raw=True)
     if await _ended(resources, out.id):

@@ -7,7 +7,8 @@ Job functions are collected from the parts that define them (``job_functions``);
 On start-up the worker opens the durable checkpointer (a pool of its own) and starts four
 background tasks: the heartbeat of the executions it runs, the reaper that re-queues
 executions of dead workers and lost jobs, the listener for cancel requests, and the document
-reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions. Their state is
+reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions, and the
+pruning of old executions (``reporunner.platform.executions.retention``). Their state is
 ``ctx["executions"]`` (a :class:`~reporunner.platform.executions.job_runner.WorkerState`).
 """
 
@@ -20,7 +21,7 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
-from arq.worker import Worker, func
+from arq.worker import func
 from sqlalchemy.engine import make_url
 
 from reporunner.nodes.registry import NodeRegistry, default_registry
@@ -32,10 +33,12 @@ from reporunner.platform.executions.reaper import (
     reap_once,
     run_every,
 )
+from reporunner.platform.executions.retention import PRUNE_INTERVAL_SECONDS, prune_once
 from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
+from reporunner.platform.worker.loop import WakingWorker
 from reporunner.platform.worker.node_services import PROVIDERS
 
 __all__ = ["build_worker", "job_functions", "libpq_dsn"]
@@ -43,9 +46,9 @@ __all__ = ["build_worker", "job_functions", "libpq_dsn"]
 STATE_KEY = "executions"
 _STACK_KEY = "_exit_stack"
 _TASKS_KEY = "_background_tasks"
-POLL_DELAY_SECONDS = 0.1
-"""How often an idle worker looks at the queue (arq's 0.5 s default adds up to half a second
-to every run's start; a ZRANGEBYSCORE ten times a second is nothing for Redis)."""
+POLL_DELAY_SECONDS = 0.5
+"""How often an idle worker looks at the queue without being woken (deferred jobs, a missed
+wake-up message); a job enqueued for now wakes the workers at once (``worker.loop``)."""
 
 
 def job_functions() -> list[JobFunction]:
@@ -99,6 +102,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
                 _reap_interval(resources), lambda: reap_documents(resources), "document reaper"
             )
         ),
+        asyncio.create_task(
+            run_every(PRUNE_INTERVAL_SECONDS, lambda: prune_once(resources), "retention")
+        ),
     ]
     if ctx.get("schedules"):
         ctx[_SCHEDULER_KEY] = start_scheduler(resources)
@@ -119,38 +125,26 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
         await stack.aclose()
 
 
-class _Worker(Worker):
-    """arq's worker, stopping our background tasks however ``main`` ends.
-
-    arq runs ``on_shutdown`` only from ``close()``, which a burst worker's ``main`` never calls;
-    the clean-up is idempotent, so ``close()`` after ``main`` is harmless.
-    """
-
-    async def main(self) -> None:
-        try:
-            await super().main()
-        finally:
-            await _shutdown(self.ctx)
-
-
 def build_worker(
     resources: Resources,
     *,
     burst: bool = False,
     handle_signals: bool = True,
     registry: NodeRegistry | None = None,
-) -> Worker:
+) -> WakingWorker:
     """An arq worker on the settings' queue, sharing ``resources`` with its jobs.
 
     Args:
         resources: Shared database, Redis and queue connections.
         burst: Exit once the queue is empty (tests, one-off runs).
-        handle_signals: Let arq install SIGINT/SIGTERM handlers.
+        handle_signals: Let arq install its SIGINT/SIGTERM handlers (the CLI installs its
+            own, which stop the worker gracefully: see ``WakingWorker.stop``).
         registry: Node types executions may use (default: built-ins + entry points).
     """
     settings = resources.settings
     worker_id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    return _Worker(
+    return WakingWorker(
+        on_exit=_shutdown,
         functions=[func(f, name=f.__name__) for f in job_functions()],
         queue_name=settings.queue_name,
         redis_pool=resources.arq,

@@ -27,6 +27,7 @@ from reporunner.platform.executions import (
     wait_for_execution,
 )
 from reporunner.platform.resources import Resources
+from reporunner.platform.services.outage import REDIS_DOWN, ServiceUnavailable, require_redis
 
 __all__ = ["WorkflowController", "provide_registry", "route_handlers"]
 
@@ -216,6 +217,8 @@ class WorkflowController(Controller):
         """Queue a run; ``?wait=true`` answers when it ended or waits for input (at most
         ``timeout`` seconds, then as it stands)."""
         body = data or RunRequest()
+        if wait:
+            await require_redis(resources.redis, "a run that is waited for")
         out = await start_execution(
             resources,
             principal.workspace_id,
@@ -226,7 +229,14 @@ class WorkflowController(Controller):
         )
         if wait:
             bounded = min(max(timeout, 0.0), MAX_WAIT_SECONDS)
-            out = await wait_for_execution(resources, principal.workspace_id, out.id, bounded)
+            try:
+                out = await wait_for_execution(resources, principal.workspace_id, out.id, bounded)
+            except REDIS_DOWN as err:
+                raise ServiceUnavailable(
+                    f"the queue (Redis) went away while execution {out.id} was starting; it "
+                    "runs when Redis is back: read GET /executions/{id}",
+                    execution_id=str(out.id),
+                ) from err
         return out
 
 

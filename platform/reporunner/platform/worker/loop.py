@@ -1,0 +1,169 @@
+"""The worker's main loop: arq's, woken up instead of polling, and stoppable without repeats.
+
+arq's own loop looks at the queue every ``poll_delay`` seconds, so a job waits for the next look
+(up to the whole delay) before it starts. :class:`WakingWorker` looks again as soon as a job is
+enqueued (the API publishes on :func:`~reporunner.platform.executions.queue.wake_channel`) or
+one of its own jobs ends; the poll stays as a fallback for deferred jobs and lost messages.
+
+Stopping (:meth:`WakingWorker.stop`, on SIGTERM/SIGINT): no new job is taken, running jobs get
+``grace`` seconds to end, and the ones still running then are cancelled, which hands their
+execution back to the queue (``reporunner.platform.executions.job_runner``) for another worker to
+continue from its last checkpoint; then ``main`` returns. A lost Redis does not end the loop:
+it logs one line, retries every second, and logs one line when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from arq.constants import in_progress_key_prefix
+from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from reporunner.platform.executions.queue import wake_channel
+
+__all__ = ["WakingWorker"]
+
+log = logging.getLogger("reporunner.worker")
+
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class WakingWorker(Worker):
+    """arq's worker with a wake-up channel, a graceful stop and survival of a Redis outage.
+
+    Args:
+        on_exit: Awaited however ``main`` ends (stops the background tasks of ``on_startup``;
+            arq runs ``on_shutdown`` only from ``close()``, which a burst worker never calls).
+        **kwargs: arq's ``Worker`` arguments.
+    """
+
+    def __init__(self, *, on_exit: Callable[[dict[str, Any]], Awaitable[None]], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._on_exit = on_exit
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._redis_down = False
+
+    # -- waking up
+    def wake(self) -> None:
+        """Look at the queue now."""
+        self._wake.set()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        self._wake.set()  # a slot is free: a job that waited for one may start now
+
+    async def _listen(self) -> None:
+        channel = wake_channel(self.queue_name)
+        while not self._stopping:
+            pubsub = self.pool.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                self._wake.set()  # jobs enqueued while we were not listening
+                while not self._stopping:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None:
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis gone: the poll loop reports it; listen again later
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's ``start_jobs`` on the ids not running anywhere: one ``MGET`` of the
+        in-progress keys replaces a WATCH/EXISTS/ZSCORE/UNWATCH round per running job."""
+        fresh = [j for j in job_ids if j.decode() not in self.tasks]
+        if not fresh:
+            return
+        running = await self.pool.mget([in_progress_key_prefix + j.decode() for j in fresh])
+        await super().start_jobs([j for j, flag in zip(fresh, running, strict=True) if not flag])
+
+    # -- the loop
+    async def main(self) -> None:
+        try:
+            await self._main()
+        finally:
+            await self._on_exit(self.ctx)
+
+    async def _main(self) -> None:
+        log.info("worker started for %d job types on %s", len(self.functions), self.queue_name)
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        listener = asyncio.create_task(self._listen())
+        try:
+            while not self._stopping:
+                if not await self._iteration():
+                    await asyncio.sleep(1.0)
+                    continue
+                if self.burst and await self._burst_done():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
+                self._wake.clear()
+            # stopping: the running jobs end (or are handed back by ``stop``) before the
+            # checkpointer and the background tasks go away
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _iteration(self) -> bool:
+        """One look at the queue; False while Redis does not answer (logged once)."""
+        try:
+            await self._poll_iteration()
+        except _REDIS_DOWN as err:
+            if not self._redis_down:
+                self._redis_down = True
+                log.error("worker lost Redis (%s); retrying every second", err)
+            return False
+        if self._redis_down:
+            self._redis_down = False
+            log.warning("worker reconnected to Redis")
+        return True
+
+    async def _burst_done(self) -> bool:
+        if 0 <= self.max_burst_jobs <= self._jobs_started():
+            await asyncio.gather(*self.tasks.values())
+            return True
+        if await self.pool.zcard(self.queue_name) == 0:
+            await asyncio.gather(*self.tasks.values())
+            return True
+        return False
+
+    # -- stopping
+    async def stop(self, grace: float) -> None:
+        """Take no new job, give running jobs ``grace`` seconds, cancel (hand back) the rest,
+        and end ``main``."""
+        self.allow_pick_jobs = False
+        self._stopping = True
+        self._wake.set()
+        running = [t for t in self.tasks.values() if not t.done()]
+        if running:
+            log.info("worker stopping: %d running job(s) get %gs to end", len(running), grace)
+            await asyncio.wait(running, timeout=grace)
+        left = [t for t in self.tasks.values() if not t.done()]
+        if left:
+            log.warning("worker stopping: handing %d job(s) back to the queue", len(left))
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Release arq's pool state; jobs are already done or handed back by :meth:`stop`."""
+        if not self._stopping:
+            await self.stop(0)
+        with contextlib.suppress(*_REDIS_DOWN):
+            await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
