@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         description="Base URL for the default model (a local Ollama or vLLM server, or any "
         "OpenAI-compatible endpoint).",
     )
+    llm_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs or CIDRs) that LLM and "
+        "embedding base URLs may reach although they are private or loopback (a local Ollama "
+        "or vLLM server); the host of REPORUNNER_LLM_API_BASE is always allowed. Server "
+        "provider keys still go only to the provider's own URL or REPORUNNER_LLM_API_BASE.",
+    )
     llm_fallback_model: str | None = Field(
         default=None,
         description="litellm model tried when the default model keeps failing (429/5xx/timeouts).",
