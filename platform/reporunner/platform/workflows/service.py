@@ -9,6 +9,7 @@ workspace is "not found".
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from reporunner.platform.engine import (
     raise_for_problems,
     validate,
 )
+from reporunner.platform.engine.definition import load_raw
 from reporunner.platform.workflows.references import check_references
 from reporunner.platform.workflows.schemas import (
     ProblemOut,
@@ -63,13 +65,25 @@ def check_definition(raw: RawDefinition, registry: NodeRegistry) -> WorkflowDefi
     Raises:
         ValidationFailed: every problem, each with a JSON pointer (parse problems included).
     """
-    problems = validate(raw, registry)
+    decoded = load_raw(raw)  # once: bounded, and not again for each step below
+    problems = validate(decoded, registry)
     raise_for_problems(problems)
-    return parse_definition(raw)
+    return parse_definition(decoded)
 
 
 def validate_definition(raw: RawDefinition, registry: NodeRegistry) -> ValidationOut:
-    """Dry run: every problem of ``raw``, nothing saved."""
+    """Dry run: every problem of ``raw``, nothing saved.
+
+    CPU-bound (decoding, validation, hashing): async callers run it in a worker thread.
+    """
+    try:
+        raw = load_raw(raw)
+    except ValidationFailed as err:
+        return ValidationOut(
+            valid=False,
+            content_hash=None,
+            problems=[ProblemOut(**p) for p in err.problems],
+        )
     problems = validate(raw, registry)
     digest = None
     if not any(p.code in ("invalid_definition", "syntax_error") for p in problems):
@@ -189,7 +203,7 @@ async def create_workflow(
     Raises:
         ValidationFailed: the definition is invalid (every problem listed).
     """
-    defn = check_definition(raw, registry)
+    defn = await asyncio.to_thread(check_definition, raw, registry)
     async with sessions() as session, session.begin():
         await check_references(session, workspace_id, defn)
         wf = Workflow(workspace_id=workspace_id, name=defn.name, description=defn.description)
@@ -220,8 +234,8 @@ async def save_version(
         NotFoundError: no such workflow in the workspace.
         ConflictError: the workflow is archived.
     """
-    defn = check_definition(raw, registry)
-    digest = content_hash(defn)
+    defn = await asyncio.to_thread(check_definition, raw, registry)
+    digest = await asyncio.to_thread(content_hash, defn)
     async with sessions() as session, session.begin():
         wf = await _workflow(session, workspace_id, workflow_id, lock=True)
         if wf.archived_at is not None:
