@@ -116,6 +116,21 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(
         default=20, ge=1, description="Most files one document upload request may carry."
     )
+    max_document_chars: int = Field(
+        default=20_000_000,
+        ge=1,
+        description="Most characters one document may extract to (a small PDF of many pages "
+        "can extract hundreds of millions); larger documents fail with the reason.",
+    )
+    max_document_chunks: int = Field(
+        default=20_000, ge=1, description="Most chunks one document may make when ingested."
+    )
+    max_base_chunks: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most chunks one knowledge base may hold; a document that would pass it "
+        "fails with the figure.",
+    )
     # -- protection, webhooks, schedules, observability
     max_request_bytes: int = Field(
         default=10 * 1024 * 1024,
