@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reporunner.nodes.ssrf_litellm import configure as configure_llm_guard
 from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.jobcodec import ARQ_SERIALIZERS
 from reporunner.platform.settings import Settings
 from reporunner.platform.vault import Keyring, keyring_from_settings
 
@@ -43,7 +44,9 @@ async def open_resources(settings: Settings) -> Resources:
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     arq = await create_pool(
-        RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
+        RedisSettings.from_dsn(settings.redis_url),
+        default_queue_name=settings.queue_name,
+        **ARQ_SERIALIZERS,  # JSON, never pickle
     )
     return Resources(
         settings=settings,

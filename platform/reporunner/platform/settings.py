@@ -176,6 +176,14 @@ class Settings(BaseSettings):
         "knowledge search results when a search asks for rerank. Unset: rerank is skipped "
         "with a note.",
     )
+    # -- credentials
+    credential_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs, CIDRs or unix socket "
+        "directories) that postgres.query, redis.command and email.send credentials may reach "
+        "although they are private, loopback or local; the platform's own PostgreSQL and Redis "
+        "stay refused unless named here exactly (empty: only public addresses).",
+    )
     # -- MCP servers for agents
     mcp_allow_hosts: str = Field(
         default="",

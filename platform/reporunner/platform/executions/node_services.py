@@ -29,6 +29,7 @@ from reporunner.platform.engine import (
 from reporunner.platform.executions.service import start_execution
 from reporunner.platform.knowledge.node_service import knowledge_provider
 from reporunner.platform.mcp.node_service import mcp_provider
+from reporunner.platform.network import host_guard_provider
 from reporunner.platform.resources import Resources
 from reporunner.platform.webhooks.responder import webhook_response_provider
 from reporunner.platform.workflows.service import load_version
@@ -148,6 +149,7 @@ PROVIDERS: list[ServiceProvider] = [
     llm_provider,
     registry_provider,
     mcp_provider,
+    host_guard_provider,
 ]
 """Every service provider; add yours here."""
 
