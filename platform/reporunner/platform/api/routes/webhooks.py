@@ -12,6 +12,7 @@ from reporunner.platform.api.errors import problem
 from reporunner.platform.api.limits import hit, webhook_bucket
 from reporunner.platform.resources import Resources
 from reporunner.platform.webhooks import Delivery, handle_delivery
+from reporunner.platform.webhooks.answer_headers import safe_answer_headers
 
 __all__ = ["route_handlers", "webhook"]
 
@@ -58,9 +59,10 @@ async def webhook(
         resources, delivery, respond_timeout=settings.webhook_response_timeout_seconds
     )
     if answer.raw:
-        headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
+        safe = safe_answer_headers(answer.headers)  # never headers that act for our origin
+        headers = {k: v for k, v in safe.items() if k.lower() != "content-type"}
         media_type = next(
-            (v for k, v in answer.headers.items() if k.lower() == "content-type"),
+            (v for k, v in safe.items() if k.lower() == "content-type"),
             "application/octet-stream",
         )
         return Response(
