@@ -143,6 +143,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Requests one API key may make per minute (0: no limit); more answer 429.",
     )
+    anonymous_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests one client address may make per minute without an API key "
+        "(health probes, webhooks, 401s), and failed API-key lookups it may cause (0: no "
+        "limit); more answer 429.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names "
+        "the client for the anonymous limit (empty: the socket's peer is the client).",
+    )
     webhook_rate_limit_per_minute: int = Field(
         default=120,
         ge=0,

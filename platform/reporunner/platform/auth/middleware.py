@@ -10,6 +10,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
 
+from reporunner.platform.api.clients import NegativeKeyCache, authfail_bucket, client_address
+from reporunner.platform.api.limits import hit
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "authenticate_key"]
 
 PUBLIC_OPT = "public"
+UNKNOWN_KEYS = NegativeKeyCache()
+"""Keys that failed lookup in this process in the last minute (by hash)."""
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 _HINT = "send an API key as 'Authorization: Bearer <key>'"
 
@@ -33,7 +37,17 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(f"missing API key: {_HINT}")
         resources: Resources = connection.app.state.resources
-        principal = await authenticate_key(resources, token.strip())
+        digest = hash_key(token.strip())
+        try:
+            if UNKNOWN_KEYS.known_bad(digest):  # a repeated bad key costs no lookup
+                raise NotAuthorizedException(f"unknown API key: {_HINT}")
+            principal = await authenticate_key(resources, token.strip())
+        except NotAuthorizedException:
+            UNKNOWN_KEYS.add(digest)
+            address = client_address(connection.scope, resources.settings.trusted_proxies)
+            limit = resources.settings.anonymous_rate_limit_per_minute
+            await hit(resources.redis, authfail_bucket(address), limit)
+            raise
         return AuthenticationResult(user=principal, auth=principal.api_key_id)
 
 
