@@ -158,8 +158,9 @@ def blocked_reason(address: IPAddress) -> str | None:
 
 def _blocked(host: str, reason: str) -> SSRFBlockedError:
     return SSRFBlockedError(
-        f"refused to connect to '{host}': {reason}; ask a workspace admin to allow-list the "
-        "host if it is meant to be reachable",
+        f"refused to connect to '{host}': {reason}; only public addresses are reachable "
+        "(the operator may allow private hosts for MCP servers and model servers with "
+        "REPORUNNER_MCP_ALLOW_HOSTS and REPORUNNER_LLM_ALLOW_HOSTS)",
         host=host,
         reason=reason,
     )
