@@ -7,6 +7,7 @@ workflow of the workspace for each delivery.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,9 @@ from reporunner.nodes.builtin.trigger_webhook import WebhookParams
 from reporunner.nodes.errors import ConfigurationError, ConflictError, NotFoundError
 from reporunner.platform.db.models import Workflow, WorkflowVersion, Workspace
 
-__all__ = ["WEBHOOK_TYPE", "WebhookTarget", "find_target"]
+__all__ = ["WEBHOOK_TYPE", "WebhookTarget", "claimed_paths", "find_target"]
+
+log = logging.getLogger("reporunner.webhooks")
 
 WEBHOOK_TYPE = "trigger.webhook"
 
@@ -113,10 +116,46 @@ async def find_target(
             )
     if not found:
         raise not_found
-    if len(found) > 1:
+    if len(found) > 1:  # publishing refuses this now; older data may still hold it
         ids = ", ".join(sorted(str(t.workflow_id) for t in found))
-        raise ConflictError(
-            f"several published workflows listen on {method} /hooks/{workspace_slug}/{path} "
-            f"({ids}); give each webhook trigger its own path"
+        log.warning("workflows %s all listen on %s %s/%s", ids, method, workspace_slug, path)
+        raise ConflictError(  # the caller is anonymous: no workflow ids
+            f"several published workflows listen on {method} /hooks/{workspace_slug}/{path}; "
+            "the workspace must give each webhook trigger its own path"
         )
     return found[0]
+
+
+async def claimed_paths(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    definition: dict[str, Any],
+) -> list[str]:
+    """``METHOD /path`` of ``definition``'s webhook triggers that another published,
+    unarchived workflow of the workspace already listens on (with that workflow's id)."""
+    taken: list[str] = []
+    for node in definition.get("nodes") or []:
+        if not isinstance(node, dict) or node.get("type") != WEBHOOK_TYPE:
+            continue
+        try:
+            params = WebhookParams.model_validate(node.get("params") or {})
+        except ValidationError:
+            continue  # validation reports it
+        probe = {"nodes": [{"type": WEBHOOK_TYPE, "params": {"path": params.path}}]}
+        rows = await session.execute(
+            select(Workflow.id, WorkflowVersion.definition)
+            .join(WorkflowVersion, WorkflowVersion.id == Workflow.published_version_id)
+            .where(
+                Workflow.workspace_id == workspace_id,
+                Workflow.id != workflow_id,
+                Workflow.archived_at.is_(None),
+                WorkflowVersion.definition.contains(probe),
+            )
+        )
+        for other_id, other in rows.all():
+            for other_node in _webhook_nodes(other, params.path):
+                other_params = other_node.get("params") or {}
+                if other_params.get("method", "POST") == params.method:
+                    taken.append(f"{params.method} /{params.path} (workflow {other_id})")
+    return taken

@@ -211,6 +211,7 @@ async def create_workflow(
         await session.flush()
         version = await _add_version(session, wf, defn, 1, user_id, note)
         if publish:
+            await _refuse_taken_paths(session, workspace_id, wf.id, version.definition)
             wf.published_version_id = version.id
         await session.flush()
         await session.refresh(wf)
@@ -368,6 +369,24 @@ async def _sync_schedules(
     await sync_workflow_schedules(session, workspace_id, workflow_id)
 
 
+async def _refuse_taken_paths(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    definition: dict[str, Any],
+) -> None:
+    """A webhook path belongs to one published workflow: a second one is refused (409)."""
+    # imported here: the webhooks package imports this module
+    from reporunner.platform.webhooks.lookup import claimed_paths
+
+    taken = await claimed_paths(session, workspace_id, workflow_id, definition)
+    if taken:
+        raise ConflictError(
+            f"another published workflow already listens on {'; '.join(taken)}; give this "
+            "webhook trigger another path, or unpublish or archive the other workflow"
+        )
+
+
 async def publish_version(
     sessions: async_sessionmaker[AsyncSession],
     workspace_id: uuid.UUID,
@@ -378,6 +397,7 @@ async def publish_version(
     async with sessions() as session, session.begin():
         wf = await _workflow(session, workspace_id, workflow_id, lock=True)
         _, version = await load_version(session, workspace_id, workflow_id, number)
+        await _refuse_taken_paths(session, workspace_id, workflow_id, version.definition)
         wf.published_version_id = version.id
         wf.updated_at = datetime.now(UTC)
         await session.flush()
