@@ -76,7 +76,8 @@ class Condition(BaseModel):
         description="equals/not_equals (numbers and numeric strings compare as numbers), "
         "contains/not_contains (substring, list element or object key), regex (an RE2 "
         "search on the text: linear time, no backreferences or lookarounds), gt/lt/gte/lte "
-        "(numbers, else text), exists/not_exists (not missing and not null), is_empty/is_not_empty (missing, null, '', [] or {})."
+        "(numbers, else text), exists/not_exists (not missing and not null), "
+        "is_empty/is_not_empty (missing, null, '', [] or {})."
     )
     compare: Any = Field(
         default=None,
