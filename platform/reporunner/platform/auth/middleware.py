@@ -28,6 +28,10 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 _HINT = "send an API key as 'Authorization: Bearer <key>'"
 
 
+class UnknownKey(NotAuthorizedException):
+    """No key with this hash exists (remembered a minute, unlike revoked or expired ones)."""
+
+
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -39,11 +43,12 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
         resources: Resources = connection.app.state.resources
         digest = hash_key(token.strip())
         try:
-            if UNKNOWN_KEYS.known_bad(digest):  # a repeated bad key costs no lookup
-                raise NotAuthorizedException(f"unknown API key: {_HINT}")
+            if UNKNOWN_KEYS.known_bad(digest):  # a repeated unknown key costs no lookup
+                raise UnknownKey(f"unknown API key: {_HINT}")
             principal = await authenticate_key(resources, token.strip())
-        except NotAuthorizedException:
-            UNKNOWN_KEYS.add(digest)
+        except NotAuthorizedException as err:
+            if isinstance(err, UnknownKey):  # revoked/expired keep saying so
+                UNKNOWN_KEYS.add(digest)
             address = client_address(connection.scope, resources.settings.trusted_proxies)
             limit = resources.settings.anonymous_rate_limit_per_minute
             await hit(resources.redis, authfail_bucket(address), limit)
@@ -68,7 +73,7 @@ async def authenticate_key(resources: Resources, plaintext: str) -> Principal:
             )
         ).first()
         if row is None:
-            raise NotAuthorizedException(f"unknown API key: {_HINT}")
+            raise UnknownKey(f"unknown API key: {_HINT}")
         key, role, slug = row
         if key.revoked_at is not None:
             raise NotAuthorizedException("this API key was revoked; create a new one")
