@@ -7,22 +7,24 @@ from reporunner.platform.auth.bootstrap import (
 )
 from reporunner.platform.auth.keys import NewKey, generate_key, hash_key
 from reporunner.platform.auth.middleware import (
+    KEY_HINT,
     PUBLIC_OPT,
-    ApiKeyAuthMiddleware,
     SessionSource,
+    UnknownKey,
     authenticate_key,
 )
 from reporunner.platform.auth.principal import ROLES, Principal, Role, requires, role_allows
 
 __all__ = [
+    "KEY_HINT",
     "PUBLIC_OPT",
     "ROLES",
-    "ApiKeyAuthMiddleware",
     "BootstrapResult",
     "NewKey",
     "Principal",
     "Role",
     "SessionSource",
+    "UnknownKey",
     "authenticate_key",
     "bootstrap_if_empty",
     "create_workspace_with_owner",

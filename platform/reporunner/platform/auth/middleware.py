@@ -1,13 +1,16 @@
-"""Every route requires an API key unless its handler is marked ``opt={"public": True}``."""
+"""API keys to principals: :func:`authenticate_key` and what it needs.
+
+Every route requires an API key unless its handler is marked ``opt={"public": True}``; the
+Litestar middleware that asks for it (and counts failed keys per client address) is
+:class:`reporunner.platform.api.key_auth.ApiKeyAuthMiddleware`, next to the other HTTP limits.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,11 +19,11 @@ from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
 from reporunner.platform.db.session import transaction
 
-__all__ = ["PUBLIC_OPT", "ApiKeyAuthMiddleware", "SessionSource", "authenticate_key"]
+__all__ = ["KEY_HINT", "PUBLIC_OPT", "SessionSource", "UnknownKey", "authenticate_key"]
 
 PUBLIC_OPT = "public"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
-_HINT = "send an API key as 'Authorization: Bearer <key>'"
+KEY_HINT = "send an API key as 'Authorization: Bearer <key>'"
 
 
 class SessionSource(Protocol):
@@ -36,17 +39,8 @@ class SessionSource(Protocol):
         ...
 
 
-class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException(f"missing API key: {_HINT}")
-        resources: SessionSource = connection.app.state.resources
-        principal = await authenticate_key(resources, token.strip())
-        return AuthenticationResult(user=principal, auth=principal.api_key_id)
+class UnknownKey(NotAuthorizedException):
+    """No key with this hash exists (remembered a minute, unlike revoked or expired ones)."""
 
 
 async def authenticate_key(resources: SessionSource, plaintext: str) -> Principal:
@@ -66,7 +60,7 @@ async def authenticate_key(resources: SessionSource, plaintext: str) -> Principa
             )
         ).first()
         if row is None:
-            raise NotAuthorizedException(f"unknown API key: {_HINT}")
+            raise UnknownKey(f"unknown API key: {KEY_HINT}")
         key, role, slug = row
         if key.revoked_at is not None:
             raise NotAuthorizedException("this API key was revoked; create a new one")
