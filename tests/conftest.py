@@ -36,6 +36,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Each session gets a base folder of its own instead (unless --basetemp is given).
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="rr-pytest-")
+    # Every in-process test client calls from the one address "testclient", so the per-address
+    # anonymous limit would couple unrelated tests; tests/security/test_anonymous_floods.py
+    # sets it explicitly and checks it.
+    os.environ.setdefault("REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE", "0")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -31,7 +31,8 @@ def test_env_wiring_points_at_the_compose_services() -> None:
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://")
         assert "@postgres:5432/" in env["DATABASE_URL"]
-        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+        assert env["REDIS_URL"].endswith("}@redis:6379/0")
         assert env["REPORUNNER_ENV"] == "production"
         assert "REPORUNNER_SECRET_KEY" in env
 
@@ -57,3 +58,26 @@ def test_healthchecks() -> None:
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"][-1] == "ping"
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
+
+
+def test_secrets_are_required_never_defaulted() -> None:
+    """#18: no fixed reporunner:reporunner, no passwordless Redis; compose refuses to start
+    until the operator sets each secret (``${VAR:?message}``), and no default is written."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    services = _compose()["services"]
+    assert "reporunner:reporunner@" not in text
+    for var in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "REPORUNNER_SECRET_KEY"):
+        assert f"${{{var}:?" in text, var
+        assert f"${{{var}:-" not in text, var  # no defaults
+        assert f"${{{var}-" not in text, var
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert postgres["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+    for name in ("migrate", "api", "worker"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql://reporunner:${POSTGRES_PASSWORD:?")
+    redis_cmd = services["redis"]["command"]
+    assert redis_cmd[redis_cmd.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
+    assert services["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
+    for name in ("postgres", "redis"):
+        assert "ports" not in services[name], f"{name} must not be published"

@@ -269,6 +269,35 @@ class DocumentOps(BaseOps):
                 {"ws": document.workspace_id, "id": document.id},
             )
 
+    async def live_documents(
+        self, workspace_id: uuid.UUID | str, content: Mapping[uuid.UUID, str]
+    ) -> set[uuid.UUID]:
+        """Which of these documents (id -> content hash) still exist with that content; the
+        others were deleted or replaced, and their ingestion should stop."""
+        if not content:
+            return set()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT id, content_hash FROM documents "
+                    "WHERE workspace_id = :ws AND id = ANY(:ids)"
+                ),
+                {"ws": as_uuid(workspace_id), "ids": list(content)},
+            )
+            return {row_id for row_id, digest in rows if content.get(row_id) == digest}
+
+    async def chunks_in_base(self, base: KnowledgeBase, excluding: Sequence[uuid.UUID]) -> int:
+        """Chunks the base holds outside the documents ``excluding`` (being re-ingested)."""
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM chunks WHERE workspace_id = :ws AND "
+                    "knowledge_base_id = :kb AND NOT (document_id = ANY(:ids))"
+                ),
+                {"ws": base.workspace_id, "kb": base.id, "ids": list(excluding)},
+            )
+        return int(count or 0)
+
     async def reusable_embeddings(
         self, base: KnowledgeBase, hashes: Sequence[str]
     ) -> dict[str, list[float]]:

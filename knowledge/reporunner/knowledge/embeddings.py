@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from reporunner.knowledge.chunking import HFTokenCounter, TokenCounter
 from reporunner.knowledge.errors import EmbeddingError
+from reporunner.nodes.ssrf_litellm import guard_litellm
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
@@ -196,9 +197,7 @@ class LiteLLMEmbedder:
         return HFTokenCounter(minilm_model_path() / "tokenizer.json")
 
     async def _embed_batch(self, batch: Sequence[str]) -> list[list[float]]:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
+        litellm = guard_litellm()
         try:
             response = await litellm.aembedding(
                 model=self._model, input=list(batch), **self._kwargs

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reporunner.knowledge.chunking import Chunk, ChunkingOptions, chunk_document
 from reporunner.knowledge.embeddings import Embedder
-from reporunner.knowledge.errors import DocumentError, EmbeddingError
+from reporunner.knowledge.errors import DocumentError, DocumentTooLarge, EmbeddingError
 from reporunner.knowledge.models import DocumentRecord, KnowledgeBase
 from reporunner.knowledge.parsing import ParseLimits, parse_document
 from reporunner.knowledge.store import KnowledgeStore
@@ -82,10 +82,41 @@ def _parse_and_chunk_all(
     out: list[list[Chunk] | DocumentError] = []
     for data in files:
         try:
-            out.append(chunk_document(parse_document(data, limits), counter, options))
+            chunks = chunk_document(parse_document(data, limits), counter, options)
         except DocumentError as err:
             out.append(err)
+            continue
+        if len(chunks) > limits.max_chunks:
+            out.append(
+                DocumentTooLarge(
+                    f"the document makes {len(chunks)} chunks; the limit is {limits.max_chunks} "
+                    "(REPORUNNER_MAX_DOCUMENT_CHUNKS). Split it into smaller files",
+                    limit=limits.max_chunks,
+                )
+            )
+        else:
+            out.append(chunks)
     return out
+
+
+async def _refuse_over_base_limit(
+    store: KnowledgeStore, base: KnowledgeBase, jobs: list[_Job], limit: int
+) -> list[_Job]:
+    """Refuse the documents that would take the base past ``limit`` chunks (in order)."""
+    live = [job for job in jobs if job.error is None]
+    held = await store.chunks_in_base(base, [job.document.id for job in live])
+    refused = []
+    for job in live:
+        if held + len(job.chunks) > limit:
+            job.error = (
+                f"the knowledge base would hold {held + len(job.chunks)} chunks; the limit is "
+                f"{limit} (REPORUNNER_MAX_BASE_CHUNKS). Delete documents or use another base"
+            )
+            job.chunks = []
+            refused.append(job)
+        else:
+            held += len(job.chunks)
+    return refused
 
 
 def chunking_options(base: KnowledgeBase, embedder: Embedder) -> ChunkingOptions:
@@ -124,6 +155,9 @@ async def _prepare(
             await _report(progress, IngestProgress(job.document.id, "failed", error=job.error))
         else:
             job.chunks = outcome
+    for job in await _refuse_over_base_limit(store, base, jobs, limits.max_base_chunks):
+        await store.set_status(ws, job.document.id, "failed", error=job.error)
+        await _report(progress, IngestProgress(job.document.id, "failed", error=job.error))
     live = [job for job in jobs if job.error is None]
     known = await store.reusable_embeddings(
         base, [c.content_hash for job in live for c in job.chunks]
@@ -225,30 +259,14 @@ async def _embed_all(
     progress: ProgressCallback | None,
     batch_size: int,
 ) -> None:
-    pending = [
-        (job, index)
-        for job in jobs
-        if job.error is None
-        for index in range(len(job.chunks))
-        if index not in job.vectors
-    ]
-    # Like SentenceTransformer.encode, batch texts of similar length together (less padding),
-    # but only within windows so that documents keep completing (and being written) early.
-    window = batch_size * 8
-    pending = [
-        entry
-        for start in range(0, len(pending), window)
-        for entry in sorted(
-            pending[start : start + window], key=lambda e: e[0].chunks[e[1]].token_count
-        )
-    ]
+    pending = _pending_in_order(jobs, batch_size)
     writer: asyncio.Task[None] | None = None
     ready = [job for job in jobs if job.error is None and len(job.vectors) == len(job.chunks)]
 
     async def write(batch: list[_Job], previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await previous
-        for job in batch:
+        for job in await _still_wanted(store, base, batch):
             await _finish(store, base, job, progress)
 
     try:
@@ -256,26 +274,89 @@ async def _embed_all(
             if ready:
                 writer = asyncio.create_task(write(ready, writer))
                 ready = []
-            batch = pending[start : start + batch_size]
+            batch = await _next_batch(store, base, pending, start, batch_size)
+            if not batch:
+                continue
             vectors = await embedder.embed([job.chunks[i].text for job, i in batch])
-            touched: dict[uuid.UUID, _Job] = {}
-            for (job, index), vector in zip(batch, vectors, strict=True):
-                job.vectors[index] = vector
-                touched[job.document.id] = job
-            partial = []
-            for job in touched.values():
-                if len(job.vectors) == len(job.chunks):
-                    ready.append(job)
-                else:
-                    partial.append((job.document.id, len(job.chunks), len(job.vectors)))
+            done, partial = _take_vectors(batch, vectors)
+            ready.extend(done)
             await store.set_progress(base.workspace_id, "embedding", partial)
-            for doc_id, total, done in partial:
-                await _report(progress, IngestProgress(doc_id, "embedding", done, total))
+            for doc_id, total, count in partial:
+                await _report(progress, IngestProgress(doc_id, "embedding", count, total))
     except BaseException:
         if writer is not None:  # let finished documents land; the embedding error propagates
             await asyncio.gather(writer, return_exceptions=True)
         raise
     await write(ready, writer)
+
+
+def _take_vectors(
+    batch: list[tuple[_Job, int]], vectors: list[list[float]]
+) -> tuple[list[_Job], list[tuple[uuid.UUID, int, int]]]:
+    """Store a batch's vectors; (jobs now complete, (id, total, done) of the others)."""
+    touched: dict[uuid.UUID, _Job] = {}
+    for (job, index), vector in zip(batch, vectors, strict=True):
+        job.vectors[index] = vector
+        touched[job.document.id] = job
+    complete, partial = [], []
+    for job in touched.values():
+        if len(job.vectors) == len(job.chunks):
+            complete.append(job)
+        else:
+            partial.append((job.document.id, len(job.chunks), len(job.vectors)))
+    return complete, partial
+
+
+def _pending_in_order(jobs: list[_Job], batch_size: int) -> list[tuple[_Job, int]]:
+    """(job, chunk index) of every chunk still to embed.
+
+    Like SentenceTransformer.encode, texts of similar length are batched together (less
+    padding), but only within windows so that documents keep completing (and being written)
+    early.
+    """
+    pending = [
+        (job, index)
+        for job in jobs
+        if job.error is None
+        for index in range(len(job.chunks))
+        if index not in job.vectors
+    ]
+    window = batch_size * 8
+    return [
+        entry
+        for start in range(0, len(pending), window)
+        for entry in sorted(
+            pending[start : start + window], key=lambda e: e[0].chunks[e[1]].token_count
+        )
+    ]
+
+
+async def _next_batch(
+    store: KnowledgeStore,
+    base: KnowledgeBase,
+    pending: list[tuple[_Job, int]],
+    start: int,
+    size: int,
+) -> list[tuple[_Job, int]]:
+    """The next ``size`` chunks to embed, without those of documents no longer wanted."""
+    upcoming = {job.document.id: job for job, _ in pending[start:]}
+    wanted = {job.document.id for job in await _still_wanted(store, base, upcoming.values())}
+    return [(job, i) for job, i in pending[start : start + size] if job.document.id in wanted]
+
+
+async def _still_wanted(
+    store: KnowledgeStore, base: KnowledgeBase, jobs: Iterable[_Job]
+) -> list[_Job]:
+    """The jobs whose document still exists with the same content; the others (deleted or
+    replaced while they were embedded) stop here, at the next batch, and are not written."""
+    jobs = [job for job in jobs if job.error is None]
+    live = await store.live_documents(
+        base.workspace_id, {job.document.id: job.document.content_hash for job in jobs}
+    )
+    for job in jobs:
+        if job.document.id not in live:
+            job.error = "the document was deleted or replaced while it was being ingested"
+    return [job for job in jobs if job.document.id in live]
 
 
 async def ingest_document(

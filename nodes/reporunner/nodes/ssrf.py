@@ -55,6 +55,7 @@ __all__ = [
     "check_address",
     "check_url",
     "guarded_client",
+    "guarded_transport",
     "system_resolver",
 ]
 
@@ -157,8 +158,9 @@ def blocked_reason(address: IPAddress) -> str | None:
 
 def _blocked(host: str, reason: str) -> SSRFBlockedError:
     return SSRFBlockedError(
-        f"refused to connect to '{host}': {reason}; ask a workspace admin to allow-list the "
-        "host if it is meant to be reachable",
+        f"refused to connect to '{host}': {reason}; only public addresses are reachable "
+        "(the operator may allow private hosts for MCP servers and model servers with "
+        "REPORUNNER_MCP_ALLOW_HOSTS and REPORUNNER_LLM_ALLOW_HOSTS)",
         host=host,
         reason=reason,
     )
@@ -326,6 +328,28 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+def guarded_transport(
+    policy: SSRFPolicy | None = None,
+    *,
+    resolver: Resolver | None = None,
+    verify: ssl.SSLContext | bool = True,
+    http2: bool = False,
+) -> httpx.AsyncBaseTransport:
+    """The guard as a bare ``httpx`` transport, for clients that a library builds itself
+    (litellm's, see ``reporunner.agents.llm``): every request is checked before any I/O and
+    every connection at connect time, exactly as in :func:`guarded_client`.
+    """
+    ssl_context = (
+        verify
+        if isinstance(verify, ssl.SSLContext)
+        else httpx.create_ssl_context(verify=verify, trust_env=False)
+    )
+    hide_url_secrets_in_httpx_logs()
+    return _GuardedTransport(
+        policy or SSRFPolicy(), resolver or system_resolver, ssl_context, http2
+    )
 
 
 def guarded_client(

@@ -12,7 +12,9 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reporunner.nodes.ssrf_litellm import configure as configure_llm_guard
 from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.jobcodec import ARQ_SERIALIZERS
 from reporunner.platform.settings import Settings
 from reporunner.platform.vault import Keyring, keyring_from_settings
 
@@ -38,10 +40,13 @@ async def open_resources(settings: Settings) -> Resources:
     """Connect to the services named in ``settings`` (URLs must be resolved already)."""
     if settings.database_url is None or settings.redis_url is None:
         raise ValueError("resolve the embedded services before opening resources")
+    configure_llm_guard(settings.llm_allow_hosts.split(","), settings.llm_api_base)
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     arq = await create_pool(
-        RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
+        RedisSettings.from_dsn(settings.redis_url),
+        default_queue_name=settings.queue_name,
+        **ARQ_SERIALIZERS,  # JSON, never pickle
     )
     return Resources(
         settings=settings,

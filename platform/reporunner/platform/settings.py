@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         description="Base URL for the default model (a local Ollama or vLLM server, or any "
         "OpenAI-compatible endpoint).",
     )
+    llm_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs or CIDRs) that LLM and "
+        "embedding base URLs may reach although they are private or loopback (a local Ollama "
+        "or vLLM server); the host of REPORUNNER_LLM_API_BASE is always allowed. Server "
+        "provider keys still go only to the provider's own URL or REPORUNNER_LLM_API_BASE.",
+    )
     llm_fallback_model: str | None = Field(
         default=None,
         description="litellm model tried when the default model keeps failing (429/5xx/timeouts).",
@@ -144,6 +151,21 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(
         default=20, ge=1, description="Most files one document upload request may carry."
     )
+    max_document_chars: int = Field(
+        default=20_000_000,
+        ge=1,
+        description="Most characters one document may extract to (a small PDF of many pages "
+        "can extract hundreds of millions); larger documents fail with the reason.",
+    )
+    max_document_chunks: int = Field(
+        default=20_000, ge=1, description="Most chunks one document may make when ingested."
+    )
+    max_base_chunks: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most chunks one knowledge base may hold; a document that would pass it "
+        "fails with the figure.",
+    )
     # -- protection, webhooks, schedules, observability
     max_request_bytes: int = Field(
         default=10 * 1024 * 1024,
@@ -157,6 +179,18 @@ class Settings(BaseSettings):
         description="Requests one API key (or browser session) may make per minute (default 0: "
         "no limit; one busy integration exceeds any small figure); more answer 429 with "
         "Retry-After.",
+    )
+    anonymous_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests one client address may make per minute without an API key "
+        "(health probes, webhooks, 401s), and failed API-key lookups it may cause (0: no "
+        "limit); more answer 429.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names "
+        "the client for the anonymous limit (empty: the socket's peer is the client).",
     )
     webhook_rate_limit_per_minute: int = Field(
         default=0,
@@ -232,6 +266,14 @@ class Settings(BaseSettings):
         description="Folder of a local sentence-transformers cross-encoder that re-scores "
         "knowledge search results when a search asks for rerank. Unset: rerank is skipped "
         "with a note.",
+    )
+    # -- credentials
+    credential_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs, CIDRs or unix socket "
+        "directories) that postgres.query, redis.command and email.send credentials may reach "
+        "although they are private, loopback or local; the platform's own PostgreSQL and Redis "
+        "stay refused unless named here exactly (empty: only public addresses).",
     )
     # -- MCP servers for agents
     mcp_allow_hosts: str = Field(

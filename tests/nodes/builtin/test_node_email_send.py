@@ -20,6 +20,8 @@ from pydantic import SecretStr, ValidationError
 from reporunner.nodes.builtin.email_send import EmailSend
 from reporunner.nodes.credentials import SmtpCredential
 from reporunner.nodes.errors import NodeError
+from reporunner.nodes.hostguard import HOST_GUARD, HostGuard
+from reporunner.nodes.ssrf import SSRFPolicy
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 PASSWORD = "smtp-SECRET-pass-42"
@@ -89,7 +91,8 @@ def _ctx(port: int, password: str = PASSWORD, **kwargs: Any) -> NodeTestContext:
         security="none",
         from_address="Reports <reports@example.org>",
     )
-    return NodeTestContext(credentials={"smtp": cred}, **kwargs)
+    guard = HostGuard(SSRFPolicy(allow_hosts=("127.0.0.1",)))  # the operator allows the test's
+    return NodeTestContext(credentials={"smtp": cred}, services={HOST_GUARD: guard}, **kwargs)
 
 
 async def test_sends_text_html_attachment_with_cc_and_bcc(smtp: tuple[Mailbox, int]) -> None:

@@ -10,11 +10,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr, ValidationError
 
 from reporunner.nodes.builtin.postgres_query import PostgresQuery
 from reporunner.nodes.credentials import PostgresDsnCredential
 from reporunner.nodes.errors import NodeError
+from reporunner.nodes.hostguard import HOST_GUARD, HostGuard
+from reporunner.nodes.ssrf import SSRFPolicy
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 
@@ -37,7 +40,13 @@ async def table(services: Any) -> AsyncIterator[str]:
 
 
 def _ctx(dsn: str) -> NodeTestContext:
-    return NodeTestContext(credentials={"postgres_dsn": PostgresDsnCredential(dsn=SecretStr(dsn))})
+    # the test server is local (its socket directory, or 127.0.0.1): the operator allows it
+    host = str(conninfo_to_dict(dsn).get("host") or "")
+    guard = HostGuard(SSRFPolicy(allow_hosts=(host, "127.0.0.1")))
+    return NodeTestContext(
+        credentials={"postgres_dsn": PostgresDsnCredential(dsn=SecretStr(dsn))},
+        services={HOST_GUARD: guard},
+    )
 
 
 async def test_select_with_named_parameters_outputs_rows(services: Any, table: str) -> None:

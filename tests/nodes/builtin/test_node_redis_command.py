@@ -16,11 +16,17 @@ from pydantic import SecretStr, ValidationError
 from reporunner.nodes.builtin.redis_command import RedisCommand
 from reporunner.nodes.credentials import RedisUrlCredential
 from reporunner.nodes.errors import NodeError
+from reporunner.nodes.hostguard import HOST_GUARD, HostGuard
+from reporunner.nodes.ssrf import SSRFPolicy
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 
 def _ctx(url: str) -> NodeTestContext:
-    return NodeTestContext(credentials={"redis_url": RedisUrlCredential(url=SecretStr(url))})
+    guard = HostGuard(SSRFPolicy(allow_hosts=("127.0.0.1",)))  # the operator allows the test's
+    return NodeTestContext(
+        credentials={"redis_url": RedisUrlCredential(url=SecretStr(url))},
+        services={HOST_GUARD: guard},
+    )
 
 
 async def _one(url: str, params: dict[str, Any]) -> dict[str, Any]:

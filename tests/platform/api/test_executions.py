@@ -23,6 +23,7 @@ from litestar.testing import AsyncTestClient
 
 from reporunner.platform.api.app import create_app
 from reporunner.platform.executions.queue import enqueue_execution, job_id
+from reporunner.platform.jobcodec import job_deserializer
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 from reporunner.platform.worker import build_worker
@@ -339,7 +340,12 @@ async def test_a_duplicate_enqueue_never_runs_twice(stack, tenant_factory) -> No
     await stack.drain()  # one worker, up to 10 jobs at once: all three start together
     outcomes = []
     for jid in (job_id(ex_id, 0), job_id(ex_id, 0, "dup1"), job_id(ex_id, 0, "dup2")):
-        job = Job(jid, stack.resources.arq, _queue_name=stack.settings.queue_name)
+        job = Job(
+            jid,
+            stack.resources.arq,
+            _queue_name=stack.settings.queue_name,
+            _deserializer=job_deserializer,
+        )
         outcomes.append(await job.result(timeout=5))
     assert sorted(outcomes) == ["skipped", "skipped", "succeeded"]
     got = (await stack.client.get(f"/executions/{ex_id}", headers=tenant.headers)).json()

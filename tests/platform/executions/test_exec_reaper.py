@@ -182,7 +182,9 @@ async def test_a_crash_loop_ends_failed_not_running_forever(
 
 
 def _plugin_path(tmp_path: Path) -> str:
-    """A dist-info that declares the test nodes as a ``reporunner.nodes`` entry point."""
+    """A dist-info that declares the test nodes as a ``reporunner.nodes`` entry point, before
+    the test process's own path (the worker must run the code under test, not an installed copy:
+    both sides of the queue must speak the same job codec)."""
     dist = tmp_path / "plugins" / "rr_test_nodes-0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rr-test-nodes\nVersion: 0.1\n")

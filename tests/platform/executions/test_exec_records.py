@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from exec_testnodes import registry_with_test_nodes
@@ -219,6 +220,10 @@ async def test_bound_credentials_are_decrypted_within_the_workspace(
 ) -> None:
     tenant = await tenant_factory()
     stranger = await tenant_factory()
+    # the credential points at the test's only Redis, the platform's own: the operator must
+    # name it exactly for credentials to reach it (tests/security/test_credential_hosts.py)
+    host = str(urlsplit(services.redis_url).hostname)
+    resources.settings = resources.settings.model_copy(update={"credential_allow_hosts": host})
     ids = {}
     for who, ws in (("mine", tenant), ("theirs", stranger)):
         principal = Principal(ws.workspace_id, ws.slug, ws.user_id, "owner")
@@ -246,7 +251,8 @@ async def test_bound_credentials_are_decrypted_within_the_workspace(
                 wf, _ = await create_workflow(db, tenant.workspace_id, incr(ids[who]), REGISTRY)
         runs[who] = (await start_execution(resources, tenant.workspace_id, wf.id, {})).id
     await _drain(resources)
-    assert (await _row(resources, runs["mine"])).status == "succeeded"
+    mine = await _row(resources, runs["mine"])
+    assert mine.status == "succeeded", mine.error
     assert await resources.redis.get(key) == b"1"
     refused = await _row(resources, runs["theirs"])
     assert refused.status == "failed"

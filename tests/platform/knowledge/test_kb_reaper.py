@@ -14,6 +14,7 @@ from redis.asyncio.client import PubSub
 from sqlalchemy import text
 
 from reporunner.platform.auth import create_workspace_with_owner
+from reporunner.platform.jobcodec import job_deserializer
 from reporunner.platform.knowledge import IncomingFile
 from reporunner.platform.knowledge import service as kb
 from reporunner.platform.knowledge.events import kb_channel
@@ -136,7 +137,8 @@ async def test_a_document_left_embedding_by_a_dead_worker_is_requeued_and_ends_r
     assert row.chunks_total == row.chunks_done > 0
     assert (row.ingest_attempts, row.heartbeat_at) == (0, None)  # settled: attempts start anew
     [result] = await _job_keys(kb_resources, "arq:result:", doc_id)
-    info = await Job(result.removeprefix("arq:result:"), kb_resources.arq).result_info()
+    key = result.removeprefix("arq:result:")
+    info = await Job(key, kb_resources.arq, _deserializer=job_deserializer).result_info()
     assert info is not None
     assert info.result["status"] == "ready"
     # the dead worker's job, retried by arq much later, finds that content ingested

@@ -2,15 +2,18 @@
 
 litellm fetches its model price map from the internet at import time unless
 ``LITELLM_LOCAL_MODEL_COST_MAP`` is set; we set it (only if unset) right before the first
-import, when the first LLM feature is used, never at our own import time.
+import, when the first LLM feature is used, never at our own import time. The import goes
+through :func:`reporunner.nodes.ssrf_litellm.guard_litellm`, which routes every HTTP request
+litellm makes through the SSRF guard.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from types import ModuleType
 from typing import Any
+
+from reporunner.nodes.ssrf_litellm import guard_litellm
 
 __all__ = ["cost_of", "cost_of_tokens", "litellm", "missing_keys"]
 
@@ -21,9 +24,7 @@ def litellm() -> ModuleType:
     """The litellm module, imported on first use with the bundled (offline) price map."""
     global _module
     if _module is None:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm as module
-
+        module: Any = guard_litellm()  # Any: litellm's settings are plain module attributes
         module.suppress_debug_info = True
         _warm_up(module)
         _module = module

@@ -16,7 +16,7 @@ from typing import Any
 from reporunner.agents.errors import LLMCallFailed
 from reporunner.agents.llm import _litellm
 from reporunner.agents.llm._retry import backoff_delay, is_transient, retry_after_seconds
-from reporunner.agents.llm.config import LLMConfig
+from reporunner.agents.llm.config import NO_KEY, LLMConfig
 from reporunner.agents.llm.types import (
     LLMResponse,
     Message,
@@ -81,6 +81,9 @@ class LLMClient:
             kwargs["api_base"] = self.config.api_base
         if self.config.api_key:
             kwargs["api_key"] = self.config.api_key
+        elif self.config.api_base and self.config.api_base_from_user:
+            # never let litellm fill in the server's OPENAI_API_KEY... for a host a user chose
+            kwargs["api_key"] = NO_KEY
         kwargs.update({k: v for k, v in call.items() if v is not None})
         return kwargs
 

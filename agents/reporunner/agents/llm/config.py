@@ -4,7 +4,8 @@ A node's own params win over the engine's defaults (the ``llm`` service, fed fro
 platform settings), which win over the environment read *at call time* (never at import time):
 ``REPORUNNER_LLM_MODEL``, ``REPORUNNER_LLM_API_BASE``, ``REPORUNNER_LLM_FALLBACK_MODEL``.
 Provider keys (``OPENAI_API_KEY``...) are read by litellm itself unless an ``api_key``
-credential supplies one.
+credential supplies one, and only for the provider's own base URL or the operator's: a base
+URL chosen in a node or a chat request gets the workspace's credential or no key at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import Any
 
 from reporunner.agents.errors import LLMNotConfigured
 
-__all__ = ["ENV_API_BASE", "ENV_FALLBACK", "ENV_MODEL", "LLMConfig", "resolve_llm_config"]
+__all__ = [
+    "ENV_API_BASE",
+    "ENV_FALLBACK",
+    "ENV_MODEL",
+    "KEY_PARAM_PROVIDERS",
+    "NO_KEY",
+    "LLMConfig",
+    "check_user_base",
+    "resolve_llm_config",
+]
 
 ENV_MODEL = "REPORUNNER_LLM_MODEL"
 ENV_API_BASE = "REPORUNNER_LLM_API_BASE"
@@ -39,6 +49,9 @@ class LLMConfig:
         backoff_base_s: First backoff; doubles per retry (with jitter), capped by backoff_max_s.
         backoff_max_s: Longest wait between attempts, Retry-After included.
         extra: More keyword arguments for ``litellm.acompletion`` (``top_p``, ``seed``...).
+        api_base_from_user: True when ``api_base`` came from a node, a chat request or a parent
+            agent's such params rather than the operator; then no server-environment provider
+            key is sent there (see :meth:`LLMClient`), only a key the workspace supplied.
     """
 
     model: str
@@ -50,6 +63,7 @@ class LLMConfig:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 30.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    api_base_from_user: bool = False
 
     def with_model(self, model: str) -> LLMConfig:
         """The same config for another model (used by fallbacks and sub-agents)."""
@@ -102,8 +116,16 @@ def resolve_llm_config(
             f"LLM model '{chosen}' has no provider prefix; write it as 'provider/model', e.g. "
             f"'openai/{chosen}' or 'ollama/{chosen}' (REPORUNNER_LLM_MODEL or the 'model' param)"
         )
-    base = _clean(api_base) or (defaults.api_base if defaults is not None else None)
-    base = base or _clean(environ.get(ENV_API_BASE))
+    user_base = _clean(api_base)
+    operator_base = _clean(environ.get(ENV_API_BASE))
+    inherited = defaults.api_base if defaults is not None else None
+    base = user_base or inherited or operator_base
+    if user_base is not None:
+        from_user = user_base not in (inherited, operator_base) or bool(
+            defaults is not None and defaults.api_base_from_user and user_base == inherited
+        )
+    else:
+        from_user = bool(inherited and defaults is not None and defaults.api_base_from_user)
     fallbacks = tuple(m for m in (_clean(f) for f in fallback_models) if m)
     if not fallbacks and defaults is not None:
         fallbacks = defaults.fallback_models
@@ -112,10 +134,85 @@ def resolve_llm_config(
     key = api_key or (defaults.api_key if defaults is not None else None)
     start = defaults if defaults is not None else LLMConfig(model=chosen)
     config = replace(
-        start, model=chosen, api_base=base, api_key=key, fallback_models=fallbacks, **overrides
+        start,
+        model=chosen,
+        api_base=base,
+        api_key=key,
+        fallback_models=fallbacks,
+        api_base_from_user=from_user,
+        **overrides,
     )
+    check_user_base(config)
     check_provider_key(config, environ)
     return config
+
+
+KEY_PARAM_PROVIDERS = frozenset(
+    {
+        "openai",
+        "text-completion-openai",
+        "custom_openai",
+        "openai_like",
+        "litellm_proxy",
+        "ollama",
+        "ollama_chat",
+        "hosted_vllm",
+        "vllm",
+        "lm_studio",
+        "llamafile",
+        "anthropic",
+        "groq",
+        "mistral",
+        "deepseek",
+        "together_ai",
+        "openrouter",
+        "fireworks_ai",
+        "xai",
+        "cohere",
+        "cohere_chat",
+        "perplexity",
+    }
+)
+"""Providers whose only credential is the ``api_key`` argument: a user-chosen ``api_base`` is
+allowed for them (the key sent is the workspace's own or none). Providers that sign with
+other server credentials (Bedrock, Vertex, Azure AD, SageMaker...) would carry those to the
+user's host, so a user ``api_base`` is refused for them."""
+
+NO_KEY = "reporunner-no-key"
+"""Sent instead of a server-environment key to a base URL a user chose without a credential."""
+
+
+def _custom_providers() -> set[str]:
+    import reporunner.agents.llm._litellm as bridge
+
+    providers = getattr(bridge.litellm(), "custom_provider_map", None) or []
+    return {str(entry.get("provider")) for entry in providers if isinstance(entry, dict)}
+
+
+def check_user_base(config: LLMConfig) -> None:
+    """Refuse a user-chosen ``api_base`` for a provider that would send it server credentials.
+
+    Raises:
+        LLMNotConfigured: naming the provider and what to do instead.
+    """
+    from reporunner.nodes.ssrf_litellm import refused_providers
+
+    for model in config.models:
+        provider = model.split("/", 1)[0]
+        if provider in refused_providers:
+            raise LLMNotConfigured(
+                f"LLM provider '{provider}' is not supported (its HTTP cannot pass the SSRF "
+                "guard); use 'openai/...' with the same base URL instead"
+            )
+        if not config.api_base_from_user or provider in KEY_PARAM_PROVIDERS:
+            continue
+        if provider in _custom_providers():
+            continue
+        raise LLMNotConfigured(
+            f"LLM model '{model}': a custom api_base is only allowed for providers that take "
+            f"an api_key ({', '.join(sorted(KEY_PARAM_PROVIDERS))}); leave api_base empty for "
+            f"'{provider}' or ask the operator to set REPORUNNER_LLM_API_BASE"
+        )
 
 
 def check_provider_key(config: LLMConfig, env: Mapping[str, str]) -> None:

@@ -11,6 +11,7 @@ from reporunner.knowledge.parsing._types import (
     ParseLimits,
     Section,
     SectionBuilder,
+    char_limit,
 )
 from reporunner.knowledge.parsing.docx import parse_docx
 from reporunner.knowledge.parsing.html import parse_html
@@ -47,6 +48,11 @@ def parse_document(data: bytes, limits: ParseLimits | None = None) -> ParsedDocu
         DocumentError: corrupt, encrypted, empty or unsafe file (the message says which).
     """
     limits = limits or ParseLimits()
+    with char_limit(limits.max_chars):
+        return _parse(data, limits)
+
+
+def _parse(data: bytes, limits: ParseLimits) -> ParsedDocument:
     kind = sniff(data, limits)
     if kind == "pdf":
         return parse_pdf(data, limits)

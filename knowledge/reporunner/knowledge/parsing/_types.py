@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DocumentKind", "ParseLimits", "ParsedDocument", "Section", "SectionBuilder"]
+from reporunner.knowledge.errors import DocumentTooLarge
+
+__all__ = [
+    "DocumentKind",
+    "ParseLimits",
+    "ParsedDocument",
+    "Section",
+    "SectionBuilder",
+    "char_limit",
+]
 
 DocumentKind = str
 """One of ``txt``, ``md``, ``html``, ``pdf``, ``docx``, ``csv``, ``json``."""
@@ -50,6 +61,11 @@ class ParseLimits:
         max_records: Most CSV rows / JSON records.
         max_uncompressed_bytes: Largest declared total size of a .docx's zip members.
         max_compression_ratio: Largest uncompressed/compressed ratio of one zip member.
+        max_chars: Most characters one document may extract to (a 307 KB PDF of 2,000 pages
+            can hold ~240 M); the parser stops as soon as it is passed.
+        max_chunks: Most chunks one document may make.
+        max_base_chunks: Most chunks one knowledge base may hold; a document that would pass
+            it is refused with the figure.
     """
 
     max_bytes: int = 50 * 1024 * 1024
@@ -57,6 +73,22 @@ class ParseLimits:
     max_records: int = 200_000
     max_uncompressed_bytes: int = 200 * 1024 * 1024
     max_compression_ratio: float = 100.0
+    max_chars: int = 20_000_000
+    max_chunks: int = 20_000
+    max_base_chunks: int = 1_000_000
+
+
+_MAX_CHARS: ContextVar[int | None] = ContextVar("max_document_chars", default=None)
+
+
+@contextmanager
+def char_limit(max_chars: int) -> Iterator[None]:
+    """Every :class:`SectionBuilder` made inside stops at ``max_chars`` characters."""
+    token = _MAX_CHARS.set(max_chars)
+    try:
+        yield
+    finally:
+        _MAX_CHARS.reset(token)
 
 
 class SectionBuilder:
@@ -66,6 +98,7 @@ class SectionBuilder:
         self._parts: list[str] = []
         self._length = 0
         self.sections: list[Section] = []
+        self._max_chars = _MAX_CHARS.get()
 
     def add(
         self,
@@ -85,6 +118,12 @@ class SectionBuilder:
         start = self._length
         self._parts.append(text)
         self._length += len(text)
+        if self._max_chars is not None and self._length > self._max_chars:
+            raise DocumentTooLarge(
+                f"the document extracts to more than {self._max_chars} characters "
+                "(REPORUNNER_MAX_DOCUMENT_CHARS); split it into smaller files",
+                limit=self._max_chars,
+            )
         self.sections.append(
             Section(text, start, self._length, page, heading_path, dict(metadata or {}))
         )

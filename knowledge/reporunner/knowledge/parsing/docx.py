@@ -46,13 +46,24 @@ def check_zip(archive: zipfile.ZipFile, limits: ParseLimits) -> None:
             )
 
 
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether the part declares a DTD or an entity anywhere (the whole part is read in
+    chunks, each searched with the tail of the one before: padding cannot hide it)."""
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(256 * 1024):
+            window = tail + chunk
+            if _DTD.search(window):
+                return True
+            tail = window[-16:]
+    return False
+
+
 def _check_xml_parts(archive: zipfile.ZipFile) -> None:
     for member in archive.infolist():
         if not member.filename.endswith((".xml", ".rels")):
             continue
-        with archive.open(member) as part:
-            head = part.read(64 * 1024)
-        if _DTD.search(head):
+        if _declares_dtd(archive, member):
             raise UnsafeDocument(
                 f"part {member.filename!r} declares a DTD or XML entities, which Word never "
                 "writes; refusing (entity expansion / XXE)"

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import re2  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reporunner.nodes.base import Item
@@ -74,9 +74,10 @@ class Condition(BaseModel):
     )
     operator: Operator = Field(
         description="equals/not_equals (numbers and numeric strings compare as numbers), "
-        "contains/not_contains (substring, list element or object key), regex (Python "
-        "re.search on the text), gt/lt/gte/lte (numbers, else text), exists/not_exists (not "
-        "missing and not null), is_empty/is_not_empty (missing, null, '', [] or {})."
+        "contains/not_contains (substring, list element or object key), regex (an RE2 "
+        "search on the text: linear time, no backreferences or lookarounds), gt/lt/gte/lte "
+        "(numbers, else text), exists/not_exists (not missing and not null), "
+        "is_empty/is_not_empty (missing, null, '', [] or {})."
     )
     compare: Any = Field(
         default=None,
@@ -101,14 +102,25 @@ class Condition(BaseModel):
                 raise ValueError("regex needs 'compare' to be a pattern string")
             try:
                 _compile(self.compare, self.case_sensitive)
-            except re.error as err:
-                raise ValueError(f"invalid regex {self.compare!r}: {err}") from err
+            except re2.error as err:
+                detail = (
+                    err.args[0].decode() if err.args and isinstance(err.args[0], bytes) else err
+                )
+                raise ValueError(
+                    f"invalid regex {self.compare!r}: {detail} (patterns run on RE2, in linear "
+                    "time: no backreferences or lookarounds)"
+                ) from err
         return self
 
 
 @functools.lru_cache(maxsize=512)
-def _compile(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    return re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
+def _compile(pattern: str, case_sensitive: bool) -> Any:
+    """The pattern on RE2: matching takes time linear in the text, whatever the pattern (no
+    catastrophic backtracking such as ``(a+)+$`` on Python's ``re``)."""
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = case_sensitive
+    return re2.compile(pattern, options)
 
 
 def lookup(item: Any, path: str) -> Any:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from email.headerregistry import Address
@@ -25,6 +26,7 @@ from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs,
 from reporunner.nodes.builtin._idempotency import item_idempotency_key
 from reporunner.nodes.credentials import SmtpCredential, secret_values
 from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.hostguard import host_guard
 from reporunner.nodes.logging import redact
 
 __all__ = ["Attachment", "EmailSend", "EmailSendParams"]
@@ -124,8 +126,13 @@ class EmailSend(Node[EmailSendParams]):
         message = _build(params, credential, item_idempotency_key(ctx, inputs))
         recipients = _addresses([*params.to, *params.cc, *params.bcc])
         secrets = secret_values(credential)
+        addresses = await host_guard(ctx).addresses(credential.host, credential.port)
+        if not addresses:
+            raise CredentialError("an SMTP host must be a host name or address, not a path")
         try:
-            refused = await asyncio.to_thread(_deliver, credential, message, recipients, params)
+            refused = await asyncio.to_thread(
+                _deliver, credential, addresses[0], message, recipients, params
+            )
         except (smtplib.SMTPException, OSError) as err:
             detail = redact(f"{type(err).__name__}: {err}", secrets)
             raise NodeError(
@@ -183,21 +190,45 @@ def _domain(sender: str) -> str:
         return "reporunner.local"
 
 
+class _PinnedSMTP(smtplib.SMTP):
+    """SMTP to a checked address; the host name stays for EHLO and STARTTLS certificates."""
+
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return super()._get_socket(self._address, port, timeout)  # type: ignore[misc,no-any-return]
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """Implicit-TLS SMTP to a checked address; the certificate is checked for the host name."""
+
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        plain = socket.create_connection((self._address, port), timeout)
+        return self.context.wrap_socket(plain, server_hostname=host)
+
+
 def _deliver(
     credential: SmtpCredential,
+    address: str,
     message: EmailMessage,
     recipients: list[str],
     params: EmailSendParams,
 ) -> dict[str, tuple[int, bytes]]:
-    """Blocking SMTP conversation (run in a thread). Returns the refused recipients."""
+    """Blocking SMTP conversation (run in a thread) with ``address``, the checked address of
+    the credential's host. Returns the refused recipients."""
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if credential.security == "tls":
-        smtp = smtplib.SMTP_SSL(
-            credential.host, credential.port, timeout=params.timeout, context=context
-        )
+        smtp = _PinnedSMTPSSL(address, timeout=params.timeout, context=context)
     else:
-        smtp = smtplib.SMTP(credential.host, credential.port, timeout=params.timeout)
+        smtp = _PinnedSMTP(address, timeout=params.timeout)
+    smtp.connect(credential.host, credential.port)
     with smtp:
         smtp.ehlo()
         if credential.security == "starttls":

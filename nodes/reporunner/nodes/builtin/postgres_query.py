@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import psycopg.errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput, Port
 from reporunner.nodes.credentials import PostgresDsnCredential, secret_values
 from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.hostguard import HostGuard, host_guard
 from reporunner.nodes.logging import redact
 
 __all__ = ["PostgresQuery", "PostgresQueryParams"]
@@ -99,8 +101,9 @@ class PostgresQuery(Node[PostgresQueryParams]):
                 f"postgres.query needs a 'postgres_dsn' credential, got {type(credential).__name__}"
             )
         secrets = secret_values(credential)
+        dsn = await guarded_dsn(credential.dsn.get_secret_value(), host_guard(ctx))
         try:
-            rows = await _execute(credential.dsn.get_secret_value(), params)
+            rows = await _execute(dsn, params)
         except psycopg.errors.QueryCanceled as err:
             raise NodeError(
                 f"the statement was cancelled after statement_timeout_ms="
@@ -120,6 +123,39 @@ class PostgresQuery(Node[PostgresQueryParams]):
                 f"PostgreSQL refused the statement{state}: {redact(str(err), secrets)}"
             ) from None
         return NodeOutput.main(rows)
+
+
+_REFUSED_KEYS = ("service", "servicefile", "passfile", "hostaddr", "sslkey", "sslcert")
+
+
+async def guarded_dsn(dsn: str, guard: HostGuard) -> str:
+    """``dsn`` pinned to an address the guard checked (``hostaddr``; ``host`` stays for TLS).
+
+    Raises:
+        CredentialError: the DSN does not parse, or uses a service file, password file, client
+            key files or a ``hostaddr`` of its own (files of the server, or a way round the
+            check), or a port list.
+        SSRFBlockedError: the host is a unix socket, private, loopback, or the platform's own.
+    """
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        raise CredentialError(
+            "the 'postgres_dsn' credential is not a valid PostgreSQL URL or connection string"
+        ) from None
+    refused = [key for key in _REFUSED_KEYS if key in params]
+    if refused:
+        raise CredentialError(
+            f"the 'postgres_dsn' credential may not set {', '.join(refused)}; give the server "
+            "as host (and port) only"
+        )
+    port_text = str(params.get("port") or "5432")
+    if not port_text.isdigit():
+        raise CredentialError("the 'postgres_dsn' credential must name one port")
+    addresses = await guard.addresses(str(params.get("host") or ""), int(port_text))
+    if addresses:
+        params["hostaddr"] = addresses[0]
+    return make_conninfo("", **params)
 
 
 async def _execute(dsn: str, params: PostgresQueryParams) -> list[Item]:

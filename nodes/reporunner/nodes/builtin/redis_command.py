@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
@@ -14,7 +15,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput, Port
 from reporunner.nodes.credentials import RedisUrlCredential, secret_values
-from reporunner.nodes.errors import CredentialError, NodeError
+from reporunner.nodes.errors import CredentialError, NodeError, SSRFBlockedError
+from reporunner.nodes.hostguard import HostGuard, host_guard
 from reporunner.nodes.logging import redact
 
 __all__ = ["RedisCommand", "RedisCommandParams"]
@@ -91,9 +93,7 @@ class RedisCommand(Node[RedisCommandParams]):
             raise CredentialError(
                 f"redis.command needs a 'redis_url' credential, got {type(credential).__name__}"
             )
-        client = aioredis.Redis.from_url(
-            credential.url.get_secret_value(), socket_timeout=30, socket_connect_timeout=10
-        )
+        client = await guarded_redis(credential.url.get_secret_value(), host_guard(ctx))
         try:
             return NodeOutput.main([await _run(client, params)])
         except RedisError as err:
@@ -105,6 +105,37 @@ class RedisCommand(Node[RedisCommandParams]):
             ) from None
         finally:
             await client.aclose()
+
+
+async def guarded_redis(url: str, guard: HostGuard) -> aioredis.Redis:
+    """A client for ``url`` that connects to an address the guard checked.
+
+    ``redis://`` connects to the checked address itself; ``rediss://`` keeps the name (its
+    certificate is checked against it) after the guard checked what it resolves to.
+
+    Raises:
+        CredentialError: not a redis:// or rediss:// URL with a host.
+        SSRFBlockedError: a unix socket, private, loopback, or the platform's own Redis.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise SSRFBlockedError(
+            f"refused to connect to '{parts.scheme}://...': only redis:// and rediss:// URLs "
+            "with a host are allowed (unix sockets never are)",
+            host=parts.hostname or parts.scheme,
+            reason="not a TCP Redis URL",
+        )
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise CredentialError("the 'redis_url' credential has an invalid port") from None
+    addresses = await guard.addresses(parts.hostname, port)
+    client: aioredis.Redis = aioredis.Redis.from_url(
+        url, socket_timeout=30, socket_connect_timeout=10
+    )
+    if parts.scheme == "redis":
+        client.connection_pool.connection_kwargs["host"] = addresses[0]
+    return client
 
 
 def _encode(value: JsonValue) -> str:

@@ -223,6 +223,14 @@ class WebhookTrigger(Node[WebhookParams]):
     }
 
     @classmethod
+    def required_credentials(cls, params: Mapping[str, Any]) -> set[str]:
+        """Auth 'header_token' needs an api_key credential, 'hmac' an hmac_secret one: a
+        workflow without it is refused at validation, not answered with a 500 later."""
+        return {"header_token": {"api_key"}, "hmac": {"hmac_secret"}}.get(
+            str(params.get("auth", "none")), set()
+        )
+
+    @classmethod
     def check_start(cls, params: Mapping[str, Any], item: Mapping[str, Any]) -> None:
         """Refuse a request body the declared schema rejects; the platform calls this before
         it queues a run (422 with ``/body/<field>`` pointers).

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
+from reporunner.platform.api.key_auth import ApiKeyAuthMiddleware
 from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
 from reporunner.platform.api.web import web_exception_handlers, web_route_handlers, web_state
-from reporunner.platform.auth import PUBLIC_OPT, ApiKeyAuthMiddleware, Principal
+from reporunner.platform.auth import PUBLIC_OPT, Principal
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings

@@ -110,6 +110,17 @@ def _integrity(request: Request[Any, Any, Any], exc: Exception) -> Response[dict
     )  # fmt: skip
 
 
+def _malformed(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A body the decoder chokes on is the client's error, not ours (never a 500)."""
+    if isinstance(exc, UnicodeDecodeError):
+        detail = f"the request body is not valid UTF-8 (byte {exc.start}); send UTF-8 text"
+        code = "invalid_utf8"
+    else:
+        detail = "the request body nests too deeply to decode; flatten it"
+        code = "too_deep"
+    return problem(400, code, detail, request=request)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if is_service_down(exc):
         return _outage(request, exc)
@@ -127,5 +138,7 @@ exception_handlers: dict[int | type[Exception], Any] = {
     ValidationException: _validation,
     HTTPException: _http,
     IntegrityError: _integrity,
+    UnicodeDecodeError: _malformed,
+    RecursionError: _malformed,
     Exception: _unexpected,
 }

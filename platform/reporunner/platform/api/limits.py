@@ -18,7 +18,14 @@ from redis.exceptions import RedisError
 
 from reporunner.nodes.errors import ReporunnerError
 
-__all__ = ["RateDecision", "RateLimited", "api_key_bucket", "hit", "webhook_bucket"]
+__all__ = [
+    "RateDecision",
+    "RateLimited",
+    "api_key_bucket",
+    "hit",
+    "peek",
+    "webhook_bucket",
+]
 
 log = logging.getLogger("reporunner.api.limits")
 
@@ -73,3 +80,21 @@ async def hit(
         return RateDecision(True, limit, limit, 0)
     count = int(count)
     return RateDecision(count <= limit, limit, max(0, limit - count), retry_after)
+
+
+async def peek(
+    redis: Redis, bucket: str, limit: int, *, window: int = 60, now: float | None = None
+) -> RateDecision:
+    """Whether ``bucket`` is already past ``limit`` in this window (counts nothing)."""
+    if limit <= 0:
+        return RateDecision(True, 0, 0, 0)
+    current = time.time() if now is None else now
+    slot = int(current // window)
+    retry_after = max(1, int(window - (current % window) + 0.999))
+    try:
+        raw = await redis.get(f"reporunner:rate:{bucket}:{slot}")
+    except RedisError:
+        log.warning("rate limiter unavailable (Redis error); letting the request through")
+        return RateDecision(True, limit, limit, 0)
+    count = int(raw or 0)
+    return RateDecision(count < limit, limit, max(0, limit - count), retry_after)

@@ -19,8 +19,9 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from reporunner.platform.api.clients import anon_bucket, authfail_bucket, client_address
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
-from reporunner.platform.api.limits import api_key_bucket, hit
+from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
 from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
@@ -82,13 +83,15 @@ async def secure_headers(message: Message, scope: Scope) -> None:
         headers["Content-Security-Policy"] = JSON_CSP
 
 
-async def _refuse(send: Send, path: str, limit: int, retry_after: int, who: str) -> None:
+async def _refuse(
+    send: Send, path: str, limit: int, retry_after: int, who: str = "this API key"
+) -> None:
     body = json.dumps(
         {
             "type": TYPE_BASE + "rate_limited",
             "title": "Too many requests",
             "status": 429,
-            "detail": f"this {who} made more than {limit} requests this minute; retry after "
+            "detail": f"{who} made more than {limit} requests this minute; retry after "
             f"{retry_after}s",
             "code": "rate_limited",
             "instance": path,
@@ -105,6 +108,36 @@ async def _refuse(send: Send, path: str, limit: int, retry_after: int, who: str)
     }
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
+    """(limit, retry_after, who) when the request is over a limit, else None.
+
+    With a key, or a browser session (which shares the keys' limit): its own limit, and the
+    client's failed-lookup limit (a client that keeps sending unknown keys is refused before the
+    next one costs a lookup). Without either: the client's anonymous limit (health probes,
+    webhooks, 401s alike).
+    """
+    resources = scope["app"].state.resources
+    settings = resources.settings
+    key = _bearer(scope)
+    who = "this API key"
+    if key is None and (key := _session_token(scope)) is not None:
+        who = "this session"  # browsers share the API keys' limit
+    address = client_address(scope, settings.trusted_proxies)
+    anonymous = settings.anonymous_rate_limit_per_minute
+    if key is None:
+        decision = await hit(resources.redis, anon_bucket(address), anonymous)
+        anon = "this client (without an API key)"
+        return None if decision.allowed else (anonymous, decision.retry_after, anon)
+    failed = await peek(resources.redis, authfail_bucket(address), anonymous)
+    if not failed.allowed:
+        return anonymous, failed.retry_after, "this client (with unknown API keys)"
+    if path.startswith(_UNLIMITED):
+        return None
+    limit = settings.rate_limit_per_minute
+    decision = await hit(resources.redis, api_key_bucket(key), limit)
+    return None if decision.allowed else (limit, decision.retry_after, who)
 
 
 class EdgeMiddleware:
@@ -131,17 +164,10 @@ class EdgeMiddleware:
 
         try:
             path = scope["path"]
-            key = _bearer(scope)
-            who, caller = (
-                ("API key", key) if key is not None else ("session", _session_token(scope))
-            )
-            if caller is not None and not path.startswith(_UNLIMITED):
-                resources = scope["app"].state.resources
-                limit = resources.settings.rate_limit_per_minute
-                decision = await hit(resources.redis, api_key_bucket(caller), limit)
-                if not decision.allowed:
-                    await _refuse(recording_send, path, limit, decision.retry_after, who)
-                    return
+            refusal = await _limit(scope, path)
+            if refusal is not None:
+                await _refuse(recording_send, path, *refusal)
+                return
             await self.app(scope, receive, recording_send)
         finally:
             HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)

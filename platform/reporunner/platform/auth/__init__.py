@@ -10,8 +10,9 @@ from reporunner.platform.auth.bootstrap import (
 )
 from reporunner.platform.auth.keys import NewKey, generate_key, hash_key
 from reporunner.platform.auth.middleware import (
+    KEY_HINT,
     PUBLIC_OPT,
-    ApiKeyAuthMiddleware,
+    UnknownKey,
     authenticate_key,
     check_csrf,
 )
@@ -29,16 +30,17 @@ from reporunner.platform.auth.source import SessionSource
 
 __all__ = [
     "CSRF_HEADER",
+    "KEY_HINT",
     "PUBLIC_OPT",
     "ROLES",
     "SESSION_COOKIE",
     "SETUP_TTL",
-    "ApiKeyAuthMiddleware",
     "BootstrapResult",
     "NewKey",
     "Principal",
     "Role",
     "SessionSource",
+    "UnknownKey",
     "authenticate_key",
     "authenticate_session",
     "bootstrap_if_empty",

@@ -1,10 +1,12 @@
-"""Every route requires an API key or a browser session unless its handler is marked
-``opt={"public": True}``.
+"""API keys and browser sessions to principals: :func:`authenticate_key`, :func:`check_csrf`.
 
-One middleware resolves both to the same :class:`Principal`, so roles and workspace isolation
-are one code path. ``Authorization: Bearer`` wins when both are sent. A request authenticated by
-the ``rr_session`` cookie with an unsafe method must carry the session's CSRF token in
-``X-CSRF-Token`` (a cross-site page can make the browser send the cookie, never the header).
+Every route requires an API key or a browser session unless its handler is marked
+``opt={"public": True}``; the Litestar middleware that asks for them (and counts failed lookups
+per client address) is :class:`reporunner.platform.api.key_auth.ApiKeyAuthMiddleware`, next to
+the other HTTP limits. Both resolve to the same :class:`Principal`, so roles and workspace
+isolation are one code path. A request authenticated by the ``rr_session`` cookie with an unsafe
+method must carry the session's CSRF token in ``X-CSRF-Token`` (a cross-site page can make the
+browser send the cookie, never the header).
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
 
 from reporunner.platform.auth.keys import hash_key
 from reporunner.platform.auth.principal import Principal, Role
-from reporunner.platform.auth.sessions import CSRF_HEADER, SESSION_COOKIE, authenticate_session
+from reporunner.platform.auth.sessions import CSRF_HEADER
 from reporunner.platform.auth.source import SessionSource
 from reporunner.platform.db.models import ApiKey, Membership, Workspace
 from reporunner.platform.db.session import transaction
 
 __all__ = [
+    "KEY_HINT",
     "PUBLIC_OPT",
     "SAFE_METHODS",
-    "ApiKeyAuthMiddleware",
+    "UnknownKey",
     "authenticate_key",
     "check_csrf",
 ]
@@ -36,7 +38,7 @@ __all__ = [
 PUBLIC_OPT = "public"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LAST_USED_GRANULARITY = timedelta(minutes=1)
-_HINT = "send an API key as 'Authorization: Bearer <key>' or sign in at /login"
+KEY_HINT = "send an API key as 'Authorization: Bearer <key>' or sign in at /login"
 
 
 def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], expected: str) -> None:
@@ -51,28 +53,8 @@ def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], expected: str) ->
         )
 
 
-class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves ``Authorization: Bearer <key>`` or the ``rr_session`` cookie to a principal."""
-
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        resources: SessionSource = connection.app.state.resources
-        header = connection.headers.get("authorization", "")
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise NotAuthorizedException(f"malformed Authorization header: {_HINT}")
-            principal = await authenticate_key(resources, token.strip())
-            return AuthenticationResult(user=principal, auth=principal.api_key_id)
-        cookie = connection.cookies.get(SESSION_COOKIE)
-        if cookie:
-            principal, csrf = await authenticate_session(
-                resources, connection.app.state.resources.settings, cookie
-            )
-            check_csrf(connection, csrf)
-            return AuthenticationResult(user=principal, auth=principal.session_id)
-        raise NotAuthorizedException(f"missing API key: {_HINT}")
+class UnknownKey(NotAuthorizedException):
+    """No key with this hash exists (remembered a minute, unlike revoked or expired ones)."""
 
 
 async def authenticate_key(resources: SessionSource, plaintext: str) -> Principal:
@@ -92,7 +74,7 @@ async def authenticate_key(resources: SessionSource, plaintext: str) -> Principa
             )
         ).first()
         if row is None:
-            raise NotAuthorizedException(f"unknown API key: {_HINT}")
+            raise UnknownKey(f"unknown API key: {KEY_HINT}")
         key, role, slug = row
         if key.revoked_at is not None:
             raise NotAuthorizedException("this API key was revoked; create a new one")

@@ -42,7 +42,7 @@ from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import current_revision, head, upgrade
 from reporunner.platform.db.models import Workspace
 from reporunner.platform.db.session import create_engine, session_factory, transaction
-from reporunner.platform.knowledge.service import resolve_embedder, store_document
+from reporunner.platform.knowledge.service import parse_limits, resolve_embedder, store_document
 from reporunner.platform.knowledge.storage import OriginalStore
 from reporunner.platform.knowledge.uploads import IncomingFile
 from reporunner.platform.services import EmbeddedPostgres
@@ -207,7 +207,7 @@ async def _ingest_files(
 ) -> int:
     console = Console(stderr=True)
     originals = OriginalStore.for_data_dir(settings.data_dir)
-    limits = ParseLimits(max_bytes=settings.max_upload_bytes)
+    limits = parse_limits(settings)
     embedder = embedder_for(base.embedding_model, base.embedding_dim)
     failed = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

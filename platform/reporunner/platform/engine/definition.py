@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reporunner.nodes.errors import Problem, ValidationFailed
+from reporunner.platform.engine.bounds import check_shape, decode_bounded
 
 __all__ = [
     "EdgeSpec",
@@ -162,26 +162,17 @@ def pydantic_problems(err: ValidationError, prefix: str = "") -> list[Problem]:
 
 
 def load_raw(data: str | bytes | Mapping[str, Any]) -> Any:
-    """Decode JSON or YAML text (or pass a mapping through) without validating it.
+    """Decode JSON or YAML text (or pass a mapping through) without validating it, within
+    the bounds of :mod:`reporunner.platform.engine.bounds` (size, depth, value count, no YAML
+    aliases).
 
     Raises:
-        ValidationFailed: the text is neither JSON nor YAML.
+        ValidationFailed: the text is neither JSON nor YAML, or passes a bound.
     """
     if isinstance(data, Mapping):
+        check_shape(data)
         return data
-    text = data.decode() if isinstance(data, bytes) else data
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ValidationFailed(
-            "the workflow definition is neither valid JSON nor valid YAML: "
-            f"{err}; fix the syntax and send it again",
-            [Problem("", "syntax_error", str(err))],
-        ) from err
+    return decode_bounded(data)
 
 
 def parse_definition(data: str | bytes | Mapping[str, Any]) -> WorkflowDefinition:

@@ -2,8 +2,9 @@
 
 Rules: admins manage members; only an owner may add, promote to, demote from or remove an
 owner, and the last owner can never be demoted or removed (a workspace always has someone who
-can manage it). API keys are personal: a member creates keys for themself; admins see and may
-revoke every key of the workspace. Every change writes an audit entry in its own transaction.
+can manage it). API keys are personal: a member creates keys for themself; admins see every key
+of the workspace and may revoke those of members of their rank or lower, never an owner's.
+Every change writes an audit entry in its own transaction.
 Ids of other workspaces are "not found", never "forbidden".
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
-from reporunner.platform.auth import Principal, generate_key
+from reporunner.platform.auth import Principal, Role, generate_key
 from reporunner.platform.db.models import ApiKey, Membership, User, Workspace
 from reporunner.platform.identity.audit import audit_entry
 from reporunner.platform.identity.errors import OwnerRequired
@@ -270,10 +271,13 @@ async def list_api_keys(session: AsyncSession, principal: Principal) -> list[Api
 async def revoke_api_key(
     session: AsyncSession, principal: Principal, key_id: uuid.UUID
 ) -> ApiKeyOut:
-    """Revoke a key (own keys; any key of the workspace for admins). Idempotent.
+    """Revoke a key (own keys; for admins, keys of members of their rank or lower).
+    Idempotent.
 
     Raises:
         NotFoundError: no such key visible to the caller.
+        OwnerRequired: the key's holder has a higher role than the caller (an admin may not
+            lock the owners out).
     """
     query = select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == principal.workspace_id)
     if not principal.can("admin"):
@@ -281,6 +285,18 @@ async def revoke_api_key(
     row = await session.scalar(query.with_for_update())
     if row is None:
         raise NotFoundError(f"API key {key_id} not found in this workspace")
+    if row.user_id != principal.user_id:
+        holder_role = await session.scalar(
+            select(Membership.role).where(
+                Membership.workspace_id == principal.workspace_id,
+                Membership.user_id == row.user_id,
+            )
+        )
+        if holder_role is not None and not principal.can(cast(Role, holder_role)):
+            raise OwnerRequired(
+                f"this key belongs to a member with role '{holder_role}', above yours "
+                f"('{principal.role}'); only a member of that role may revoke it"
+            )
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         session.add(

@@ -21,7 +21,6 @@ from reporunner.knowledge import (
     EmbeddingError,
     IngestProgress,
     KnowledgeBase,
-    ParseLimits,
     embedder_for,
     ingest_documents,
 )
@@ -33,7 +32,12 @@ from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge.events import SETTLED, progress_event, publish_event
 from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
-from reporunner.platform.knowledge.service import originals, resolve_embedder, store_of
+from reporunner.platform.knowledge.service import (
+    originals,
+    parse_limits,
+    resolve_embedder,
+    store_of,
+)
 from reporunner.platform.resources import Resources
 
 __all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
@@ -99,7 +103,7 @@ async def _ingest(
         base.workspace_id,
         files,
         embedder,
-        limits=ParseLimits(max_bytes=resources.settings.max_upload_bytes),
+        limits=parse_limits(resources.settings),
         progress=_progress(resources, base.id),
     )
     for r in results:

@@ -18,7 +18,6 @@ from reporunner.knowledge import (
     IngestResult,
     KnowledgeBase,
     KnowledgeService,
-    ParseLimits,
     SearchRequest,
     SearchResult,
     StoreKnowledgeService,
@@ -31,6 +30,7 @@ from reporunner.platform.knowledge.events import progress_event, publish_event
 from reporunner.platform.knowledge.reaper import heartbeat
 from reporunner.platform.knowledge.service import (
     originals,
+    parse_limits,
     resolve_embedder,
     store_document,
     store_of,
@@ -90,7 +90,7 @@ class WorkspaceKnowledgeService:
     ) -> IngestResult:
         ws = self._check(workspace_id)
         base = await self._base(knowledge_base, create)
-        limits = ParseLimits(max_bytes=self.resources.settings.max_upload_bytes)
+        limits = parse_limits(self.resources.settings)
         kind = sniff(data, limits)
         incoming = IncomingFile(name, data, source, dict(metadata or {}))
         document, changed = await store_document(

@@ -8,6 +8,7 @@ Ingestion itself runs in the worker (``ingest_document`` job); uploads only chec
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -55,6 +56,7 @@ from reporunner.platform.knowledge.schemas import (
 from reporunner.platform.knowledge.storage import OriginalStore
 from reporunner.platform.knowledge.uploads import IncomingFile
 from reporunner.platform.resources import Resources
+from reporunner.platform.settings import Settings
 
 __all__ = [
     "IngestQueueUnavailable",
@@ -68,6 +70,7 @@ __all__ = [
     "list_bases",
     "list_documents",
     "originals",
+    "parse_limits",
     "read_original",
     "resolve_embedder",
     "search",
@@ -184,9 +187,32 @@ async def delete_base(resources: Resources, workspace_id: uuid.UUID, base_id: uu
 # -- documents -----------------------------------------------------------------------------
 
 
+def parse_limits(settings: Settings) -> ParseLimits:
+    """The parser and ingestion limits the settings ask for."""
+    return ParseLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_chars=settings.max_document_chars,
+        max_chunks=settings.max_document_chunks,
+        max_base_chunks=settings.max_base_chunks,
+    )
+
+
 def _named(err: DocumentError, name: str) -> DocumentError:
     """The same error, its message prefixed with the file it is about."""
     return type(err)(f"'{name}': {err.detail}", **err.extra)
+
+
+def _sniff(incoming: IncomingFile, limits: ParseLimits) -> str:
+    return sniff(incoming.data, limits)
+
+
+def _save_original(
+    originals: OriginalStore, base: KnowledgeBase, incoming: IncomingFile
+) -> tuple[str, str]:
+    """Hash and store one original (in a worker thread: the bytes are read once, here)."""
+    data = incoming.data
+    digest = content_hash_bytes(data)
+    return digest, originals.save(base.workspace_id, base.id, digest, incoming.name, data)
 
 
 async def store_document(
@@ -205,15 +231,14 @@ async def store_document(
         incoming: Name, bytes, source and metadata.
         kind: Its sniffed kind (a key of ``SUPPORTED_TYPES``).
     """
-    digest = content_hash_bytes(incoming.data)
     previous = await _stored_path(store, base, incoming.name)
-    path = originals.save(base.workspace_id, base.id, digest, incoming.name, incoming.data)
+    digest, path = await asyncio.to_thread(_save_original, originals, base, incoming)
     document, changed = await store.add_document(
         base.workspace_id,
         base.id,
         incoming.name,
         content_hash=digest,
-        size_bytes=len(incoming.data),
+        size_bytes=incoming.size,
         source=incoming.source,
         mime_type=SUPPORTED_TYPES[kind],
         storage_path=path,
@@ -287,11 +312,11 @@ async def upload_documents(
         raise ConflictError(
             f"knowledge base '{base.name}' is being re-embedded; upload again when it is done"
         )
-    limits = ParseLimits(max_bytes=resources.settings.max_upload_bytes)
+    limits = parse_limits(resources.settings)
     kinds = []
     for incoming in files:
         try:
-            kinds.append(sniff(incoming.data, limits))
+            kinds.append(await asyncio.to_thread(_sniff, incoming, limits))
         except DocumentError as err:
             raise _named(err, incoming.name) from err
     accepted = []

@@ -1,17 +1,20 @@
 """Reading an upload request into files: multipart (streamed, with limits), URL or raw text.
 
 Limits are enforced while the bytes arrive, so an oversized file is refused (413, naming the
-limit) without the server holding more than the limit in memory. URLs are fetched through the
-SSRF-guarded client, with the same size limit on the response body.
+limit) as soon as it passes it. Each file part streams into a spool (a temporary file beyond
+256 KB), so a request of many large files never holds them in memory at once. URLs are
+fetched through the SSRF-guarded client, with the same size limit on the response body.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -60,14 +63,64 @@ class UploadLimits:
         return self.max_bytes * self.max_files + 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingFile:
-    """One document of an upload, before it is stored."""
+SPOOL_IN_MEMORY = 256 * 1024
+"""Bytes of one uploaded part held in memory before it moves to a temporary file."""
 
-    name: str
-    data: bytes
-    source: str  # upload | url | text
-    metadata: dict[str, Any] = field(default_factory=dict)
+
+class IncomingFile:
+    """One document of an upload, before it is stored.
+
+    A multipart part arrives into a spool (memory up to :data:`SPOOL_IN_MEMORY`, a temporary
+    file beyond), so a request of many large files never holds them all in memory; ``data``
+    reads the one file when it is needed. Call :meth:`close` (or use ``with``) when done.
+    """
+
+    __slots__ = ("_data", "_spool", "metadata", "name", "size", "source")
+
+    def __init__(
+        self,
+        name: str,
+        data: bytes | None = None,
+        source: str = "upload",
+        metadata: dict[str, Any] | None = None,
+        *,
+        spool: IO[bytes] | None = None,
+    ) -> None:
+        if (data is None) == (spool is None):
+            raise ValueError("give exactly one of data or spool")
+        self.name = name
+        self.source = source
+        self.metadata: dict[str, Any] = metadata if metadata is not None else {}
+        self._data = data
+        self._spool = spool
+        if spool is not None:
+            self.size = spool.seek(0, io.SEEK_END)
+        else:
+            self.size = len(data or b"")
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes (read from the spool each time: keep them only while needed)."""
+        if self._data is not None:
+            return self._data
+        assert self._spool is not None
+        self._spool.seek(0)
+        return self._spool.read()
+
+    def close(self) -> None:
+        """Drop the spool (its temporary file, if any)."""
+        if self._spool is not None:
+            self._spool.close()
+
+    def __del__(self) -> None:
+        # a caller that forgot close() still frees the temporary file, without a warning
+        self.close()
+
+    def __enter__(self) -> IncomingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _too_large(what: str, limits: UploadLimits) -> DocumentTooLarge:
@@ -195,37 +248,53 @@ class _MultipartCollector:
 
     def __init__(self, limits: UploadLimits) -> None:
         self.limits = limits
-        self.files: list[tuple[str, bytearray]] = []
+        self.files: list[tuple[str, IO[bytes]]] = []
         self.fields: dict[str, str] = {}
         self._current: MultipartSegment | None = None
         self._buffer = bytearray()
+        self._spool: IO[bytes] | None = None
+        self._size = 0
 
     def start(self, segment: MultipartSegment) -> None:
-        self._current, self._buffer = segment, bytearray()
-        if segment.filename is not None and len(self.files) >= self.limits.max_files:
-            raise _invalid(
-                "/files",
-                f"at most {self.limits.max_files} files per upload "
-                "(REPORUNNER_MAX_UPLOAD_FILES); send the rest in another one",
-            )
+        self._current, self._buffer, self._size = segment, bytearray(), 0
+        if segment.filename is not None:
+            if len(self.files) >= self.limits.max_files:
+                raise _invalid(
+                    "/files",
+                    f"at most {self.limits.max_files} files per upload "
+                    "(REPORUNNER_MAX_UPLOAD_FILES); send the rest in another one",
+                )
+            self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
 
     def data(self, chunk: bytes) -> None:
         segment = self._current
         if segment is None:
             return
-        self._buffer.extend(chunk)
+        self._size += len(chunk)
         limit = self.limits.max_bytes if segment.filename is not None else 1 << 20
-        if len(self._buffer) > limit:
+        if self._size > limit:
             raise _too_large(f"'{segment.filename or segment.name}'", self.limits)
+        if self._spool is not None:
+            self._spool.write(chunk)
+        else:
+            self._buffer.extend(chunk)
 
     def end(self) -> None:
         segment, self._current = self._current, None
+        spool, self._spool = self._spool, None
         if segment is None:
             return
-        if segment.filename is not None:
-            self.files.append((segment.filename, self._buffer))
+        if spool is not None:
+            self.files.append((segment.filename or "document", spool))
         elif segment.name in _FIELDS:
             self.fields[segment.name] = self._buffer.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Drop every spool (on an error, or once the files are handed over)."""
+        for _name, spool in self.files:
+            spool.close()
+        if self._spool is not None:
+            self._spool.close()
 
 
 async def files_from_multipart(
@@ -253,20 +322,24 @@ async def files_from_multipart(
                         parts.end()
                     else:
                         parts.data(event)
+        fields = parts.fields
+        metadata = _metadata_field(fields.get("metadata", ""))
+        incoming = [
+            IncomingFile(name, source="upload", metadata=metadata, spool=spool)
+            for name, spool in parts.files
+        ]
+        if "url" in fields or "text" in fields:
+            source = DocumentSourceIn(
+                url=fields.get("url"), text=fields.get("text"), name=fields.get("name"),
+                metadata=metadata,
+            )  # fmt: skip
+            incoming.append(await _from_source(source, limits, client))
     except MultipartError as err:
+        parts.close()
         raise _invalid("", f"malformed multipart body: {err}") from None
-    fields = parts.fields
-    metadata = _metadata_field(fields.get("metadata", ""))
-    incoming = [
-        IncomingFile(name or "document", bytes(data), "upload", metadata)
-        for name, data in parts.files
-    ]
-    if "url" in fields or "text" in fields:
-        source = DocumentSourceIn(
-            url=fields.get("url"), text=fields.get("text"), name=fields.get("name"),
-            metadata=metadata,
-        )  # fmt: skip
-        incoming.append(await _from_source(source, limits, client))
+    except BaseException:
+        parts.close()
+        raise
     if not incoming:
         raise _invalid("/files", "the upload holds no file; send files as multipart parts")
     return incoming

@@ -24,6 +24,13 @@ __all__ = ["HIDDEN_HEADERS", "InvalidWebhookBody", "parse_body", "trigger_item"]
 HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 """Headers never copied into the trigger item (node outputs are stored and shown)."""
 
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "api-key", "apikey", "auth", "signature")
+
+
+def _secret_looking(name: str) -> bool:
+    """``api-key``, ``x-auth-token``, ``x-hub-signature-256``...: kept out like Authorization."""
+    return any(word in name for word in _SECRET_WORDS)
+
 
 class InvalidWebhookBody(ReporunnerError):
     """The body does not parse as the content type it declares."""
@@ -100,13 +107,18 @@ def trigger_item(
     """The ``trigger.webhook`` item ``{method, path, headers, query, body}``.
 
     Credentials in headers (``Authorization``, cookies, the trigger's own token or signature
-    header) are left out, so they never reach node outputs, events or logs.
+    header, and any header whose name looks like a secret: ``api-key``, ``x-auth-token``...) are
+    left out, so they never reach node outputs, events or logs (viewers read those).
     """
     drop = HIDDEN_HEADERS | {h.lower() for h in hidden}
     return {
         "method": method,
         "path": path,
-        "headers": {k.lower(): v for k, v in headers.items() if k.lower() not in drop},
+        "headers": {
+            k.lower(): v
+            for k, v in headers.items()
+            if k.lower() not in drop and not _secret_looking(k.lower())
+        },
         "query": _flatten(query),
         "body": body,
     }

@@ -7,9 +7,9 @@ workflow of the workspace for each delivery.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.nodes.builtin.trigger_webhook import WebhookParams
 from reporunner.nodes.errors import ConfigurationError, ConflictError, NotFoundError
 from reporunner.platform.db.models import Workflow, WorkflowVersion, Workspace
+from reporunner.platform.workflows.webhook_paths import WEBHOOK_TYPE, webhook_nodes
 
 __all__ = ["WEBHOOK_TYPE", "WebhookTarget", "find_target"]
 
-WEBHOOK_TYPE = "trigger.webhook"
+log = logging.getLogger("reporunner.webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +44,6 @@ class WebhookTarget:
     node_id: str
     params: WebhookParams
     credentials: dict[str, str]
-
-
-def _webhook_nodes(definition: dict[str, Any], path: str) -> list[dict[str, Any]]:
-    nodes = definition.get("nodes") or []
-    return [
-        n
-        for n in nodes
-        if isinstance(n, dict)
-        and n.get("type") == WEBHOOK_TYPE
-        and isinstance(n.get("params"), dict)
-        and n["params"].get("path") == path
-    ]
 
 
 async def find_target(
@@ -87,7 +76,7 @@ async def find_target(
     )
     found: list[WebhookTarget] = []
     for workspace_id, workflow_id, number, definition in rows.all():
-        for node in _webhook_nodes(definition, path):
+        for node in webhook_nodes(definition, path):
             try:
                 params = WebhookParams.model_validate(node["params"])
             except ValidationError as err:
@@ -109,10 +98,11 @@ async def find_target(
             )
     if not found:
         raise not_found
-    if len(found) > 1:
+    if len(found) > 1:  # publishing refuses this now; older data may still hold it
         ids = ", ".join(sorted(str(t.workflow_id) for t in found))
-        raise ConflictError(
-            f"several published workflows listen on {method} /hooks/{workspace_slug}/{path} "
-            f"({ids}); give each webhook trigger its own path"
+        log.warning("workflows %s all listen on %s %s/%s", ids, method, workspace_slug, path)
+        raise ConflictError(  # the caller is anonymous: no workflow ids
+            f"several published workflows listen on {method} /hooks/{workspace_slug}/{path}; "
+            "the workspace must give each webhook trigger its own path"
         )
     return found[0]

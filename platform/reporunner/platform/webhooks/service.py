@@ -7,6 +7,7 @@ written, and the body is parsed only after that, so an unauthenticated caller le
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,6 +120,20 @@ def _idempotency_key(target: WebhookTarget, delivery: Delivery, body: Any) -> st
     return f"webhook:{target.node_id}:{key}"
 
 
+def _signature_key(target: WebhookTarget, delivery: Delivery) -> str | None:
+    """A signed delivery's signature as its idempotency key: a replay within the timestamp
+    tolerance finds the execution its original started and is answered like a duplicate
+    (after the tolerance the timestamp check refuses it)."""
+    if target.params.auth != "hmac":
+        return None
+    lowered = {k.lower(): v for k, v in delivery.headers.items()}
+    signature = lowered.get(target.params.signature_header.lower(), "").strip().lower()
+    if not signature:
+        return None
+    digest = hashlib.sha256(signature.removeprefix("sha256=").encode()).hexdigest()
+    return f"webhook:{target.node_id}:signature:{digest}"
+
+
 async def _ended(resources: Resources, execution_id: uuid.UUID) -> bool:
     async with transaction(resources.sessions) as session:
         status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
@@ -170,7 +185,8 @@ async def handle_delivery(
         item,
         version=target.version_number,
         trigger_type="webhook",
-        idempotency_key=_idempotency_key(target, delivery, body),
+        idempotency_key=_idempotency_key(target, delivery, body)
+        or _signature_key(target, delivery),
     )
     accepted = {"execution_id": str(out.id), "status": out.status}
     if params.response_mode == "immediately":

@@ -34,6 +34,7 @@ from reporunner.platform.executions.reaper import (
     run_every,
 )
 from reporunner.platform.executions.retention import PRUNE_INTERVAL_SECONDS, prune_once
+from reporunner.platform.jobcodec import ARQ_SERIALIZERS
 from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
@@ -156,6 +157,7 @@ def build_worker(
         keep_result=3600,
         on_startup=_startup,
         on_shutdown=_shutdown,
+        **ARQ_SERIALIZERS,  # JSON, never pickle: Redis contents are not trusted
         ctx={
             "resources": resources,
             "worker_id": worker_id,

@@ -10,6 +10,7 @@ workspace is "not found". Each function works in the caller's session (the route
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from reporunner.platform.engine import (
     raise_for_problems,
     validate,
 )
+from reporunner.platform.engine.definition import load_raw
 from reporunner.platform.workflows.references import check_references
 from reporunner.platform.workflows.schedule_sync import sync_workflow_schedules
 from reporunner.platform.workflows.schemas import (
@@ -38,6 +40,7 @@ from reporunner.platform.workflows.schemas import (
     VersionSummary,
     WorkflowOut,
 )
+from reporunner.platform.workflows.webhook_paths import claimed_paths
 
 __all__ = [
     "PublishedVersion",
@@ -65,13 +68,25 @@ def check_definition(raw: RawDefinition, registry: NodeRegistry) -> WorkflowDefi
     Raises:
         ValidationFailed: every problem, each with a JSON pointer (parse problems included).
     """
-    problems = validate(raw, registry)
+    decoded = load_raw(raw)  # once: bounded, and not again for each step below
+    problems = validate(decoded, registry)
     raise_for_problems(problems)
-    return parse_definition(raw)
+    return parse_definition(decoded)
 
 
 def validate_definition(raw: RawDefinition, registry: NodeRegistry) -> ValidationOut:
-    """Dry run: every problem of ``raw``, nothing saved."""
+    """Dry run: every problem of ``raw``, nothing saved.
+
+    CPU-bound (decoding, validation, hashing): async callers run it in a worker thread.
+    """
+    try:
+        raw = load_raw(raw)
+    except ValidationFailed as err:
+        return ValidationOut(
+            valid=False,
+            content_hash=None,
+            problems=[ProblemOut(**p) for p in err.problems],
+        )
     problems = validate(raw, registry)
     digest = None
     if not any(p.code in ("invalid_definition", "syntax_error") for p in problems):
@@ -191,13 +206,14 @@ async def create_workflow(
     Raises:
         ValidationFailed: the definition is invalid (every problem listed).
     """
-    defn = check_definition(raw, registry)
+    defn = await asyncio.to_thread(check_definition, raw, registry)
     await check_references(session, workspace_id, defn)
     wf = Workflow(workspace_id=workspace_id, name=defn.name, description=defn.description)
     session.add(wf)
     await session.flush()
     version = await _add_version(session, wf, defn, 1, user_id, note)
     if publish:
+        await _refuse_taken_paths(session, workspace_id, wf.id, version.definition)
         wf.published_version_id = version.id
     await session.flush()
     await session.refresh(wf)
@@ -221,8 +237,8 @@ async def save_version(
         NotFoundError: no such workflow in the workspace.
         ConflictError: the workflow is archived.
     """
-    defn = check_definition(raw, registry)
-    digest = content_hash(defn)
+    defn = await asyncio.to_thread(check_definition, raw, registry)
+    digest = await asyncio.to_thread(content_hash, defn)
     wf = await _workflow(session, workspace_id, workflow_id, lock=True)
     if wf.archived_at is not None:
         raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to edit it")
@@ -344,6 +360,21 @@ async def _sync_schedules(
     await sync_workflow_schedules(session, workspace_id, workflow_id)
 
 
+async def _refuse_taken_paths(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    definition: dict[str, Any],
+) -> None:
+    """A webhook path belongs to one published workflow: a second one is refused (409)."""
+    taken = await claimed_paths(session, workspace_id, workflow_id, definition)
+    if taken:
+        raise ConflictError(
+            f"another published workflow already listens on {'; '.join(taken)}; give this "
+            "webhook trigger another path, or unpublish or archive the other workflow"
+        )
+
+
 async def publish_version(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -353,6 +384,7 @@ async def publish_version(
     """Make version ``number`` the one that runs by default (and for sub-workflow calls)."""
     wf = await _workflow(session, workspace_id, workflow_id, lock=True)
     _, version = await load_version(session, workspace_id, workflow_id, number)
+    await _refuse_taken_paths(session, workspace_id, workflow_id, version.definition)
     wf.published_version_id = version.id
     wf.updated_at = datetime.now(UTC)
     await session.flush()

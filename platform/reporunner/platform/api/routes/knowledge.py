@@ -189,7 +189,13 @@ class KnowledgeBaseController(Controller):
         limits = UploadLimits(settings.max_upload_bytes, settings.max_upload_files)
         await service.store_of(resources).get_base(principal.workspace_id, kb_id)  # 404 first
         files = await _incoming_files(request, limits)
-        documents = await service.upload_documents(resources, principal.workspace_id, kb_id, files)
+        try:
+            documents = await service.upload_documents(
+                resources, principal.workspace_id, kb_id, files
+            )
+        finally:
+            for incoming in files:
+                incoming.close()
         return UploadAccepted(documents=documents)
 
     @get("/{kb_id:uuid}/documents", summary="List documents and their ingestion state")

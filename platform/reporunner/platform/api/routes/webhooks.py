@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.errors import problem
 from reporunner.platform.api.limits import hit, webhook_bucket
 from reporunner.platform.resources import Resources
 from reporunner.platform.webhooks import Delivery, handle_delivery
+from reporunner.platform.webhooks.answer_headers import safe_answer_headers
 
 __all__ = ["route_handlers", "webhook"]
+
+
+log = logging.getLogger("reporunner.webhooks")
 
 
 @route(
@@ -54,13 +60,22 @@ async def webhook(
         body=await request.body(),
         content_type=request.headers.get("content-type", ""),
     )
-    answer = await handle_delivery(
-        resources, delivery, respond_timeout=settings.webhook_response_timeout_seconds
-    )
+    try:
+        answer = await handle_delivery(
+            resources, delivery, respond_timeout=settings.webhook_response_timeout_seconds
+        )
+    except ConfigurationError as err:  # the workspace's to fix; the caller is anonymous
+        log.warning("webhook %s/%s is misconfigured: %s", workspace_slug, path, err.detail)
+        return problem(
+            503, "webhook_unavailable",
+            "this webhook is not available; its workspace must fix the workflow",
+            request=request,
+        )  # fmt: skip
     if answer.raw:
-        headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
+        safe = safe_answer_headers(answer.headers)  # never headers that act for our origin
+        headers = {k: v for k, v in safe.items() if k.lower() != "content-type"}
         media_type = next(
-            (v for k, v in answer.headers.items() if k.lower() == "content-type"),
+            (v for k, v in safe.items() if k.lower() == "content-type"),
             "application/octet-stream",
         )
         return Response(

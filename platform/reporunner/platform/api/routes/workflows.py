@@ -6,6 +6,7 @@ invalid one is answered 422 with every problem and its JSON pointer.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -94,7 +95,8 @@ class WorkflowController(Controller):
         self, request: Request[Any, Any, Any], registry: NamedDependency[NodeRegistry]
     ) -> svc.ValidationOut:
         """Every problem of the body's definition; nothing is saved."""
-        return svc.validate_definition(await _definition(request), registry)
+        body = await _definition(request)
+        return await asyncio.to_thread(svc.validate_definition, body, registry)
 
     @get("/{workflow_id:uuid}", summary="Get a workflow")
     async def get_one(

@@ -1,0 +1,95 @@
+"""Who is calling, for the anonymous limits: the client address and failed-key bookkeeping.
+
+Anonymous floods (no key, a random key each time, probes of ``/readyz``, random webhook paths)
+are limited per client address (``REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE``): requests
+without a key count in ``anon:<ip>``, failed key lookups in ``authfail:<ip>``, and a client
+past its failure limit is refused before its next key costs a database lookup. The address is
+the socket's peer, or, when that peer is one of ``REPORUNNER_TRUSTED_PROXIES``, the right-most
+``X-Forwarded-For`` entry that is not a trusted proxy (the left ones are the client's to
+forge). Unknown keys are also remembered for a minute in-process (:class:`NegativeKeyCache`),
+so repeating one costs no lookup at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["NegativeKeyCache", "anon_bucket", "authfail_bucket", "client_address"]
+
+
+def _networks(trusted: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    out = []
+    for entry in trusted.split(","):
+        if entry.strip():
+            out.append(ipaddress.ip_network(entry.strip(), strict=False))
+    return out
+
+
+def _is_trusted(address: str, networks: list[Any]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(scope: Any, trusted_proxies: str) -> str:
+    """The calling client's address (see the module docstring for proxies)."""
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    networks = _networks(trusted_proxies)
+    if not networks or not _is_trusted(peer, networks):
+        return peer
+    forwarded: list[str] = []
+    for name, value in scope.get("headers", []):
+        if name == b"x-forwarded-for":
+            forwarded += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+    for hop in reversed(forwarded):
+        if not _is_trusted(hop, networks):
+            return hop
+    return peer
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def anon_bucket(address: str) -> str:
+    """Bucket of a client's requests without an API key."""
+    return "anon:" + _digest(address)
+
+
+def authfail_bucket(address: str) -> str:
+    """Bucket of a client's failed API-key lookups."""
+    return "authfail:" + _digest(address)
+
+
+class NegativeKeyCache:
+    """Hashes of keys that were unknown, remembered for ``ttl`` seconds (at most ``size``)."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def known_bad(self, key_hash: str) -> bool:
+        expires = self._seen.get(key_hash)
+        if expires is None:
+            return False
+        if expires < time.monotonic():
+            del self._seen[key_hash]
+            return False
+        return True
+
+    def add(self, key_hash: str) -> None:
+        self._seen[key_hash] = time.monotonic() + self.ttl
+        self._seen.move_to_end(key_hash)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+    def forget(self, key_hash: str) -> None:
+        self._seen.pop(key_hash, None)
