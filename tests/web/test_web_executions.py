@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from web_testkit import Server, create_workflow, shot
 
 pytestmark = pytest.mark.timeout(300)
@@ -30,6 +30,14 @@ def run(server: Server, workflow_id: str, payload: dict[str, Any]) -> str:
     status, body = server.api("POST", f"/workflows/{workflow_id}/executions", {"input": payload})
     assert status == 201, body
     return str(body["id"])
+
+
+def _tick(box: Locator, checked: bool) -> None:
+    """Click a status filter and wait for it to show the new state: the box follows the URL,
+    which React updates after the click (``Locator.check`` reads the state at once and fails
+    on a busy machine)."""
+    box.click()
+    expect(box).to_be_checked(checked=checked)
 
 
 def test_filters_paging_error_and_retry(owner_page: Page, server: Server) -> None:
@@ -67,17 +75,17 @@ def test_filters_paging_error_and_retry(owner_page: Page, server: Server) -> Non
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(PAGE_SIZE)
 
-    page.get_by_label("Status failed").check()
+    _tick(page.get_by_label("Status failed"), True)
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("failed")
-    page.get_by_label("Status failed").uncheck()
-    page.get_by_label("Status succeeded").check()
+    _tick(page.get_by_label("Status failed"), False)
+    _tick(page.get_by_label("Status succeeded"), True)
     expect(rows).to_have_count(PAGE_SIZE)
-    page.get_by_label("Status succeeded").uncheck()
+    _tick(page.get_by_label("Status succeeded"), False)
     page.get_by_label("Since").fill("2999-01-01T00:00")  # nothing is that new
     expect(page.get_by_text("No executions match.")).to_be_visible()
     page.get_by_label("Since").fill("")
-    page.get_by_label("Status failed").check()
+    _tick(page.get_by_label("Status failed"), True)
     shot(page, "executions-filtered")
 
     rows.first.get_by_role("link").click()

@@ -225,6 +225,17 @@ async def test_dropped_database_connections_mid_run_are_survived(
             )
             row = await cur.fetchone()
             assert row is not None
+            # pg_terminate_backend only signals: wait until the backends are gone, so the node
+            # ends with every pooled connection dead (not one dying later, mid-write)
+            deadline = asyncio.get_running_loop().time() + 30
+            while asyncio.get_running_loop().time() < deadline:
+                left = await admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (app,)
+                )
+                still = await left.fetchone()
+                if still is not None and still[0] == 0:
+                    break
+                await asyncio.sleep(0.05)
             return int(row[0])
 
     async with postgres_checkpointer(dsn, min_size=2) as saver:

@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import Job, JobStatus
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 
 from reporunner.platform.db.models.workflows import Execution
@@ -111,6 +112,8 @@ async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
                 retry_key_prefix + dead_job,
             )
             await pipe.execute()
+    except (RedisError, OSError) as err:  # Redis away: one line, the next pass tries again
+        log.warning("could not drop the dead job %s from the queue (%s)", dead_job, err)
     except Exception:
         log.warning("could not drop the dead job %s from the queue", dead_job, exc_info=True)
 

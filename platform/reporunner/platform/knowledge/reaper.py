@@ -162,8 +162,8 @@ async def _enqueue(resources: Resources, document_id: uuid.UUID, content_hash: s
             content_hash=content_hash,
             _job_id=ingest_job_id(document_id, content_hash, f"reaped-{uuid.uuid4().hex[:8]}"),
         )
-    except (RedisError, OSError):
-        log.warning("could not queue document %s again; next pass", document_id, exc_info=True)
+    except (RedisError, OSError) as err:  # Redis away: one line, the next pass tries again
+        log.warning("could not queue document %s again (%s); next pass", document_id, err)
         return False
     return True
 
