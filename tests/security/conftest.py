@@ -42,7 +42,10 @@ def served(services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     log = data_dir / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [REPORUNNER, "serve", "--port", str(port)],
+            # one worker inside the API process: these tests probe refusals, not the worker
+            # pool (with pool processes, runs stayed queued after the earlier tests here:
+            # not yet understood, see the session note)
+            [REPORUNNER, "serve", "--port", str(port), "--workers", "0"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -59,6 +62,12 @@ def served(services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "serve did not get ready: " + log.read_text()
+            time.sleep(0.2)
+        # /readyz is the API; runs need a worker that has joined the queue
+        deadline = time.monotonic() + 180
+        while "worker started for" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no worker joined the queue: " + log.read_text()
             time.sleep(0.2)
         yield Served(base, port, token, database_url, log, proc)
     finally:
