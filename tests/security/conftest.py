@@ -42,10 +42,10 @@ def served(services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     log = data_dir / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            # one worker inside the API process: these tests probe refusals, not the worker
-            # pool (with pool processes, runs stayed queued after the earlier tests here:
-            # not yet understood, see the session note)
-            [REPORUNNER, "serve", "--port", str(port), "--workers", "0"],
+            # with its default worker processes, as a user runs it (two of them starting on
+            # this fresh database once deadlocked in the checkpoint table set-up:
+            # tests/platform/engine/test_engine_checkpoint_setup.py)
+            [REPORUNNER, "serve", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -21,12 +21,14 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.db.session import transaction
+from reporunner.platform.engine.checkpoint import ensure_checkpoint_tables
 from reporunner.platform.logs import configure_logging
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
 from reporunner.platform.vault import load_master_key
 from reporunner.platform.worker import build_worker
+from reporunner.platform.worker.app import libpq_dsn
 from reporunner.platform.worker.loop import WakingWorker
 from reporunner.platform.worker.pool import WorkerPool
 
@@ -123,6 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             assert resolved.database_url is not None
             if settings.migrate_on_start and not args.no_migrate:
                 upgrade(resolved.database_url)
+                asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
             asyncio.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
     except _Shutdown:
         pass
@@ -265,5 +268,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     with embedded_services(settings) as resolved:
         assert resolved.database_url is not None
         upgrade(resolved.database_url)
+        asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
         print("database schema is at the newest revision")
     return 0

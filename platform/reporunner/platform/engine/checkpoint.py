@@ -16,7 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["postgres_checkpointer", "setup_checkpoint_tables"]
+__all__ = ["ensure_checkpoint_tables", "postgres_checkpointer", "setup_checkpoint_tables"]
 
 _setup_lock = asyncio.Lock()
 _SETUP_LOCK_KEY = 0x7265706F72756E  # "reporun": the advisory lock of checkpoint table setup
@@ -53,17 +53,56 @@ async def postgres_checkpointer(
         await pool.close()
 
 
+async def ensure_checkpoint_tables(pg_dsn: str) -> None:
+    """Create or migrate the checkpoint tables now (``migrate`` and ``serve`` do it before any
+    worker starts, so workers find them current and take no lock)."""
+    async with postgres_checkpointer(pg_dsn, max_size=2):
+        pass
+
+
 async def setup_checkpoint_tables(
     saver: AsyncPostgresSaver, pool: AsyncConnectionPool[AsyncConnection[Any]]
 ) -> None:
-    """Create LangGraph's checkpoint tables, one caller at a time across processes.
+    """Create or migrate LangGraph's checkpoint tables, one caller at a time across processes.
 
-    ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent twin, so workers starting
-    together serialise on a Postgres advisory lock.
+    ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent twin, so callers starting
+    together (``serve``'s worker processes) serialise on a Postgres advisory lock. A caller
+    that finds the tables current takes no lock. The lock is *tried*, never waited for inside
+    a statement: a backend blocked in ``pg_advisory_lock`` is an open transaction, and the
+    ``CREATE INDEX CONCURRENTLY`` of the holder's migration waits for every open transaction
+    to end, so a waiting twin and the holder would wait for each other for ever.
     """
-    async with _setup_lock, pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
-        try:
-            await saver.setup()
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+    async with _setup_lock:
+        if await _checkpoint_tables_current(saver, pool):
+            return
+        async with pool.connection() as conn:
+            while not await _try_lock(conn):
+                await asyncio.sleep(_LOCK_RETRY_SECONDS)
+            try:
+                await saver.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+_LOCK_RETRY_SECONDS = 0.1
+
+
+async def _try_lock(conn: AsyncConnection[Any]) -> bool:
+    cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (_SETUP_LOCK_KEY,))
+    row = await cur.fetchone()
+    return bool(row and row["got"])
+
+
+async def _checkpoint_tables_current(
+    saver: AsyncPostgresSaver, pool: AsyncConnectionPool[AsyncConnection[Any]]
+) -> bool:
+    """Whether LangGraph's newest checkpoint migration is applied (no lock, no DDL)."""
+    newest = len(saver.MIGRATIONS) - 1
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT to_regclass('checkpoint_migrations') IS NOT NULL AS ok")
+        row = await cur.fetchone()
+        if not (row and row["ok"]):
+            return False
+        cur = await conn.execute("SELECT max(v) AS v FROM checkpoint_migrations")
+        row = await cur.fetchone()
+    return bool(row and row["v"] is not None and row["v"] >= newest)
