@@ -55,6 +55,20 @@ def test_servers_of_finds_both_servers(serve, tmp_path: Path) -> None:
     assert names == {"postgres", "redis-server"}, [p.info for p in _servers_of(tmp_path)]
 
 
+def test_serving_is_said_once_the_port_listens(serve) -> None:
+    proc, port = serve(wait=False)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # printed lines come before it (migrations, workers...)
+        if "serving on" in line:
+            break
+    else:
+        raise AssertionError(f"serve ended without serving: {proc.communicate()}")
+    # not a race: the line is printed only after uvicorn has bound the port
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        pass
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+
+
 def _wait_healthy(port: int, proc: subprocess.Popen[str], deadline_s: float = 90) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -74,7 +88,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(
-        data_dir: Path = tmp_path, port: int | None = None
+        data_dir: Path = tmp_path, port: int | None = None, wait: bool = True
     ) -> tuple[subprocess.Popen[str], int]:
         port = port or _free_port()
         proc = subprocess.Popen(
@@ -85,7 +99,8 @@ def serve(tmp_path: Path) -> Iterator[object]:
             text=True,
         )
         procs.append(proc)
-        _wait_healthy(port, proc)
+        if wait:
+            _wait_healthy(port, proc)
         return proc, port
 
     yield start

@@ -162,6 +162,14 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
     pool = WorkerPool(settings, workers) if workers else None
     if pool is not None:
         pool.start()
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():  # say "serving" once it listens
+        await asyncio.sleep(0.05)
+    if serving.done():
+        await _stop_workers(settings, pool, arq_worker, worker_task)
+        await resources.close()
+        serving.result()  # uvicorn's own failure (it has logged why)
+        return
     base = f"http://{settings.host}:{settings.port}"
     print(f"reporunner {reporunner.platform.__version__} serving on {base}", flush=True)
     print(f"API docs: {base}/docs", flush=True)
@@ -182,16 +190,25 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
     elif pool is not None:
         print(f"{workers} worker process(es) beside the API (--workers)", flush=True)
     try:
-        await server.serve()
+        await serving
     finally:
-        if pool is not None:
-            await pool.stop()
-        if arq_worker is not None and worker_task is not None:
-            await arq_worker.stop(settings.worker_shutdown_grace_seconds)
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
-            await arq_worker.close()
+        await _stop_workers(settings, pool, arq_worker, worker_task)
         await resources.close()
+
+
+async def _stop_workers(
+    settings: Settings,
+    pool: WorkerPool | None,
+    arq_worker: WakingWorker | None,
+    worker_task: asyncio.Task[None] | None,
+) -> None:
+    if pool is not None:
+        await pool.stop()
+    if arq_worker is not None and worker_task is not None:
+        await arq_worker.stop(settings.worker_shutdown_grace_seconds)
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+        await arq_worker.close()
 
 
 def _browser_base(settings: Settings) -> str:
