@@ -28,9 +28,12 @@ def test_a_killed_embedded_redis_restarts_on_the_same_url(tmp_path: Path) -> Non
         assert second.start() == url
         # the client made before the crash reconnects to the successor by itself
         assert client.ping()
+        # the attributes asked of process_iter come back None for a process that exits
+        # meanwhile (other test sessions on the machine start and stop servers)
         servers = [
-            p for p in psutil.process_iter(["name"])
-            if p.info["name"] == "redis-server" and p.cwd().startswith(str(tmp_path))
+            p for p in psutil.process_iter(["name", "cwd"])
+            if p.info["name"] == "redis-server"
+            and (p.info["cwd"] or "").startswith(str(tmp_path))
         ]  # fmt: skip
         assert len(servers) == 1
     finally:

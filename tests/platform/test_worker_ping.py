@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 
+import pytest
+
 from reporunner.platform.resources import open_resources
+from reporunner.platform.worker import app as worker_app
 from reporunner.platform.worker import build_worker, job_functions
 
 
@@ -25,3 +30,26 @@ async def test_burst_worker_runs_a_ping(settings) -> None:
         await resources.close()
     assert result["value"] == "hello"
     assert result["worker_id"]
+
+
+async def test_worker_exit_leaves_a_task_that_ignores_its_cancel_behind(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a background task stuck in a network call used to keep a burst worker from returning
+    released = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await released.wait()  # ignores the cancel until the test lets it go
+
+    task = asyncio.create_task(stubborn(), name="worker stubborn")
+    await asyncio.sleep(0)  # let it start
+    monkeypatch.setattr(worker_app, "EXIT_WAIT_SECONDS", 0.05)
+    with caplog.at_level(logging.ERROR, logger="reporunner.worker"):
+        await worker_app._shutdown({"_background_tasks": [task]})
+    assert not task.done()
+    assert "worker stubborn did not end" in caplog.text
+    released.set()
+    await task

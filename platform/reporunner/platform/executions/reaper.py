@@ -159,6 +159,9 @@ async def reap_once(resources: Resources) -> list[uuid.UUID]:
     return [*await _requeue_stale_running(resources), *await _enqueue_orphans(resources)]
 
 
+_CLOSE_SECONDS = 5.0
+
+
 async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
     """Set the cancel event of executions named on the cancel channel (runs until cancelled)."""
     pubsub = resources.redis.pubsub()
@@ -173,8 +176,8 @@ async def listen_for_cancels(resources: Resources, state: WorkerState) -> None:
             event = state.running.get(key)
             if event is not None:
                 event.set()
-    finally:  # shielded: this runs because the task is being cancelled
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+    finally:  # shielded (this runs because the task is being cancelled) and bounded
+        with anyio.move_on_after(_CLOSE_SECONDS, shield=True), contextlib.suppress(Exception):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 

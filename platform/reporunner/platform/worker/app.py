@@ -15,9 +15,10 @@ pruning of old executions (``reporunner.platform.executions.retention``). Their 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -44,10 +45,15 @@ from reporunner.platform.worker.node_services import PROVIDERS
 
 __all__ = ["build_worker", "job_functions", "libpq_dsn"]
 
+log = logging.getLogger("reporunner.worker")
+
 STATE_KEY = "executions"
 _STACK_KEY = "_exit_stack"
 _TASKS_KEY = "_background_tasks"
 POLL_DELAY_SECONDS = 0.5
+EXIT_WAIT_SECONDS = 10.0
+"""How long the worker's exit waits for a cancelled background task to end before it leaves
+the task behind with a log line (a task stuck in a network call must not keep a worker up)."""
 """How often an idle worker looks at the queue without being woken (deferred jobs, a missed
 wake-up message); a job enqueued for now wakes the workers at once (``worker.loop``)."""
 
@@ -88,24 +94,17 @@ async def _startup(ctx: dict[str, Any]) -> None:
         providers=PROVIDERS,
     )
     ctx[STATE_KEY] = state
+    reap = _reap_interval(resources)
+    background: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = [
+        ("heartbeat", settings.heartbeat_seconds, lambda: beat_once(resources, state)),
+        ("reaper", reap, lambda: reap_once(resources)),
+        ("cancel listener", 1.0, lambda: listen_for_cancels(resources, state)),
+        ("document reaper", reap, lambda: reap_documents(resources)),
+        ("retention", PRUNE_INTERVAL_SECONDS, lambda: prune_once(resources)),
+    ]
     ctx[_TASKS_KEY] = [
-        asyncio.create_task(
-            run_every(settings.heartbeat_seconds, lambda: beat_once(resources, state), "heartbeat")
-        ),
-        asyncio.create_task(
-            run_every(_reap_interval(resources), lambda: reap_once(resources), "reaper")
-        ),
-        asyncio.create_task(
-            run_every(1.0, lambda: listen_for_cancels(resources, state), "cancel listener")
-        ),
-        asyncio.create_task(
-            run_every(
-                _reap_interval(resources), lambda: reap_documents(resources), "document reaper"
-            )
-        ),
-        asyncio.create_task(
-            run_every(PRUNE_INTERVAL_SECONDS, lambda: prune_once(resources), "retention")
-        ),
+        asyncio.create_task(run_every(seconds, step, name), name=f"worker {name}")
+        for name, seconds, step in background
     ]
     if ctx.get("schedules"):
         ctx[_SCHEDULER_KEY] = start_scheduler(resources)
@@ -118,9 +117,14 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
     tasks: list[asyncio.Task[Any]] = ctx.pop(_TASKS_KEY, [])
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if tasks:
+        _, stuck = await asyncio.wait(tasks, timeout=EXIT_WAIT_SECONDS)
+        for task in stuck:
+            log.error(
+                "worker exit: %s did not end %g s after it was cancelled; leaving it behind",
+                task.get_name(),
+                EXIT_WAIT_SECONDS,
+            )
     stack: AsyncExitStack | None = ctx.pop(_STACK_KEY, None)
     if stack is not None:
         await stack.aclose()

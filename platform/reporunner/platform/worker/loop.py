@@ -31,6 +31,7 @@ __all__ = ["WakingWorker"]
 
 log = logging.getLogger("reporunner.worker")
 
+_LISTENER_EXIT_SECONDS = 10.0
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -115,8 +116,10 @@ class WakingWorker(Worker):
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         finally:
             listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            # bounded: a listener stuck closing its connection must not keep the worker up
+            _, stuck = await asyncio.wait([listener], timeout=_LISTENER_EXIT_SECONDS)
+            if stuck:
+                log.error("worker exit: the wake-up listener did not end; leaving it behind")
 
     async def _iteration(self) -> bool:
         """One look at the queue; False while Redis does not answer (logged once)."""
