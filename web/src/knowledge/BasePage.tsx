@@ -3,7 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { atLeast, useAuth } from "../auth";
 import { kbApi, type DocumentStatus, type KbDocument, type KbEvent, type KnowledgeBase } from "./api";
 import { Documents } from "./Documents";
-import { describe } from "./KnowledgePage";
+import { describe } from "./format";
 import { Reembed } from "./Reembed";
 import { SearchPlayground } from "./SearchPlayground";
 import { Uploads } from "./Uploads";
@@ -109,6 +109,15 @@ export function BasePage() {
     [reloadBase, reloadDocs],
   );
   useBaseEvents(baseId, onEvent);
+
+  // the end of a re-embed comes as an event; should the stream have been away just then, a
+  // slow look at the base ends the progress view all the same
+  const reembedding = base?.reembedding ?? false;
+  useEffect(() => {
+    if (!reembedding) return;
+    const timer = window.setInterval(reloadBase, 5000);
+    return () => window.clearInterval(timer);
+  }, [reembedding, reloadBase]);
 
   const documents = useMemo(
     () => Object.values(docs).sort((a, b) => b.created_at.localeCompare(a.created_at) || a.name.localeCompare(b.name)),

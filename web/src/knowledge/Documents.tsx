@@ -1,12 +1,6 @@
 import { useState } from "react";
 import { kbApi, type KbDocument } from "./api";
-import { describe } from "./KnowledgePage";
-
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
+import { chunks, describe, size } from "./format";
 
 function DocumentRow({
   baseId,
@@ -44,7 +38,7 @@ function DocumentRow({
     doc.status === "embedding" && doc.chunks_total
       ? ` ${doc.chunks_done}/${doc.chunks_total}`
       : doc.status === "ready"
-        ? ` · ${doc.chunks_total} chunks`
+        ? ` · ${chunks(doc.chunks_total)}`
         : "";
   return (
     <tr aria-label={`Document ${doc.name}`} data-status={doc.status}>

@@ -1,18 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { ApiError } from "../api";
 import { atLeast, useAuth } from "../auth";
 import { kbApi, type KnowledgeBase, type KnowledgeBaseCreate } from "./api";
+import { describe } from "./format";
 import "./knowledge.css";
-
-/** An API error as lines: the message, then each problem with the field it names. */
-export function describe(err: unknown): string {
-  if (err instanceof ApiError) {
-    const problems = err.problems.slice(0, 4).map((p) => `${p.pointer || "/"}: ${p.message}`);
-    return [err.message, ...problems].join("\n");
-  }
-  return String(err);
-}
 
 function CreateBase({ onCreated }: { onCreated: (base: KnowledgeBase) => void }) {
   const [name, setName] = useState("");

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { kbApi, type KbDocument, type KnowledgeBase } from "./api";
-import { describe } from "./KnowledgePage";
+import { describe } from "./format";
 
 /** Move the base to another embedding model; while the job runs, how many documents are done. */
 export function Reembed({

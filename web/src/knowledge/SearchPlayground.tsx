@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { kbApi, type SearchMode, type SearchOut } from "./api";
 import { Highlighted, queryTerms } from "./highlight";
-import { describe } from "./KnowledgePage";
+import { describe } from "./format";
 
 /** The filters box: empty, or a JSON object ({field: value | {in: [...]} | {gte, lt, ...}}). */
 function parseFilters(text: string): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { useRef, useState, type DragEvent } from "react";
 import { uploadFile, type KbDocument, type UploadedDocument } from "./api";
-import { describe } from "./KnowledgePage";
+import { chunks, describe } from "./format";
 
 /** A file the user dropped: its upload, then (once accepted) the ingestion of its document. */
 interface Upload {
@@ -32,7 +32,7 @@ function progressOf(upload: Upload, doc: KbDocument | undefined): [number, strin
       return [0.45 + 0.55 * part, status, `embedding ${done}/${total} chunks`];
     }
     case "ready":
-      return [1, status, `ready · ${doc?.chunks_total ?? 0} chunks`];
+      return [1, status, `ready · ${chunks(doc?.chunks_total ?? 0)}`];
     case "failed":
       return [1, status, `failed: ${doc?.error ?? "no reason given"}`];
   }
