@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from web_testkit import (
     OWNER_EMAIL,
     OWNER_PASSWORD,
+    WEB,
     Server,
     clone_database,
     ensure_owner,
@@ -388,3 +389,33 @@ def test_failed_document_shows_its_reason_and_retry_works(
     finally:
         context.close()
     assert not errors, errors
+
+
+# web/src/knowledge/api.ts interface -> (OpenAPI schema, must the field sets be equal)
+KB_MIRRORS = {
+    "KnowledgeBase": ("KnowledgeBaseOut", True),
+    "KnowledgeBaseCreate": ("KnowledgeBaseCreate", True),
+    "KbDocument": ("DocumentOut", True),
+    "UploadedDocument": ("UploadedDocument", True),
+    "Citation": ("CitationOut", True),
+    "SearchOut": ("SearchOut", True),
+    "SearchIn": ("SearchRequest", False),
+}
+
+
+def test_knowledge_client_types_match_the_openapi_document(server: Server) -> None:
+    status, doc = server.api("GET", "/docs/openapi.json")
+    assert status == 200, doc
+    schemas = doc["components"]["schemas"]
+    source = (WEB / "src" / "knowledge" / "api.ts").read_text()
+    ts = {
+        name: set(re.findall(r"^  (\w+)\??:", body, re.M))
+        for name, body in re.findall(r"export interface (\w+) \{\n(.*?)\n\}", source, re.S)
+    }
+    for ts_name, (schema_name, equal) in KB_MIRRORS.items():
+        assert ts_name in ts, f"web/src/knowledge/api.ts lacks interface {ts_name}"
+        server_fields = set(schemas[schema_name]["properties"])
+        if equal:
+            assert ts[ts_name] == server_fields, (ts_name, ts[ts_name] ^ server_fields)
+        else:
+            assert ts[ts_name] <= server_fields, (ts_name, ts[ts_name] - server_fields)
