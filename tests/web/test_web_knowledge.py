@@ -291,6 +291,13 @@ def test_markup_in_file_names_and_chunks_stays_text(owner_page: Page, server: Se
     expect(first).to_contain_text("<script>window.__pwned=3</script>", timeout=INGESTED)
     expect(first).to_contain_text(name)
     expect(first.locator("mark").first).to_have_text(re.compile("turbine", re.I))
+    # a file of no supported type is refused at once, and the bar says why
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    drop(page, [("picture.txt", png, "text/plain")])
+    refused = upload_row(page, "picture.txt")
+    expect(refused).to_have_attribute("data-status", "failed")
+    expect(refused.get_by_role("status")).to_contain_text("not a supported document type")
+    expect(document_row(page, "picture.txt")).to_have_count(0)
     shot(page, "knowledge-hostile")
     assert page.evaluate(PWNED) == [None, 0]
 
