@@ -166,3 +166,12 @@ async def test_retry_is_refused_to_viewers_and_other_workspaces(
     queued = await kb_client.post(url, headers=editor.headers)  # nothing ran it yet
     assert queued.status_code == 409
     assert "is queued" in queued.json()["detail"]
+    reembed = await kb_client.post(
+        f"{KB}/{kb_id}/reembed",
+        json={"embedding_model": "all-MiniLM-L6-v2"},
+        headers=editor.headers,
+    )
+    assert reembed.status_code == 202, reembed.text
+    during = await kb_client.post(url, headers=editor.headers)  # no worker: it stays re-embedding
+    assert during.status_code == 409
+    assert "being re-embedded" in during.json()["detail"]
