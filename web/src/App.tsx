@@ -1,6 +1,8 @@
 import type { ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
+import { BasePage } from "./knowledge/BasePage";
+import { KnowledgePage } from "./knowledge/KnowledgePage";
 import { EditorPage } from "./pages/EditorPage";
 import { ExecutionPage } from "./pages/ExecutionPage";
 import { ExecutionsPage } from "./pages/ExecutionsPage";
@@ -63,6 +65,8 @@ export function App() {
         <Route path="/editor/:workflowId" element={<Private><EditorPage /></Private>} />
         <Route path="/runs" element={<Private><ExecutionsPage /></Private>} />
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
+        <Route path="/knowledge" element={<Private><KnowledgePage /></Private>} />
+        <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

@@ -13,7 +13,7 @@ import logging
 import uuid
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import (
@@ -73,6 +73,7 @@ __all__ = [
     "parse_limits",
     "read_original",
     "resolve_embedder",
+    "retry_document",
     "search",
     "store_document",
     "store_of",
@@ -391,6 +392,63 @@ async def delete_document(
     document = await _stored_document(resources, workspace_id, base_id, document_id)
     await store_of(resources).delete_document(workspace_id, document.id)
     originals(resources).delete(document.storage_path)
+
+
+async def retry_document(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> DocumentRecord:
+    """Queue a failed document's ingestion again, from its stored original.
+
+    For failures that a change elsewhere can cure (the base was full and documents were
+    deleted, the embedding service was down, a worker kept dying): the same content is parsed
+    and embedded anew, with a fresh count of attempts, and the progress events follow as for
+    an upload.
+
+    Raises:
+        NotFoundError: no such document in this base of this workspace.
+        ConflictError: the document is not ``failed``, has no stored original, or the base
+            is being re-embedded.
+    """
+    base = await store_of(resources).get_base(workspace_id, base_id)
+    if base.settings.get("reembedding"):
+        raise ConflictError(
+            f"knowledge base '{base.name}' is being re-embedded; retry when it is done"
+        )
+    async with transaction(resources.sessions) as session:
+        row = await session.scalar(
+            select(Document)
+            .where(
+                Document.workspace_id == workspace_id,
+                Document.knowledge_base_id == base_id,
+                Document.id == document_id,
+            )
+            .with_for_update()
+        )
+        if row is None:
+            raise NotFoundError(f"document '{document_id}' is not in knowledge base '{base_id}'")
+        if row.status != "failed":
+            raise ConflictError(
+                f"document '{row.name}' is {row.status}; only a failed document can be retried"
+            )
+        if not row.storage_path:
+            raise ConflictError(f"document '{row.name}' has no stored original; upload it again")
+        row.status, row.error, row.chunks_done = "queued", None, 0
+        row.ingest_attempts, row.ingested_hash, row.heartbeat_at = 0, None, None
+        row.updated_at = func.now()
+    document = await store_of(resources).get_document(workspace_id, document_id)
+    await enqueue_ingest(resources, document)
+    await publish_event(
+        resources.redis,
+        base.id,
+        {
+            "type": "document.queued",
+            "knowledge_base_id": str(base.id),
+            "document_id": str(document.id),
+            "status": "queued",
+            "name": document.name,
+        },
+    )
+    return document
 
 
 async def read_original(

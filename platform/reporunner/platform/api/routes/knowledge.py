@@ -1,8 +1,8 @@
 """``/knowledge-bases``: bases, document uploads and their ingestion state, originals, search.
 
-Viewers read and search; editors create, upload, delete and re-embed. Uploads are parsed here
-as they stream in (per-file limit ``REPORUNNER_MAX_UPLOAD_BYTES``), so the route turns off
-Litestar's whole-body limit and enforces its own.
+Viewers read and search; editors create, upload, retry, delete and re-embed. Uploads are
+parsed here as they stream in (per-file limit ``REPORUNNER_MAX_UPLOAD_BYTES``), so the route
+turns off Litestar's whole-body limit and enforces its own.
 """
 
 from __future__ import annotations
@@ -232,6 +232,22 @@ class KnowledgeBaseController(Controller):
         resources: NamedDependency[Resources],
     ) -> None:
         await service.delete_document(resources, principal.workspace_id, kb_id, doc_id)
+
+    @post(
+        "/{kb_id:uuid}/documents/{doc_id:uuid}/retry",
+        guards=[requires("editor")],
+        status_code=202,
+        summary="Ingest a failed document again from its stored original",
+    )
+    async def retry_document(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        doc_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> DocumentOut:
+        doc = await service.retry_document(resources, principal.workspace_id, kb_id, doc_id)
+        return DocumentOut.of(doc)
 
     @get("/{kb_id:uuid}/documents/{doc_id:uuid}/original", summary="Download the original")
     async def original(
