@@ -112,12 +112,12 @@ export function CredentialsPage() {
         <form className="settings-form" aria-label={draft.editing ? "Edit credential" : "New credential"}
           onSubmit={(e) => void save(e)} autoComplete="off">
           <label>
-            Name
+            Credential name
             <input value={draft.name} required maxLength={200}
               onChange={(e) => setDraft({ ...draft, name: e.target.value })} />
           </label>
           <label>
-            Type
+            Credential type
             <select value={draft.type} disabled={!!draft.editing}
               onChange={(e) => setDraft({ ...draft, type: e.target.value, values: {} })}>
               {types.map((t) => (

@@ -95,7 +95,7 @@ export function SchemaForm({ schema, values, onChange, fieldsSet, problems = {} 
                 {f.required && !keep && <span aria-hidden="true"> *</span>}
                 {keep && <span className="is-set" aria-label={`${f.name} is set`}>set</span>}
                 {f.kind === "select" ? (
-                  <select id={id} value={typeof value === "string" ? value : ""}
+                  <select id={id} aria-label={f.label} value={typeof value === "string" ? value : ""}
                     onChange={(e) => change(e.target.value)}>
                     <option value="">{keep ? "(keep)" : f.placeholder ? `(default: ${f.placeholder})` : "(none)"}</option>
                     {f.options.map((o) => (
@@ -105,6 +105,8 @@ export function SchemaForm({ schema, values, onChange, fieldsSet, problems = {} 
                 ) : (
                   <input
                     id={id}
+                    aria-label={f.label}
+                    aria-describedby={`${id}-note`}
                     type={f.kind === "secret" ? "password" : f.kind === "number" ? "number" : "text"}
                     autoComplete={f.kind === "secret" ? "new-password" : "off"}
                     placeholder={hint}
@@ -115,7 +117,7 @@ export function SchemaForm({ schema, values, onChange, fieldsSet, problems = {} 
                 )}
               </label>
             )}
-            {f.description && <div className="field-note">{f.description}{f.kind === "secret" && " (write-only)"}</div>}
+            {f.description && <div className="field-note" id={`${id}-note`}>{f.description}{f.kind === "secret" && " (write-only)"}</div>}
             {problems[f.name] && <div role="alert" className="error small">{problems[f.name]}</div>}
           </div>
         );
