@@ -6,14 +6,30 @@ API keys shown once and revoked, a paused schedule, the audit log's filters, and
 from __future__ import annotations
 
 import json
+import os
+import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from playwright.sync_api import Error as PlaywrightError
-from web_testkit import Server, create_workflow, ensure_owner, shot, sign_in
+from web_testkit import (
+    OWNER_EMAIL,
+    OWNER_PASSWORD,
+    Server,
+    clone_database,
+    create_workflow,
+    ensure_owner,
+    free_port,
+    shot,
+    sign_in,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -329,3 +345,80 @@ def test_editor_cannot_reach_admin_pages(page: Page, server: Server) -> None:
     # an editor sees only their own keys: the owner's bootstrap key is not listed
     expect(page.get_by_role("table", name="API keys").get_by_role("row")).to_have_count(1)
     shot(page, "settings-api-keys-as-editor")
+
+
+@pytest.fixture
+def mcp_allowed_server(
+    services: Any, web_build: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A second ``serve`` whose operator allows MCP servers on 127.0.0.1, so that it can
+    register its own ``/mcp`` (the session's server refuses loopback, as it should)."""
+    database_url, db_name = clone_database(services)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": re.sub(r"/\d+$", "/10", services.redis_url),
+        "REPORUNNER_DATA_DIR": str(tmp_path_factory.mktemp("rr-web-mcp")),
+        "REPORUNNER_QUEUE_NAME": f"reporunner:web-mcp:{uuid.uuid4().hex[:8]}",
+        "REPORUNNER_LOG_LEVEL": "WARNING",
+        "REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE": "0",
+        "REPORUNNER_MCP_ALLOW_HOSTS": "127.0.0.1",
+        "REPORUNNER_WORKERS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc, srv = start_server(env, port)
+    try:
+        yield srv
+    finally:
+        stop_server(proc)
+        with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def test_registered_mcp_server_shows_its_tools(
+    browser: Browser, mcp_allowed_server: Server
+) -> None:
+    srv = mcp_allowed_server
+    assert srv.setup_url
+    status, body = srv.api(
+        "POST",
+        "/auth/setup",
+        {"token": srv.setup_url.split("token=", 1)[1], "email": OWNER_EMAIL,
+         "password": OWNER_PASSWORD},
+    )  # fmt: skip
+    assert status == 200, body
+    status, cred = srv.api(
+        "POST",
+        "/credentials",
+        {"name": "own-key", "type": "bearer_token", "data": {"token": srv.api_key}},
+    )
+    assert status == 201, cred
+    ctx = browser.new_context(base_url=srv.base, viewport={"width": 1440, "height": 900})
+    ctx.set_default_timeout(30_000)
+    try:
+        page = ctx.new_page()
+        sign_in(page)
+        page.goto("/settings/mcp-servers")
+        form = page.get_by_role("form", name="Register an MCP server")
+        form.get_by_label("Name (letters, digits, _ and -)").fill("self")
+        form.get_by_label("Description").fill("reporunner's own MCP server")
+        form.get_by_label("URL").fill(f"{srv.base}/mcp")
+        form.get_by_label("Credential (sent as auth)").select_option(label="own-key (bearer_token)")
+        form.get_by_role("button", name="Register").click()
+        row = (
+            page.get_by_role("table", name="MCP servers").get_by_role("row").filter(has_text="self")
+        )
+        expect(row).to_contain_text("0 cached")
+        row.get_by_role("button", name="Show tools of self").click()
+        tools = page.get_by_role("list", name="Tools of self")
+        expect(tools).to_contain_text("list_workflows")
+        expect(tools).to_contain_text("validate_workflow")
+        row.get_by_role("button", name="Refresh tools of self").click()
+        expect(row).not_to_contain_text("0 cached")
+        shot(page, "settings-mcp-tools")
+        # the credential's value is not in the server's answer
+        listed = page.evaluate("async () => (await fetch('/mcp-servers')).text()")
+        assert srv.api_key not in listed
+    finally:
+        ctx.close()
