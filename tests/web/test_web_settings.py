@@ -422,3 +422,42 @@ def test_registered_mcp_server_shows_its_tools(
         assert srv.api_key not in listed
     finally:
         ctx.close()
+
+
+def test_admin_never_acts_on_an_owner(page: Page, server: Server) -> None:
+    ensure_owner(server)
+    email = f"ada-{_uid()}@example.com"
+    status, invite = server.api("POST", "/workspace/invitations", {"email": email, "role": "admin"})
+    assert status == 201, invite
+    token = invite["url"].split("token=", 1)[1]
+    status, _ = server.api(
+        "POST", "/auth/invitations/accept", {"token": token, "password": "admin password 3"}
+    )
+    assert status == 200
+    sign_in(page, email, "admin password 3")
+    page.goto("/settings/members")
+    members = page.get_by_role("table", name="Members")
+    owner_row = members.get_by_role("row").filter(has_text=OWNER_EMAIL)
+    expect(owner_row.get_by_role("combobox")).to_be_disabled()
+    expect(owner_row.get_by_role("button", name="Remove")).to_be_disabled()
+    own_row = members.get_by_role("row").filter(has_text=email)
+    expect(own_row.get_by_role("combobox")).to_be_enabled()
+    expect(own_row.locator("option[value=owner]")).to_be_disabled()
+    expect(page.get_by_label("Invitation role").locator("option[value=owner]")).to_be_disabled()
+    expect(page.get_by_label("Invitation role").locator("option[value=admin]")).to_be_enabled()
+    shot(page, "settings-members-as-admin")
+    status, listed = server.api("GET", "/workspace/members")
+    assert status == 200
+    owner_id = next(m["user_id"] for m in listed if m["email"] == OWNER_EMAIL)
+    path = f"/workspace/members/{owner_id}"
+    assert _api_from_page(page, "PATCH", path, {"role": "viewer"}) == 403
+    assert _api_from_page(page, "DELETE", path, None) == 403
+    # the owner's keys are listed to an admin, not revocable by one
+    page.goto("/settings/api-keys")
+    keys = page.get_by_role("table", name="API keys")
+    expect(keys.get_by_role("row").nth(1)).to_be_visible()
+    owner_keys = keys.get_by_role("row").filter(has_text=OWNER_EMAIL)
+    expect(owner_keys.first.get_by_role("button")).to_be_disabled()
+    # and the audit log is open to an admin
+    page.goto("/settings/audit")
+    expect(page.get_by_role("table", name="Audit entries")).to_be_visible()
