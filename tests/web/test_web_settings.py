@@ -305,6 +305,18 @@ def test_hostile_names_are_text_and_loopback_mcp_is_refused(
     assert page.locator("table img").count() == 0
     assert page.evaluate("() => window.__pwned") is None
 
+    # a value the type refuses is named at its field, and nothing is created
+    page.get_by_role("button", name="New credential").click()
+    form = page.get_by_role("form", name="New credential")
+    form.get_by_label("Credential name").fill(f"smtp-{_uid()}")
+    form.get_by_label("Credential type").select_option(label="SMTP account")
+    form.get_by_role("textbox", name="Host", exact=True).fill("smtp.example.com")
+    form.get_by_role("spinbutton", name="Port", exact=True).fill("70000")
+    form.get_by_role("button", name="Create").click()
+    expect(form.get_by_role("alert")).to_contain_text("less than or equal to 65535")
+    expect(page.get_by_role("alert").first).to_contain_text("/data/port")
+    assert not [c for c in server.api("GET", "/credentials")[1] if c["type"] == "smtp"]
+
     page.goto("/settings/mcp-servers")
     form = page.get_by_role("form", name="Register an MCP server")
     form.get_by_label("Name (letters, digits, _ and -)").fill(f"local-{_uid()}")
