@@ -8,6 +8,7 @@ import { ExecutionPage } from "./pages/ExecutionPage";
 import { ExecutionsPage } from "./pages/ExecutionsPage";
 import { InvitePage, LoginPage, SetupPage } from "./pages/SignIn";
 import { WorkflowsPage } from "./pages/WorkflowsPage";
+import { SettingsPage } from "./settings/SettingsPage";
 
 function Shell({ children }: { children: ReactNode }) {
   const { me, signOut } = useAuth();
@@ -23,6 +24,8 @@ function Shell({ children }: { children: ReactNode }) {
             Workflows
           </NavLink>
           <NavLink to="/runs">Executions</NavLink>
+          <NavLink to="/knowledge">Knowledge</NavLink>
+          <NavLink to="/settings">Settings</NavLink>
         </nav>
         <div className="spacer" />
         {me && (
@@ -67,6 +70,7 @@ export function App() {
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
         <Route path="/knowledge" element={<Private><KnowledgePage /></Private>} />
         <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
+        <Route path="/settings/*" element={<Private><SettingsPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

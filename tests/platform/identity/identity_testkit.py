@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from reporunner.platform.db.models import (
     KnowledgeBase,
     McpServer,
     Memory,
+    OneTimeToken,
     Schedule,
     Workflow,
     WorkflowVersion,
@@ -83,8 +85,13 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 workspace_id=workspace_id, name="b-mcp", transport="streamable_http",
                 url="https://mcp.example.com/mcp", tools=[],
             )  # fmt: skip
+            invitation = OneTimeToken(
+                workspace_id=workspace_id, kind="invitation", token_hash=uuid.uuid4().hex,
+                email=f"b-{uuid.uuid4().hex[:6]}@example.test", role="viewer",
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            )  # fmt: skip
             session.add_all(
-                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server]
+                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server, invitation]
             )
             await session.flush()
             doc = Document(
@@ -101,6 +108,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "chat_id": str(chat.id),
                 "memory_id": str(memory.id),
                 "schedule_id": str(schedule.id),
+                "invitation_id": str(invitation.id),
                 "server_id": str(mcp_server.id),
                 "thread_id": str(copilot.id),
                 "workflow_id": str(wf.id),

@@ -76,6 +76,7 @@ async def list_audit(
     workspace_id: uuid.UUID,
     *,
     actions: list[str] | None = None,
+    actor_user_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     cursor: str | None = None,
@@ -88,6 +89,7 @@ async def list_audit(
         workspace_id: The caller's workspace.
         actions: Keep these actions only; an entry ending in ``.*`` matches a prefix
             (``member.*``).
+        actor_user_id: Keep what this user did (with a session or any of their keys).
         since: Inclusive lower bound of ``created_at``.
         until: Exclusive upper bound of ``created_at``.
         cursor: ``next_cursor`` of the previous page.
@@ -104,6 +106,8 @@ async def list_audit(
                 *(AuditLog.action.startswith(p, autoescape=True) for p in prefixes),
             )
         )
+    if actor_user_id is not None:
+        query = query.where(AuditLog.actor_user_id == actor_user_id)
     if since is not None:
         query = query.where(AuditLog.created_at >= since)
     if until is not None:

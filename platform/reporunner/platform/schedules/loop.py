@@ -131,7 +131,11 @@ async def scheduler_pass(
             rows = (
                 await session.execute(
                     select(Schedule)
-                    .where(Schedule.enabled.is_(True), Schedule.next_fire_at <= now)
+                    .where(
+                        Schedule.enabled.is_(True),
+                        Schedule.paused.is_(False),
+                        Schedule.next_fire_at <= now,
+                    )
                     .order_by(Schedule.next_fire_at)
                     .limit(500)
                     .with_for_update(skip_locked=True)

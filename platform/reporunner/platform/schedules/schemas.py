@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["ScheduleOut", "ScheduleUpdate"]
 
@@ -21,6 +21,7 @@ class ScheduleOut(BaseModel):
         description="After downtime: 'skip' missed ticks, or 'run_once' for the latest of them."
     )
     enabled: bool = Field(description="False when the workflow is unpublished or archived.")
+    paused: bool = Field(description="True while a member has paused it: no tick fires.")
     next_fire_at: datetime | None = Field(description="Next tick (UTC).")
     last_fired_at: datetime | None = Field(description="Last tick that started a run.")
 
@@ -28,6 +29,17 @@ class ScheduleOut(BaseModel):
 class ScheduleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    missed_policy: Literal["skip", "run_once"] = Field(
-        description="What to do with ticks missed while no scheduler ran."
+    missed_policy: Literal["skip", "run_once"] | None = Field(
+        default=None, description="What to do with ticks missed while no scheduler ran."
     )
+    paused: bool | None = Field(
+        default=None,
+        description="True pauses the schedule (no tick fires); false resumes it from the next "
+        "tick after now (ticks that fell in the pause never fire).",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> ScheduleUpdate:
+        if self.missed_policy is None and self.paused is None:
+            raise ValueError("give missed_policy, paused or both")
+        return self

@@ -1,13 +1,15 @@
-"""Schedules of one workspace: list them and set their missed-tick policy."""
+"""Schedules of one workspace: list them, set their missed-tick policy, pause and resume."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.nodes.builtin.trigger_schedule import ScheduleParams, next_fire_times
 from reporunner.nodes.errors import NotFoundError
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import Schedule
@@ -21,7 +23,8 @@ def _out(row: Schedule) -> ScheduleOut:
     return ScheduleOut(
         id=row.id, workflow_id=row.workflow_id, node_id=row.node_id, cron=row.cron,
         timezone=row.timezone, missed_policy=cast(Literal["skip", "run_once"], row.missed_policy),
-        enabled=row.enabled, next_fire_at=row.next_fire_at, last_fired_at=row.last_fired_at,
+        enabled=row.enabled, paused=row.paused, next_fire_at=row.next_fire_at,
+        last_fired_at=row.last_fired_at,
     )  # fmt: skip
 
 
@@ -37,9 +40,17 @@ async def list_schedules(
 
 
 async def update_schedule(
-    session: AsyncSession, principal: Principal, schedule_id: uuid.UUID, body: ScheduleUpdate
+    session: AsyncSession,
+    principal: Principal,
+    schedule_id: uuid.UUID,
+    body: ScheduleUpdate,
+    *,
+    now: datetime | None = None,
 ) -> ScheduleOut:
-    """Set a schedule's missed-tick policy.
+    """Set a schedule's missed-tick policy, or pause or resume it.
+
+    A resumed schedule fires next at its first tick after ``now``: ticks that fell in the pause
+    never fire, whatever the missed policy.
 
     Raises:
         NotFoundError: no such schedule in the workspace.
@@ -51,7 +62,7 @@ async def update_schedule(
     )
     if row is None:
         raise NotFoundError(f"schedule {schedule_id} not found in this workspace")
-    if row.missed_policy != body.missed_policy:
+    if body.missed_policy is not None and row.missed_policy != body.missed_policy:
         session.add(
             audit_entry(
                 principal, "schedule.updated", "schedule", row.id,
@@ -59,5 +70,12 @@ async def update_schedule(
             )
         )  # fmt: skip
         row.missed_policy = body.missed_policy
-        await session.flush()
+    if body.paused is not None and row.paused != body.paused:
+        row.paused = body.paused
+        if not body.paused and row.enabled:
+            params = ScheduleParams(cron=row.cron, timezone=row.timezone)
+            row.next_fire_at = next_fire_times(params, now or datetime.now(UTC))[0].astimezone(UTC)
+        action = "schedule.paused" if body.paused else "schedule.resumed"
+        session.add(audit_entry(principal, action, "schedule", row.id, {"node_id": row.node_id}))
+    await session.flush()
     return _out(row)

@@ -6,6 +6,7 @@ from reporunner.platform.signin.schemas import (
     InvitationCreate,
     InvitationCreated,
     InvitationInfo,
+    InvitationOut,
     LoginBody,
     Me,
     MeUser,
@@ -20,9 +21,11 @@ from reporunner.platform.signin.service import (
     create_invitation,
     describe_invitation,
     describe_setup,
+    list_invitations,
     me,
     normalize_email,
     normalize_password,
+    revoke_invitation,
 )
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "InvitationCreate",
     "InvitationCreated",
     "InvitationInfo",
+    "InvitationOut",
     "LinkExpired",
     "LoginBody",
     "Me",
@@ -45,7 +49,9 @@ __all__ = [
     "create_invitation",
     "describe_invitation",
     "describe_setup",
+    "list_invitations",
     "me",
     "normalize_email",
     "normalize_password",
+    "revoke_invitation",
 ]

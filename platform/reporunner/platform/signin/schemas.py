@@ -15,6 +15,7 @@ __all__ = [
     "InvitationCreate",
     "InvitationCreated",
     "InvitationInfo",
+    "InvitationOut",
     "LoginBody",
     "Me",
     "MeUser",
@@ -95,6 +96,16 @@ class InvitationCreated(BaseModel):
     role: RoleName = Field(description="The role they will get.")
     url: str = Field(description="The invitation link to send them (shown this once).")
     expires_at: datetime = Field(description="When the link stops working.")
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID = Field(description="Invitation id (used to revoke it).")
+    email: str = Field(description="Who is invited.")
+    role: RoleName = Field(description="The role they will get.")
+    created_at: datetime = Field(description="When it was made.")
+    created_by_user_id: uuid.UUID | None = Field(description="Who made it.")
+    expires_at: datetime = Field(description="When the link stops working.")
+    expired: bool = Field(description="True once the link has expired (it can only be revoked).")
 
 
 class InvitationInfo(BaseModel):

@@ -28,6 +28,7 @@ from reporunner.platform.signin.schemas import (
     InvitationAccept,
     InvitationCreate,
     InvitationInfo,
+    InvitationOut,
     Me,
     MeUser,
     MeWorkspace,
@@ -42,9 +43,11 @@ __all__ = [
     "create_invitation",
     "describe_invitation",
     "describe_setup",
+    "list_invitations",
     "me",
     "normalize_email",
     "normalize_password",
+    "revoke_invitation",
 ]
 
 WRONG = "wrong email or password"
@@ -205,6 +208,63 @@ async def create_invitation(
     )  # fmt: skip
     await session.flush()
     return token, row
+
+
+def _invitation_out(row: OneTimeToken, now: datetime) -> InvitationOut:
+    return InvitationOut(
+        id=row.id, email=row.email, role=cast(RoleName, row.role), created_at=row.created_at,
+        created_by_user_id=row.created_by_user_id, expires_at=row.expires_at,
+        expired=row.expires_at <= now,
+    )  # fmt: skip
+
+
+async def list_invitations(session: AsyncSession, principal: Principal) -> list[InvitationOut]:
+    """The workspace's pending invitations (not yet accepted nor revoked), newest first;
+    expired ones are listed (flagged) until revoked."""
+    rows = await session.execute(
+        select(OneTimeToken)
+        .where(
+            OneTimeToken.workspace_id == principal.workspace_id,
+            OneTimeToken.kind == "invitation",
+            OneTimeToken.used_at.is_(None),
+        )
+        .order_by(OneTimeToken.created_at.desc(), OneTimeToken.id)
+    )
+    now = datetime.now(UTC)
+    return [_invitation_out(r, now) for r in rows.scalars()]
+
+
+async def revoke_invitation(
+    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID
+) -> None:
+    """Delete a pending invitation: its link answers 404 from now on.
+
+    Raises:
+        NotFoundError: no pending invitation with that id in the workspace.
+        RoleTooHigh: it invites someone as a role above the caller's.
+    """
+    row = await session.scalar(
+        select(OneTimeToken)
+        .where(
+            OneTimeToken.id == invitation_id,
+            OneTimeToken.workspace_id == principal.workspace_id,
+            OneTimeToken.kind == "invitation",
+            OneTimeToken.used_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFoundError(f"no pending invitation {invitation_id} in this workspace")
+    if ROLES.index(cast(RoleName, row.role)) > ROLES.index(principal.role):
+        raise RoleTooHigh(
+            f"this invitation is for the role '{row.role}', above yours ('{principal.role}')"
+        )
+    session.add(
+        audit_entry(principal, "invitation.revoked", "invitation", row.id,
+                    {"email": row.email, "role": row.role})
+    )  # fmt: skip
+    await session.delete(row)
+    await session.flush()
 
 
 async def accept_invitation(

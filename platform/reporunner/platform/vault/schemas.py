@@ -26,6 +26,12 @@ class CredentialUpdate(BaseModel):
     data: dict[str, Any] | None = Field(
         default=None, description="Replacement fields (the whole credential, secrets included)."
     )
+    keep_unset: bool = Field(
+        default=False,
+        description="True: fields missing from 'data' keep their stored values (a form that "
+        "never sees the secrets sends only what the user typed); false: 'data' is the whole "
+        "credential.",
+    )
 
 
 class CredentialOut(BaseModel):

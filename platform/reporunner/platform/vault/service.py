@@ -161,7 +161,13 @@ async def update_credential(
     if body.name is not None:
         row.name = body.name
     if body.data is not None:
-        _seal_into(row, _validated(row.type, body.data), keyring)
+        data = dict(body.data)
+        if body.keep_unset:
+            plain = keyring.open(
+                Sealed(row.key_id, row.nonce, row.ciphertext), _aad(row.workspace_id, row.id)
+            )
+            data = {**json.loads(plain), **data}
+        _seal_into(row, _validated(row.type, data), keyring)
     session.add(_audit(principal, "credential.updated", row))
     await session.flush()
     return _out(row)

@@ -1,4 +1,4 @@
-"""``/schedules``: the cron triggers of published workflows and their missed-tick policy."""
+"""``/schedules``: the cron triggers of published workflows: pause, resume, missed-tick policy."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ class ScheduleController(Controller):
     ) -> list[ScheduleOut]:
         return await schedules.list_schedules(transaction, principal, workflow_id)
 
-    @patch("/{schedule_id:uuid}", guards=[requires("editor")], summary="Set the missed policy")
+    @patch(
+        "/{schedule_id:uuid}",
+        guards=[requires("editor")],
+        summary="Pause or resume a schedule, or set its missed policy",
+    )
     async def update(
         self,
         schedule_id: FromPath[uuid.UUID],

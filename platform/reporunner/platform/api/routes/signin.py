@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, cast
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
@@ -44,6 +44,7 @@ from reporunner.platform.signin import (
     InvitationCreate,
     InvitationCreated,
     InvitationInfo,
+    InvitationOut,
     LoginBody,
     Me,
     SetupBody,
@@ -225,6 +226,26 @@ class InvitationController(Controller):
             id=row.id, email=row.email, role=data.role, expires_at=row.expires_at,
             url=f"{base_url(request, resources.settings)}/invite?token={token}",
         )  # fmt: skip
+
+    @get("/", guards=[requires("admin")], summary="Pending invitations (admin)")
+    async def list_(
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
+    ) -> list[InvitationOut]:
+        """Not yet accepted nor revoked, newest first; expired ones are flagged."""
+        return await signin.list_invitations(transaction, principal)
+
+    @delete(
+        "/{invitation_id:uuid}", guards=[requires("admin")],
+        summary="Revoke a pending invitation (its link stops working)",
+    )  # fmt: skip
+    async def revoke(
+        self,
+        invitation_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+    ) -> None:
+        """An invitation for a role above the caller's is 403; another workspace's is 404."""
+        await signin.revoke_invitation(transaction, principal, invitation_id)
 
 
 route_handlers = [AuthController, InvitationController]

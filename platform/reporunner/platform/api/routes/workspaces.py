@@ -111,16 +111,18 @@ class AuditController(Controller):
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
         action: FromQuery[list[str] | None] = None,
+        actor: FromQuery[uuid.UUID | None] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
     ) -> AuditPage:
-        """Filter by ``action`` (repeatable; ``member.*`` matches a prefix) and time (``since``
-        inclusive, ``until`` exclusive); pass ``next_cursor`` as ``cursor``."""
+        """Filter by ``action`` (repeatable; ``member.*`` matches a prefix), ``actor`` (a user
+        id) and time (``since`` inclusive, ``until`` exclusive); pass ``next_cursor`` as
+        ``cursor``."""
         return await identity.list_audit(
-            transaction, principal.workspace_id, actions=action, since=since, until=until,
-            cursor=cursor, limit=limit,
+            transaction, principal.workspace_id, actions=action, actor_user_id=actor,
+            since=since, until=until, cursor=cursor, limit=limit,
         )  # fmt: skip
 
 

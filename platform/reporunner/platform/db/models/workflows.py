@@ -138,5 +138,7 @@ class Schedule(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     missed_policy: Mapped[str] = mapped_column(String(16), default="skip")  # skip | run_once
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    """Paused by a member: the scheduler skips it (``enabled`` follows publishing)."""
     next_fire_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     last_fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
