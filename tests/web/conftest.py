@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from web_testkit import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -27,6 +27,10 @@ from web_testkit import (
     start_server,
     stop_server,
 )
+
+# `expect(...)` polls until its deadline; Playwright's 5 s default is a speed bar (a run that
+# waits for a worker on a loaded 2-core machine took longer), the deadline is only a hang guard
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
