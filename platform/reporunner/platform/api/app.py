@@ -12,10 +12,10 @@ from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reporunner.platform
+from reporunner.platform.api.docs import VendoredSwaggerUI
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
 from reporunner.platform.api.key_auth import ApiKeyAuthMiddleware
@@ -111,7 +111,7 @@ def create_app(
             version=reporunner.platform.__version__,
             description="Self-hostable AI-agent workflow platform.",
             path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[VendoredSwaggerUI()],  # vendored, SRI + CSP: api/docs.py
         ),
         debug=False,
         **edge_options(settings),

@@ -20,6 +20,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from reporunner.platform.api.clients import anon_bucket, authfail_bucket, client_address
+from reporunner.platform.api.docs import DOCS_CSP
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
@@ -79,8 +80,12 @@ async def secure_headers(message: Message, scope: Scope) -> None:
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"
     content_type = (headers.get("content-type") or "").lower()
-    if "json" in content_type and "content-security-policy" not in headers:
+    if "content-security-policy" in headers:
+        return
+    if "json" in content_type:
         headers["Content-Security-Policy"] = JSON_CSP
+    elif "html" in content_type and str(scope.get("path", "")).startswith("/docs"):
+        headers["Content-Security-Policy"] = DOCS_CSP
 
 
 async def _refuse(
