@@ -80,7 +80,11 @@ class Settings(BaseSettings):
         description="A running execution whose worker heartbeat is older than this is re-queued.",
     )
     execution_timeout_seconds: float = Field(
-        default=3600.0, gt=0, description="Default upper bound of one execution."
+        default=3600.0,
+        gt=0,
+        description="Longest one execution run may take (seconds): the engine fails it with "
+        "`execution_timeout`; a workflow's settings.timeout_seconds may only lower it. The "
+        "worker's job timeout is this plus 120 s, so the engine always stops a run first.",
     )
     workers: int | None = Field(
         default=None,

@@ -15,7 +15,11 @@ What a caller (the execution service / worker) can rely on:
 * node failures, timeouts and cancellation come back as results; exceptions that escape are
   infrastructure failures (database down...), after which the same call may be repeated;
 * ``execution.finished`` is published for every outcome, ``waiting`` included (its ``status``
-  says which); ``settings.timeout_seconds`` applies to each call, not across resumes.
+  says which); the time limit applies to each call, not across resumes: the workflow's
+  ``settings.timeout_seconds``, capped by the server's ``max_seconds``
+  (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``). The engine owns this limit: it fails the
+  execution with ``execution_timeout`` naming the limit that applied, and the worker's arq
+  ``job_timeout`` is derived from it (larger), so arq never cancels a run first.
 """
 
 from __future__ import annotations
@@ -150,6 +154,7 @@ async def run_execution(
     max_output_bytes: int = 16 * 1024 * 1024,
     durability: Durability = "sync",
     fresh: bool = False,
+    max_seconds: float | None = None,
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -178,6 +183,8 @@ async def run_execution(
             the trigger); see :func:`reporunner.platform.engine.durability_of`.
         fresh: The caller knows no run of this id ever started (no checkpoint can exist), so
             the checkpoint lookup is skipped.
+        max_seconds: The server's limit of one run (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``);
+            a workflow's ``settings.timeout_seconds`` may only lower it. None: the workflow's.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -228,7 +235,8 @@ async def run_execution(
         },
     )
     try:
-        result = await _drive(compiled, graph, graph_input, config, deps, durability)
+        limit = _time_limit(compiled, max_seconds)
+        result = await _drive(compiled, graph, graph_input, config, deps, durability, limit)
     finally:
         if deps.owns_http_client and deps.http_client is not None:
             await deps.http_client.aclose()
@@ -239,6 +247,14 @@ async def run_execution(
     return result
 
 
+def _time_limit(compiled: CompiledWorkflow, max_seconds: float | None) -> tuple[float | None, str]:
+    """The seconds one run may take and the setting that says so (for the error)."""
+    own = compiled.definition.settings.timeout_seconds
+    if max_seconds is not None and (own is None or max_seconds < own):
+        return max_seconds, f"the server's REPORUNNER_EXECUTION_TIMEOUT_SECONDS={max_seconds:g}"
+    return own, f"the workflow's settings.timeout_seconds={own:g}" if own else "no limit"
+
+
 async def _drive(
     compiled: CompiledWorkflow,
     graph: Any,
@@ -246,9 +262,10 @@ async def _drive(
     config: Any,
     deps: RunDeps,
     durability: Durability,
+    limit: tuple[float | None, str],
 ) -> ExecutionResult:
     """Run the graph under the execution timeout and the cancel flag; map the outcome."""
-    timeout = compiled.definition.settings.timeout_seconds
+    timeout, which = limit
     mode = {"durability": durability} if graph.checkpointer is not None else {}
     run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **mode))
     waiters: set[asyncio.Future[Any]] = {run}
@@ -278,8 +295,8 @@ async def _drive(
             return _result_from_state(compiled, values, "cancelled", _no_node(err))
         err = error_info(
             ExecutionTimeout(
-                f"the execution ran longer than settings.timeout_seconds={timeout}; raise the "
-                "limit or split the workflow"
+                f"the execution ran longer than {which} seconds; raise the limit or split "
+                "the workflow"
             ),
             "",
         )
