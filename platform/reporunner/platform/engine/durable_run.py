@@ -39,10 +39,11 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
 from reporunner.platform.engine.context import RunDeps
-from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
+from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout, LoopStalled
 from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
 from reporunner.platform.engine.state import out_key
+from reporunner.platform.engine.validate import LOOP_NODE_TYPE
 
 __all__ = ["Durability", "ExecutionResult", "ExecutionStatus", "run_execution"]
 
@@ -219,7 +220,9 @@ async def run_execution(
     elif existing is not None:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
-            return _result_from_state(compiled, snapshot.values, "succeeded")
+            stalled = _stalled_loop(compiled, snapshot.values)
+            status: ExecutionStatus = "failed" if stalled else "succeeded"
+            return _result_from_state(compiled, snapshot.values, status, stalled)
         if snapshot.interrupts:
             payload = snapshot.interrupts[0].value
             return _result_from_state(compiled, snapshot.values, "waiting", waiting=payload)
@@ -313,7 +316,30 @@ async def _drive(
     interrupts = values.get(INTERRUPT) or ()
     if interrupts:
         return _result_from_state(compiled, values, "waiting", waiting=interrupts[0].value)
+    stalled = _stalled_loop(compiled, values)
+    if stalled is not None:
+        return _result_from_state(compiled, values, "failed", stalled)
     return _result_from_state(compiled, values, "succeeded")
+
+
+def _stalled_loop(compiled: CompiledWorkflow, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A loop node still holding a running loop when the graph ended: its body sent nothing
+    back on ``continue`` (a branch or filter dropped the batch), so ``done`` never fired.
+    That is a failure to report, not a success without the loop's results."""
+    states: Mapping[str, Any] = values.get("node_state") or {}
+    for nid, cn in compiled.nodes.items():
+        state = states.get(nid)
+        if cn.spec.type != LOOP_NODE_TYPE or not state:
+            continue
+        pending = state.get("pending")
+        left = f" with {len(pending)} item(s) still to send" if isinstance(pending, list) else ""
+        exc = LoopStalled(
+            f"loop node '{nid}' sent a batch out of 'loop' but its body sent nothing back on "
+            f"'continue'{left}, so 'done' never fired; make every path of the loop body end "
+            f"in '{nid}''s 'continue' input (a filter or branch that drops the batch stalls it)"
+        )
+        return error_info(exc, nid)
+    return None
 
 
 def _no_node(info: dict[str, Any]) -> dict[str, Any]:
