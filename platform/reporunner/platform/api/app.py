@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -73,6 +74,14 @@ def create_app(
             closed at shutdown.
         extra_route_handlers: Additional controllers (used by later parts and tests).
     """
+    if settings.trust_proxy_headers:
+        logging.getLogger("reporunner.api").warning(
+            "REPORUNNER_TRUST_PROXY_HEADERS is deprecated: set REPORUNNER_TRUSTED_PROXIES to "
+            "your proxies' addresses (or '*'); %s",
+            "it is ignored, REPORUNNER_TRUSTED_PROXIES is set"
+            if settings.trusted_proxies.strip()
+            else "treated as REPORUNNER_TRUSTED_PROXIES='*'",
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from reporunner.platform.api.docs import DOCS_CSP
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
 from reporunner.platform.settings import Settings
@@ -129,7 +130,7 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
     who = "this API key"
     if key is None and (key := _session_token(scope)) is not None:
         who = "this session"  # browsers share the API keys' limit
-    address = client_address(scope, settings.trusted_proxies)
+    address = client_address(scope, trusted_proxies_of(settings))
     anonymous = settings.anonymous_rate_limit_per_minute
     if key is None:
         decision = await hit(resources.redis, anon_bucket(address), anonymous)
