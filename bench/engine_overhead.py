@@ -174,7 +174,7 @@ async def database() -> AsyncIterator[str]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="rr-bench-"))
     data_dir.chmod(0o777)  # the embedded server may run as its own user
-    pg = EmbeddedPostgres(data_dir, database="postgres")
+    pg = EmbeddedPostgres(data_dir, database="rr_bench")
     try:
         yield pg.start().replace("postgresql+psycopg://", "postgresql://", 1)
     finally:

@@ -70,17 +70,19 @@ async def database() -> AsyncIterator[Any]:
     tmp = tempfile.TemporaryDirectory(prefix="rr-bench-")
     base_url = os.environ.get("DATABASE_URL")
     try:
+        name = f"rr_bench_{uuid.uuid4().hex[:10]}"
         if base_url:
             base_url = base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+            admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
         else:
             from reporunner.platform.services.postgres import EmbeddedPostgres
 
-            server = EmbeddedPostgres(Path(tmp.name), database="postgres")
+            # creates the database, owned by the app role the URL names
+            server = EmbeddedPostgres(Path(tmp.name), database=name)
             base_url = server.start()
-        name = f"rr_bench_{uuid.uuid4().hex[:10]}"
-        admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            admin = server.admin_dsn()
         url = make_url(base_url).set(database=name).render_as_string(False)
         upgrade(url)
         engine = create_async_engine(url, pool_size=4)

@@ -58,7 +58,7 @@ class Services:
     """libpq URI (``postgresql://``) of the same database, for psycopg and LangGraph."""
     redis_url: str
     admin_dsn: str
-    """libpq URI of the maintenance database (CREATE/DROP DATABASE)."""
+    """libpq conninfo of the maintenance database as the superuser (CREATE/DROP DATABASE)."""
 
 
 def _libpq(url: str) -> str:
@@ -85,16 +85,21 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     try:
         if base_url:
             base_url = base_url.replace("postgresql://", "postgresql+psycopg://", 1)
+            admin_dsn = _libpq(base_url)
+            with psycopg.connect(admin_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
         else:
-            pg = EmbeddedPostgres(data_dir, database="postgres")
+            # the app's role (not a superuser) owns the template and migrates it, as in
+            # production; admin_dsn is the superuser, for CREATE/DROP DATABASE. The template
+            # grants the app role the public schema, so a clone made by the superuser (owned
+            # by it) still lets the app create its tables.
+            pg = EmbeddedPostgres(data_dir, database=TEMPLATE_DB)
             base_url = pg.start()
+            admin_dsn = pg.admin_dsn()
         if not redis_url:
             rd = EmbeddedRedis(data_dir)
             redis_url = rd.start()
-        admin_dsn = _libpq(base_url)
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
         upgrade(_with_db(base_url, TEMPLATE_DB))
         session_db = f"rr_test_{os.getpid()}"
         _clone(admin_dsn, session_db)

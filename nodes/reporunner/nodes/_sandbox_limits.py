@@ -9,6 +9,7 @@ of the running render lives in a ``ContextVar`` so one environment serves concur
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import time
@@ -52,6 +53,9 @@ class RenderLimits:
         max_int_bits: Largest integer ``**`` may produce (stops ``10 ** 10 ** 10``).
         max_width: Largest padding/width/count argument of formatting helpers.
         max_result_items: Most values (containers and scalars) a native result may hold.
+        max_sort_items: Most items one sorting filter (``sort``, ``dictsort``, ``groupby``)
+            may order: one sort is a single uninterruptible call, so its size, not the
+            deadline, bounds its time (1 M items overran the 2 s budget).
     """
 
     max_output_chars: int = 1_000_000
@@ -59,6 +63,26 @@ class RenderLimits:
     max_int_bits: int = 65_536
     max_width: int = 10_000
     max_result_items: int = 1_000_000
+    max_sort_items: int = 100_000
+
+
+_SORTING_FILTERS = frozenset({"sort", "dictsort", "groupby"})
+
+
+def _bounded_for_sort(name: str, value: Any) -> Any:
+    """``value`` checked (or, for an iterator, materialised) within ``max_sort_items``."""
+    limit = _limits().max_sort_items
+    if hasattr(value, "__len__"):
+        count = f"{len(value):,}" if len(value) > limit else ""
+    else:
+        value = list(itertools.islice(iter(value), limit + 1))
+        count = f"more than {limit:,}" if len(value) > limit else ""
+    if count:
+        raise ExpressionError(
+            f"filter '{name}' was given {count} items to sort, over the limit of {limit:,} "
+            "in an expression; sort large lists with the data.sort node, or filter them first"
+        )
+    return value
 
 
 @dataclass(slots=True)
@@ -313,6 +337,8 @@ def guard_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
             measure([args_list[offset:], kwargs], f"filter '{name}'")
         if name == "format" and len(args_list) > offset:
             check_format_string("filter 'format'", args_list[offset])
+        if name in _SORTING_FILTERS and len(args_list) > offset:
+            args_list[offset] = _bounded_for_sort(name, args_list[offset])
         if name in ("join", "replace") and len(args_list) > offset:
             args_list[offset] = _materialize_for(name, args_list, offset, kwargs)
         return checked_result(f"filter '{name}'", original(*args_list, **kwargs))

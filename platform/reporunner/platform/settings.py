@@ -7,6 +7,7 @@ embedded server for it in the data directory.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -80,7 +81,11 @@ class Settings(BaseSettings):
         description="A running execution whose worker heartbeat is older than this is re-queued.",
     )
     execution_timeout_seconds: float = Field(
-        default=3600.0, gt=0, description="Default upper bound of one execution."
+        default=3600.0,
+        gt=0,
+        description="Longest one execution run may take (seconds): the engine fails it with "
+        "`execution_timeout`; a workflow's settings.timeout_seconds may only lower it. The "
+        "worker's job timeout is this plus 120 s, so the engine always stops a run first.",
     )
     workers: int | None = Field(
         default=None,
@@ -189,8 +194,11 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         default="",
-        description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names "
-        "the client for the anonymous limit (empty: the socket's peer is the client).",
+        description="Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed: "
+        "comma-separated IPs/CIDRs, or '*' (whatever connects is the one proxy in front). The "
+        "client is then the right-most X-Forwarded-For entry that is not a trusted proxy; it "
+        "counts for the per-address limits, and the headers decide the Secure cookie flag and "
+        "links (empty: the socket's peer is the client, no header is believed).",
     )
     webhook_rate_limit_per_minute: int = Field(
         default=0,
@@ -252,8 +260,8 @@ class Settings(BaseSettings):
     )
     trust_proxy_headers: bool = Field(
         default=False,
-        description="Trust X-Forwarded-Proto and X-Forwarded-For (set it behind a reverse proxy "
-        "that sets them): they decide the Secure cookie flag, links and the client address.",
+        description="Deprecated: true means REPORUNNER_TRUSTED_PROXIES='*' (ignored when "
+        "REPORUNNER_TRUSTED_PROXIES is set).",
     )
     web_dir: Path | None = Field(
         default=None,
@@ -299,6 +307,18 @@ class Settings(BaseSettings):
         description="A registered MCP server's cached tool list older than this is listed "
         "again when an agent or GET /mcp-servers/{id}/tools needs it.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if not entry or entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as err:
+                raise ValueError(f"'{entry}' is not an IP address, a CIDR or '*'") from err
+        return value
 
     @field_validator("database_url")
     @classmethod

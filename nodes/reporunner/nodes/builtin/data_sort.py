@@ -9,14 +9,20 @@ sort is stable: items with equal keys keep their input order.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from reporunner.nodes.base import Category, Item, Node, NodeContext, NodeInputs, NodeOutput
 from reporunner.nodes.builtin._data import MISSING, DottedPath, get_path, to_json_text
+from reporunner.nodes.errors import NodeError
 
-__all__ = ["SortItems", "SortKey", "SortParams", "sort_rank"]
+__all__ = ["MAX_SORT_ITEMS", "SortItems", "SortKey", "SortParams", "sort_rank"]
+
+MAX_SORT_ITEMS = 250_000
+"""Most items one ``data.sort`` run orders (a sort cannot be interrupted, so its size bounds
+its time; expressions allow fewer: ``RenderLimits.max_sort_items``)."""
 
 TYPE = "data.sort"
 
@@ -86,7 +92,7 @@ class SortItems(Node[SortParams]):
         "ascending or descending. Stable: equal items keep their input order. Mixed types sort "
         "by type first (booleans, then numbers, then strings, then arrays/objects by JSON text); "
         "missing fields and nulls always sort last. Numbers held as text sort as text, so "
-        "convert them with data.set first when needed."
+        "convert them with data.set first when needed. At most 250,000 items."
     )
     Params = SortParams
     example: ClassVar[dict[str, Any]] = {
@@ -94,8 +100,17 @@ class SortItems(Node[SortParams]):
     }
 
     async def run(self, ctx: NodeContext, params: SortParams, inputs: NodeInputs) -> NodeOutput:
-        """Sort with one stable pass per key, least significant key first."""
+        """Sort with one stable pass per key, least significant key first (off the event loop)."""
         items = list(inputs.get("main", []))
-        for key in reversed(params.keys):
-            items = _sort_by(items, key)
-        return NodeOutput.main(items)
+        if len(items) > MAX_SORT_ITEMS:
+            raise NodeError(
+                f"data.sort was given {len(items):,} items, over the limit of {MAX_SORT_ITEMS:,}; "
+                "filter or aggregate the items first, or split them into smaller runs"
+            )
+        return NodeOutput.main(await asyncio.to_thread(_sort_all, items, params.keys))
+
+
+def _sort_all(items: list[Item], keys: list[SortKey]) -> list[Item]:
+    for key in reversed(keys):
+        items = _sort_by(items, key)
+    return items

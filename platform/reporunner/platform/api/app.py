@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,10 +13,10 @@ from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reporunner.platform
+from reporunner.platform.api.docs import VendoredSwaggerUI
 from reporunner.platform.api.errors import exception_handlers
 from reporunner.platform.api.health import healthz, readyz
 from reporunner.platform.api.key_auth import ApiKeyAuthMiddleware
@@ -73,6 +74,14 @@ def create_app(
             closed at shutdown.
         extra_route_handlers: Additional controllers (used by later parts and tests).
     """
+    if settings.trust_proxy_headers:
+        logging.getLogger("reporunner.api").warning(
+            "REPORUNNER_TRUST_PROXY_HEADERS is deprecated: set REPORUNNER_TRUSTED_PROXIES to "
+            "your proxies' addresses (or '*'); %s",
+            "it is ignored, REPORUNNER_TRUSTED_PROXIES is set"
+            if settings.trusted_proxies.strip()
+            else "treated as REPORUNNER_TRUSTED_PROXIES='*'",
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -111,7 +120,7 @@ def create_app(
             version=reporunner.platform.__version__,
             description="Self-hostable AI-agent workflow platform.",
             path="/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[VendoredSwaggerUI()],  # vendored, SRI + CSP: api/docs.py
         ),
         debug=False,
         **edge_options(settings),

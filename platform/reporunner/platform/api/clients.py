@@ -4,54 +4,28 @@ Anonymous floods (no key, a random key each time, probes of ``/readyz``, random 
 are limited per client address (``REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE``): requests
 without a key count in ``anon:<ip>``, failed key lookups in ``authfail:<ip>``, and a client
 past its failure limit is refused before its next key costs a database lookup. The address is
-the socket's peer, or, when that peer is one of ``REPORUNNER_TRUSTED_PROXIES``, the right-most
-``X-Forwarded-For`` entry that is not a trusted proxy (the left ones are the client's to
-forge). Unknown keys are also remembered for a minute in-process (:class:`NegativeKeyCache`),
-so repeating one costs no lookup at all.
+the socket's peer, or, when that peer is one of ``REPORUNNER_TRUSTED_PROXIES`` (or that is
+``*``), the right-most ``X-Forwarded-For`` entry that is not a trusted proxy (the left ones
+are the client's to forge; ``reporunner.platform.auth.requests``). Unknown keys are also
+remembered for a minute in-process (:class:`NegativeKeyCache`), so repeating one costs no
+lookup at all.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 from collections import OrderedDict
 from typing import Any
 
+from reporunner.platform.auth.requests import forwarded_client
+
 __all__ = ["NegativeKeyCache", "anon_bucket", "authfail_bucket", "client_address"]
-
-
-def _networks(trusted: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    out = []
-    for entry in trusted.split(","):
-        if entry.strip():
-            out.append(ipaddress.ip_network(entry.strip(), strict=False))
-    return out
-
-
-def _is_trusted(address: str, networks: list[Any]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in networks)
 
 
 def client_address(scope: Any, trusted_proxies: str) -> str:
     """The calling client's address (see the module docstring for proxies)."""
-    client = scope.get("client")
-    peer = str(client[0]) if client else "unknown"
-    networks = _networks(trusted_proxies)
-    if not networks or not _is_trusted(peer, networks):
-        return peer
-    forwarded: list[str] = []
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-for":
-            forwarded += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
-    for hop in reversed(forwarded):
-        if not _is_trusted(hop, networks):
-            return hop
-    return peer
+    return forwarded_client(scope, trusted_proxies)
 
 
 def _digest(text: str) -> str:

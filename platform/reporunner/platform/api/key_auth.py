@@ -29,6 +29,7 @@ from reporunner.platform.auth import (
     check_csrf,
     hash_key,
 )
+from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.resources import Resources
 
 __all__ = ["UNKNOWN_KEYS", "ApiKeyAuthMiddleware"]
@@ -72,6 +73,6 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
     @staticmethod
     async def _failed(connection: ASGIConnection[Any, Any, Any, Any], resources: Resources) -> None:
         """Count a failed key or session lookup in the client's ``authfail`` bucket."""
-        address = client_address(connection.scope, resources.settings.trusted_proxies)
+        address = client_address(connection.scope, trusted_proxies_of(resources.settings))
         limit = resources.settings.anonymous_rate_limit_per_minute
         await hit(resources.redis, authfail_bucket(address), limit)

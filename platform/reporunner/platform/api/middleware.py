@@ -20,9 +20,11 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from reporunner.platform.api.clients import anon_bucket, authfail_bucket, client_address
+from reporunner.platform.api.docs import DOCS_CSP
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
 from reporunner.platform.settings import Settings
@@ -79,8 +81,12 @@ async def secure_headers(message: Message, scope: Scope) -> None:
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"
     content_type = (headers.get("content-type") or "").lower()
-    if "json" in content_type and "content-security-policy" not in headers:
+    if "content-security-policy" in headers:
+        return
+    if "json" in content_type:
         headers["Content-Security-Policy"] = JSON_CSP
+    elif "html" in content_type and str(scope.get("path", "")).startswith("/docs"):
+        headers["Content-Security-Policy"] = DOCS_CSP
 
 
 async def _refuse(
@@ -124,7 +130,7 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
     who = "this API key"
     if key is None and (key := _session_token(scope)) is not None:
         who = "this session"  # browsers share the API keys' limit
-    address = client_address(scope, settings.trusted_proxies)
+    address = client_address(scope, trusted_proxies_of(settings))
     anonymous = settings.anonymous_rate_limit_per_minute
     if key is None:
         decision = await hit(resources.redis, anon_bucket(address), anonymous)

@@ -162,4 +162,5 @@ async def _run(
             trigger=trigger,
             checkpointer=saver,
             hooks=hooks,
+            max_seconds=settings.execution_timeout_seconds,
         )

@@ -15,7 +15,11 @@ What a caller (the execution service / worker) can rely on:
 * node failures, timeouts and cancellation come back as results; exceptions that escape are
   infrastructure failures (database down...), after which the same call may be repeated;
 * ``execution.finished`` is published for every outcome, ``waiting`` included (its ``status``
-  says which); ``settings.timeout_seconds`` applies to each call, not across resumes.
+  says which); the time limit applies to each call, not across resumes: the workflow's
+  ``settings.timeout_seconds``, capped by the server's ``max_seconds``
+  (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``). The engine owns this limit: it fails the
+  execution with ``execution_timeout`` naming the limit that applied, and the worker's arq
+  ``job_timeout`` is derived from it (larger), so arq never cancels a run first.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from reporunner.nodes.base import Item
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
 from reporunner.platform.engine.context import RunDeps
-from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout
+from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout, LoopStalled
 from reporunner.platform.engine.execute import error_info
 from reporunner.platform.engine.hooks import ExecutionHooks
 from reporunner.platform.engine.state import out_key
+from reporunner.platform.engine.validate import LOOP_NODE_TYPE
 
 __all__ = ["Durability", "ExecutionResult", "ExecutionStatus", "run_execution"]
 
@@ -150,6 +155,7 @@ async def run_execution(
     max_output_bytes: int = 16 * 1024 * 1024,
     durability: Durability = "sync",
     fresh: bool = False,
+    max_seconds: float | None = None,
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -178,6 +184,8 @@ async def run_execution(
             the trigger); see :func:`reporunner.platform.engine.durability_of`.
         fresh: The caller knows no run of this id ever started (no checkpoint can exist), so
             the checkpoint lookup is skipped.
+        max_seconds: The server's limit of one run (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``);
+            a workflow's ``settings.timeout_seconds`` may only lower it. None: the workflow's.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -212,7 +220,9 @@ async def run_execution(
     elif existing is not None:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
-            return _result_from_state(compiled, snapshot.values, "succeeded")
+            stalled = _stalled_loop(compiled, snapshot.values)
+            status: ExecutionStatus = "failed" if stalled else "succeeded"
+            return _result_from_state(compiled, snapshot.values, status, stalled)
         if snapshot.interrupts:
             payload = snapshot.interrupts[0].value
             return _result_from_state(compiled, snapshot.values, "waiting", waiting=payload)
@@ -228,7 +238,8 @@ async def run_execution(
         },
     )
     try:
-        result = await _drive(compiled, graph, graph_input, config, deps, durability)
+        limit = _time_limit(compiled, max_seconds)
+        result = await _drive(compiled, graph, graph_input, config, deps, durability, limit)
     finally:
         if deps.owns_http_client and deps.http_client is not None:
             await deps.http_client.aclose()
@@ -239,6 +250,14 @@ async def run_execution(
     return result
 
 
+def _time_limit(compiled: CompiledWorkflow, max_seconds: float | None) -> tuple[float | None, str]:
+    """The seconds one run may take and the setting that says so (for the error)."""
+    own = compiled.definition.settings.timeout_seconds
+    if max_seconds is not None and (own is None or max_seconds < own):
+        return max_seconds, f"the server's REPORUNNER_EXECUTION_TIMEOUT_SECONDS={max_seconds:g}"
+    return own, f"the workflow's settings.timeout_seconds={own:g}" if own else "no limit"
+
+
 async def _drive(
     compiled: CompiledWorkflow,
     graph: Any,
@@ -246,9 +265,10 @@ async def _drive(
     config: Any,
     deps: RunDeps,
     durability: Durability,
+    limit: tuple[float | None, str],
 ) -> ExecutionResult:
     """Run the graph under the execution timeout and the cancel flag; map the outcome."""
-    timeout = compiled.definition.settings.timeout_seconds
+    timeout, which = limit
     mode = {"durability": durability} if graph.checkpointer is not None else {}
     run = asyncio.ensure_future(graph.ainvoke(graph_input, config, context=deps, **mode))
     waiters: set[asyncio.Future[Any]] = {run}
@@ -278,8 +298,8 @@ async def _drive(
             return _result_from_state(compiled, values, "cancelled", _no_node(err))
         err = error_info(
             ExecutionTimeout(
-                f"the execution ran longer than settings.timeout_seconds={timeout}; raise the "
-                "limit or split the workflow"
+                f"the execution ran longer than {which} seconds; raise the limit or split "
+                "the workflow"
             ),
             "",
         )
@@ -296,7 +316,30 @@ async def _drive(
     interrupts = values.get(INTERRUPT) or ()
     if interrupts:
         return _result_from_state(compiled, values, "waiting", waiting=interrupts[0].value)
+    stalled = _stalled_loop(compiled, values)
+    if stalled is not None:
+        return _result_from_state(compiled, values, "failed", stalled)
     return _result_from_state(compiled, values, "succeeded")
+
+
+def _stalled_loop(compiled: CompiledWorkflow, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A loop node still holding a running loop when the graph ended: its body sent nothing
+    back on ``continue`` (a branch or filter dropped the batch), so ``done`` never fired.
+    That is a failure to report, not a success without the loop's results."""
+    states: Mapping[str, Any] = values.get("node_state") or {}
+    for nid, cn in compiled.nodes.items():
+        state = states.get(nid)
+        if cn.spec.type != LOOP_NODE_TYPE or not state:
+            continue
+        pending = state.get("pending")
+        left = f" with {len(pending)} item(s) still to send" if isinstance(pending, list) else ""
+        exc = LoopStalled(
+            f"loop node '{nid}' sent a batch out of 'loop' but its body sent nothing back on "
+            f"'continue'{left}, so 'done' never fired; make every path of the loop body end "
+            f"in '{nid}''s 'continue' input (a filter or branch that drops the batch stalls it)"
+        )
+        return error_info(exc, nid)
+    return None
 
 
 def _no_node(info: dict[str, Any]) -> dict[str, Any]:

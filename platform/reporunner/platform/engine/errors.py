@@ -9,6 +9,7 @@ __all__ = [
     "ExecutionTimeout",
     "InvalidRenderedParams",
     "LoopLimitExceeded",
+    "LoopStalled",
     "NodeFailed",
     "NodeTimeout",
     "SubworkflowDepthExceeded",
@@ -46,6 +47,13 @@ class LoopLimitExceeded(ReporunnerError):
     """A node ran more often than ``settings.max_loop_iterations`` allows."""
 
     code = "loop_limit_exceeded"
+    status = 422
+
+
+class LoopStalled(ReporunnerError):
+    """A loop node sent a batch to its body and nothing came back on ``continue``."""
+
+    code = "loop_stalled"
     status = 422
 
 

@@ -23,6 +23,7 @@ from reporunner.platform.engine.definition import (
     pydantic_problems,
 )
 from reporunner.platform.engine.topology import (
+    Topology,
     build_topology,
     forward_closure,
     strongly_connected,
@@ -298,4 +299,32 @@ def _check_graph(
                 "unclosed_cycle",
                 f"nodes {', '.join(cycle)} form a cycle without a '{LOOP_NODE_TYPE}' node; "
                 "route the back edge through a loop node (it bounds the iterations)",
+            )
+    yield from _check_loops(topo, classes, index)
+
+
+def _check_loops(
+    topo: Topology, classes: Mapping[str, type[Node[Any]]], index: Mapping[str, int]
+) -> Iterator[Problem]:
+    """A loop node's body must lead back to its ``continue`` input, or no batch after the
+    first is ever sent and ``done`` never fires (the run would end without the results)."""
+    for nid, i in index.items():
+        cls = classes.get(nid)
+        if getattr(cls, "type", None) != LOOP_NODE_TYPE:
+            continue
+        body_starts = [e.target for e in topo.out_edges.get(nid, {}).get("loop", ())]
+        body = forward_closure(topo.successors, body_starts, stop=nid)
+        ins = topo.in_sources.get(nid, {})
+        if "continue" in {port.name for port in getattr(cls, "inputs", ())}:
+            returning = ins.get("continue", frozenset())
+        else:  # a loop node without that port takes its body's items on any input
+            returning = frozenset().union(*ins.values()) if ins else frozenset()
+        if not body_starts or not (returning & body):
+            yield Problem(
+                f"/nodes/{i}",
+                "loop_without_continue",
+                f"loop node '{nid}': its loop body never sends items back to its 'continue' "
+                "input, so only the first batch would run and 'done' would never fire; "
+                "connect the last node of the body (reached from the 'loop' output) to "
+                f"'{nid}' with target_port 'continue'",
             )

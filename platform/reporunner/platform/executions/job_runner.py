@@ -400,6 +400,7 @@ async def _run_with(
         ),
         durability=langgraph_durability(compiled),
         max_output_bytes=resources.settings.max_output_bytes,
+        max_seconds=resources.settings.execution_timeout_seconds,
         # the claim sets started_at only if it was unset, to the heartbeat's time: equal means
         # this is the first claim ever, so no checkpoint (and no earlier node run) exists
         fresh=row.started_at == row.heartbeat_at,

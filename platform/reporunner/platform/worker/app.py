@@ -39,11 +39,18 @@ from reporunner.platform.jobcodec import ARQ_SERIALIZERS
 from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
+from reporunner.platform.settings import Settings
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
 from reporunner.platform.worker.loop import WakingWorker
 from reporunner.platform.worker.node_services import PROVIDERS
 
-__all__ = ["build_worker", "job_functions", "libpq_dsn"]
+__all__ = [
+    "JOB_TIMEOUT_MARGIN_SECONDS",
+    "build_worker",
+    "job_functions",
+    "job_timeout",
+    "libpq_dsn",
+]
 
 log = logging.getLogger("reporunner.worker")
 
@@ -56,6 +63,16 @@ EXIT_WAIT_SECONDS = 10.0
 the task behind with a log line (a task stuck in a network call must not keep a worker up)."""
 """How often an idle worker looks at the queue without being woken (deferred jobs, a missed
 wake-up message); a job enqueued for now wakes the workers at once (``worker.loop``)."""
+
+
+JOB_TIMEOUT_MARGIN_SECONDS = 120.0
+"""How much longer arq lets a job run than the engine lets an execution run: the engine
+times out first, records ``execution_timeout`` and ends the job; arq's cancel is a last resort."""
+
+
+def job_timeout(settings: Settings) -> float:
+    """arq's ``job_timeout``, derived from the engine's ``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``."""
+    return settings.execution_timeout_seconds + JOB_TIMEOUT_MARGIN_SECONDS
 
 
 def job_functions() -> list[JobFunction]:
@@ -157,7 +174,7 @@ def build_worker(
         handle_signals=handle_signals,
         max_jobs=settings.worker_concurrency,
         poll_delay=POLL_DELAY_SECONDS,
-        job_timeout=settings.execution_timeout_seconds + 60,
+        job_timeout=job_timeout(settings),
         keep_result=3600,
         on_startup=_startup,
         on_shutdown=_shutdown,

@@ -27,12 +27,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reporunner.platform.executions.queue import wake_channel
 
-__all__ = ["WakingWorker"]
+__all__ = ["STOPPING_KEY", "WakingWorker", "worker_stopping"]
 
 log = logging.getLogger("reporunner.worker")
 
 _LISTENER_EXIT_SECONDS = 10.0
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+STOPPING_KEY = "worker_stopping"
+"""``ctx`` key of an ``asyncio.Event`` set when the worker stops (before it cancels jobs)."""
+
+
+def worker_stopping(ctx: dict[str, Any]) -> bool:
+    """Whether a job's cancellation is the worker stopping (not a timeout): hand work back."""
+    event = ctx.get(STOPPING_KEY)
+    return isinstance(event, asyncio.Event) and event.is_set()
 
 
 class WakingWorker(Worker):
@@ -50,6 +58,8 @@ class WakingWorker(Worker):
         self._wake = asyncio.Event()
         self._stopping = False
         self._redis_down = False
+        # each job gets a copy of ctx: a shared event tells it that its cancellation is a stop
+        self.ctx[STOPPING_KEY] = asyncio.Event()
 
     # -- waking up
     def wake(self) -> None:
@@ -150,6 +160,7 @@ class WakingWorker(Worker):
         and end ``main``."""
         self.allow_pick_jobs = False
         self._stopping = True
+        self.ctx[STOPPING_KEY].set()
         self._wake.set()
         running = [t for t in self.tasks.values() if not t.done()]
         if running:

@@ -1,0 +1,138 @@
+"""Local database privilege escalation (#18, finding 4): the embedded PostgreSQL trusts no one.
+
+The wheel's ``initdb --auth=trust`` let anything that reached the socket in as the superuser,
+which runs shell commands (``COPY ... TO PROGRAM``). Now every connection needs a password
+(``<data dir>/postgres.auth.json``, 0600) and the app is the role ``reporunner``: owner of its
+database, not a superuser. A data directory made by an older release (trust, tables owned by
+``postgres``) is upgraded by the next start, here by ``reporunner migrate`` as a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+from security_testkit import REPORUNNER
+from sqlalchemy.engine import make_url
+
+from reporunner.platform.db.migrate import current_revision, head, upgrade
+from reporunner.platform.services.postgres import EmbeddedPostgres, _embedded_postgres
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _assert_locked_down(pg: EmbeddedPostgres, app_url: str) -> None:
+    mode = stat.S_IMODE(pg.auth_file.stat().st_mode)
+    assert mode == 0o600, oct(mode)
+    auth = json.loads(pg.auth_file.read_text())
+    assert auth["app"]["user"] == "reporunner"
+    assert make_url(app_url).username == "reporunner"
+    socket_dir = str(conninfo_to_dict(pg.admin_dsn())["host"])
+    # without the password nobody gets in: neither the app role nor the superuser
+    for user in ("reporunner", "postgres"):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"host={socket_dir} user={user} dbname=postgres password=''")
+    with psycopg.connect(_libpq(app_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert row == (False, False, False)
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+        assert owner == ("reporunner",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("COPY (SELECT 1) TO PROGRAM 'touch /tmp/rr-pwned'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("ALTER ROLE reporunner SUPERUSER")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE ROLE intruder SUPERUSER LOGIN")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT pg_read_file('postgresql.conf')")
+    with psycopg.connect(pg.admin_dsn(), autocommit=True) as admin:
+        assert admin.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone() == (True,)
+
+
+def test_a_new_data_directory_asks_for_passwords(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path, database="rr_fresh_auth")
+    url = pg.start()
+    try:
+        _assert_locked_down(pg, url)
+        # the app role runs the migrations of its own database
+        upgrade(url)
+        assert current_revision(url) == head()
+        with psycopg.connect(_libpq(url)) as conn:
+            owners = conn.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+            ).fetchall()
+        assert owners == [("reporunner",)]
+        # a second start (another process of the same data directory) reads the same file
+        assert EmbeddedPostgres(tmp_path, database="rr_fresh_auth").start() == url
+    finally:
+        pg.stop()
+
+
+def _old_trusting_directory(data_dir: Path) -> None:
+    """What an older release left: trust auth, the schema migrated as ``postgres``."""
+    ep = _embedded_postgres()
+    pgdata = (data_dir / "postgres").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = ep.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    try:
+        assert "trust" in (pgdata / "pg_hba.conf").read_text()
+        with psycopg.connect(
+            f"host={socket_dir} user=postgres dbname=postgres", autocommit=True
+        ) as c:
+            c.execute('CREATE DATABASE "reporunner"')
+        upgrade(f"postgresql+psycopg://postgres@/reporunner?host={socket_dir}", "0004")
+    finally:
+        ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user, timeout=30)
+        ep.PostgresServer._instances.pop(pgdata, None)
+        (pgdata / ".handle_pids.json").unlink(missing_ok=True)
+
+
+def test_an_old_trusting_data_directory_is_upgraded_on_start(tmp_path: Path, services: Any) -> None:
+    data_dir = tmp_path / "old"
+    _old_trusting_directory(data_dir)
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGPASSWORD")}
+    env.update(REPORUNNER_DATA_DIR=str(data_dir), REDIS_URL=services.redis_url)
+    # the next release's start: passwords set, objects handed over, migrations as the app role
+    done = subprocess.run(
+        [REPORUNNER, "migrate"], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "trust" not in (data_dir / "postgres" / "pg_hba.conf").read_text()
+    pg = EmbeddedPostgres(data_dir)
+    url = pg.start()
+    try:
+        _assert_locked_down(pg, url)
+        assert current_revision(url) == head()
+        with psycopg.connect(_libpq(url)) as conn:
+            owners = conn.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+            ).fetchall()
+            assert owners == [("reporunner",)]
+            # the app owns the trigger function too: the immutable-version guard still fires
+            functions = conn.execute(
+                "SELECT pg_get_userbyid(proowner) FROM pg_proc "
+                "WHERE proname = 'reporunner_refuse_version_update'"
+            ).fetchall()
+            assert functions == [("reporunner",)]
+    finally:
+        pg.stop()
