@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -180,12 +181,21 @@ def load(url: str, concurrency: int, duration: float, warmup: float) -> dict[str
     return result
 
 
-def check_answer(url: str) -> None:
+def check_answer(url: str, timeout: float = 300) -> None:
+    """One delivery answers as expected; waits (504: no worker answered yet) while the worker
+    processes start, which takes a while on a loaded machine."""
     req = urllib.request.Request(
         url, data=BODY.encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        answer = json.loads(resp.read())
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                answer = json.loads(resp.read())
+            break
+        except urllib.error.HTTPError as err:
+            if err.code != 504 or time.monotonic() > deadline:
+                raise
     if answer != EXPECTED:
         raise SystemExit(f"{url} answered {answer!r}, expected {EXPECTED!r}")
 

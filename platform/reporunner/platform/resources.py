@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reporunner.nodes.ssrf_litellm import configure as configure_llm_guard
-from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.db.session import autocommit_factory, create_engine, session_factory
 from reporunner.platform.jobcodec import ARQ_SERIALIZERS
 from reporunner.platform.settings import Settings
 from reporunner.platform.vault import Keyring, keyring_from_settings
@@ -23,12 +23,16 @@ __all__ = ["Resources", "open_resources"]
 
 @dataclass(slots=True)
 class Resources:
+    """What a process shares: ``sessions`` open transactions, ``autocommit`` sessions (same
+    pool) run units of work of one statement without ``BEGIN``/``COMMIT``."""
+
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     arq: ArqRedis
     keyring: Keyring
+    autocommit: async_sessionmaker[AsyncSession]
 
     async def close(self) -> None:
         await self.arq.aclose()
@@ -55,4 +59,5 @@ async def open_resources(settings: Settings) -> Resources:
         redis=redis,
         arq=arq,
         keyring=keyring_from_settings(settings),
+        autocommit=autocommit_factory(engine),
     )

@@ -189,8 +189,9 @@ class Settings(BaseSettings):
         default=600,
         ge=0,
         description="Requests one client address may make per minute without an API key "
-        "(health probes, webhooks, 401s), and failed API-key lookups it may cause (0: no "
-        "limit); more answer 429.",
+        "(health probes, 401s, failed webhook deliveries: unknown path, wrong token or "
+        "signature; a delivery that reaches its workflow does not count), and failed API-key "
+        "lookups it may cause (0: no limit); more answer 429.",
     )
     trusted_proxies: str = Field(
         default="",

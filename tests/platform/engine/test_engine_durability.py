@@ -16,7 +16,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 
 from reporunner.nodes.registry import NodeRegistry
-from reporunner.platform.engine.checkpoint import postgres_checkpointer
+from reporunner.platform.engine.checkpoint import fresh_thread, postgres_checkpointer
 from reporunner.platform.engine.compile import compile_workflow
 from reporunner.platform.engine.definition import parse_definition
 from reporunner.platform.engine.state import out_key
@@ -246,3 +246,48 @@ async def test_dropped_database_connections_mid_run_are_survived(
     killed = result.outputs["cut"]["main"][0]["seen"]
     assert killed >= 1
     assert result.outputs["b"]["main"] == [{"seen": killed, "b": 2}]
+
+
+async def test_a_fresh_run_skips_the_checkpoint_lookup_and_still_commits(
+    registry: NodeRegistry, services: Any
+) -> None:
+    """``fresh=True``: LangGraph's lookup of the latest checkpoint is answered without a query
+    (there can be none), and the run's checkpoint is still written: a second call finds the
+    run finished and runs nothing."""
+    exec_id = _id()
+    definition = wf(
+        [{"id": "start", "type": "t.trigger"}, {"id": "a", "type": "t.set"}], ["start->a"]
+    )
+    async with postgres_checkpointer(services.pg_dsn) as saver:
+        lookups: list[Any] = []
+        real = saver.aget_tuple
+
+        async def counted(config: Any) -> Any:
+            lookups.append(config)
+            return await real(config)
+
+        saver.aget_tuple = counted  # type: ignore[method-assign]
+        first, _ = await execute(registry, definition, exec_id, checkpointer=saver, fresh=True)
+        fresh_lookups = len(lookups)
+        again, hooks = await execute(registry, definition, exec_id, checkpointer=saver)
+    assert first.status == again.status == "succeeded"
+    assert fresh_lookups == 0
+    assert lookups  # the second call looked, and found the finished run
+    assert hooks.ran() == []
+    assert CALLS[f"{exec_id}:a"] == 1
+
+
+async def test_a_fresh_twin_looks_up_everything_after_its_first_lookup(
+    registry: NodeRegistry, services: Any
+) -> None:
+    exec_id = _id()
+    config: Any = {"configurable": {"thread_id": exec_id, "checkpoint_ns": ""}}
+    definition = wf([{"id": "start", "type": "t.trigger"}], [])
+    async with postgres_checkpointer(services.pg_dsn) as saver:
+        await execute(registry, definition, exec_id, checkpointer=saver)  # a checkpoint exists
+        twin = fresh_thread(saver)
+        first = await twin.aget_tuple(config)  # answered without a query
+        later = await twin.aget_tuple(config)
+    assert first is None
+    assert later is not None
+    assert later.config["configurable"]["thread_id"] == exec_id

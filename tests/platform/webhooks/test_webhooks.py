@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
+from redis.asyncio import Redis
 from sqlalchemy import select
 from webhook_testkit import hook_workflow, publish
 
 from reporunner.nodes.builtin.trigger_webhook import webhook_signature
 from reporunner.platform.api.app import create_app
+from reporunner.platform.api.clients import anon_bucket
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.executions.service import TERMINAL
@@ -212,6 +214,45 @@ async def test_a_webhook_path_is_rate_limited(
     assert last.status_code == 429
     assert last.headers["retry-after"] == "30"  # the rest of the frozen window
     assert last.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_only_failed_deliveries_count_toward_the_anonymous_limit(
+    services, hook_settings, tenant_factory, frozen_rate_window
+) -> None:
+    """A busy integration's deliveries never trip the per-address limit; unknown paths and
+    wrong tokens do, with or without an (unchecked) API key, and then refuse the address."""
+    tenant = await tenant_factory(role="admin")
+    limit = 3
+    limited = hook_settings.model_copy(update={"anonymous_rate_limit_per_minute": limit})
+    async with AsyncTestClient(create_app(limited)) as client:
+        cred = await _credential(client, tenant.headers, "api_key")
+        await publish(services.database_url, tenant.workspace_id, hook_workflow("many"))
+        await publish(
+            services.database_url,
+            tenant.workspace_id,
+            hook_workflow("locked", auth="header_token", credentials={"api_key": cred}),
+        )
+        slot = int(frozen_rate_window // 60)  # the test client's address is shared: start at 0
+        peer = Redis.from_url(services.redis_url)
+        await peer.delete(f"reporunner:rate:{anon_bucket('testclient')}:{slot}")
+        await peer.aclose()
+        good = [
+            (await client.post(f"/hooks/{tenant.slug}/many", json={})).status_code
+            for _ in range(limit * 3)
+        ]
+        unknown = await client.post(f"/hooks/{tenant.slug}/nope", json={})
+        keyed = await client.post(
+            f"/hooks/{tenant.slug}/nope", json={}, headers={"Authorization": "Bearer rr_x_y"}
+        )
+        wrong = await client.post(
+            f"/hooks/{tenant.slug}/locked", json={}, headers={"X-Webhook-Token": "nope"}
+        )
+        refused = await client.post(f"/hooks/{tenant.slug}/many", json={})
+    assert good == [202] * (limit * 3)
+    assert [unknown.status_code, keyed.status_code, wrong.status_code] == [404, 404, 401]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "30"
+    assert "failed webhook deliveries" in refused.json()["detail"]
 
 
 async def test_respond_node_mode_answers_with_the_workflows_response(

@@ -34,6 +34,10 @@ __all__ = ["REQUEST_ID_HEADER", "EdgeMiddleware", "edge_options", "secure_header
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UNLIMITED = ("/healthz", "/readyz", "/hooks/", "/metrics")
+_WEBHOOKS = "/hooks/"
+_FAILED_DELIVERY = frozenset({401, 403, 404, 405})
+"""Webhook answers that count toward the anonymous limit: unknown path, bad token or signature
+(a delivery that reached its workflow does not: one busy integration would trip it)."""
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 _SCOPE_KEY = "reporunner_request_id"
 
@@ -121,8 +125,9 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
 
     With a key, or a browser session (which shares the keys' limit): its own limit, and the
     client's failed-lookup limit (a client that keeps sending unknown keys is refused before the
-    next one costs a lookup). Without either: the client's anonymous limit (health probes,
-    webhooks, 401s alike).
+    next one costs a lookup). Without either: the client's anonymous limit (health probes and
+    401s count). Webhook deliveries, keyed or not, are only checked against the anonymous
+    limit here; one counts when it fails (see :data:`_FAILED_DELIVERY`).
     """
     resources = scope["app"].state.resources
     settings = resources.settings
@@ -132,6 +137,10 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
         who = "this session"  # browsers share the API keys' limit
     address = client_address(scope, trusted_proxies_of(settings))
     anonymous = settings.anonymous_rate_limit_per_minute
+    if path.startswith(_WEBHOOKS):  # public whatever it carries: a key proves nothing here
+        decision = await peek(resources.redis, anon_bucket(address), anonymous)
+        anon = "this client (with failed webhook deliveries)"
+        return None if decision.allowed else (anonymous, decision.retry_after, anon)
     if key is None:
         decision = await hit(resources.redis, anon_bucket(address), anonymous)
         anon = "this client (without an API key)"
@@ -144,6 +153,14 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
     limit = settings.rate_limit_per_minute
     decision = await hit(resources.redis, api_key_bucket(key), limit)
     return None if decision.allowed else (limit, decision.retry_after, who)
+
+
+async def _count_failed_delivery(scope: Scope) -> None:
+    """A webhook delivery failed: it counts toward the client's anonymous limit."""
+    settings = scope["app"].state.resources.settings
+    address = client_address(scope, settings.trusted_proxies)
+    limit = settings.anonymous_rate_limit_per_minute
+    await hit(scope["app"].state.resources.redis, anon_bucket(address), limit)
 
 
 class EdgeMiddleware:
@@ -175,6 +192,8 @@ class EdgeMiddleware:
                 await _refuse(recording_send, path, *refusal)
                 return
             await self.app(scope, receive, recording_send)
+            if status in _FAILED_DELIVERY and path.startswith(_WEBHOOKS):
+                await _count_failed_delivery(scope)
         finally:
             HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)
             request_id_var.reset(token)

@@ -19,6 +19,7 @@ import reporunner.platform
 from reporunner.nodes.errors import ConfigurationError
 from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import bootstrap_if_empty
+from reporunner.platform.cli import eventloop
 from reporunner.platform.db.migrate import upgrade
 from reporunner.platform.db.session import transaction
 from reporunner.platform.engine.checkpoint import ensure_checkpoint_tables
@@ -126,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if settings.migrate_on_start and not args.no_migrate:
                 upgrade(resolved.database_url)
                 asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
-            asyncio.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
+            eventloop.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
     except _Shutdown:
         pass
     return 0
@@ -236,7 +237,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signals.install()
     try:
         with embedded_services(settings) as resolved:
-            asyncio.run(_work(resolved, burst=args.burst))
+            eventloop.run(_work(resolved, burst=args.burst))
     except _Shutdown:
         pass
     return 0

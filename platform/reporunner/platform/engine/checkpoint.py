@@ -7,16 +7,24 @@ execution: ``check`` tests each connection before handing it out and replaces br
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["ensure_checkpoint_tables", "postgres_checkpointer", "setup_checkpoint_tables"]
+__all__ = [
+    "ensure_checkpoint_tables",
+    "fresh_thread",
+    "postgres_checkpointer",
+    "setup_checkpoint_tables",
+]
 
 _setup_lock = asyncio.Lock()
 _SETUP_LOCK_KEY = 0x7265706F72756E  # "reporun": the advisory lock of checkpoint table setup
@@ -106,3 +114,24 @@ async def _checkpoint_tables_current(
         cur = await conn.execute("SELECT max(v) AS v FROM checkpoint_migrations")
         row = await cur.fetchone()
     return bool(row and row["v"] is not None and row["v"] >= newest)
+
+
+def fresh_thread(saver: BaseCheckpointSaver[Any]) -> BaseCheckpointSaver[Any]:
+    """``saver`` for one run of a thread that has no checkpoint yet (a first claim).
+
+    LangGraph starts every run by looking up the thread's latest checkpoint: one query (and a
+    pool check) that can only answer "none" here. The returned twin (same pool, same
+    serializer) answers that first lookup itself; every later call goes to ``saver``.
+    """
+    twin = copy.copy(saver)
+    looked = False
+
+    async def aget_tuple(config: RunnableConfig) -> CheckpointTuple | None:
+        nonlocal looked
+        if not looked and not config.get("configurable", {}).get("checkpoint_id"):
+            looked = True
+            return None
+        return await saver.aget_tuple(config)
+
+    twin.aget_tuple = aget_tuple  # type: ignore[method-assign]
+    return twin

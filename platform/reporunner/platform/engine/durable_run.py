@@ -37,6 +37,7 @@ from pydantic import BaseModel
 
 from reporunner.nodes.base import Item
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
+from reporunner.platform.engine.checkpoint import fresh_thread
 from reporunner.platform.engine.compile import START_PORT, CompiledWorkflow
 from reporunner.platform.engine.context import RunDeps
 from reporunner.platform.engine.errors import ExecutionCancelled, ExecutionTimeout, LoopStalled
@@ -183,7 +184,7 @@ async def run_execution(
             ``"exit"`` checkpoints only when the run ends or parks (a crash runs it again from
             the trigger); see :func:`reporunner.platform.engine.durability_of`.
         fresh: The caller knows no run of this id ever started (no checkpoint can exist), so
-            the checkpoint lookup is skipped.
+            the checkpoint lookups (ours and LangGraph's at the start of the run) are skipped.
         max_seconds: The server's limit of one run (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``);
             a workflow's ``settings.timeout_seconds`` may only lower it. None: the workflow's.
 
@@ -205,7 +206,10 @@ async def run_execution(
         max_output_bytes=max_output_bytes,
         http_client=http_client,
     )
-    graph = compiled.graph.copy(update={"checkpointer": checkpointer})
+    saver = checkpointer
+    if checkpointer is not None and fresh and resume is None:
+        saver = fresh_thread(checkpointer)  # LangGraph's own lookup can only find nothing
+    graph = compiled.graph.copy(update={"checkpointer": saver})
     config: Any = {
         "configurable": {"thread_id": execution_id},
         "recursion_limit": _recursion_limit(compiled),

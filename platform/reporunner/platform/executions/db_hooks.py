@@ -14,6 +14,7 @@ checkpointer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -27,11 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reporunner.nodes.base import Item
 from reporunner.platform.engine.execute import TRUNCATED_KEY, bound_ports
-from reporunner.platform.executions.events import (
-    STREAM_TTL_SECONDS,
-    publish_event,
-    publish_events,
-)
+from reporunner.platform.executions.events import STREAM_TTL_SECONDS, publish_events
 from reporunner.platform.executions.noderuns import NodeRunBuffer
 
 __all__ = [
@@ -64,9 +61,10 @@ def is_truncated(ports: Mapping[str, list[Item]]) -> bool:
 class EventSink:
     """Publishes an execution's events (stream + channel); extra listeners see each one.
 
-    :meth:`publish` sends at once; :meth:`publish_soon` queues the event for a background
-    sender that sends what queued up in one round trip, in order (observers, not the run, wait
-    for it); :meth:`drain` waits until the queue is sent.
+    :meth:`publish_soon` queues the event for a background sender that sends what queued up in
+    one round trip, in order (observers, not the run, wait for it), ``delay`` seconds after the
+    first queued event (0: at once); :meth:`publish` sends what is queued and its own event
+    together, at once; :meth:`drain` sends the queue now and waits until it is sent.
 
     Attributes:
         redis: Where events go.
@@ -74,19 +72,30 @@ class EventSink:
         listeners: Called with ``(event, data)`` when an event is published or queued (the CLI
             prints from here).
         ttl: How long the event stream stays after its last event (seconds).
+        delay: How long queued events may wait for company (a short run's events then go out
+            in one pipeline with its ``execution.finished``).
     """
 
     redis: Redis
     execution_id: str
     listeners: list[Any] = field(default_factory=list)
     ttl: int = STREAM_TTL_SECONDS
+    delay: float = 0.0
     _queued: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list, init=False)
     _sender: asyncio.Task[None] | None = field(default=None, init=False)
+    _now: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def publish(self, event: str, data: Mapping[str, Any]) -> None:
-        await self.drain()
+        sender = self._sender
+        if sender is not None and not sender.done() and not self._now.is_set():
+            sender.cancel()  # still waiting for company: what it holds goes out with this
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+        await self.drain()  # a send under way ends first: the order stays
+        batch = [*self._queued, (event, data)]
+        self._queued.clear()
         try:
-            await publish_event(self.redis, self.execution_id, event, data, ttl=self.ttl)
+            await publish_events(self.redis, self.execution_id, batch, ttl=self.ttl)
         except Exception:  # events are best effort; node_runs rows are the record
             log.warning("could not publish %s of %s", event, self.execution_id, exc_info=True)
         for listener in self.listeners:
@@ -97,9 +106,14 @@ class EventSink:
         for listener in self.listeners:
             listener(event, data)
         if self._sender is None or self._sender.done():
+            self._now.clear()
             self._sender = asyncio.create_task(self._send())
 
     async def _send(self) -> None:
+        if self.delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._now.wait(), self.delay)
+        self._now.set()  # sending: no longer cancelled by ``publish``
         while self._queued:
             batch = list(self._queued)
             self._queued.clear()
@@ -112,7 +126,8 @@ class EventSink:
                 )  # fmt: skip
 
     async def drain(self) -> None:
-        """Wait until every queued event has been sent (or given up on)."""
+        """Send every queued event now and wait until it has been sent (or given up on)."""
+        self._now.set()
         while self._sender is not None and not self._sender.done():
             await asyncio.shield(self._sender)
 
@@ -264,8 +279,8 @@ class DatabaseHooks:
         if error is not None and "error" not in data:
             data["error"] = dict(error)
         self._finished = None
-        await self.close()
-        await self.events.publish(FINISHED_EVENT, data)
+        await self._buffer.close()
+        await self.events.publish(FINISHED_EVENT, data)  # with the events still queued
 
     async def _record_tool_step(self, data: Mapping[str, Any]) -> None:
         """An agent's tool call becomes a node run of its own (``<node>/tool:<name>``), so the

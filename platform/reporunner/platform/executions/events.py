@@ -103,9 +103,10 @@ async def publish_events(
     *,
     ttl: int = STREAM_TTL_SECONDS,
 ) -> None:
-    """:func:`publish_event` for several events in order, in one round trip."""
+    """:func:`publish_event` for several events in order, in one round trip (a pipeline: the
+    order holds without ``MULTI``/``EXEC``)."""
     key = stream_key(execution_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with redis.pipeline(transaction=False) as pipe:
         for event, data in events:
             payload = _encode(event, data)
             pipe.xadd(key, {"e": payload}, maxlen=STREAM_MAXLEN, approximate=True)

@@ -47,8 +47,8 @@ __all__ = ["MAX_ATTEMPTS", "WorkerState", "claim_execution", "process_execution"
 MAX_ATTEMPTS = 5
 """How often an execution is picked up before a crash loop is declared a failure."""
 FAST_FLUSH_DELAY = 0.25
-"""Seconds the node-run rows of a ``fast`` execution wait to be written in one batch (most
-such runs end sooner, and their rows go in with the outcome)."""
+"""Seconds the node-run rows and the events of a ``fast`` execution wait to be written in one
+batch (most such runs end sooner, and their rows and events go out with the outcome)."""
 
 log = logging.getLogger("reporunner.executions")
 
@@ -225,7 +225,7 @@ async def process_execution(
 
     Never raises for a failing workflow; infrastructure failures re-queue the execution.
     """
-    async with transaction(resources.sessions) as session:
+    async with transaction(resources.autocommit) as session:  # one statement
         row = await claim_execution(session, execution_id, state.worker_id)
     if row is None:
         return await _cancel_if_requested(resources, execution_id)
@@ -290,7 +290,7 @@ async def _cancel_if_requested(resources: Resources, execution_id: uuid.UUID) ->
     """A queued execution with a cancel request (its worker died after the request) ends
     ``cancelled`` here instead of waiting in the queue forever."""
     error = {"code": "execution_cancelled", "message": "the execution was cancelled"}
-    async with transaction(resources.sessions) as session:
+    async with transaction(resources.autocommit) as session:  # one statement
         row = await session.scalar(
             update(Execution)
             .where(
@@ -342,13 +342,15 @@ async def _run(
     state: WorkerState,
     cancel: asyncio.Event,
 ) -> str:
+    mode = durability_of(compiled)
     sink = EventSink(
         resources.redis,
         str(row.id),
         list(state.listeners),
         ttl=resources.settings.event_retention_seconds,
+        # fast: usually one pipeline of events, with the outcome; durable: as they happen
+        delay=0.0 if mode == "durable" else FAST_FLUSH_DELAY,
     )
-    mode = durability_of(compiled)
     hooks = DatabaseHooks(
         sessions=resources.sessions,
         events=sink,

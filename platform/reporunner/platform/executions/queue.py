@@ -5,6 +5,10 @@ its row is committed, and the reaper enqueues again whatever a lost job left beh
 job of an execution has the execution id as its job id (so arq refuses an accidental second
 enqueue); later ones (after a resume, a crash or a lost job) carry the attempt number, because
 arq keeps finished job ids for a while and would refuse them.
+
+A job is enqueued by one Lua script (:data:`ENQUEUE_SCRIPT`) that does what arq's
+``enqueue_job`` does (refuse a job id that is queued or has a result, store the job, add it to
+the queue) and wakes the workers, in one round trip instead of arq's four and a ``PUBLISH``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,33 @@ import logging
 import uuid
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 
-__all__ = ["JOB_NAME", "enqueue_execution", "job_id", "wake_channel", "wake_workers"]
+__all__ = [
+    "ENQUEUE_SCRIPT",
+    "JOB_NAME",
+    "enqueue_execution",
+    "job_id",
+    "wake_channel",
+    "wake_workers",
+]
 
 JOB_NAME = "run_execution_job"
 """Name of the worker job that runs an execution."""
 
 log = logging.getLogger("reporunner.executions")
+
+ENQUEUE_SCRIPT = """
+if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('psetex', KEYS[1], ARGV[3], ARGV[4])
+redis.call('zadd', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[5] ~= '' then redis.call('publish', ARGV[5], '1') end
+return 1
+"""
+"""arq's enqueue plus the wake-up. KEYS: job key, result key, queue; ARGV: job id, score (ms),
+expiry (ms), serialized job, wake channel (empty: a deferred job wakes nobody)."""
 
 
 def wake_channel(queue_name: str) -> str:
@@ -56,17 +80,24 @@ async def enqueue_execution(
         True when a job was enqueued; False when arq already holds a job of that id or Redis
         failed (the reaper enqueues it later either way).
     """
+    ident = job_id(execution_id, attempts, suffix)
+    now = timestamp_ms()
+    score = now + int((defer_seconds or 0) * 1000)
+    job = serialize_job(
+        JOB_NAME, (str(execution_id),), {}, None, now, serializer=arq.job_serializer
+    )
     try:
-        job = await arq.enqueue_job(
-            JOB_NAME,
-            str(execution_id),
-            _job_id=job_id(execution_id, attempts, suffix),
-            _queue_name=queue_name,
-            _defer_by=defer_seconds,
+        added = await arq.register_script(ENQUEUE_SCRIPT)(  # EVALSHA (loads it once)
+            keys=[job_key_prefix + ident, result_key_prefix + ident, queue_name],
+            args=[
+                ident,
+                score,
+                score - now + arq.expires_extra_ms,
+                job,
+                "" if defer_seconds else wake_channel(queue_name),
+            ],
         )
     except Exception:
         log.warning("could not enqueue execution %s; the reaper will", execution_id, exc_info=True)
         return False
-    if job is not None and not defer_seconds:
-        await wake_workers(arq, queue_name)
-    return job is not None
+    return bool(added)

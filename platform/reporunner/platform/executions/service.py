@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ from reporunner.platform.workflows.service import load_version
 __all__ = [
     "ACTIVE",
     "TERMINAL",
+    "PinnedVersion",
     "cancel_execution",
     "execution_now",
     "execution_out",
@@ -55,6 +57,15 @@ __all__ = [
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 ACTIVE = frozenset({"queued", "running"})
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedVersion:
+    """A version the caller has just read with its workflow (the webhook lookup reads the
+    published version of an unarchived workflow): starting it needs no second read."""
+
+    id: uuid.UUID
+    definition: dict[str, Any]
 
 
 def execution_out(row: Execution, node_runs: list[NodeRun] | None = None) -> ExecutionOut:
@@ -158,6 +169,7 @@ async def start_execution(
     idempotency_key: str | None = None,
     parent_execution_id: uuid.UUID | None = None,
     depth: int = 0,
+    pinned: PinnedVersion | None = None,
 ) -> ExecutionOut:
     """Queue a run of a workflow version and return the ``queued`` execution.
 
@@ -171,6 +183,7 @@ async def start_execution(
         idempotency_key: A second start with the same key returns the first execution.
         parent_execution_id: The execution whose sub-workflow node started this one.
         depth: Sub-workflow nesting level (0 for top-level runs).
+        pinned: The version to run, already read by the caller (skips reading it again).
 
     Raises:
         NotFoundError: no such workflow or version in the workspace.
@@ -178,28 +191,31 @@ async def start_execution(
         ValidationFailed: the trigger declares an ``input_schema`` the item does not match
             (nothing is queued).
     """
-    async with transaction(resources.sessions) as session:
-        wf, ver = await load_version(session, workspace_id, workflow_id, version)
-        if wf.archived_at is not None:
-            raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to run it")
-        _check_trigger_input(ver.definition, trigger or {}, trigger_type)
-        values = {
-            "workspace_id": workspace_id,
-            "workflow_id": wf.id,
-            "version_id": ver.id,
-            "status": "queued",
-            "trigger_type": trigger_type,
-            "trigger": trigger or {},
-            "idempotency_key": idempotency_key,
-            "parent_execution_id": parent_execution_id,
-            "depth": depth,
-        }
-        statement = insert(Execution).values(**values)
-        if idempotency_key is not None:
-            statement = statement.on_conflict_do_nothing(
-                index_elements=["workspace_id", "workflow_id", "idempotency_key"],
-                index_where=Execution.idempotency_key.is_not(None),
-            )
+    if pinned is None:
+        async with transaction(resources.sessions) as session:
+            wf, ver = await load_version(session, workspace_id, workflow_id, version)
+            if wf.archived_at is not None:
+                raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to run it")
+        pinned = PinnedVersion(ver.id, ver.definition)
+    _check_trigger_input(pinned.definition, trigger or {}, trigger_type)
+    values = {
+        "workspace_id": workspace_id,
+        "workflow_id": workflow_id,
+        "version_id": pinned.id,
+        "status": "queued",
+        "trigger_type": trigger_type,
+        "trigger": trigger or {},
+        "idempotency_key": idempotency_key,
+        "parent_execution_id": parent_execution_id,
+        "depth": depth,
+    }
+    statement = insert(Execution).values(**values)
+    if idempotency_key is not None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["workspace_id", "workflow_id", "idempotency_key"],
+            index_where=Execution.idempotency_key.is_not(None),
+        )
+    async with transaction(resources.autocommit) as session:  # one statement, one round trip
         created = await session.scalar(
             statement.returning(Execution), execution_options={"populate_existing": True}
         )
@@ -207,7 +223,7 @@ async def start_execution(
             existing = await session.scalar(
                 select(Execution).where(
                     Execution.workspace_id == workspace_id,
-                    Execution.workflow_id == wf.id,
+                    Execution.workflow_id == workflow_id,
                     Execution.idempotency_key == idempotency_key,
                 )
             )

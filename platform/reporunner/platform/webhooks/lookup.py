@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -33,6 +34,9 @@ class WebhookTarget:
         workspace_id: Owner of the workflow.
         workflow_id: The workflow to run.
         version_number: Its published version (the run is pinned to it).
+        version_id: That version's id.
+        definition: That version's definition (the run starts from it without reading it
+            again).
         node_id: Id of the ``trigger.webhook`` node.
         params: The node's validated params.
         credentials: The node's credential bindings (type name -> credential id).
@@ -41,6 +45,8 @@ class WebhookTarget:
     workspace_id: uuid.UUID
     workflow_id: uuid.UUID
     version_number: int
+    version_id: uuid.UUID
+    definition: dict[str, Any]
     node_id: str
     params: WebhookParams
     credentials: dict[str, str]
@@ -64,7 +70,13 @@ async def find_target(
     )
     probe = {"nodes": [{"type": WEBHOOK_TYPE, "params": {"path": path}}]}
     rows = await session.execute(  # one round trip: workspace, workflows and versions joined
-        select(Workspace.id, Workflow.id, WorkflowVersion.number, WorkflowVersion.definition)
+        select(
+            Workspace.id,
+            Workflow.id,
+            WorkflowVersion.number,
+            WorkflowVersion.id,
+            WorkflowVersion.definition,
+        )
         .join(Workflow, Workflow.workspace_id == Workspace.id)
         .join(WorkflowVersion, WorkflowVersion.id == Workflow.published_version_id)
         .where(
@@ -75,7 +87,7 @@ async def find_target(
         )
     )
     found: list[WebhookTarget] = []
-    for workspace_id, workflow_id, number, definition in rows.all():
+    for workspace_id, workflow_id, number, version_id, definition in rows.all():
         for node in webhook_nodes(definition, path):
             try:
                 params = WebhookParams.model_validate(node["params"])
@@ -91,6 +103,8 @@ async def find_target(
                     workspace_id=workspace_id,
                     workflow_id=workflow_id,
                     version_number=number,
+                    version_id=version_id,
+                    definition=definition,
                     node_id=str(node.get("id")),
                     params=params,
                     credentials=dict(node.get("credentials") or {}),

@@ -20,7 +20,7 @@ from reporunner.nodes.builtin.trigger_webhook import verify_webhook_request
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import transaction
-from reporunner.platform.executions.service import TERMINAL, start_execution
+from reporunner.platform.executions.service import TERMINAL, PinnedVersion, start_execution
 from reporunner.platform.resources import Resources
 from reporunner.platform.services.outage import (
     REDIS_DOWN,
@@ -135,7 +135,7 @@ def _signature_key(target: WebhookTarget, delivery: Delivery) -> str | None:
 
 
 async def _ended(resources: Resources, execution_id: uuid.UUID) -> bool:
-    async with transaction(resources.sessions) as session:
+    async with transaction(resources.autocommit) as session:  # one read, no BEGIN/COMMIT
         status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
     return status is None or status in TERMINAL or status == "waiting"
 
@@ -156,7 +156,7 @@ async def handle_delivery(
         WebhookRespondTimeout: the workflow did not answer within ``respond_timeout``.
         WebhookNoResponse: the workflow ended without answering.
     """
-    async with transaction(resources.sessions) as session:
+    async with transaction(resources.autocommit) as session:  # one statement
         target = await find_target(session, delivery.workspace_slug, delivery.path, delivery.method)
     verify_webhook_request(
         target.params,
@@ -184,6 +184,7 @@ async def handle_delivery(
         target.workflow_id,
         item,
         version=target.version_number,
+        pinned=PinnedVersion(target.version_id, target.definition),
         trigger_type="webhook",
         idempotency_key=_idempotency_key(target, delivery, body)
         or _signature_key(target, delivery),
