@@ -1,11 +1,27 @@
-import type { ReactNode } from "react";
+import { Suspense, type ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
-import { EditorPage } from "./pages/EditorPage";
-import { ExecutionPage } from "./pages/ExecutionPage";
-import { ExecutionsPage } from "./pages/ExecutionsPage";
-import { InvitePage, LoginPage, SetupPage } from "./pages/SignIn";
-import { WorkflowsPage } from "./pages/WorkflowsPage";
+import { ErrorBoundary } from "./shell/ErrorBoundary";
+import {
+  AccountPage,
+  EditorPage,
+  ExecutionPage,
+  ExecutionsPage,
+  InvitePage,
+  LoginPage,
+  SetupPage,
+  WorkflowsPage,
+} from "./shell/lazyPages";
+
+/** A page's chunk loading, or a page that crashed: never a blank screen. */
+function Page({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
+  return (
+    <ErrorBoundary key={pathname}>
+      <Suspense fallback={<p className="loading" role="status">Loading…</p>}>{children}</Suspense>
+    </ErrorBoundary>
+  );
+}
 
 function Shell({ children }: { children: ReactNode }) {
   const { me, signOut } = useAuth();
@@ -21,6 +37,9 @@ function Shell({ children }: { children: ReactNode }) {
             Workflows
           </NavLink>
           <NavLink to="/runs">Executions</NavLink>
+          <NavLink to="/chat">Chat</NavLink>
+          <NavLink to="/knowledge">Knowledge</NavLink>
+          <NavLink to="/settings">Settings</NavLink>
         </nav>
         <div className="spacer" />
         {me && (
@@ -28,6 +47,9 @@ function Shell({ children }: { children: ReactNode }) {
             {me.user.email || "API key"} · {me.workspace.name} · <b>{me.role}</b>
           </span>
         )}
+        <NavLink to="/account" aria-label="Account">
+          Account
+        </NavLink>
         <button
           type="button"
           aria-label="Sign out"
@@ -36,7 +58,9 @@ function Shell({ children }: { children: ReactNode }) {
           Sign out
         </button>
       </header>
-      <main className="content">{children}</main>
+      <main className="content">
+        <Page>{children}</Page>
+      </main>
     </div>
   );
 }
@@ -56,13 +80,14 @@ export function App() {
   return (
     <AuthProvider>
       <Routes>
-        <Route path="/login" element={<LoginPage />} />
-        <Route path="/setup" element={<SetupPage />} />
-        <Route path="/invite" element={<InvitePage />} />
+        <Route path="/login" element={<Page><LoginPage /></Page>} />
+        <Route path="/setup" element={<Page><SetupPage /></Page>} />
+        <Route path="/invite" element={<Page><InvitePage /></Page>} />
         <Route path="/" element={<Private><WorkflowsPage /></Private>} />
         <Route path="/editor/:workflowId" element={<Private><EditorPage /></Private>} />
         <Route path="/runs" element={<Private><ExecutionsPage /></Private>} />
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
+        <Route path="/account" element={<Private><AccountPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type ChangeEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api, type WorkflowOut } from "../api";
+import { preloadEditor } from "../shell/lazyPages";
 import { atLeast, useAuth } from "../auth";
 
 const BLANK = {
@@ -40,6 +41,7 @@ export function WorkflowsPage() {
   useEffect(load, [load]);
   useEffect(() => {
     void api.nodes().catch(() => undefined); // warm the editor's catalog while the list shows
+    preloadEditor(); // and its code
   }, []);
 
   const shown = useMemo(() => {
