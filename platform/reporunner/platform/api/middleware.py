@@ -23,6 +23,7 @@ from reporunner.platform.api.clients import anon_bucket, authfail_bucket, client
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.api.web import is_app_file
 from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
 from reporunner.platform.settings import Settings
@@ -126,6 +127,8 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
         who = "this session"  # browsers share the API keys' limit
     address = client_address(scope, settings.trusted_proxies)
     anonymous = settings.anonymous_rate_limit_per_minute
+    if key is None and is_app_file(scope):
+        return None  # the app's own files: loading the app is not an API call
     if key is None:
         decision = await hit(resources.redis, anon_bucket(address), anonymous)
         anon = "this client (without an API key)"
