@@ -313,8 +313,17 @@ export const api = {
       json: def,
       query: { note },
     }),
-  preview: (id: string, node_id: string, params: Record<string, unknown>) =>
-    request<PreviewOut>(`/workflows/${id}/preview`, { method: "POST", json: { node_id, params } }),
+  preview: (
+    id: string,
+    node_id: string,
+    type: string,
+    params: Record<string, unknown>,
+    execution_id: string | null = null,
+  ) =>
+    request<PreviewOut>(`/workflows/${id}/preview`, {
+      method: "POST",
+      json: { node_id, type, params, execution_id },
+    }),
   versions: (id: string) => request<VersionSummary[]>(`/workflows/${id}/versions`),
   version: (id: string, n: number) => request<VersionOut>(`/workflows/${id}/versions/${n}`),
   publish: (id: string, n: number) =>

@@ -9,8 +9,6 @@ import {
   ApiError,
   api,
   type CredentialOut,
-  type ExecutionOut,
-  type NodeRunOut,
   type NodeType,
   type WorkflowOut,
 } from "../api";
@@ -20,7 +18,7 @@ import { Inspector } from "../editor/Inspector";
 import { tidy } from "../editor/layout";
 import { Palette } from "../editor/Palette";
 import { ParamsPanel } from "../editor/ParamsPanel";
-import { previewContext, previewParams } from "../editor/preview";
+import { useServerPreview } from "../editor/preview";
 import { useExecution } from "../editor/run";
 import { useEditor } from "../editor/store";
 import { VersionsPanel } from "../editor/VersionsPanel";
@@ -61,26 +59,6 @@ function Editor({ workflowId }: { workflowId: string }) {
   const runs = useEditor((s) => s.runs);
   const store = useEditor;
   const { execution, nodeRuns } = useExecution(executionId);
-  const [lastRun, setLastRun] = useState<{ execution: ExecutionOut; runs: Record<string, NodeRunOut> } | null>(null);
-
-  // the workflow's latest execution feeds the expression preview (the canvas stays as it is)
-  useEffect(() => {
-    let cancelled = false;
-    api
-      .executions({ workflow_id: workflowId, limit: 1 })
-      .then((page) => (page.items[0] ? api.execution(page.items[0].id) : null))
-      .then((ex) => {
-        if (!ex || cancelled) return;
-        const runs: Record<string, NodeRunOut> = {};
-        for (const r of ex.node_runs ?? []) runs[r.node_id] = r;
-        setLastRun({ execution: ex, runs });
-      })
-      .catch(() => undefined);
-    return () => {
-      cancelled = true;
-    };
-  }, [workflowId]);
-
   // load: catalog, credentials, workflow and its latest version
   useEffect(() => {
     const started = performance.now();
@@ -279,9 +257,12 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [store, save, copy, paste, canEdit]);
 
   const single = selected.length === 1 ? selected[0] : null;
-  const previewSource = execution?.node_runs ? { execution, runs: nodeRuns } : lastRun;
-  const ctx = single && previewSource ? previewContext(previewSource.execution, previewSource.runs, single.id) : null;
-  const preview = single && ctx ? previewParams(single.data.spec.params ?? {}, ctx) : [];
+  const preview = useServerPreview(
+    workflowId,
+    single ? { id: single.id, type: single.data.spec.type, params: single.data.spec.params ?? {} } : null,
+    execution?.id ?? null,
+    execution?.status,
+  );
   const wideProblems = problems.filter((p) => !/^\/nodes\/\d+/.test(p.pointer));
 
   return (
@@ -367,7 +348,7 @@ function Editor({ workflowId }: { workflowId: string }) {
           {single ? (
             <>
               <ParamsPanel key={single.id} node={single} credentials={credentials} me={me} readOnly={!canEdit}
-                preview={preview} previewOf={previewSource?.execution.id ?? null} />
+                preview={preview} />
               <Inspector nodeId={single.id} run={nodeRuns[single.id]} state={runs[single.id]}
                 params={single.data.spec.params ?? {}} />
             </>
