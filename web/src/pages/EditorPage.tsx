@@ -4,7 +4,7 @@ import type { RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
 import {
   ApiError,
   api,
@@ -59,13 +59,25 @@ function Editor({ workflowId }: { workflowId: string }) {
   const runs = useEditor((s) => s.runs);
   const store = useEditor;
   const { execution, nodeRuns } = useExecution(executionId);
+  // the list says which version is the latest: fetch it beside the workflow, not after it
+  const hinted = (useLocation().state as { latest?: number | null } | null)?.latest ?? null;
+  const latestHint = useRef(hinted);
+
   // load: catalog, credentials, workflow and its latest version
   useEffect(() => {
     const started = performance.now();
     let cancelled = false;
-    Promise.all([api.nodes(), api.workflow(workflowId), api.credentials().catch(() => [])])
-      .then(async ([types, wf, creds]) => {
-        const version = wf.latest_version ? await api.version(workflowId, wf.latest_version) : null;
+    const hint = latestHint.current;
+    Promise.all([
+      api.nodes(),
+      api.workflow(workflowId),
+      api.credentials().catch(() => []),
+      hint ? api.version(workflowId, hint).catch(() => null) : null,
+    ])
+      .then(async ([types, wf, creds, early]) => {
+        const latest = wf.latest_version;
+        const version =
+          early && early.number === latest ? early : latest ? await api.version(workflowId, latest) : null;
         if (cancelled) return;
         const fetched = performance.now();
         document.body.dataset.editorFetchMs = (fetched - started).toFixed(1);

@@ -153,7 +153,7 @@ export function WorkflowsPage() {
           {shown.map((w) => (
             <tr key={w.id} className={w.archived ? "archived" : ""}>
               <td>
-                <Link to={`/editor/${w.id}`}>{w.name}</Link>
+                <Link to={`/editor/${w.id}`} state={{ latest: w.latest_version }}>{w.name}</Link>
                 {w.archived && <span className="tag">archived</span>}
                 {w.description && <div className="muted">{w.description}</div>}
               </td>

@@ -1,33 +1,43 @@
 // Every routed page is its own chunk, loaded when its route is first shown (React.lazy), so the
 // entry holds only React, the router, the API client and the shell. App.tsx imports the pages
 // from here; a new page adds one line below.
-import { lazy } from "react";
+import { createElement, lazy, useState, type ComponentType } from "react";
 
-export const WorkflowsPage = lazy(() =>
-  import("../pages/WorkflowsPage").then((m) => ({ default: m.WorkflowsPage })),
-);
-const editor = () => import("../pages/EditorPage").then((m) => ({ default: m.EditorPage }));
-export const EditorPage = lazy(editor);
-export const ExecutionsPage = lazy(() =>
-  import("../pages/ExecutionsPage").then((m) => ({ default: m.ExecutionsPage })),
-);
-export const ExecutionPage = lazy(() =>
-  import("../pages/ExecutionPage").then((m) => ({ default: m.ExecutionPage })),
-);
-export const AccountPage = lazy(() =>
-  import("../pages/AccountPage").then((m) => ({ default: m.AccountPage })),
-);
-export const LoginPage = lazy(() =>
-  import("../pages/SignIn").then((m) => ({ default: m.LoginPage })),
-);
-export const SetupPage = lazy(() =>
-  import("../pages/SignIn").then((m) => ({ default: m.SetupPage })),
-);
-export const InvitePage = lazy(() =>
-  import("../pages/SignIn").then((m) => ({ default: m.InvitePage })),
-);
+type Page = ComponentType & { preload: () => Promise<unknown> };
+
+/** A lazily loaded page that renders without suspending once its chunk is in (after a
+ * ``preload()`` or an earlier visit): no fallback frame, no Suspense reveal delay. */
+function page(load: () => Promise<ComponentType>): Page {
+  let loaded: ComponentType | null = null;
+  let pending: Promise<ComponentType> | null = null;
+  const fetchIt = () =>
+    (pending ??= load().then(
+      (c) => (loaded = c),
+      (err: unknown) => {
+        pending = null; // a failed chunk (a new deploy, the network) is fetched again next time
+        throw err;
+      },
+    ));
+  const Lazy = lazy(() => fetchIt().then((c) => ({ default: c })));
+  // chosen once per mount: switching from Lazy to the loaded component would remount the page
+  function Wrapped() {
+    const [Component] = useState<ComponentType>(() => loaded ?? Lazy);
+    return createElement(Component);
+  }
+  Wrapped.preload = fetchIt;
+  return Wrapped;
+}
+
+export const WorkflowsPage = page(() => import("../pages/WorkflowsPage").then((m) => m.WorkflowsPage));
+export const EditorPage = page(() => import("../pages/EditorPage").then((m) => m.EditorPage));
+export const ExecutionsPage = page(() => import("../pages/ExecutionsPage").then((m) => m.ExecutionsPage));
+export const ExecutionPage = page(() => import("../pages/ExecutionPage").then((m) => m.ExecutionPage));
+export const AccountPage = page(() => import("../pages/AccountPage").then((m) => m.AccountPage));
+export const LoginPage = page(() => import("../pages/SignIn").then((m) => m.LoginPage));
+export const SetupPage = page(() => import("../pages/SignIn").then((m) => m.SetupPage));
+export const InvitePage = page(() => import("../pages/SignIn").then((m) => m.InvitePage));
 
 /** Fetch the editor's chunk ahead of a click (the workflows list calls it once it shows). */
 export function preloadEditor(): void {
-  void editor().catch(() => undefined);
+  void EditorPage.preload().catch(() => undefined);
 }
