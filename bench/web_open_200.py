@@ -87,7 +87,7 @@ def free_port() -> int:
 class Serve:
     """``reporunner serve`` on a fresh data directory, with a known API key."""
 
-    def __init__(self) -> None:
+    def __init__(self, web_dir: Path) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="rr-web-open-")
         self.port = free_port()
         self.token = f"rr_bench_{secrets.token_urlsafe(24)}"
@@ -96,7 +96,7 @@ class Serve:
             "REPORUNNER_DATA_DIR": self.tmp.name,
             "REPORUNNER_BOOTSTRAP_TOKEN": self.token,
             "REPORUNNER_LOG_LEVEL": "WARNING",
-            "REPORUNNER_WEB_DIR": str(ROOT / "web" / "dist"),
+            "REPORUNNER_WEB_DIR": str(web_dir),
         }
         self.log = Path(self.tmp.name) / "serve.log"
         cmd = [sys.executable, "-m", "reporunner.platform.cli", "serve"]
@@ -176,15 +176,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 10")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--nodes", type=int, default=200)
+    parser.add_argument(
+        "--web-dir", type=Path, default=ROOT / "web" / "dist",
+        help="the built app to serve (e.g. an older build, for a before/after)",
+    )  # fmt: skip
     args = parser.parse_args()
     repeats = args.repeats or (3 if args.quick else 10)
-    if not (ROOT / "web" / "dist" / "index.html").exists():
-        raise SystemExit("web/dist is not built: run `make web` first")
+    if not (args.web_dir / "index.html").exists():
+        raise SystemExit(f"{args.web_dir} holds no build: run `make web` first")
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
-    serve = Serve()
+    serve = Serve(args.web_dir)
     try:
         serve.wait_ready()
         big_name, small_name = f"{args.nodes} nodes", "2 nodes"
