@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
-from web_testkit import Server, shot, sign_in
+from web_testkit import Server, create_workflow, shot, sign_in
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -111,3 +112,46 @@ def test_account_password_and_sessions(page: Page, browser: Browser, server: Ser
         expect(phone).not_to_have_url("/login")
     finally:
         other.close()
+
+
+CONTROL = re.compile(
+    r"^\s*- (button|link|textbox|combobox|checkbox|radio|spinbutton|slider|searchbox|switch)"
+    r'(?! ")(.*)$'
+)
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Controls that the accessibility tree shows without a name (``- button`` instead of
+    ``- button "Save"``)."""
+    return [line.strip() for line in page.locator("body").aria_snapshot().splitlines()
+            if CONTROL.match(line)]  # fmt: skip
+
+
+def test_every_control_on_the_main_screens_has_a_name(owner_page: Page, server: Server) -> None:
+    wf = create_workflow(
+        server,
+        {
+            "name": "Labelled",
+            "nodes": [
+                {"id": "start", "type": "trigger.manual", "position": {"x": 0, "y": 0}},
+                {"id": "wait", "type": "logic.wait", "position": {"x": 260, "y": 0}},
+            ],
+            "edges": [{"source": "start", "target": "wait"}],
+        },
+    )
+    page = owner_page
+    screens = {}
+    page.goto("/")
+    expect(page.get_by_role("link", name="Labelled", exact=True)).to_be_visible()
+    screens["workflows"] = unnamed_controls(page)
+    page.goto(f"/editor/{wf}")
+    page.locator('.react-flow__node[data-id="wait"]').click()
+    expect(page.get_by_role("region", name="Parameters of wait")).to_be_visible()
+    screens["editor"] = unnamed_controls(page)
+    page.goto("/runs")
+    expect(page.get_by_role("heading", name="Executions")).to_be_visible()
+    screens["executions"] = unnamed_controls(page)
+    page.goto("/account")
+    expect(page.get_by_role("table", name="Sessions").locator("tbody tr")).not_to_have_count(0)
+    screens["account"] = unnamed_controls(page)
+    assert screens == {name: [] for name in screens}, screens
