@@ -2,6 +2,7 @@
 // entry holds only React, the router, the API client and the shell. App.tsx imports the pages
 // from here; a new page adds one line below.
 import { createElement, lazy, useState, type ComponentType } from "react";
+import { api } from "../api";
 
 type Page = ComponentType & { preload: () => Promise<unknown> };
 
@@ -40,4 +41,25 @@ export const InvitePage = page(() => import("../pages/SignIn").then((m) => m.Inv
 /** Fetch the editor's chunk ahead of a click (the workflows list calls it once it shows). */
 export function preloadEditor(): void {
   void EditorPage.preload().catch(() => undefined);
+}
+
+/** Start fetching the chunk of the page a fresh load lands on, beside the sign-in check
+ * (instead of after it: the route renders only once the session is known). */
+export function preloadFor(pathname: string): void {
+  const target = pathname.startsWith("/editor/")
+    ? EditorPage
+    : pathname.startsWith("/runs/")
+      ? ExecutionPage
+      : pathname === "/runs"
+        ? ExecutionsPage
+        : pathname === "/account"
+          ? AccountPage
+          : ["/login", "/setup", "/invite"].includes(pathname)
+            ? LoginPage
+            : pathname === "/"
+              ? WorkflowsPage
+              : null;
+  void target?.preload().catch(() => undefined);
+  // the editor's node catalog too (fetched once per page load; a 401 just drops it)
+  if (target === EditorPage) void api.nodes().catch(() => undefined);
 }
