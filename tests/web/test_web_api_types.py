@@ -22,6 +22,9 @@ MIRRORS = {
     "NodeRunOut": ("NodeRunOut", True),
     "ExecutionPage": ("ExecutionPage", True),
     "CredentialOut": ("CredentialOut", False),
+    "SessionOut": ("SessionOut", True),
+    "PreviewOut": ("PreviewOut", True),
+    "PreviewValue": ("PreviewValue", True),
 }
 INTERFACE = re.compile(r"export interface (\w+)(?: extends (\w+))? \{\n(.*?)\n\}", re.S)
 FIELD = re.compile(r"^  (\w+)\??:", re.M)

@@ -197,8 +197,8 @@ def test_manual_run_input_form_and_live_statuses(owner_page: Page, server: Serve
     node(page, "shout").click()
     expect(page.get_by_role("region", name="Run of shout")).to_contain_text("ADA")
     preview = page.get_by_role("region", name="Expression preview")
-    expect(preview).to_contain_text("hi ada")  # a plain path, previewed in the browser
-    expect(preview).to_contain_text("rendered by the engine")  # a filter: left to the server
+    expect(preview).to_contain_text("hi ada")
+    expect(preview).to_contain_text("→ ADA")  # a filter too: the server's engine renders it
     shot(page, "manual-run")
 
     page.reload()  # the latest execution still feeds the preview

@@ -144,3 +144,31 @@ def test_resume_a_waiting_run(owner_page: Page, server: Server) -> None:
     expect(page.locator('.react-flow__node[data-id="ship"] .rr-node')).to_have_attribute(
         "data-status", "succeeded"
     )
+
+
+def test_the_list_follows_running_executions(owner_page: Page, server: Server) -> None:
+    wf = create_workflow(
+        server,
+        {
+            "name": "Long wait",
+            "nodes": [
+                {"id": "start", "type": "trigger.manual"},
+                {"id": "pause", "type": "logic.wait", "params": {"amount": 10, "unit": "minutes"}},
+            ],
+            "edges": [{"source": "start", "target": "pause"}],
+        },
+    )
+    execution_id = run(server, wf, {})
+    assert wait_status(server, execution_id, {"running"})["status"] == "running"
+
+    page = owner_page
+    page.goto(f"/runs?workflow={wf}")
+    row = page.locator(f'table[aria-label=Executions] tbody tr:has(a[href="/runs/{execution_id}"])')
+    expect(row).to_have_attribute("data-status", "running")
+    expect(page.get_by_test_id("live")).to_be_visible()
+    shot(page, "executions-live")
+    # the run ends elsewhere (here: cancelled through the API); the open list shows it unasked
+    status, body = server.api("POST", f"/executions/{execution_id}/cancel")
+    assert status == 200, body
+    expect(row).to_have_attribute("data-status", "cancelled", timeout=30_000)
+    expect(page.get_by_test_id("live")).to_have_count(0)  # nothing left to follow

@@ -1,14 +1,30 @@
-import type { ReactNode } from "react";
+import { Suspense, type ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
-import { BasePage } from "./knowledge/BasePage";
-import { KnowledgePage } from "./knowledge/KnowledgePage";
-import { EditorPage } from "./pages/EditorPage";
-import { ExecutionPage } from "./pages/ExecutionPage";
-import { ExecutionsPage } from "./pages/ExecutionsPage";
-import { InvitePage, LoginPage, SetupPage } from "./pages/SignIn";
-import { WorkflowsPage } from "./pages/WorkflowsPage";
-import { SettingsPage } from "./settings/SettingsPage";
+import { ErrorBoundary } from "./shell/ErrorBoundary";
+import {
+  AccountPage,
+  BasePage,
+  EditorPage,
+  ExecutionPage,
+  ExecutionsPage,
+  InvitePage,
+  KnowledgePage,
+  LoginPage,
+  SettingsPage,
+  SetupPage,
+  WorkflowsPage,
+} from "./shell/lazyPages";
+
+/** A page's chunk loading, or a page that crashed: never a blank screen. */
+function Page({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
+  return (
+    <ErrorBoundary key={pathname}>
+      <Suspense fallback={<p className="loading" role="status">Loading…</p>}>{children}</Suspense>
+    </ErrorBoundary>
+  );
+}
 
 function Shell({ children }: { children: ReactNode }) {
   const { me, signOut } = useAuth();
@@ -24,6 +40,7 @@ function Shell({ children }: { children: ReactNode }) {
             Workflows
           </NavLink>
           <NavLink to="/runs">Executions</NavLink>
+          <NavLink to="/chat">Chat</NavLink>
           <NavLink to="/knowledge">Knowledge</NavLink>
           <NavLink to="/settings">Settings</NavLink>
         </nav>
@@ -33,6 +50,9 @@ function Shell({ children }: { children: ReactNode }) {
             {me.user.email || "API key"} · {me.workspace.name} · <b>{me.role}</b>
           </span>
         )}
+        <NavLink to="/account" aria-label="Account">
+          Account
+        </NavLink>
         <button
           type="button"
           aria-label="Sign out"
@@ -41,7 +61,9 @@ function Shell({ children }: { children: ReactNode }) {
           Sign out
         </button>
       </header>
-      <main className="content">{children}</main>
+      <main className="content">
+        <Page>{children}</Page>
+      </main>
     </div>
   );
 }
@@ -61,9 +83,9 @@ export function App() {
   return (
     <AuthProvider>
       <Routes>
-        <Route path="/login" element={<LoginPage />} />
-        <Route path="/setup" element={<SetupPage />} />
-        <Route path="/invite" element={<InvitePage />} />
+        <Route path="/login" element={<Page><LoginPage /></Page>} />
+        <Route path="/setup" element={<Page><SetupPage /></Page>} />
+        <Route path="/invite" element={<Page><InvitePage /></Page>} />
         <Route path="/" element={<Private><WorkflowsPage /></Private>} />
         <Route path="/editor/:workflowId" element={<Private><EditorPage /></Private>} />
         <Route path="/runs" element={<Private><ExecutionsPage /></Private>} />
@@ -71,6 +93,7 @@ export function App() {
         <Route path="/knowledge" element={<Private><KnowledgePage /></Private>} />
         <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
         <Route path="/settings/*" element={<Private><SettingsPage /></Private>} />
+        <Route path="/account" element={<Private><AccountPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

@@ -154,6 +154,28 @@ export interface ExecutionPage {
   next_cursor: string | null;
 }
 
+export interface SessionOut {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
+}
+
+export interface PreviewValue {
+  pointer: string;
+  expression: string;
+  value?: unknown;
+  error?: string | null;
+}
+
+export interface PreviewOut {
+  execution_id: string | null;
+  values: PreviewValue[];
+}
+
 export interface CredentialOut {
   id: string;
   name: string;
@@ -267,6 +289,11 @@ export const api = {
   acceptInvitation: (token: string, password: string, name: string) =>
     request<Me>("/auth/invitations/accept", { method: "POST", json: { token, password, name } }),
 
+  changePassword: (current_password: string, new_password: string) =>
+    request<void>("/auth/password", { method: "POST", json: { current_password, new_password } }),
+  sessions: () => request<SessionOut[]>("/auth/sessions"),
+  revokeSession: (id: string) => request<void>(`/auth/sessions/${id}`, { method: "DELETE" }),
+
   workflows: (archived = false) => request<WorkflowOut[]>("/workflows", { query: { archived } }),
   workflow: (id: string) => request<WorkflowOut>(`/workflows/${id}`),
   createWorkflow: (text: string, contentType = "application/json") =>
@@ -285,6 +312,17 @@ export const api = {
       method: "POST",
       json: def,
       query: { note },
+    }),
+  preview: (
+    id: string,
+    node_id: string,
+    type: string,
+    params: Record<string, unknown>,
+    execution_id: string | null = null,
+  ) =>
+    request<PreviewOut>(`/workflows/${id}/preview`, {
+      method: "POST",
+      json: { node_id, type, params, execution_id },
     }),
   versions: (id: string) => request<VersionSummary[]>(`/workflows/${id}/versions`),
   version: (id: string, n: number) => request<VersionOut>(`/workflows/${id}/versions/${n}`),

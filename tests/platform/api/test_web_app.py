@@ -116,3 +116,31 @@ def test_a_source_checkout_serves_web_dist(settings: Settings) -> None:
     root = Path(__file__).resolve().parents[3]
     assert resolve_web_dir(settings.model_copy(update={"web_dir": None})) == root / "web" / "dist"
     assert resolve_web_dir(settings.model_copy(update={"web_dir": root})) == root
+
+
+async def test_app_files_skip_the_anonymous_limit(
+    settings: Settings, dist: Path, frozen_rate_window: float
+) -> None:
+    limit = 3
+    limited = settings.model_copy(
+        update={"web_dir": dist, "anonymous_rate_limit_per_minute": limit}
+    )
+    async with AsyncTestClient(create_app(limited)) as client:
+        # fill this client's anonymous bucket (earlier tests may have left some of it used)
+        probes = [(await client.get("/readyz")).status_code for _ in range(limit + 1)]
+        assert probes[-1] == 429, probes
+        # the app still loads: start page, assets, top files, the SPA's routes
+        for path, headers in [
+            ("/", HTML),
+            ("/assets/index-abc123.js", {}),
+            ("/favicon.svg", {}),
+            ("/editor/3f0c", HTML),
+            ("/runs", HTML),
+        ]:
+            for _ in range(limit + 1):
+                answer = await client.get(path, headers=headers)
+                assert answer.status_code == 200, (path, answer.status_code)
+        # what is not the app's keeps counting: API paths (even asking for HTML), webhooks
+        assert (await client.get("/workflows", headers=HTML)).status_code == 429
+        assert (await client.post("/hooks/nobody/x", json={})).status_code == 429
+        assert (await client.get("/assets/../secret.txt")).status_code != 200

@@ -4,7 +4,8 @@ import validator from "@rjsf/validator-ajv8";
 import { useMemo, useState } from "react";
 import type { CredentialOut, Me, NodeType } from "../api";
 import { inputPorts, outputPorts } from "./ports";
-import type { PreviewLine } from "./preview";
+import { EXPRESSION_WIDGETS } from "./exprWidgets";
+import type { Preview } from "./preview";
 import { errorSchemaOf, friendlySchema } from "./schema";
 import { useEditor, type FlowNode } from "./store";
 
@@ -81,8 +82,7 @@ export function ParamsPanel(props: {
   credentials: CredentialOut[];
   me: Me | null;
   readOnly: boolean;
-  preview: PreviewLine[];
-  previewOf: string | null;
+  preview: Preview;
 }) {
   const { node, readOnly } = props;
   const spec = node.data.spec;
@@ -164,7 +164,7 @@ export function ParamsPanel(props: {
           {jsonMode ? "Form" : "JSON"}
         </button>
       </div>
-      <p className="muted small">Text fields take <code>{"{{ expressions }}"}</code>, e.g. <code>{"{{ item.name }}"}</code>; for numbers or booleans from an expression use JSON.</p>
+      <p className="muted small">Every field takes an <code>{"{{ expression }}"}</code>, e.g. <code>{"{{ item.name }}"}</code>: type it in a text field, or press <b>fx</b> beside a number, switch or choice.</p>
       {jsonMode ? (
         <>
           <textarea aria-label="Parameters JSON" rows={14} value={jsonText} disabled={readOnly}
@@ -188,6 +188,7 @@ export function ParamsPanel(props: {
           uiSchema={UI}
           formData={params}
           validator={validator}
+          widgets={EXPRESSION_WIDGETS}
           extraErrors={extraErrors as ErrorSchema}
           showErrorList={false}
           noHtml5Validate
@@ -202,12 +203,17 @@ export function ParamsPanel(props: {
       ) : (
         <p className="error">Unknown node type {spec.type}.</p>
       )}
-      {props.preview.length > 0 && (
-        <section className="preview" aria-label="Expression preview">
-          <h3>Expressions with the data of run {props.previewOf?.slice(0, 8)}</h3>
-          {props.preview.map((l) => (
-            <div key={l.field} className="preview-line">
-              <code>{l.field}</code> <span className="muted">{l.text}</span> → <b>{l.value}</b>
+      {props.preview.lines.length > 0 && (
+        <section className="preview" aria-label="Expression preview" aria-live="polite">
+          <h3>
+            {props.preview.executionId
+              ? `Expressions with the data of run ${props.preview.executionId.slice(0, 8)}`
+              : "Expressions (no run yet)"}
+          </h3>
+          {props.preview.lines.map((l) => (
+            <div key={l.field} className={`preview-line${l.failed ? " failed" : ""}`} data-pointer={l.field}>
+              <code>{l.field}</code> <span className="muted">{l.text}</span> →{" "}
+              <b data-testid="preview-value">{l.value}</b>
             </div>
           ))}
         </section>

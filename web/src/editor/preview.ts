@@ -1,77 +1,79 @@
-// Preview of `{{ expression }}`s against a run's data: plain paths (item.a.b, nodes.x.output.y,
-// trigger.body.name, vars.k, items[0]) are resolved here; anything else is left to the server's
-// engine, which is the only one that renders expressions for real.
-import type { ExecutionOut, NodeRunOut } from "../api";
-
-const EXPR = /\{\{\s*(.*?)\s*\}\}/g;
-const PATH = /^[A-Za-z_]\w*(?:\.\w+|\[\d+\])*$/;
+// Preview of a node's `{{ expressions }}`: the server renders them with the engine's sandbox
+// against the workflow's latest run (POST /workflows/{id}/preview), so what the form shows is
+// what a run would compute. Asked for (debounced) whenever the selected node's params change.
+import { useEffect, useState } from "react";
+import { ApiError, api } from "../api";
 
 export interface PreviewLine {
   field: string;
   text: string;
   value: string;
+  failed: boolean;
 }
 
-function firstItem(ports: Record<string, unknown> | null | undefined): unknown {
-  const main = ports?.main;
-  return Array.isArray(main) ? main[0] : undefined;
-}
-
-export function previewContext(
-  execution: ExecutionOut | null,
-  runs: Record<string, NodeRunOut>,
-  nodeId: string,
-): Record<string, unknown> | null {
-  if (!execution) return null;
-  const nodes: Record<string, unknown> = {};
-  for (const [id, r] of Object.entries(runs)) {
-    const main = Array.isArray(r.output?.main) ? (r.output?.main as unknown[]) : [];
-    nodes[id] = { output: main[0] ?? {}, items: main, ports: r.output ?? {} };
-  }
-  return { nodes, trigger: execution.trigger, item: firstItem(runs[nodeId]?.input), vars: {} };
-}
-
-function resolve(path: string, ctx: Record<string, unknown>): unknown {
-  let cur: unknown = ctx;
-  for (const part of path.replace(/\[(\d+)\]/g, ".$1").split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
+export interface Preview {
+  executionId: string | null;
+  lines: PreviewLine[];
 }
 
 function show(v: unknown): string {
-  if (v === undefined) return "(nothing there in the last run)";
   const s = typeof v === "string" ? v : JSON.stringify(v);
-  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+  return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 }
 
-/** One line per string param (at any depth) that holds an expression. */
-export function previewParams(
-  params: unknown,
-  ctx: Record<string, unknown>,
-  field = "",
-  out: PreviewLine[] = [],
-): PreviewLine[] {
-  if (typeof params === "string" && params.includes("{{")) {
-    const parts = [...params.matchAll(EXPR)];
-    if (!parts.length) return out;
-    const simple = parts.every((m) => PATH.test(m[1]));
-    if (!simple) {
-      out.push({ field, text: params, value: "(rendered by the engine when it runs)" });
-    } else if (parts.length === 1 && parts[0][0] === params.trim()) {
-      out.push({ field, text: params, value: show(resolve(parts[0][1], ctx)) });
-    } else {
-      const value = params.replace(EXPR, (_, p: string) => {
-        const v = resolve(p, ctx);
-        return v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);
-      });
-      out.push({ field, text: params, value: show(value) });
+function hasExpression(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("{{");
+  if (Array.isArray(v)) return v.some(hasExpression);
+  if (v && typeof v === "object") return Object.values(v).some(hasExpression);
+  return false;
+}
+
+const EMPTY: Preview = { executionId: null, lines: [] };
+
+/** The server's preview of ``params`` (empty while none holds an expression). ``refresh``
+ * changes when a run ends, so the preview follows the newest data. */
+export function useServerPreview(
+  workflowId: string,
+  node: { id: string; type: string; params: Record<string, unknown> } | null,
+  executionId: string | null,
+  refresh: unknown,
+): Preview {
+  const [preview, setPreview] = useState<Preview>(EMPTY);
+  const key = node && hasExpression(node.params) ? JSON.stringify([node.id, node.type, node.params]) : "";
+
+  useEffect(() => {
+    if (!key) {
+      setPreview(EMPTY);
+      return;
     }
-  } else if (Array.isArray(params)) {
-    params.forEach((v, i) => previewParams(v, ctx, `${field}/${i}`, out));
-  } else if (params && typeof params === "object") {
-    for (const [k, v] of Object.entries(params)) previewParams(v, ctx, `${field}/${k}`, out);
-  }
-  return out;
+    const [id, type, params] = JSON.parse(key) as [string, string, Record<string, unknown>];
+    let stale = false;
+    const timer = window.setTimeout(() => {
+      api.preview(workflowId, id, type, params, executionId).then(
+        (out) => {
+          if (stale) return;
+          setPreview({
+            executionId: out.execution_id,
+            lines: out.values.map((v) => ({
+              field: v.pointer,
+              text: v.expression,
+              value: v.error ? v.error : show(v.value),
+              failed: !!v.error,
+            })),
+          });
+        },
+        (err: unknown) => {
+          if (stale) return;
+          const why = err instanceof ApiError ? err.message : String(err);
+          setPreview({ executionId: null, lines: [{ field: "", text: "", value: why, failed: true }] });
+        },
+      );
+    }, 250);
+    return () => {
+      stale = true;
+      window.clearTimeout(timer);
+    };
+  }, [workflowId, key, executionId, refresh]);
+
+  return preview;
 }

@@ -4,13 +4,11 @@ import type { RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
 import {
   ApiError,
   api,
   type CredentialOut,
-  type ExecutionOut,
-  type NodeRunOut,
   type NodeType,
   type WorkflowOut,
 } from "../api";
@@ -20,7 +18,7 @@ import { Inspector } from "../editor/Inspector";
 import { tidy } from "../editor/layout";
 import { Palette } from "../editor/Palette";
 import { ParamsPanel } from "../editor/ParamsPanel";
-import { previewContext, previewParams } from "../editor/preview";
+import { useServerPreview } from "../editor/preview";
 import { useExecution } from "../editor/run";
 import { useEditor } from "../editor/store";
 import { VersionsPanel } from "../editor/VersionsPanel";
@@ -61,33 +59,25 @@ function Editor({ workflowId }: { workflowId: string }) {
   const runs = useEditor((s) => s.runs);
   const store = useEditor;
   const { execution, nodeRuns } = useExecution(executionId);
-  const [lastRun, setLastRun] = useState<{ execution: ExecutionOut; runs: Record<string, NodeRunOut> } | null>(null);
-
-  // the workflow's latest execution feeds the expression preview (the canvas stays as it is)
-  useEffect(() => {
-    let cancelled = false;
-    api
-      .executions({ workflow_id: workflowId, limit: 1 })
-      .then((page) => (page.items[0] ? api.execution(page.items[0].id) : null))
-      .then((ex) => {
-        if (!ex || cancelled) return;
-        const runs: Record<string, NodeRunOut> = {};
-        for (const r of ex.node_runs ?? []) runs[r.node_id] = r;
-        setLastRun({ execution: ex, runs });
-      })
-      .catch(() => undefined);
-    return () => {
-      cancelled = true;
-    };
-  }, [workflowId]);
+  // the list says which version is the latest: fetch it beside the workflow, not after it
+  const hinted = (useLocation().state as { latest?: number | null } | null)?.latest ?? null;
+  const latestHint = useRef(hinted);
 
   // load: catalog, credentials, workflow and its latest version
   useEffect(() => {
     const started = performance.now();
     let cancelled = false;
-    Promise.all([api.nodes(), api.workflow(workflowId), api.credentials().catch(() => [])])
-      .then(async ([types, wf, creds]) => {
-        const version = wf.latest_version ? await api.version(workflowId, wf.latest_version) : null;
+    const hint = latestHint.current;
+    Promise.all([
+      api.nodes(),
+      api.workflow(workflowId),
+      api.credentials().catch(() => []),
+      hint ? api.version(workflowId, hint).catch(() => null) : null,
+    ])
+      .then(async ([types, wf, creds, early]) => {
+        const latest = wf.latest_version;
+        const version =
+          early && early.number === latest ? early : latest ? await api.version(workflowId, latest) : null;
         if (cancelled) return;
         const fetched = performance.now();
         document.body.dataset.editorFetchMs = (fetched - started).toFixed(1);
@@ -279,9 +269,12 @@ function Editor({ workflowId }: { workflowId: string }) {
   }, [store, save, copy, paste, canEdit]);
 
   const single = selected.length === 1 ? selected[0] : null;
-  const previewSource = execution?.node_runs ? { execution, runs: nodeRuns } : lastRun;
-  const ctx = single && previewSource ? previewContext(previewSource.execution, previewSource.runs, single.id) : null;
-  const preview = single && ctx ? previewParams(single.data.spec.params ?? {}, ctx) : [];
+  const preview = useServerPreview(
+    workflowId,
+    single ? { id: single.id, type: single.data.spec.type, params: single.data.spec.params ?? {} } : null,
+    execution?.id ?? null,
+    execution?.status,
+  );
   const wideProblems = problems.filter((p) => !/^\/nodes\/\d+/.test(p.pointer));
 
   return (
@@ -367,7 +360,7 @@ function Editor({ workflowId }: { workflowId: string }) {
           {single ? (
             <>
               <ParamsPanel key={single.id} node={single} credentials={credentials} me={me} readOnly={!canEdit}
-                preview={preview} previewOf={previewSource?.execution.id ?? null} />
+                preview={preview} />
               <Inspector nodeId={single.id} run={nodeRuns[single.id]} state={runs[single.id]}
                 params={single.data.spec.params ?? {}} />
             </>

@@ -3,6 +3,10 @@ import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api, type ExecutionOut, type WorkflowOut } from "../api";
 
 const STATUSES = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
+const LIVE = new Set(["queued", "running"]);
+/** While a listed run is queued or running, the page asks again this often (there is no
+ * workspace-wide event stream; one request per tick, and none once every run has ended). */
+export const POLL_MS = 1500;
 
 function toIso(local: string): string | undefined {
   if (!local) return undefined;
@@ -21,8 +25,10 @@ export function ExecutionsPage() {
   const [cursors, setCursors] = useState<string[]>([""]);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState("");
+  const [tick, setTick] = useState(0);
   const cursor = cursors[cursors.length - 1];
   const key = params.toString();
+  const live = items.some((ex) => LIVE.has(ex.status));
 
   useEffect(() => {
     api.workflows(true).then(setWorkflows, () => undefined);
@@ -54,7 +60,17 @@ export function ExecutionsPage() {
       stale = true;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, cursor]);
+  }, [key, cursor, tick]);
+
+  // live: ask again while a listed run has not ended (paused while the tab is hidden)
+  useEffect(() => {
+    if (!live) return;
+    const timer = window.setTimeout(() => {
+      if (document.visibilityState === "visible") setTick((t) => t + 1);
+      else document.addEventListener("visibilitychange", () => setTick((t) => t + 1), { once: true });
+    }, POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [live, tick, items]);
 
   function update(name: string, value: string | string[]) {
     const p = new URLSearchParams(params);
@@ -69,6 +85,7 @@ export function ExecutionsPage() {
     <section className="page">
       <div className="page-head">
         <h1>Executions</h1>
+        {live && <span className="muted small" role="status" data-testid="live">updating live</span>}
       </div>
       <form className="filters" aria-label="Filter executions" onSubmit={(e) => e.preventDefault()}>
         <label>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type ChangeEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api, type WorkflowOut } from "../api";
+import { preloadEditor } from "../shell/lazyPages";
 import { atLeast, useAuth } from "../auth";
 
 const BLANK = {
@@ -40,6 +41,7 @@ export function WorkflowsPage() {
   useEffect(load, [load]);
   useEffect(() => {
     void api.nodes().catch(() => undefined); // warm the editor's catalog while the list shows
+    preloadEditor(); // and its code
   }, []);
 
   const shown = useMemo(() => {
@@ -151,7 +153,7 @@ export function WorkflowsPage() {
           {shown.map((w) => (
             <tr key={w.id} className={w.archived ? "archived" : ""}>
               <td>
-                <Link to={`/editor/${w.id}`}>{w.name}</Link>
+                <Link to={`/editor/${w.id}`} state={{ latest: w.latest_version }}>{w.name}</Link>
                 {w.archived && <span className="tag">archived</span>}
                 {w.description && <div className="muted">{w.description}</div>}
               </td>

@@ -24,6 +24,7 @@ from reporunner.platform.api.docs import DOCS_CSP
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
 from reporunner.platform.api.limits import api_key_bucket, hit, peek
 from reporunner.platform.api.metrics import HTTP
+from reporunner.platform.api.web import is_app_file
 from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.auth.sessions import SESSION_COOKIE
 from reporunner.platform.logs import request_id_var
@@ -141,6 +142,8 @@ async def _limit(scope: Scope, path: str) -> tuple[int, int, str] | None:
         decision = await peek(resources.redis, anon_bucket(address), anonymous)
         anon = "this client (with failed webhook deliveries)"
         return None if decision.allowed else (anonymous, decision.retry_after, anon)
+    if key is None and is_app_file(scope):
+        return None  # the app's own files: loading the app is not an API call
     if key is None:
         decision = await hit(resources.redis, anon_bucket(address), anonymous)
         anon = "this client (without an API key)"

@@ -25,6 +25,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+from litestar.types import Scope
 
 import reporunner.platform
 from reporunner.platform.api.errors import exception_handlers as problem_handlers
@@ -33,6 +34,7 @@ from reporunner.platform.settings import Settings
 
 __all__ = [
     "BUILD_HINT",
+    "is_app_file",
     "resolve_web_dir",
     "web_exception_handlers",
     "web_route_handlers",
@@ -103,6 +105,28 @@ def _top_file(web_dir: Path, path: str) -> Path | None:
     if candidate.is_file() and candidate.resolve().parent == web_dir.resolve():
         return candidate
     return None
+
+
+def is_app_file(scope: Scope) -> bool:
+    """Whether a request is for the app's static files: a GET/HEAD of ``/``, ``/assets/...``,
+    a file at the top of the build, or an SPA route (``Accept: text/html``, a first path
+    segment that is not the API's). The anonymous per-address limit skips these (a browser
+    loading the app, or reloading it a few times, is not a flood of API calls); API paths,
+    webhooks and 404s of other clients keep counting."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        return False
+    path: str = scope["path"]
+    if path == "/" or path.startswith("/assets/"):
+        return True
+    app = scope["app"]
+    if path.strip("/").split("/")[0] in _api_segments(app):
+        return False
+    if _top_file(_web_dir(app), path) is not None:
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            return b"text/html" in value and ".." not in path
+    return False
 
 
 def _spa_or_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -1,6 +1,17 @@
 """Browser sign-in: the owner's set-up link, passwords, sessions and invitations."""
 
-from reporunner.platform.signin.errors import LinkExpired, RoleTooHigh, WrongCredentials
+from reporunner.platform.signin.account import (
+    change_password,
+    email_of,
+    list_sessions,
+    revoke_session,
+)
+from reporunner.platform.signin.errors import (
+    LinkExpired,
+    RoleTooHigh,
+    WrongCredentials,
+    WrongCurrentPassword,
+)
 from reporunner.platform.signin.schemas import (
     InvitationAccept,
     InvitationCreate,
@@ -11,6 +22,8 @@ from reporunner.platform.signin.schemas import (
     Me,
     MeUser,
     MeWorkspace,
+    PasswordChange,
+    SessionOut,
     SetupBody,
     SetupInfo,
 )
@@ -39,19 +52,26 @@ __all__ = [
     "Me",
     "MeUser",
     "MeWorkspace",
+    "PasswordChange",
     "RoleTooHigh",
+    "SessionOut",
     "SetupBody",
     "SetupInfo",
     "WrongCredentials",
+    "WrongCurrentPassword",
     "accept_invitation",
+    "change_password",
     "check_credentials",
     "complete_setup",
     "create_invitation",
     "describe_invitation",
     "describe_setup",
+    "email_of",
     "list_invitations",
+    "list_sessions",
     "me",
     "normalize_email",
     "normalize_password",
     "revoke_invitation",
+    "revoke_session",
 ]

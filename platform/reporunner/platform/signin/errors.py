@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reporunner.nodes.errors import ReporunnerError
+from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 
-__all__ = ["LinkExpired", "RoleTooHigh", "WrongCredentials"]
+__all__ = ["LinkExpired", "RoleTooHigh", "WrongCredentials", "WrongCurrentPassword"]
 
 
 class WrongCredentials(ReporunnerError):
@@ -26,3 +26,14 @@ class RoleTooHigh(ReporunnerError):
 
     code = "role_too_high"
     status = 403
+
+
+class WrongCurrentPassword(ValidationFailed):
+    """A password change named the wrong current password (422 on ``/current_password``)."""
+
+    def __init__(self) -> None:
+        message = "the current password is wrong"
+        super().__init__(
+            f"current_password: {message}",
+            [Problem("/current_password", "wrong_password", message)],
+        )

@@ -20,6 +20,8 @@ __all__ = [
     "Me",
     "MeUser",
     "MeWorkspace",
+    "PasswordChange",
+    "SessionOut",
     "SetupBody",
     "SetupInfo",
 ]
@@ -122,3 +124,24 @@ class InvitationAccept(_In):
         description=_PASSWORD_HELP,
     )  # fmt: skip
     name: str = Field(default="", max_length=200, description="Display name (optional).")
+
+
+class PasswordChange(_In):
+    current_password: str = Field(
+        min_length=1, max_length=MAX_PASSWORD_LENGTH,
+        description="The password the user signs in with now.",
+    )  # fmt: skip
+    new_password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+        description=_PASSWORD_HELP,
+    )  # fmt: skip
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID = Field(description="Session id (revoke with DELETE /auth/sessions/{id}).")
+    created_at: datetime = Field(description="When the browser signed in.")
+    last_seen_at: datetime = Field(description="Its last request (to the minute).")
+    expires_at: datetime = Field(description="When it ends at the latest.")
+    ip: str = Field(description="The address it signed in from.")
+    user_agent: str = Field(description="The browser's User-Agent at sign-in.")
+    current: bool = Field(description="True for the session making this request.")

@@ -1,5 +1,11 @@
 """Workflows and their immutable, content-hashed versions (service layer of the API)."""
 
+from reporunner.platform.workflows.preview import (
+    PreviewIn,
+    PreviewOut,
+    PreviewValue,
+    preview_params,
+)
 from reporunner.platform.workflows.schemas import (
     ProblemOut,
     ValidationOut,
@@ -24,6 +30,9 @@ from reporunner.platform.workflows.service import (
 )
 
 __all__ = [
+    "PreviewIn",
+    "PreviewOut",
+    "PreviewValue",
     "ProblemOut",
     "ValidationOut",
     "VersionOut",
@@ -39,6 +48,7 @@ __all__ = [
     "list_versions",
     "list_workflows",
     "load_version",
+    "preview_params",
     "publish_version",
     "save_version",
     "validate_definition",

@@ -47,6 +47,8 @@ from reporunner.platform.signin import (
     InvitationOut,
     LoginBody,
     Me,
+    PasswordChange,
+    SessionOut,
     SetupBody,
     SetupInfo,
 )
@@ -183,6 +185,53 @@ class AuthController(Controller):
             row = await transaction.get(BrowserSession, principal.session_id)
             csrf = row.csrf_token if row is not None else None
         return await signin.me(transaction, principal, csrf)
+
+    @post(
+        "/password", status_code=204, guards=[json_only],
+        summary="Change your own password (the current one is required)",
+    )  # fmt: skip
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordChange],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> None:
+        """422 naming ``current_password`` when it is wrong; wrong tries count as failed
+        sign-ins of the account (429 when too many). Every other session of the user ends."""
+        settings = resources.settings
+        email = await signin.email_of(transaction, principal.user_id)
+        throttle = SignInThrottle(resources.redis, settings, email, client_ip(request, settings))
+        await throttle.check()
+        try:
+            await signin.change_password(transaction, principal, data)
+        except signin.WrongCurrentPassword:
+            await throttle.failed()
+            raise
+        await throttle.succeeded()
+
+    @get("/sessions", summary="Your own browser sessions in this workspace")
+    async def sessions(
+        self,
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> list[SessionOut]:
+        return await signin.list_sessions(transaction, principal, resources.settings)
+
+    @delete(
+        "/sessions/{session_id:uuid}", status_code=204,
+        summary="Revoke one of your own browser sessions (signs that browser out)",
+    )  # fmt: skip
+    async def revoke_session(
+        self,
+        session_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+    ) -> None:
+        """404 for a session that is not yours (as for an unknown id)."""
+        await signin.revoke_session(transaction, principal, session_id)
 
     @get("/invitations/{token:str}", opt=_PUBLIC, summary="Look at an invitation link")
     async def invitation_info(

@@ -203,6 +203,25 @@ class WorkflowController(Controller):
         return await svc.publish_version(transaction, principal.workspace_id, workflow_id, number)
 
     @post(
+        "/{workflow_id:uuid}/preview", status_code=HTTP_200_OK, request_max_body_size=256 * 1024,
+        summary="Preview a node's {{ expressions }} with the data of the latest run",
+    )  # fmt: skip
+    async def preview(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        data: JSONBody[svc.PreviewIn],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        registry: NamedDependency[NodeRegistry],
+    ) -> svc.PreviewOut:
+        """Each string of ``params`` holding an expression, rendered by the engine's sandbox
+        against the context the node had in the workflow's latest run (or ``execution_id``);
+        nothing runs or is saved."""
+        return await svc.preview_params(
+            transaction, principal.workspace_id, workflow_id, data, registry
+        )
+
+    @post(
         "/{workflow_id:uuid}/executions",
         guards=[requires("editor")],
         summary="Run a workflow (optionally wait for the end)",
