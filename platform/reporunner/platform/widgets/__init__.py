@@ -27,7 +27,6 @@ from reporunner.platform.widgets.service import (
     visitor_history,
 )
 from reporunner.platform.widgets.visitors import (
-    VISITOR_TTL_SECONDS,
     Visitor,
     VisitorTokenInvalid,
     sign_visitor,
@@ -35,7 +34,6 @@ from reporunner.platform.widgets.visitors import (
 )
 
 __all__ = [
-    "VISITOR_TTL_SECONDS",
     "PublicMessage",
     "Visitor",
     "VisitorHistory",
