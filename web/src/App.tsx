@@ -6,6 +6,7 @@ import { ExecutionPage } from "./pages/ExecutionPage";
 import { ExecutionsPage } from "./pages/ExecutionsPage";
 import { InvitePage, LoginPage, SetupPage } from "./pages/SignIn";
 import { WorkflowsPage } from "./pages/WorkflowsPage";
+import { WidgetsPage } from "./widgets/WidgetsPage";
 
 function Shell({ children }: { children: ReactNode }) {
   const { me, signOut } = useAuth();
@@ -63,6 +64,7 @@ export function App() {
         <Route path="/editor/:workflowId" element={<Private><EditorPage /></Private>} />
         <Route path="/runs" element={<Private><ExecutionsPage /></Private>} />
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
+        <Route path="/settings/widgets" element={<Private><WidgetsPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>
