@@ -198,7 +198,11 @@ def test_a_visitor_on_an_allowed_origin_chats_and_gets_the_streamed_answer(
             return getComputedStyle(root.querySelector('form button')).color;
         }"""
     )
+    host_border = page.eval_on_selector(
+        "[data-reporunner-chat]", "h => getComputedStyle(h).borderTopWidth"
+    )
     assert host_color == "rgb(255, 0, 0)"
+    assert host_border == "0px"  # the page's `div { border }` does not reach the widget
     assert send_color == "rgb(255, 255, 255)"
     # a reload keeps the visitor: their thread comes back
     page.reload()

@@ -1,9 +1,8 @@
-// The widget's styles live in its shadow root: nothing leaks out to the host page, and
-// `all: initial` on the host keeps the page's inherited styles out.
+// The widget's styles live in its shadow root: nothing leaks out to the host page, and the
+// host element's inline `all: initial` keeps the page's inherited styles out.
 export const STYLES = `
-:host { all: initial; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
-  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--rr-text); }
 * { box-sizing: border-box; font: inherit; }
+.panel, .bubble { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }
 .bubble { width: 56px; height: 56px; border-radius: 50%; border: 0; cursor: pointer;
   background: var(--rr-accent); color: #fff; box-shadow: 0 4px 16px rgba(0,0,0,.25);
   display: flex; align-items: center; justify-content: center; float: right; }

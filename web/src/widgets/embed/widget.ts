@@ -33,7 +33,14 @@ class ChatWidget {
     private readonly storageKey: string,
   ) {
     this.token = this.stored();
-    const host = el("div", { "data-reporunner-chat": config.public_id });
+    // its own tag, placed by an inline style: the page's selectors (div, *...) and their
+    // specificity do not reach it, and nothing inside inherits the page's fonts or colours
+    const host = document.createElement("reporunner-chat");
+    host.setAttribute("data-reporunner-chat", config.public_id);
+    host.setAttribute(
+      "style",
+      "all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;display:block",
+    );
     const root = host.attachShadow({ mode: "open" });
     const colors = config.colors;
     host.style.setProperty("--rr-accent", colors.accent ?? "#2563eb");
