@@ -29,6 +29,13 @@ div {{ border: 3px solid rgb(0, 128, 0); }} body {{ font-family: serif; }}</styl
 """
 
 
+FRAME_PAGE = """<!doctype html>
+<html><head><title>A framing shop</title></head><body><h1>A framing shop</h1>
+<iframe src="{base}/public/widgets/{public_id}/frame" title="Chat" width="380" height="480">
+</iframe></body></html>
+"""
+
+
 class HostSite:
     """A page on its own origin (127.0.0.1:<port>) that embeds the widget ``?id=`` names."""
 
@@ -38,7 +45,9 @@ class HostSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
-                body = HOST_PAGE.format(base=base, public_id=query.get("id", [""])[0]).encode()
+                public_id = query.get("id", [""])[0]
+                page = FRAME_PAGE if query.get("mode") == ["frame"] else HOST_PAGE
+                body = page.format(base=base, public_id=public_id).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -52,8 +61,8 @@ class HostSite:
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def page_url(self, public_id: str) -> str:
-        return f"{self.origin}/?id={public_id}"
+    def page_url(self, public_id: str, mode: str = "script") -> str:
+        return f"{self.origin}/?id={public_id}&mode={mode}"
 
     def __enter__(self) -> HostSite:
         self.thread.start()
@@ -299,3 +308,29 @@ def test_an_admin_creates_a_widget_and_copies_its_snippet(
     mine = next(w for w in listed["items"] if w["name"] == "Docs helper")
     assert mine["greeting"] == "Changed greeting"
     assert mine["allowed_origins"] == ["https://docs.example", shop.origin]
+
+
+def test_the_iframe_page_shows_only_inside_an_allowed_origin(
+    server: Server, shop: HostSite, stranger: HostSite, visitor_page: Page
+) -> None:
+    page = visitor_page
+    workflow = published(server, {**ECHO_CHAT, "name": "framed chat"})
+    made = widget(server, workflow, [shop.origin], greeting="Framed hello")
+    page.goto(shop.page_url(made["public_id"], mode="frame"))
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_text("Framed hello")).to_be_visible()
+    frame.get_by_role("textbox", name="Message").fill("in a frame")
+    frame.get_by_role("textbox", name="Message").press("Enter")
+    expect(frame.get_by_text("echo: in a frame")).to_be_visible(timeout=ANSWER_MS)
+    shot(page, "widget-iframe")
+    # frame-ancestors: another origin's frame stays empty
+    with page.expect_response(lambda r: r.url.endswith("/frame")) as answer:
+        page.goto(stranger.page_url(made["public_id"], mode="frame"))
+    page.wait_for_load_state("networkidle")
+    assert answer.value.status == 200  # served, but the browser refuses to show it
+    assert f"frame-ancestors {shop.origin};" in answer.value.headers["content-security-policy"]
+    child = page.frames[-1]
+    assert child is not page.main_frame
+    assert child.url.startswith("chrome-error://"), child.url
+    assert frame.get_by_role("textbox", name="Message").count() == 0
+    assert executions(server, workflow) == 1

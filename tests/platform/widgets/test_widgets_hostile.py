@@ -274,3 +274,43 @@ async def test_disabled_widgets_and_unpublished_workflows_answer_no_one(
     assert disabled.status_code == 404
     assert unknown.status_code == 404
     assert await count(settings, Execution, workspace_id=admin.workspace_id) == 0
+
+
+async def test_the_frame_page_is_framed_by_allowed_origins_only(settings, tenant_factory) -> None:
+    admin = await tenant_factory(role="admin")
+    async with AsyncTestClient(create_app(settings)) as client:
+        workflow = await published_workflow(client, admin.headers, ECHO_CHAT)
+        widget = await new_widget(
+            client, admin.headers, workflow, allowed_origins=[SHOP, "http://localhost:3000"],
+            name='<script>alert("x")</script>',
+        )  # fmt: skip
+        pid = widget["public_id"]
+        framed = await client.get(
+            f"/public/widgets/{pid}/frame", headers={"Sec-Fetch-Dest": "iframe"}
+        )
+        top_level = await client.get(
+            f"/public/widgets/{pid}/frame", headers={"Sec-Fetch-Dest": "document"}
+        )
+        unknown = await client.get(
+            "/public/widgets/wg_nope/frame", headers={"Sec-Fetch-Dest": "iframe"}
+        )
+        # the frame's own calls are same-origin: no Origin on a GET, no CORS headers needed
+        own = await client.get(
+            f"/public/widgets/{pid}/config", headers={"Sec-Fetch-Site": "same-origin"}
+        )
+        cross = await client.get(
+            f"/public/widgets/{pid}/config", headers={"Sec-Fetch-Site": "same-site"}
+        )
+    assert framed.status_code == 200
+    assert framed.headers["content-type"].startswith("text/html")
+    policy = framed.headers["content-security-policy"]
+    assert "frame-ancestors https://shop.example http://localhost:3000;" in policy
+    assert "script-src 'self'" in policy
+    assert f'data-chat="{pid}"' in framed.text
+    assert "<script>alert" not in framed.text  # the name is escaped
+    assert top_level.status_code == 403
+    assert top_level.json()["code"] == "frame_only"
+    assert unknown.status_code == 404
+    assert own.status_code == 200
+    assert "access-control-allow-origin" not in own.headers
+    assert cross.status_code == 403

@@ -12,6 +12,7 @@ export const STYLES = `
   border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.25); display: flex;
   flex-direction: column; overflow: hidden; }
 .panel[hidden] { display: none; }
+.panel.framed { inset: 0; width: auto; height: auto; border-radius: 0; box-shadow: none; }
 header { background: var(--rr-accent); color: #fff; padding: 10px 14px; display: flex;
   align-items: center; font-weight: 600; }
 header span { flex: 1; }

@@ -31,6 +31,7 @@ class ChatWidget {
     private readonly client: WidgetClient,
     private readonly config: WidgetConfig,
     private readonly storageKey: string,
+    framed: boolean,
   ) {
     this.token = this.stored();
     // its own tag, placed by an inline style: the page's selectors (div, *...) and their
@@ -39,7 +40,9 @@ class ChatWidget {
     host.setAttribute("data-reporunner-chat", config.public_id);
     host.setAttribute(
       "style",
-      "all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;display:block",
+      framed
+        ? "all:initial;position:fixed;inset:0;display:block"
+        : "all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;display:block",
     );
     const root = host.attachShadow({ mode: "open" });
     const colors = config.colors;
@@ -61,7 +64,14 @@ class ChatWidget {
     this.panel.append(header, this.log, form);
     const bubble = el("button", { class: "bubble", type: "button", "aria-label": "Open chat" });
     bubble.innerHTML = ICON;
-    root.append(style, this.panel, bubble);
+    root.append(style, this.panel);
+    if (framed) {
+      // the frame page (/public/widgets/{id}/frame): the panel fills the frame, always open
+      this.panel.classList.add("framed");
+      close.hidden = true;
+    } else {
+      root.append(bubble);
+    }
     bubble.addEventListener("click", () => void this.toggle());
     close.addEventListener("click", () => void this.toggle());
     form.addEventListener("submit", (event) => {
@@ -75,6 +85,7 @@ class ChatWidget {
       }
     });
     document.body.append(host);
+    if (framed) void this.toggle();
   }
 
   private stored(): string | null {
@@ -164,7 +175,8 @@ async function start(script: HTMLScriptElement): Promise<void> {
   const client = new WidgetClient(base, publicId);
   const config = await client.config();
   if (!config) return;
-  new ChatWidget(client, config, `reporunner-chat:${base}:${publicId}`);
+  const framed = script.dataset.frame === "open";
+  new ChatWidget(client, config, `reporunner-chat:${base}:${publicId}`, framed);
 }
 
 const current = document.currentScript;

@@ -12,6 +12,7 @@ visitor limits answer 429 with ``Retry-After``.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -154,14 +155,23 @@ def _cors(origin: str) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-async def _widget(resources: Resources, public_id: str, origin: str | None) -> ChatWidget:
-    """The widget, if the request's Origin is one of its allowed origins."""
+async def _widget(
+    resources: Resources, public_id: str, origin: str | None, same_origin: bool = False
+) -> ChatWidget:
+    """The widget, if the request's Origin is one of its allowed origins (or the request comes
+    from the widget's own frame page, served from this origin)."""
     async with transaction(resources.sessions) as session:
         row = await public_widget(session, public_id)
         session.expunge(row)
-    if not origin_allowed(origin, list(row.allowed_origins)):
+    if not same_origin and not origin_allowed(origin, list(row.allowed_origins)):
         raise _Refused
     return row
+
+
+def _same_origin(request: Request[Any, Any, Any]) -> bool:
+    """The browser says the caller is a page of this origin (the frame page): pages cannot set
+    ``Sec-Fetch-Site`` themselves."""
+    return request.headers.get("sec-fetch-site") == "same-origin"
 
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -193,8 +203,9 @@ async def _public(
 ) -> Response[Any]:
     """Origin check, then ``answer``; our errors become problem+json the page may read."""
     origin = request.headers.get("origin")
+    same_origin = _same_origin(request)
     try:
-        widget = await _widget(resources, public_id, origin)
+        widget = await _widget(resources, public_id, origin, same_origin)
     except _Refused:
         return problem(
             403, "origin_not_allowed",
@@ -204,7 +215,7 @@ async def _public(
         )  # fmt: skip
     except ReporunnerError as err:
         return problem(err.status, err.code, err.detail, request=request)
-    cors = _cors(str(origin))
+    cors = {} if same_origin or not origin else _cors(origin)
     try:
         return await answer(widget, cors)
     except ReporunnerError as err:
@@ -242,6 +253,25 @@ async def _visitor_events(
             )
 
 
+def frame_policy(row: ChatWidget) -> str:
+    """The frame page's CSP: our script and API only, framed by the allowed origins only."""
+    ancestors = " ".join(row.allowed_origins) or "'none'"
+    return (
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+        f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'"
+    )
+
+
+def frame_page(row: ChatWidget) -> str:
+    """The widget's script, told to fill the frame with its panel."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(row.name)}</title></head><body>"
+        f'<script src="/widget.js" data-chat="{html.escape(row.public_id)}" data-frame="open" '
+        "defer></script></body></html>"
+    )
+
+
 class PublicWidgetController(Controller):
     path = "/public/widgets/{public_id:str}"
     tags = ["widgets (public)"]  # noqa: RUF012
@@ -258,6 +288,32 @@ class PublicWidgetController(Controller):
             return Response(public_config(widget), headers=cors)
 
         return await _public(request, resources, public_id, answer)
+
+    @get("/frame", summary="The widget as a page for an iframe (framed by allowed origins only)")
+    async def frame(
+        self,
+        request: Request[Any, Any, Any],
+        public_id: FromPath[str],
+        resources: NamedDependency[Resources],
+    ) -> Response[Any]:
+        """For sites that prefer an iframe to the script tag. Browsers show the page only inside
+        a frame of an allowed origin (``frame-ancestors``); a top-level visit gets a 403."""
+        async with transaction(resources.sessions) as session:
+            try:
+                row = await public_widget(session, public_id)
+            except ReporunnerError as err:
+                return problem(err.status, err.code, err.detail, request=request)
+        if request.headers.get("sec-fetch-dest") != "iframe":
+            return problem(
+                403, "frame_only",
+                "this page is shown inside an iframe of one of the widget's allowed origins",
+                request=request,
+            )  # fmt: skip
+        return Response(
+            frame_page(row),
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": frame_policy(row), "Cache-Control": "no-store"},
+        )
 
     @post("/visitors", status_code=201, summary="Start an anonymous visitor (a signed token)")
     async def visitors(
