@@ -12,6 +12,7 @@ from sqlalchemy import select
 from reporunner.platform.db.models import (
     ApiKey,
     ChatThread,
+    ChatWidget,
     Credential,
     Document,
     Execution,
@@ -83,8 +84,14 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 workspace_id=workspace_id, name="b-mcp", transport="streamable_http",
                 url="https://mcp.example.com/mcp", tools=[],
             )  # fmt: skip
+            widget = ChatWidget(
+                workspace_id=workspace_id, public_id=f"wg_b{uuid.uuid4().hex[:12]}",
+                name="b-widget", workflow_id=wf.id, allowed_origins=["https://b.example"],
+                greeting="", colors={}, messages_per_minute=10, visitors_per_minute=10,
+                enabled=True,
+            )  # fmt: skip
             session.add_all(
-                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server]
+                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server, widget]
             )
             await session.flush()
             doc = Document(
@@ -102,6 +109,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "memory_id": str(memory.id),
                 "schedule_id": str(schedule.id),
                 "server_id": str(mcp_server.id),
+                "widget_id": str(widget.id),
                 "thread_id": str(copilot.id),
                 "workflow_id": str(wf.id),
                 "execution_id": str(execution.id),
