@@ -4,6 +4,7 @@ and embedded in pages of other origins (other local ports), and the admin page t
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 import time
 import urllib.request
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from scripted_llm import ScriptServer, Stream
-from web_testkit import Server, shot
+from web_testkit import WEB, Server, shot
 
 pytestmark = pytest.mark.timeout(300)
 ANSWER_MS = 60_000  # a turn runs on a worker process of the served app: a deadline, not a pace
@@ -170,6 +171,17 @@ def visitor_page(context: BrowserContext) -> Iterator[Page]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
+def test_the_page_client_names_the_fields_of_the_api(server: Server) -> None:
+    """web/src/widgets/api.ts's WidgetOut carries exactly the fields of the OpenAPI model."""
+    status, doc = server.api("GET", "/docs/openapi.json")
+    assert status == 200
+    source = (WEB / "src" / "widgets" / "api.ts").read_text()
+    body = re.search(r"export interface WidgetOut \{\n(.*?)\n\}", source, re.S)
+    assert body is not None
+    fields = set(re.findall(r"^  (\w+)\??:", body.group(1), re.M))
+    assert fields == set(doc["components"]["schemas"]["WidgetOut"]["properties"])
+
+
 def test_widget_js_is_small(server: Server) -> None:
     with urllib.request.urlopen(server.base + "/widget.js", timeout=30) as res:
         body = res.read()
@@ -196,6 +208,9 @@ def test_a_visitor_on_an_allowed_origin_chats_and_gets_the_streamed_answer(
         box.press("Enter")
     assert sent.value.headers["content-type"].startswith("text/event-stream")
     assert sent.value.headers["access-control-allow-origin"] == shop.origin
+    streamed = sent.value.text()  # the SSE body the widget read: tokens, then the answer
+    assert streamed.count("event: token") == 3
+    assert streamed.index("event: token") < streamed.index("event: final")
     expect(page.get_by_text("Your order ships tomorrow.")).to_be_visible(timeout=ANSWER_MS)
     assert llm.requests[-1]["messages"][-1]["content"] == "Where is my order?"
     shot(page, "widget-chat")

@@ -56,6 +56,7 @@ async def test_admins_create_list_change_and_delete_widgets(settings, tenant_fac
         public = await client.get(
             f"/public/widgets/{made['public_id']}/config", headers={"Origin": SHOP}
         )
+        audit = await client.get("/audit", headers=admin.headers)
     assert made["allowed_origins"] == [SHOP, "http://localhost:3000"]  # normalised
     assert made["public_id"].startswith("wg_")
     assert made["snippet"] == (
@@ -69,6 +70,10 @@ async def test_admins_create_list_change_and_delete_widgets(settings, tenant_fac
     assert removed.status_code == 204
     assert gone.status_code == 404
     assert public.status_code == 404  # the public id stops working at once
+    entries = [e for e in audit.json()["items"] if e["target_type"] == "widget"]
+    assert [e["action"] for e in entries] == ["widget.deleted", "widget.updated", "widget.created"]
+    assert {e["target_id"] for e in entries} == {made["id"]}
+    assert entries[1]["data"]["changed"] == ["greeting", "messages_per_minute"]
 
 
 async def test_widgets_need_an_admin_and_stay_in_their_workspace(settings, tenant_factory) -> None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
+from reporunner.platform.auth import Principal
 from reporunner.platform.chats import ChatCreate, MessageIn, Turn, create_chat, start_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread, ChatWidget
 from reporunner.platform.db.session import transaction
+from reporunner.platform.identity.audit import audit_entry
 from reporunner.platform.resources import Resources
 from reporunner.platform.widgets.origins import validate_origins
 from reporunner.platform.widgets.schemas import (
@@ -52,6 +55,15 @@ __all__ = [
 def snippet(base_url: str, public_id: str) -> str:
     """The one script tag a site pastes."""
     return f'<script src="{base_url.rstrip("/")}/widget.js" data-chat="{public_id}" defer></script>'
+
+
+def _audited(row: ChatWidget) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "public_id": row.public_id,
+        "workflow_id": str(row.workflow_id),
+        "allowed_origins": list(row.allowed_origins),
+    }
 
 
 def _out(row: ChatWidget, base_url: str) -> WidgetOut:
@@ -91,19 +103,16 @@ async def _check_workflow(
 
 
 async def create_widget(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    user_id: uuid.UUID,
-    data: WidgetCreate,
-    base_url: str,
+    session: AsyncSession, principal: Principal, data: WidgetCreate, base_url: str
 ) -> WidgetOut:
-    """Create a widget with a fresh public id.
+    """Create a widget with a fresh public id (audited as ``widget.created``).
 
     Raises:
         NotFoundError: the workflow is not one of this workspace.
         ValidationFailed: an origin is not exact, or the workflow is not a published chat
             workflow.
     """
+    workspace_id = principal.workspace_id
     origins = validate_origins(data.allowed_origins)
     await _check_workflow(session, workspace_id, data.workflow_id, "/workflow_id")
     row = ChatWidget(
@@ -117,11 +126,12 @@ async def create_widget(
         messages_per_minute=data.messages_per_minute,
         visitors_per_minute=data.visitors_per_minute,
         enabled=data.enabled,
-        created_by=user_id,
+        created_by=principal.user_id,
     )
     session.add(row)
     await session.flush()
     await session.refresh(row)
+    session.add(audit_entry(principal, "widget.created", "widget", row.id, _audited(row)))
     return _out(row, base_url)
 
 
@@ -155,12 +165,13 @@ async def list_widgets(session: AsyncSession, workspace_id: uuid.UUID, base_url:
 
 async def update_widget(
     session: AsyncSession,
-    workspace_id: uuid.UUID,
+    principal: Principal,
     widget_id: uuid.UUID,
     data: WidgetUpdate,
     base_url: str,
 ) -> WidgetOut:
-    """Change the given fields (same checks as :func:`create_widget`)."""
+    """Change the given fields (same checks as :func:`create_widget`; ``widget.updated``)."""
+    workspace_id = principal.workspace_id
     row = await _row(session, workspace_id, widget_id)
     given = data.model_fields_set
     if data.allowed_origins is not None:
@@ -177,14 +188,16 @@ async def update_widget(
     row.updated_at = datetime.now(UTC)
     await session.flush()
     await session.refresh(row)
+    audited = {**_audited(row), "changed": sorted(data.model_fields_set)}
+    session.add(audit_entry(principal, "widget.updated", "widget", row.id, audited))
     return _out(row, base_url)
 
 
-async def delete_widget(
-    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID
-) -> None:
+async def delete_widget(session: AsyncSession, principal: Principal, widget_id: uuid.UUID) -> None:
     """Delete a widget; its public id stops working at once (visitor threads stay)."""
-    await session.delete(await _row(session, workspace_id, widget_id))
+    row = await _row(session, principal.workspace_id, widget_id)
+    session.add(audit_entry(principal, "widget.deleted", "widget", row.id, _audited(row)))
+    await session.delete(row)
 
 
 # -- visitors ------------------------------------------------------------------------------

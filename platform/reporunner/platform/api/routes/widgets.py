@@ -84,9 +84,7 @@ class WidgetController(Controller):
     ) -> WidgetOut:
         """201 with the widget and its snippet; 422 when the workflow is not a published chat
         workflow or an origin is not exact."""
-        return await create_widget(
-            transaction, principal.workspace_id, principal.user_id, data, _base(request)
-        )
+        return await create_widget(transaction, principal, data, _base(request))
 
     @get("/", summary="List the workspace's chat widgets")
     async def list_(
@@ -116,9 +114,7 @@ class WidgetController(Controller):
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> WidgetOut:
-        return await update_widget(
-            transaction, principal.workspace_id, widget_id, data, _base(request)
-        )
+        return await update_widget(transaction, principal, widget_id, data, _base(request))
 
     @delete("/{widget_id:uuid}", summary="Delete a chat widget (its public id stops working)")
     async def remove(
@@ -127,7 +123,7 @@ class WidgetController(Controller):
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> None:
-        await delete_widget(transaction, principal.workspace_id, widget_id)
+        await delete_widget(transaction, principal, widget_id)
 
 
 # -- public ---------------------------------------------------------------------------------
