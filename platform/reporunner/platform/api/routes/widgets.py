@@ -207,7 +207,7 @@ async def _public(
             403, "origin_not_allowed",
             "this page's origin may not use this widget; an admin adds it to the widget's "
             "allowed origins",
-            request=request,
+            request=request, headers={"Vary": "Origin"},
         )  # fmt: skip
     except ReporunnerError as err:
         return problem(err.status, err.code, err.detail, request=request)
