@@ -27,7 +27,7 @@ install: $(STAMP) ## create .venv and install reporunner with its dev tools
 # (web/dist/index.html is the stamp); without Node >= 20 on PATH the API runs without it.
 WEB_INDEX := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
-	$(wildcard web/package.json web/package-lock.json web/index.html web/vite.config.* web/tsconfig*.json)
+	$(wildcard web/package.json web/package-lock.json web/index.html web/vite.config.* web/vite.widget.config.* web/tsconfig*.json)
 NODE ?= node
 NODE_OK := $(shell $(NODE) -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)' >/dev/null 2>&1 && echo yes)
 

@@ -25,7 +25,8 @@ PUBLIC = {
     "/auth/invitations/{token:str}",
     "/auth/invitations/accept",
 }
-PUBLIC_PREFIXES = ("/docs", "/hooks/", "/assets")
+# chat widgets' visitor routes check the page's origin and a signed visitor token instead
+PUBLIC_PREFIXES = ("/docs", "/hooks/", "/assets", "/public/widgets/")
 
 
 def _concrete(path: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from reporunner.platform.db.models import (
     ApiKey,
     ChatThread,
+    ChatWidget,
     Credential,
     Document,
     Execution,
@@ -90,9 +91,14 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 email=f"b-{uuid.uuid4().hex[:6]}@example.test", role="viewer",
                 expires_at=datetime.now(UTC) + timedelta(days=1),
             )  # fmt: skip
-            session.add_all(
-                [execution, credential, kb, chat, memory, schedule, copilot, mcp_server, invitation]
-            )
+            widget = ChatWidget(
+                workspace_id=workspace_id, public_id=f"wg_b{uuid.uuid4().hex[:12]}",
+                name="b-widget", workflow_id=wf.id, allowed_origins=["https://b.example"],
+                greeting="", colors={}, messages_per_minute=10, visitors_per_minute=10,
+                enabled=True,
+            )  # fmt: skip
+            rows = [execution, credential, kb, chat, memory, schedule, copilot, mcp_server]
+            session.add_all([*rows, invitation, widget])
             await session.flush()
             doc = Document(
                 workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
@@ -110,6 +116,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "schedule_id": str(schedule.id),
                 "invitation_id": str(invitation.id),
                 "server_id": str(mcp_server.id),
+                "widget_id": str(widget.id),
                 "thread_id": str(copilot.id),
                 "workflow_id": str(wf.id),
                 "execution_id": str(execution.id),

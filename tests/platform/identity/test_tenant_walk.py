@@ -18,8 +18,11 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import ApiKey, Membership, Workflow
 from reporunner.platform.db.session import create_engine, session_factory
 
-# /auth/*: sign-in, set-up and invitation links act on their token, not on a role
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/docs", "/hooks/", "/metrics", "/auth/", "/assets")
+# /auth/*: sign-in, set-up and invitation links act on their token, not on a role;
+# /public/widgets/*: visitors of a widget, by its public id and origin (test_widgets_hostile.py)
+PUBLIC_PREFIXES = (
+    "/healthz", "/readyz", "/docs", "/hooks/", "/metrics", "/auth/", "/assets", "/public/",
+)  # fmt: skip
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
@@ -39,6 +42,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/chats/{chat_id:uuid}/messages"): {"content": "hello"},
     ("PATCH", "/schedules/{schedule_id:uuid}"): {"missed_policy": "run_once"},
     ("PATCH", "/mcp-servers/{server_id:uuid}"): {"description": "renamed"},
+    ("PATCH", "/widgets/{widget_id:uuid}"): {"greeting": "changed"},
     ("POST", "/workflows/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages"): {
         "message": "add a node"
     },
@@ -110,6 +114,7 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
     assert "DELETE /workspace/members/{user_id:uuid}" in walked
     assert "POST /api-keys/{key_id:uuid}/revoke" in walked
     assert "PATCH /schedules/{schedule_id:uuid}" in walked
+    assert "DELETE /widgets/{widget_id:uuid}" in walked
     # and nothing of B changed
     engine = create_engine(services.database_url, pool_size=1)
     async with session_factory(engine)() as session:

@@ -17,6 +17,7 @@ export const SETTINGS_PAGES: SettingsPageLink[] = [
   { path: "api-keys", label: "API keys", role: "viewer" },
   { path: "schedules", label: "Schedules", role: "viewer" },
   { path: "mcp-servers", label: "MCP servers", role: "viewer" },
+  { path: "widgets", label: "Chat widgets", role: "admin" },
   { path: "audit", label: "Audit log", role: "admin" },
 ];
 

@@ -7,6 +7,7 @@ import { MembersPage } from "./MembersPage";
 import { RequireRole } from "./RequireRole";
 import { SchedulesPage } from "./SchedulesPage";
 import { SettingsNav } from "./SettingsNav";
+import { WidgetsPage } from "../widgets/WidgetsPage";
 import "./settings.css";
 
 /** /settings/*: the side navigation and the page of the path. */
@@ -22,6 +23,7 @@ export function SettingsPage() {
           <Route path="api-keys" element={<ApiKeysPage />} />
           <Route path="schedules" element={<SchedulesPage />} />
           <Route path="mcp-servers" element={<McpServersPage />} />
+          <Route path="widgets" element={<RequireRole role="admin"><WidgetsPage /></RequireRole>} />
           <Route path="audit" element={<RequireRole role="admin"><AuditPage /></RequireRole>} />
           <Route path="*" element={<p role="alert">No such settings page.</p>} />
         </Routes>

@@ -12,6 +12,7 @@ from reporunner.platform.db.models.knowledge import (
 from reporunner.platform.db.models.mcp import McpServer
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
+from reporunner.platform.db.models.widget import ChatWidget
 from reporunner.platform.db.models.workflows import (
     EXECUTION_STATUSES,
     Execution,
@@ -28,6 +29,7 @@ __all__ = [
     "BrowserSession",
     "ChatMessage",
     "ChatThread",
+    "ChatWidget",
     "Chunk",
     "Credential",
     "Document",

@@ -1,0 +1,136 @@
+"""Helpers of the widget tests: a chat workflow, a widget, SSE parsing, a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from reporunner.platform.resources import open_resources
+from reporunner.platform.settings import Settings
+from reporunner.platform.worker import build_worker
+
+SHOP = "https://shop.example"
+
+AGENT_CHAT = {
+    "name": "support chat",
+    "nodes": [
+        {"id": "chat", "type": "trigger.chat"},
+        {
+            "id": "agent",
+            "type": "ai.agent",
+            "params": {
+                "model": "scripted/widget",
+                "prompt": "{{ trigger.message }}",
+                "history": "{{ trigger.history }}",
+                "stream": True,
+            },
+        },
+    ],
+    "edges": [{"source": "chat", "target": "agent"}],
+}
+
+ECHO_CHAT = {
+    "name": "echo chat",
+    "nodes": [
+        {"id": "chat", "type": "trigger.chat"},
+        {
+            "id": "echo",
+            "type": "data.set",
+            "params": {"fields": [{"name": "text", "value": "echo: {{ trigger.message }}"}]},
+        },
+    ],
+    "edges": [{"source": "chat", "target": "echo"}],
+}
+
+
+def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs of a Server-Sent Events body."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+async def published_workflow(
+    client: AsyncTestClient, headers: dict[str, str], definition: dict[str, Any]
+) -> str:
+    made = await client.post(
+        "/workflows", params={"publish": "true"}, json=definition, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["workflow"]["id"])
+
+
+async def new_widget(
+    client: AsyncTestClient, headers: dict[str, str], workflow_id: str, **fields: Any
+) -> dict[str, Any]:
+    body = {"name": "Help", "workflow_id": workflow_id, "allowed_origins": [SHOP], **fields}
+    made = await client.post("/widgets", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    widget: dict[str, Any] = made.json()
+    return widget
+
+
+async def visitor(client: AsyncTestClient, public_id: str, origin: str = SHOP) -> str:
+    made = await client.post(f"/public/widgets/{public_id}/visitors", headers={"Origin": origin})
+    assert made.status_code == 201, made.text
+    token: str = made.json()["token"]
+    return token
+
+
+def plain(body: dict[str, Any], origin: str = SHOP) -> dict[str, Any]:
+    """Keyword arguments of a CORS simple POST: JSON sent as text/plain, with an Origin."""
+    return {
+        "content": json.dumps(body),
+        "headers": {"Origin": origin, "Content-Type": "text/plain;charset=UTF-8"},
+    }
+
+
+class ThreadWorker:
+    """An arq worker on its own thread and event loop (the test client blocks the test's loop
+    while the app streams, so a worker there would never run)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.task: asyncio.Task[Any] | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        resources = await open_resources(self.settings)
+        try:
+            worker = build_worker(resources, burst=False, handle_signals=False)
+            self.task = asyncio.ensure_future(worker.main())
+            self.ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        finally:
+            await resources.close()
+
+    def __enter__(self) -> ThreadWorker:
+        self.thread.start()
+        assert self.ready.wait(30), "the worker did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(30)
+        self.loop.close()
