@@ -15,6 +15,7 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 from reporunner.platform.worker import build_worker
+from reporunner.platform.workflows import preview
 
 DEFINITION: dict[str, Any] = {
     "name": "greet",
@@ -147,3 +148,19 @@ async def test_preview_refuses_what_is_not_yours_or_malformed(app, tenant_factor
     assert too_many.json()["problems"][0]["pointer"] == "/params"
     anonymous = await client.post(f"/workflows/{wf}/preview", json=body)
     assert anonymous.status_code == 401
+
+
+async def test_one_preview_shares_one_render_budget(app, tenant_factory, monkeypatch) -> None:
+    """Each line renders on its own, but all of them share the run's render budget: with it
+    used up, lines are answered with an error instead of rendered (no 200 x 2 s requests)."""
+    client, resources = app
+    tenant = await tenant_factory(role="editor")
+    wf = await _workflow(client, tenant.headers)
+    await _run(client, resources, tenant.headers, wf)
+    monkeypatch.setattr(preview, "PREVIEW_SECONDS", 0.0)
+    body = {"node_id": "set", "params": {"a": "{{ trigger.who }}", "b": ["{{ vars.team }}"]}}
+    answer = await client.post(f"/workflows/{wf}/preview", json=body, headers=tenant.headers)
+    assert answer.status_code == 200, answer.text
+    values = answer.json()["values"]
+    assert [v["pointer"] for v in values] == ["/a", "/b/0"]
+    assert all("used its 0 s of render time" in v["error"] for v in values), values

@@ -12,6 +12,7 @@ a sandbox refusal, a bound) is that line's ``error``; nothing runs, nothing is s
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -26,10 +27,20 @@ from reporunner.nodes.registry import NodeRegistry
 from reporunner.platform.db.models import Execution, NodeRun, WorkflowVersion
 from reporunner.platform.workflows.service import get_workflow
 
-__all__ = ["MAX_EXPRESSIONS", "PreviewIn", "PreviewOut", "PreviewValue", "preview_params"]
+__all__ = [
+    "MAX_EXPRESSIONS",
+    "PREVIEW_SECONDS",
+    "PreviewIn",
+    "PreviewOut",
+    "PreviewValue",
+    "preview_params",
+]
 
 MAX_EXPRESSIONS = 200
 """More expression strings than this in one request are refused (422 on ``/params``)."""
+PREVIEW_SECONDS = 2.0
+"""Render time one preview may use in all (a run's render of a node's params has the same
+budget); lines after it is used up are answered with an error instead of being rendered."""
 
 
 class PreviewIn(BaseModel):
@@ -133,9 +144,17 @@ async def _context(session: AsyncSession, row: Execution | None, node_id: str) -
 
 def _render_each(strings: list[tuple[str, str]], context: dict[str, Any]) -> list[PreviewValue]:
     out = []
+    deadline = time.monotonic() + PREVIEW_SECONDS
     for pointer, source in strings:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            why = f"not rendered: this preview used its {PREVIEW_SECONDS:g} s of render time"
+            out.append(PreviewValue(pointer=pointer, expression=source, error=why))
+            continue
         try:
-            value = expressions.render(source, context)
+            value = expressions.render(
+                source, context, limits=expressions.RenderLimits(max_seconds=left)
+            )
         except ExpressionError as err:
             out.append(PreviewValue(pointer=pointer, expression=source, error=err.detail))
         else:
