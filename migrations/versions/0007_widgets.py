@@ -5,7 +5,7 @@
   per-visitor message limit and per-address visitor limit, greeting and colours.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
