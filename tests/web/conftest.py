@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from scripted_llm import ScriptServer
 from web_testkit import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -37,8 +38,27 @@ def web_build() -> None:
 
 
 @pytest.fixture(scope="session")
+def llm_script() -> Iterator[ScriptServer]:
+    """The plan of the served processes' scripted LLM (``scripted/web`` is the server's default
+    model): ``llm_script.plan(Reply(...), Stream([...]))``; see scripted_llm.py."""
+    with ScriptServer() as script:
+        yield script
+
+
+@pytest.fixture
+def llm(llm_script: ScriptServer) -> Iterator[ScriptServer]:
+    """The session's script, emptied before and after the test."""
+    llm_script.reset()
+    yield llm_script
+    llm_script.reset()
+
+
+@pytest.fixture(scope="session")
 def server(
-    services: Any, web_build: None, tmp_path_factory: pytest.TempPathFactory
+    services: Any,
+    web_build: None,
+    llm_script: ScriptServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
     database_url, db_name = clone_database(services)
     # REPORUNNER_WEB_TEST_PORT + REPORUNNER_WEB_TEST_FRONT: drive `npm run dev` (RR_API pointing
@@ -56,6 +76,9 @@ def server(
         # makes more such requests from 127.0.0.1 than the per-address default allows a minute
         "REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE": "0",
         "PYTHONUNBUFFERED": "1",
+        # the scripted LLM provider answers in the served processes (scripted_llm.py)
+        **llm_script.env(os.environ.get("PYTHONPATH", "")),
+        "REPORUNNER_LLM_MODEL": "scripted/web",
     }
     proc, srv = start_server(env, port)
     try:

@@ -67,9 +67,13 @@ def build_web() -> None:
     index = WEB / "dist" / "index.html"
     if index.exists() and index.stat().st_mtime >= _newest_source_mtime():
         return
-    marker = WEB / "node_modules" / ".package-lock.json"
+    modules = WEB / "node_modules"
+    marker = modules / ".package-lock.json"
     lock = WEB / "package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
+    # a worktree's node_modules may be a symlink to the main checkout's: `npm ci` there would
+    # empty the linked folder (every other worktree's too), so a link is used as it is
+    stale = not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime
+    if stale and not modules.is_symlink():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True, timeout=600)
     subprocess.run(["npm", "run", "build"], cwd=WEB, check=True, timeout=600)
 
