@@ -1,6 +1,9 @@
 import type { ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
+import { ChatHome } from "./chat/ChatHome";
+import { ChatThreadPage } from "./chat/ChatThread";
+import { MemoriesPage } from "./chat/Memories";
 import { EditorPage } from "./pages/EditorPage";
 import { ExecutionPage } from "./pages/ExecutionPage";
 import { ExecutionsPage } from "./pages/ExecutionsPage";
@@ -63,6 +66,9 @@ export function App() {
         <Route path="/editor/:workflowId" element={<Private><EditorPage /></Private>} />
         <Route path="/runs" element={<Private><ExecutionsPage /></Private>} />
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
+        <Route path="/chat" element={<Private><ChatHome /></Private>} />
+        <Route path="/chat/memories" element={<Private><MemoriesPage /></Private>} />
+        <Route path="/chat/:threadId" element={<Private><ChatThreadPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

@@ -4,7 +4,7 @@ import type { RJSFSchema } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
 import {
   ApiError,
   api,
@@ -15,6 +15,8 @@ import {
   type WorkflowOut,
 } from "../api";
 import { atLeast, useAuth } from "../auth";
+import { CopilotPanel } from "../copilot/CopilotPanel";
+import type { GeneratedState } from "../copilot/DescribeWorkflow";
 import { Canvas } from "../editor/Canvas";
 import { Inspector } from "../editor/Inspector";
 import { tidy } from "../editor/layout";
@@ -49,6 +51,8 @@ function Editor({ workflowId }: { workflowId: string }) {
   const [runInput, setRunInput] = useState<{ schema: RJSFSchema; data: Record<string, unknown> } | null>(null);
   const [executionId, setExecutionId] = useState<string | null>(null);
   const clipboard = useRef<string>("");
+  const generated = (useLocation().state as GeneratedState | null)?.generated ?? null;
+  const [showCopilot, setShowCopilot] = useState(generated != null);
 
   const name = useEditor((s) => s.name);
   const setName = useEditor((s) => s.setName);
@@ -308,6 +312,7 @@ function Editor({ workflowId }: { workflowId: string }) {
           onClick={() => setPasteOpen((o) => !o)}>Paste…</button>
         <button type="button" aria-label="Tidy up" disabled={!canEdit || !nodeCount}
           onClick={() => void tidyUp()}>Tidy up</button>
+        <button type="button" aria-label="Copilot" onClick={() => setShowCopilot((v) => !v)}>Copilot</button>
         <button type="button" aria-label="Version history" onClick={() => setShowVersions((v) => !v)}>History</button>
         <button type="button" aria-label="Save" title="Save (Ctrl+S)" disabled={!canEdit}
           onClick={() => void save()}>Save</button>
@@ -380,6 +385,15 @@ function Editor({ workflowId }: { workflowId: string }) {
             </div>
           )}
         </aside>
+        {showCopilot && workflow && (
+          <CopilotPanel workflowId={workflowId} latestVersion={workflow.latest_version} canEdit={canEdit}
+            dirty={dirty} initial={generated} onClose={() => setShowCopilot(false)}
+            onVersion={(v, note) => {
+              setWorkflow((w) => (w ? { ...w, latest_version: v.number } : w));
+              setStatus(`Copilot change saved as version ${v.number}: ${note}`);
+              setVersionsKey((k) => k + 1);
+            }} />
+        )}
         {showVersions && (
           <VersionsPanel workflowId={workflowId} refreshKey={versionsKey} canEdit={canEdit}
             onRestore={restore} onPublish={(n) => publish(n)} onClose={() => setShowVersions(false)} />

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type ChangeEvent } from "rea
 import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api, type WorkflowOut } from "../api";
 import { atLeast, useAuth } from "../auth";
+import { DescribeWorkflow } from "../copilot/DescribeWorkflow";
 
 const BLANK = {
   name: "New workflow",
@@ -33,6 +34,7 @@ export function WorkflowsPage() {
   const [error, setError] = useState("");
   const [importOpen, setImportOpen] = useState(false);
   const [paste, setPaste] = useState("");
+  const [describeOpen, setDescribeOpen] = useState(false);
 
   const load = useCallback(() => {
     api.workflows(showArchived).then(setItems, (e) => setError(describe(e)));
@@ -115,9 +117,14 @@ export function WorkflowsPage() {
             <button type="button" aria-label="Import workflow" onClick={() => setImportOpen((o) => !o)}>
               Import
             </button>
+            <button type="button" onClick={() => setDescribeOpen((o) => !o)}>
+              Describe a workflow
+            </button>
           </>
         )}
+        <Link to="/chat">Chat</Link>
       </div>
+      {describeOpen && <DescribeWorkflow onClose={() => setDescribeOpen(false)} />}
       {importOpen && (
         <div className="import-box" role="region" aria-label="Import a definition">
           <label>
