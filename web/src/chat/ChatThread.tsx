@@ -64,6 +64,7 @@ export function ChatThreadPage() {
   const [error, setError] = useState("");
   const [bases, setBases] = useState<KnowledgeIds>({});
   const [refresh, setRefresh] = useState(0);
+  const [streamed, setStreamed] = useState(0);
   const bottom = useRef<HTMLDivElement>(null);
   const abort = useRef<AbortController | null>(null);
 
@@ -94,6 +95,7 @@ export function ChatThreadPage() {
     setError("");
     setText("");
     let current: Live = { ...EMPTY };
+    let tokens = 0;
     setLive(current);
     const controller = new AbortController();
     abort.current = controller;
@@ -103,8 +105,10 @@ export function ChatThreadPage() {
           setMessages((ms) => [...ms, e.data.message as MessageOut]);
           return;
         }
+        if (e.event === "token") tokens += 1;
         if (e.event === "final") {
           setMessages((ms) => [...ms, e.data.message as MessageOut]);
+          setStreamed(tokens);
           current = { ...EMPTY };
           setLive(null);
           setRefresh((r) => r + 1);
@@ -135,7 +139,7 @@ export function ChatThreadPage() {
         )}
       </div>
       {error && <p role="alert" className="error">{error}</p>}
-      <ol className="messages" aria-label="Messages">
+      <ol className="messages" aria-label="Messages" data-streamed-tokens={streamed}>
         {messages.map((m) => (
           <MessageView key={m.id} role={m.role} content={m.content} steps={m.tool_calls}
             citations={m.citations} bases={bases} />
