@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from scripted_llm import Reply, ScriptServer, Stream, tool_call
+from scripted_llm import Fail, Reply, ScriptServer, Stream, tool_call
 from test_web_scripted_llm import sse
 from web_testkit import Server, shot
 
@@ -158,3 +158,28 @@ def test_memories_are_listed_and_forgotten(
     status, memories = server.api("GET", "/memories?agent_id=concierge")
     assert status == 200
     assert memories["items"] == []
+
+
+def test_a_failed_answer_says_why_and_the_chat_goes_on(
+    owner_page: Page, server: Server, llm: ScriptServer
+) -> None:
+    page = owner_page
+    status, chat = server.api("POST", "/chats", {"title": "flaky", "agent": {"stream": True}})
+    assert status == 201, chat
+    llm.plan(Fail(400, "the provider refused this request"))
+    page.goto(f"/chat/{chat['id']}")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("first try")
+    box.press("Enter")
+    expect(page.get_by_role("list", name="Messages").get_by_role("alert")).to_contain_text(
+        "refused"
+    )
+    expect(box).to_be_enabled()
+
+    llm.plan(Stream(["Second ", "time lucky."]))
+    box.fill("again")
+    box.press("Enter")
+    expect(page.get_by_test_id("message-assistant").locator(".msg-text")).to_have_text(
+        "Second time lucky."
+    )
+    expect(page.get_by_role("list", name="Messages").get_by_role("alert")).to_have_count(0)

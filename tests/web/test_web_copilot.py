@@ -107,12 +107,15 @@ def test_accept_an_edit_shown_as_a_diff(
     expect(review.get_by_test_id("copilot-change-summary")).to_have_text(
         "Shows the order id and adds an audit step."
     )
+    # the merged preview can not be saved, published or run while it is under review
+    expect(page.get_by_role("button", name="Save")).to_be_disabled()
     shot(page, "copilot-edit-diff")
 
     review.get_by_role("button", name="Accept change").click()
     expect(page.get_by_role("status")).to_contain_text("Copilot change saved as version 2")
     expect(page.locator(".rr-node[data-diff]")).to_have_count(0)
     expect(node(page, "audit")).to_be_visible()
+    expect(page.get_by_role("button", name="Save")).to_be_enabled()
     status, version = server.api("GET", f"/workflows/{workflow_id}/versions/2")
     assert status == 200, version
     notify = next(n for n in version["definition"]["nodes"] if n["id"] == "notify")

@@ -65,6 +65,7 @@ export function ChatThreadPage() {
   const [bases, setBases] = useState<KnowledgeIds>({});
   const [refresh, setRefresh] = useState(0);
   const [streamed, setStreamed] = useState(0);
+  const [failed, setFailed] = useState<Live | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
   const abort = useRef<AbortController | null>(null);
 
@@ -96,6 +97,8 @@ export function ChatThreadPage() {
     setText("");
     let current: Live = { ...EMPTY };
     let tokens = 0;
+    let finished = false;
+    setFailed(null);
     setLive(current);
     const controller = new AbortController();
     abort.current = controller;
@@ -109,6 +112,7 @@ export function ChatThreadPage() {
         if (e.event === "final") {
           setMessages((ms) => [...ms, e.data.message as MessageOut]);
           setStreamed(tokens);
+          finished = true;
           current = { ...EMPTY };
           setLive(null);
           setRefresh((r) => r + 1);
@@ -117,6 +121,11 @@ export function ChatThreadPage() {
         current = apply(current, e);
         setLive(current);
       }, controller.signal);
+      if (!finished) {
+        // the turn failed after streaming began (an "error" event) or the stream was cut
+        setFailed({ ...current, error: current.error || "the answer ended before it was complete" });
+        setLive(null);
+      }
     } catch (err) {
       if (!controller.signal.aborted) setError(err instanceof Error ? err.message : String(err));
       setLive(null);
@@ -147,6 +156,10 @@ export function ChatThreadPage() {
         {live && (
           <MessageView role="assistant" content={live.text} steps={live.steps} citations={live.citations}
             bases={bases} live error={live.error} />
+        )}
+        {failed && (
+          <MessageView role="assistant" content={failed.text} steps={failed.steps} citations={failed.citations}
+            bases={bases} error={failed.error} />
         )}
         {live?.executionId && (
           <li className="muted small">

@@ -1,7 +1,7 @@
 // The copilot inside the editor: generate a draft onto the canvas, edit by an instruction (the
 // JSON Patch shown as marks on the canvas, accepted or rejected), refinement threads.
 import { useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Definition, type VersionOut } from "../api";
 import { tidy } from "../editor/layout";
 import { useEditor } from "../editor/store";
@@ -72,9 +72,11 @@ export function CopilotPanel(props: {
   dirty: boolean;
   initial?: GenerateOut | null;
   onVersion: (v: VersionOut, note: string) => void;
+  /** A change is under review (the canvas shows the merged preview: nothing may save it). */
+  onReview: (active: boolean) => void;
   onClose: () => void;
 }) {
-  const { workflowId, latestVersion, canEdit, dirty, onVersion } = props;
+  const { workflowId, latestVersion, canEdit, dirty, onVersion, onReview } = props;
   const flow = useReactFlow();
   const [status, setStatus] = useState<CopilotStatus | null>(null);
   const [prompt, setPrompt] = useState("");
@@ -86,6 +88,7 @@ export function CopilotPanel(props: {
   const [thread, setThread] = useState<string>("");
   const [history, setHistory] = useState<ThreadMessage[]>([]);
   const setMarks = useDiffMarks((s) => s.setMarks);
+  useEffect(() => onReview(review !== null), [review, onReview]);
 
   useEffect(() => {
     copilot.status().then(setStatus, (e) => setError(messageOf(e)));
@@ -100,8 +103,20 @@ export function CopilotPanel(props: {
     copilot.messages(workflowId, thread).then(setHistory, (e) => setError(messageOf(e)));
   }, [workflowId, thread]);
 
-  // leaving the editor with a change under review drops its marks
-  useEffect(() => () => setMarks({}), [setMarks]);
+  // closing the panel with a change under review drops the change (the saved version returns)
+  const reviewRef = useRef<Review | null>(null);
+  reviewRef.current = review;
+  useEffect(
+    () => () => {
+      const open = reviewRef.current;
+      if (open) {
+        const s = useEditor.getState();
+        s.load(open.base, s.catalog, false);
+      }
+      setMarks({});
+    },
+    [setMarks],
+  );
 
   const layOut = useCallback(async () => {
     const s = useEditor.getState();

@@ -53,6 +53,7 @@ function Editor({ workflowId }: { workflowId: string }) {
   const clipboard = useRef<string>("");
   const generated = (useLocation().state as GeneratedState | null)?.generated ?? null;
   const [showCopilot, setShowCopilot] = useState(generated != null);
+  const [reviewing, setReviewing] = useState(false);
 
   const name = useEditor((s) => s.name);
   const setName = useEditor((s) => s.setName);
@@ -258,7 +259,7 @@ function Editor({ workflowId }: { workflowId: string }) {
         store.getState().redo();
       } else if (k === "s") {
         e.preventDefault();
-        if (canEdit) void save();
+        if (canEdit && !store.getState().readOnly) void save();
       } else if (k === "c") {
         if (copy()) e.preventDefault();
       } else if (k === "a") {
@@ -314,10 +315,10 @@ function Editor({ workflowId }: { workflowId: string }) {
           onClick={() => void tidyUp()}>Tidy up</button>
         <button type="button" aria-label="Copilot" onClick={() => setShowCopilot((v) => !v)}>Copilot</button>
         <button type="button" aria-label="Version history" onClick={() => setShowVersions((v) => !v)}>History</button>
-        <button type="button" aria-label="Save" title="Save (Ctrl+S)" disabled={!canEdit}
+        <button type="button" aria-label="Save" title="Save (Ctrl+S)" disabled={!canEdit || reviewing}
           onClick={() => void save()}>Save</button>
-        <button type="button" aria-label="Publish" disabled={!canEdit} onClick={() => void publish()}>Publish</button>
-        <button type="button" aria-label="Run" className="primary" disabled={!canEdit}
+        <button type="button" aria-label="Publish" disabled={!canEdit || reviewing} onClick={() => void publish()}>Publish</button>
+        <button type="button" aria-label="Run" className="primary" disabled={!canEdit || reviewing}
           onClick={run}>Run</button>
       </div>
       {(status || error || loadMs != null) && (
@@ -387,7 +388,7 @@ function Editor({ workflowId }: { workflowId: string }) {
         </aside>
         {showCopilot && workflow && (
           <CopilotPanel workflowId={workflowId} latestVersion={workflow.latest_version} canEdit={canEdit}
-            dirty={dirty} initial={generated} onClose={() => setShowCopilot(false)}
+            dirty={dirty} initial={generated} onClose={() => setShowCopilot(false)} onReview={setReviewing}
             onVersion={(v, note) => {
               setWorkflow((w) => (w ? { ...w, latest_version: v.number } : w));
               setStatus(`Copilot change saved as version ${v.number}: ${note}`);
