@@ -183,3 +183,41 @@ def test_a_failed_answer_says_why_and_the_chat_goes_on(
         "Second time lucky."
     )
     expect(page.get_by_role("list", name="Messages").get_by_role("alert")).to_have_count(0)
+
+
+def test_chat_with_a_published_chat_workflow(
+    owner_page: Page, server: Server, llm: ScriptServer
+) -> None:
+    """The turn runs on a worker process: the scripted model answers there too."""
+    page = owner_page
+    definition = {
+        "name": "Support desk",
+        "nodes": [
+            {"id": "chat", "type": "trigger.chat"},
+            {"id": "agent", "type": "ai.agent", "params": {
+                "model": "scripted/web", "prompt": "{{ trigger.message }}",
+                "history": "{{ trigger.history }}", "stream": True}},
+        ],
+        "edges": [{"source": "chat", "target": "agent"}],
+    }  # fmt: skip
+    status, made = server.api("POST", "/workflows", definition)
+    assert status == 201, made
+    workflow_id = made["workflow"]["id"]
+    status, published = server.api("POST", f"/workflows/{workflow_id}/versions/1/publish")
+    assert status == 200, published
+    llm.plan(Stream(["Hello from ", "the desk."]))
+
+    page.goto("/chat")
+    page.get_by_label("a published chat workflow").check()
+    expect(page.get_by_label("Workflow", exact=True)).to_have_value(workflow_id)
+    shot(page, "chat-new")
+    page.get_by_role("button", name="Start chat").click()
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    expect(page.get_by_test_id("chat-target")).to_contain_text("workflow")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("hi desk")
+    box.press("Enter")
+    expect(page.get_by_test_id("message-assistant").locator(".msg-text")).to_have_text(
+        "Hello from the desk.", timeout=60_000
+    )
+    assert llm.requests[-1]["messages"][-1]["content"] == "hi desk"
