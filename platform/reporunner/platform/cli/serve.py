@@ -152,7 +152,14 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
         first = await bootstrap_if_empty(session, token)
     app = create_app(settings, resources=resources)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        # open requests (a half-sent upload, an event stream) get the grace period, then are
+        # closed: without a bound, any client could keep the server from stopping (#18)
+        timeout_graceful_shutdown=settings.worker_shutdown_grace_seconds,
     )
     server = uvicorn.Server(config)
     signals.server = server
