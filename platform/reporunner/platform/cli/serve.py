@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import os
 import signal
 import socket
@@ -158,8 +159,9 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
         log_level="warning",
         lifespan="on",
         # open requests (a half-sent upload, an event stream) get the grace period, then are
-        # closed: without a bound, any client could keep the server from stopping (#18)
-        timeout_graceful_shutdown=settings.worker_shutdown_grace_seconds,
+        # closed: without a bound, any client could keep the server from stopping (#18;
+        # uvicorn reads 0 as "no bound", so at least 1 s)
+        timeout_graceful_shutdown=max(1, math.ceil(settings.worker_shutdown_grace_seconds)),
     )
     server = uvicorn.Server(config)
     signals.server = server
