@@ -264,3 +264,32 @@ async def test_creation_can_be_kept_for_instance_admins(settings, fresh_database
     async with AsyncTestClient(create_app(settings.model_copy(update={"database_url": url}))) as c:
         anyone = await c.post("/workspaces", json={"slug": _slug()}, headers=someone.headers)
         assert anyone.status_code == 201, anyone.text
+
+
+async def test_deleting_the_workspace_a_browser_signed_in_to_keeps_it_signed_in(
+    settings, services
+) -> None:
+    user = await make_member(services.database_url, role="owner")
+    async with browser(settings) as client:
+        me = await sign_in(client, user.email)
+        csrf = {"X-CSRF-Token": me["csrf_token"]}
+        made = await client.post(
+            "/workspaces", json={"slug": _slug(), "issue_key": False}, headers=csrf
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["key"] is None
+        new = made.json()["workspace"]
+        no_csrf = await client.post("/workspaces", json={"slug": _slug()})
+        assert no_csrf.status_code == 403
+        too_long = await client.get("/workspace", headers={"X-Workspace": "x" * 500})
+        assert too_long.status_code == 404
+        gone = await client.request(
+            "DELETE", f"/workspaces/{user.workspace_id}", json={"confirm": user.slug},
+            headers=csrf,
+        )  # fmt: skip
+        assert gone.status_code == 200, gone.text
+        now = await client.get("/workspace")
+        assert now.status_code == 200, now.text
+        assert (now.json()["slug"], now.json()["role"]) == (new["slug"], "owner")
+        back = await client.get("/workspace", headers={"X-Workspace": user.slug})
+        assert back.status_code == 404

@@ -8,7 +8,8 @@
   is 404 like every other tenant's id. Rename needs admin, delete needs owner, a confirmation
   equal to the slug, and another workspace of the caller's to go on working in.
 - Deleting removes every row carrying the workspace's id (executions, workflows, knowledge,
-  credentials, memories, chats, keys, memberships, sessions, ...) and its stored originals; the
+  credentials, memories, chats, keys, memberships, invitations, ...) and its stored originals;
+  browser sessions that signed in there move to another workspace of their user (or end). The
   audit log of the workspace is kept, ending with ``workspace.deleted`` (who deleted what, from
   which address).
 """
@@ -20,14 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.platform.auth import Principal, generate_key
 from reporunner.platform.db.base import Base
-from reporunner.platform.db.models import ApiKey, AuditLog, Membership, Workspace
+from reporunner.platform.db.models import ApiKey, AuditLog, BrowserSession, Membership, Workspace
 from reporunner.platform.identity.audit import audit_entry
 from reporunner.platform.identity.errors import OwnerRequired
 from reporunner.platform.identity.schemas import (
@@ -236,6 +237,19 @@ async def delete_workspace(
         raise ConflictError(
             "this is your only workspace; create or join another before deleting it"
         )
+    # browser sessions that started here go on in another workspace of their user
+    elsewhere = (
+        select(Membership.workspace_id)
+        .where(Membership.user_id == BrowserSession.user_id, Membership.workspace_id != ws.id)
+        .order_by(Membership.created_at, Membership.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(BrowserSession)
+        .where(BrowserSession.workspace_id == ws.id)
+        .values(workspace_id=func.coalesce(elsewhere, BrowserSession.workspace_id))
+    )
     deleted: dict[str, int] = {}
     for table in tenant_tables():
         if table.name == AuditLog.__tablename__:
