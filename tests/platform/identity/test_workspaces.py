@@ -177,8 +177,9 @@ async def test_an_api_key_stays_in_its_own_workspace(settings, services) -> None
 
 
 async def test_deleting_a_workspace_removes_its_rows_and_leaves_the_other_untouched(
-    settings, services
+    settings, services, tmp_path
 ) -> None:
+    settings = settings.model_copy(update={"data_dir": tmp_path})
     owner = await make_member(services.database_url, role="owner")
     async with AsyncTestClient(create_app(settings)) as client:
         made = await client.post("/workspaces", json={"slug": _slug()}, headers=owner.headers)
@@ -188,6 +189,13 @@ async def test_deleting_a_workspace_removes_its_rows_and_leaves_the_other_untouc
         doomed_key = {"Authorization": f"Bearer {made.json()['key']}"}
         await fill_workspace(services.database_url, doomed_id, owner.user_id)
         await fill_workspace(services.database_url, owner.workspace_id, owner.user_id)
+        originals = {
+            w: tmp_path / "knowledge" / str(w) / str(uuid.uuid4()) / ("0" * 64) / "a.txt"
+            for w in (doomed_id, owner.workspace_id)
+        }
+        for path in originals.values():
+            path.parent.mkdir(parents=True)
+            path.write_text("original")
         kept_before = await _counts(services.database_url, owner.workspace_id)
         doomed_before = await _counts(services.database_url, doomed_id)
         assert doomed_before["executions"] == 1
@@ -215,6 +223,8 @@ async def test_deleting_a_workspace_removes_its_rows_and_leaves_the_other_untouc
         (k for k in doomed_after if k != "audit_log"), 0
     )
     assert await _counts(services.database_url, owner.workspace_id) == kept_before
+    assert not originals[doomed_id].exists()
+    assert originals[owner.workspace_id].read_text() == "original"
     entries = await _audit(services.database_url, doomed_id)
     assert entries[-1].action == "workspace.deleted"
     assert entries[-1].actor_user_id == owner.user_id

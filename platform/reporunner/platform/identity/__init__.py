@@ -33,6 +33,7 @@ from reporunner.platform.identity.workspaces import (
     delete_workspace,
     is_instance_admin,
     list_workspaces,
+    remove_originals,
     rename_workspace,
     tenant_tables,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "list_members",
     "list_workspaces",
     "remove_member",
+    "remove_originals",
     "rename_workspace",
     "revoke_api_key",
     "tenant_tables",

@@ -45,6 +45,7 @@ __all__ = [
     "delete_workspace",
     "is_instance_admin",
     "list_workspaces",
+    "remove_originals",
     "rename_workspace",
     "tenant_tables",
 ]
@@ -210,9 +211,9 @@ async def delete_workspace(
     body: WorkspaceDelete,
     *,
     address: str,
-    data_dir: Path,
 ) -> dict[str, int]:
-    """Delete the request's workspace and everything in it; rows deleted per table.
+    """Delete the request's workspace and every row in it; rows deleted per table (remove its
+    files with :func:`remove_originals` once this is committed).
 
     Raises:
         NotFoundError: ``workspace_id`` is not the request's workspace.
@@ -262,5 +263,9 @@ async def delete_workspace(
     )  # fmt: skip
     await session.delete(ws)
     await session.flush()
-    shutil.rmtree(data_dir / "knowledge" / str(ws.id), ignore_errors=True)
     return deleted
+
+
+def remove_originals(data_dir: Path, workspace_id: uuid.UUID) -> None:
+    """Delete the stored originals of a deleted workspace (after its rows are committed)."""
+    shutil.rmtree(data_dir / "knowledge" / str(workspace_id), ignore_errors=True)

@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,14 +101,19 @@ class WorkspacesController(Controller):
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
-    ) -> dict[str, int]:
+    ) -> Response[dict[str, int]]:
         """Answers the rows deleted per table. 422 naming ``confirm`` unless it is the slug;
-        409 when it is the caller's only workspace."""
+        409 when it is the caller's only workspace. Stored originals go after the commit."""
         settings = resources.settings
-        return await identity.delete_workspace(
-            transaction, principal, workspace_id, data,
-            address=client_ip(request, settings), data_dir=settings.data_dir,
-        )  # fmt: skip
+        deleted = await identity.delete_workspace(
+            transaction, principal, workspace_id, data, address=client_ip(request, settings)
+        )
+        return Response(
+            deleted,
+            background=BackgroundTask(
+                identity.remove_originals, settings.data_dir, principal.workspace_id
+            ),
+        )
 
 
 class WorkspaceController(Controller):
