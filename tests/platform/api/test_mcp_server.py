@@ -106,7 +106,7 @@ async def call(session: ClientSession, name: str, **arguments: Any) -> tuple[boo
 
 
 async def create_workflow(base_url: str, headers: dict[str, str]) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         response = await http.post("/workflows", content=json.dumps(GREET), headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["workflow"]["id"])
@@ -177,7 +177,7 @@ async def test_run_workflow_queues_a_run_that_a_worker_finishes(
 
 async def test_a_request_without_a_valid_key_gets_401(base_url) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         for headers in ({}, {"Authorization": "Bearer not-a-key"}):
             response = await http.post(
                 "/mcp", json=body, headers={"Accept": "application/json", **headers}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from arq.connections import ArqRedis
 from exec_testnodes import count_key, registry_with_test_nodes
 from sqlalchemy import select, update
@@ -304,6 +305,7 @@ async def test_a_cancel_sent_to_a_dead_worker_still_ends_the_execution(
     assert [(e.event, e.data["status"]) for e in events] == [("execution.finished", "cancelled")]
 
 
+@pytest.mark.timeout(400)  # two waits with hang-guard deadlines, on a possibly loaded machine
 async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
     resources: Resources, tenant_factory, services
 ) -> None:
@@ -334,7 +336,7 @@ async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
                     )
                 )
 
-        await _until(pausing, what="the wait node to start")
+        await _until(pausing, limit=180, what="the wait node to start")
         # every pooled connection of the database dies (a Postgres restart, a failover...)
         with psycopg.connect(services.pg_dsn, autocommit=True) as conn:
             killed = conn.execute(
@@ -347,7 +349,7 @@ async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
         async def ended() -> bool:
             return (await _row(resources, out.id)).status not in ("queued", "running")
 
-        await _until(ended, what="the execution to end")
+        await _until(ended, limit=180, what="the execution to end")
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -203,7 +203,7 @@ async def call(session: ClientSession, tool: str, /, **arguments: Any) -> tuple[
 async def rest_create(
     base_url: str, headers: dict[str, str], definition: dict[str, Any], *, publish: bool
 ) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         response = await http.post(
             "/workflows",
             content=json.dumps(definition),
@@ -216,7 +216,7 @@ async def rest_create(
 
 async def add_viewer(base_url: str, owner_headers: dict[str, str]) -> dict[str, str]:
     """A viewer key of the owner's own workspace."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         response = await http.post(
             "/workspace/members",
             json={"email": f"viewer-{uuid.uuid4().hex[:8]}@example.test", "role": "viewer"},
@@ -312,7 +312,7 @@ async def test_a_declared_input_schema_is_the_tool_schema_and_is_enforced(
             assert ran["status"] == "succeeded", ran
             assert "3x acme" in json.dumps(ran["result"])
 
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         refused = await http.post(
             f"/workflows/{order_id}/executions",
             json={"input": {"customer": "acme", "qty": 0}},
@@ -340,7 +340,8 @@ async def test_a_viewer_sees_and_runs_nothing_it_cannot_through_rest(
     greet_id = await rest_create(base_url, owner.headers, GREET, publish=True)
     viewer = await add_viewer(base_url, owner.headers)
 
-    async with httpx.AsyncClient(base_url=base_url) as http:  # what REST allows a viewer
+    # what REST allows a viewer
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
         listed = await http.get("/workflows", headers=viewer)
         ran = await http.post(f"/workflows/{greet_id}/executions", json={}, headers=viewer)
     assert listed.status_code == 200
