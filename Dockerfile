@@ -22,7 +22,8 @@ COPY knowledge knowledge
 COPY migrations migrations
 COPY --from=web /web/dist web/dist
 RUN pip install -e .
-RUN useradd --create-home reporunner && mkdir -p /data && chown reporunner /data
-USER reporunner
+# a numeric user, so Kubernetes' runAsNonRoot can check it (deploy/kubernetes runs as 1000 too)
+RUN useradd --create-home --uid 1000 reporunner && mkdir -p /data && chown reporunner /data
+USER 1000:1000
 EXPOSE 8000
 CMD ["reporunner", "serve", "--host", "0.0.0.0", "--no-worker"]

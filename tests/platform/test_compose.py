@@ -81,3 +81,16 @@ def test_secrets_are_required_never_defaulted() -> None:
     assert services["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
     for name in ("postgres", "redis"):
         assert "ports" not in services[name], f"{name} must not be published"
+
+
+def test_workers_scale_and_outlast_their_grace() -> None:
+    """`docker compose up --scale worker=4`: nothing fixed per container on the worker (name,
+    host name, published port), and Docker waits longer than the worker's shutdown grace."""
+    services = _compose()["services"]
+    worker = services["worker"]
+    for key in ("container_name", "hostname", "ports"):
+        assert key not in worker, key
+    assert "container_name" not in services["api"]
+    grace = worker["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > 30.0
