@@ -11,7 +11,7 @@ FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
 WORKDIR /app
 # torch first, so sentence-transformers does not pick its own build; pass PyTorch's CPU wheel
-# index as TORCH_INDEX_URL for a small CPU-only image (see README, "Docker")
+# index as TORCH_INDEX_URL for a small CPU-only image (see README, "Deploy")
 ARG TORCH_INDEX_URL=""
 RUN pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
 COPY pyproject.toml README.md ./
