@@ -182,8 +182,9 @@ def load(url: str, concurrency: int, duration: float, warmup: float) -> dict[str
 
 
 def check_answer(url: str, timeout: float = 300) -> None:
-    """One delivery answers as expected; waits (504: no worker answered yet) while the worker
-    processes start, which takes a while on a loaded machine."""
+    """One delivery answers as expected; waits while the system gets ready (504: reporunner's
+    worker processes are still starting, 404: n8n has not activated its webhook yet), which
+    takes a while on a loaded machine."""
     req = urllib.request.Request(
         url, data=BODY.encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
@@ -194,8 +195,9 @@ def check_answer(url: str, timeout: float = 300) -> None:
                 answer = json.loads(resp.read())
             break
         except urllib.error.HTTPError as err:
-            if err.code != 504 or time.monotonic() > deadline:
+            if err.code not in (404, 504) or time.monotonic() > deadline:
                 raise
+            time.sleep(1.0)
     if answer != EXPECTED:
         raise SystemExit(f"{url} answered {answer!r}, expected {EXPECTED!r}")
 

@@ -66,7 +66,12 @@ def test_secrets_are_required_never_defaulted() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     services = _compose()["services"]
     assert "reporunner:reporunner@" not in text
-    for var in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "REPORUNNER_SECRET_KEY"):
+    for var in (
+        "POSTGRES_PASSWORD",
+        "REPORUNNER_DB_PASSWORD",
+        "REDIS_PASSWORD",
+        "REPORUNNER_SECRET_KEY",
+    ):
         assert f"${{{var}:?" in text, var
         assert f"${{{var}:-" not in text, var  # no defaults
         assert f"${{{var}-" not in text, var
@@ -75,7 +80,9 @@ def test_secrets_are_required_never_defaulted() -> None:
     assert postgres["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
     for name in ("migrate", "api", "worker"):
         url = services[name]["environment"]["DATABASE_URL"]
-        assert url.startswith("postgresql://reporunner:${POSTGRES_PASSWORD:?")
+        # the app's own role, never the superuser's password
+        assert url.startswith("postgresql://reporunner:${REPORUNNER_DB_PASSWORD:?")
+        assert "POSTGRES_PASSWORD" not in str(services[name]["environment"])
     redis_cmd = services["redis"]["command"]
     assert redis_cmd[redis_cmd.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
     assert services["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
@@ -94,3 +101,20 @@ def test_workers_scale_and_outlast_their_grace() -> None:
     grace = worker["stop_grace_period"]
     assert grace.endswith("s")
     assert float(grace[:-1]) > 30.0
+
+
+def test_the_app_role_is_not_the_superuser() -> None:
+    """#18: the image's POSTGRES_USER is a superuser; the app connects as `reporunner`, which
+    deploy/postgres/initdb creates (NOSUPERUSER, owner of its database) on the volume's first
+    start. tests/security/test_database_privileges.py runs that script on a real server."""
+    postgres = _compose()["services"]["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] == "postgres"
+    assert "POSTGRES_DB" not in postgres["environment"]  # the script creates it, owned by the app
+    assert "--auth-local=scram-sha-256" in postgres["environment"]["POSTGRES_INITDB_ARGS"]
+    mount = "./deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro"
+    assert mount in postgres["volumes"]
+    script = ROOT / "deploy/postgres/initdb/10-reporunner-role.sh"
+    assert script.stat().st_mode & 0o111, "the entrypoint runs executable scripts"
+    assert "NOSUPERUSER" in script.read_text()
+    # the health check goes over TCP: the set-up server (init scripts) listens on the socket only
+    assert "-h 127.0.0.1" in " ".join(postgres["healthcheck"]["test"])

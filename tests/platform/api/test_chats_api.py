@@ -385,3 +385,25 @@ async def test_a_lock_is_only_released_by_its_holder(resources: Resources) -> No
     await held.release()
     again = await acquire_turn(resources.redis, chat_id)
     await again.release()
+
+
+async def test_chats_are_listed_most_recent_first_per_workspace(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    first = await new_chat(client, tenant.headers, title="first", agent={"model": "scripted/c"})
+    second = await new_chat(client, tenant.headers, title="second", agent={"model": "scripted/c"})
+    llm.plan(Reply("hi"))
+    await say(client, tenant.headers, first, "hello")  # the first is now the most recent
+
+    listed = await client.get("/chats", headers=tenant.headers)
+    assert listed.status_code == 200, listed.text
+    assert [c["id"] for c in listed.json()["items"]] == [first, second]
+    page = (await client.get("/chats?limit=1&offset=1", headers=tenant.headers)).json()
+    assert [c["id"] for c in page["items"]] == [second]
+
+    stranger = await tenant_factory(role="editor")
+    assert (await client.get("/chats", headers=stranger.headers)).json()["items"] == []
+    bad = await client.get("/chats?limit=many", headers=tenant.headers)
+    assert bad.status_code == 400
+    assert "limit" in bad.text

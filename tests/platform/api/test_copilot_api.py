@@ -321,3 +321,49 @@ async def test_copilot_threads_are_not_agent_chats(api, tenant_factory) -> None:
     for response in (got, posted):
         assert response.status_code == 404, response.text
         assert "copilot refinement thread" in response.json()["detail"]
+
+
+async def test_status_says_whether_a_model_is_configured(
+    api, settings: Settings, tenant_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await tenant_factory(role="viewer")
+    ready = await api.get("/copilot/status", headers=tenant.headers)
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"configured": True, "model": "scripted/copilot", "detail": None}
+
+    monkeypatch.delenv("REPORUNNER_LLM_MODEL", raising=False)
+    async with AsyncTestClient(create_app(settings.model_copy(update={"llm_model": None}))) as c:
+        missing = (await c.get("/copilot/status", headers=tenant.headers)).json()
+        bare = await c.get("/copilot/status")  # who may ask: members only
+    assert missing["configured"] is False
+    assert "REPORUNNER_LLM_MODEL" in missing["detail"]
+    assert bare.status_code == 401
+
+
+async def test_copilot_threads_are_listed_per_workflow(api, tenant_factory) -> None:
+    tenant = await tenant_factory(role="editor")
+    workflow_id = await _saved(api, tenant.headers)
+    other_id = await _saved(api, tenant.headers)
+    opened = []
+    for title in ("first", "second"):
+        response = await api.post(
+            f"/workflows/{workflow_id}/copilot/threads", json={"title": title},
+            headers=tenant.headers,
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        opened.append(response.json()["id"])
+    await api.post(f"/workflows/{other_id}/copilot/threads", json={}, headers=tenant.headers)
+
+    listed = await api.get(f"/workflows/{workflow_id}/copilot/threads", headers=tenant.headers)
+    assert listed.status_code == 200, listed.text
+    assert [t["id"] for t in listed.json()] == opened[::-1]
+    assert {t["workflow_id"] for t in listed.json()} == {workflow_id}
+    # copilot threads are not agent chats: GET /chats leaves them out
+    chats = (await api.get("/chats", headers=tenant.headers)).json()["items"]
+    assert not {c["id"] for c in chats} & set(opened)
+
+    stranger = await tenant_factory(role="editor")
+    hidden = await api.get(f"/workflows/{workflow_id}/copilot/threads", headers=stranger.headers)
+    assert hidden.status_code == 404
+    bad = await api.get("/workflows/not-a-uuid/copilot/threads", headers=tenant.headers)
+    assert bad.status_code in (400, 404)

@@ -23,10 +23,12 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.api.clients import anon_bucket
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import create_engine, session_factory
-from reporunner.platform.executions.service import TERMINAL
+from reporunner.platform.executions.events import webhook_wake_key
+from reporunner.platform.executions.service import TERMINAL, execution_now, start_execution
 from reporunner.platform.resources import open_resources
 from reporunner.platform.settings import Settings
 from reporunner.platform.webhooks import Delivery, handle_delivery
+from reporunner.platform.webhooks.service import WebhookNoResponse
 from reporunner.platform.worker import build_worker
 
 SECRET = "whsec-" + "s" * 24
@@ -324,6 +326,84 @@ async def test_respond_node_mode_times_out_without_a_worker(
         response = await client.post(f"/hooks/{tenant.slug}/slow", json={})
     assert response.status_code == 504
     assert response.json()["execution_id"]
+
+
+async def test_a_run_that_ends_without_answering_wakes_its_request(
+    services, hook_settings, tenant_factory
+) -> None:
+    """The worker pushes the wake list when a webhook run ends without an answer (the waiting
+    request then answers 502 without polling the row), and does not when it answered."""
+    tenant = await tenant_factory()
+    await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("mute", response_mode="respond_node"),  # no webhook.respond node
+    )
+    await publish(
+        services.database_url,
+        tenant.workspace_id,
+        hook_workflow("talks", response_mode="respond_node", respond={"respond_with": "no_data"}),
+    )
+    queued = hook_settings.model_copy(update={"queue_name": f"hooks:{uuid.uuid4().hex}"})
+    resources = await open_resources(queued)
+    worker = build_worker(resources, handle_signals=False)
+    running = asyncio.create_task(worker.main())
+
+    def delivery(path: str) -> Delivery:
+        return Delivery(
+            workspace_slug=tenant.slug, path=path, method="POST", headers={}, query={},
+            body=b"{}", content_type="application/json",
+        )  # fmt: skip
+
+    try:
+        with pytest.raises(WebhookNoResponse) as mute:
+            await handle_delivery(resources, delivery("mute"), respond_timeout=60)
+        answered = await handle_delivery(resources, delivery("talks"), respond_timeout=60)
+        talks = await _workflow_of(services.database_url, tenant.workspace_id, "talks")
+        rows = await _executions(services.database_url, str(talks))
+        deadline = time.monotonic() + 20
+        while any(r.status not in TERMINAL for r in rows):
+            assert time.monotonic() < deadline, "the execution never ended"
+            await asyncio.sleep(0.05)
+            rows = await _executions(services.database_url, str(rows[0].workflow_id))
+        wake = await resources.redis.lrange(webhook_wake_key(str(rows[0].id)), 0, -1)
+        # a run nobody waits for: the worker's push stays in the list
+        mute_wf = await _workflow_of(services.database_url, tenant.workspace_id, "mute")
+        alone = await start_execution(
+            resources, tenant.workspace_id, mute_wf, {"body": {}}, trigger_type="webhook"
+        )
+        deadline = time.monotonic() + 20  # the push follows the outcome: wait for it
+        while not (ended := await resources.redis.lrange(webhook_wake_key(str(alone.id)), 0, -1)):
+            assert time.monotonic() < deadline, "nobody pushed the wake list"
+            await asyncio.sleep(0.05)
+        assert (await execution_now(resources, tenant.workspace_id, alone.id)).status == (
+            "succeeded"
+        )
+    finally:
+        await worker.stop(5.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await resources.close()
+    assert mute.value.extra["execution_id"]
+    assert answered.raw  # the webhook.respond node's answer
+    assert answered.status == 200
+    assert b"end" not in wake  # it answered: the answer itself woke the request
+    assert ended == [b"end"]
+
+
+async def _workflow_of(database_url: str, workspace_id: uuid.UUID, path: str) -> uuid.UUID:
+    from reporunner.platform.db.models import Workflow
+
+    engine = create_engine(database_url, pool_size=1)
+    async with session_factory(engine)() as session:
+        found = await session.scalar(
+            select(Workflow.id).where(
+                Workflow.workspace_id == workspace_id, Workflow.name == f"hook {path}"
+            )
+        )
+    await engine.dispose()
+    assert found is not None
+    return found
 
 
 async def test_a_configured_body_field_deduplicates_deliveries(

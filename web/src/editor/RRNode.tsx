@@ -1,5 +1,6 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
+import { useDiffMarks } from "../copilot/marks";
 import { inputPorts, outputPorts } from "./ports";
 import { useEditor, type FlowNode } from "./store";
 
@@ -13,6 +14,7 @@ function RRNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const type = useEditor((s) => s.catalog[spec.type]);
   const problems = useEditor((s) => s.nodeProblems[id]);
   const run = useEditor((s) => s.runs[id]);
+  const mark = useDiffMarks((s) => s.marks[id]);
   const params = spec.params ?? {};
   const ins = inputPorts(type, params);
   const outs = outputPorts(type, params);
@@ -20,8 +22,9 @@ function RRNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const label = spec.name || id;
   return (
     <div
-      className={`rr-node ${selected ? "selected" : ""} ${status ? `st-${status}` : ""} ${problems?.length ? "has-problems" : ""} cat-${type?.category ?? "unknown"}`}
+      className={`rr-node ${selected ? "selected" : ""} ${status ? `st-${status}` : ""} ${problems?.length ? "has-problems" : ""} cat-${type?.category ?? "unknown"}${mark ? ` diff-${mark.kind}` : ""}`}
       data-node-id={id}
+      data-diff={mark?.kind}
       data-status={status || undefined}
       aria-label={`Node ${label} (${type?.display_name ?? spec.type})${status ? `, ${status}` : ""}${problems?.length ? `, ${problems.length} problem(s)` : ""}`}
     >
@@ -30,6 +33,12 @@ function RRNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         {status && <span className={`badge st-${status}`} data-testid="node-status">{status}</span>}
       </div>
       <div className="rr-node-type">{type?.display_name ?? spec.type}</div>
+      {mark && (
+        <div className="rr-node-diff" data-testid="node-diff">
+          {mark.kind}
+          {mark.fields.length ? `: ${mark.fields.join(", ")}` : ""}
+        </div>
+      )}
       {run && (run.duration_ms != null || run.tokens) ? (
         <div className="rr-node-metrics">
           {fmtMs(run.duration_ms)}

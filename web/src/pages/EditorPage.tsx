@@ -13,6 +13,8 @@ import {
   type WorkflowOut,
 } from "../api";
 import { atLeast, useAuth } from "../auth";
+import { CopilotPanel } from "../copilot/CopilotPanel";
+import type { GeneratedState } from "../copilot/DescribeWorkflow";
 import { Canvas } from "../editor/Canvas";
 import { Inspector } from "../editor/Inspector";
 import { tidy } from "../editor/layout";
@@ -47,6 +49,9 @@ function Editor({ workflowId }: { workflowId: string }) {
   const [runInput, setRunInput] = useState<{ schema: RJSFSchema; data: Record<string, unknown> } | null>(null);
   const [executionId, setExecutionId] = useState<string | null>(null);
   const clipboard = useRef<string>("");
+  const generated = (useLocation().state as GeneratedState | null)?.generated ?? null;
+  const [showCopilot, setShowCopilot] = useState(generated != null);
+  const [reviewing, setReviewing] = useState(false);
 
   const name = useEditor((s) => s.name);
   const setName = useEditor((s) => s.setName);
@@ -244,7 +249,7 @@ function Editor({ workflowId }: { workflowId: string }) {
         store.getState().redo();
       } else if (k === "s") {
         e.preventDefault();
-        if (canEdit) void save();
+        if (canEdit && !store.getState().readOnly) void save();
       } else if (k === "c") {
         if (copy()) e.preventDefault();
       } else if (k === "a") {
@@ -301,11 +306,12 @@ function Editor({ workflowId }: { workflowId: string }) {
           onClick={() => setPasteOpen((o) => !o)}>Paste…</button>
         <button type="button" aria-label="Tidy up" disabled={!canEdit || !nodeCount}
           onClick={() => void tidyUp()}>Tidy up</button>
+        <button type="button" aria-label="Copilot" onClick={() => setShowCopilot((v) => !v)}>Copilot</button>
         <button type="button" aria-label="Version history" onClick={() => setShowVersions((v) => !v)}>History</button>
-        <button type="button" aria-label="Save" title="Save (Ctrl+S)" disabled={!canEdit}
+        <button type="button" aria-label="Save" title="Save (Ctrl+S)" disabled={!canEdit || reviewing}
           onClick={() => void save()}>Save</button>
-        <button type="button" aria-label="Publish" disabled={!canEdit} onClick={() => void publish()}>Publish</button>
-        <button type="button" aria-label="Run" className="primary" disabled={!canEdit}
+        <button type="button" aria-label="Publish" disabled={!canEdit || reviewing} onClick={() => void publish()}>Publish</button>
+        <button type="button" aria-label="Run" className="primary" disabled={!canEdit || reviewing}
           onClick={run}>Run</button>
       </div>
       {(status || error || loadMs != null) && (
@@ -373,6 +379,15 @@ function Editor({ workflowId }: { workflowId: string }) {
             </div>
           )}
         </aside>
+        {showCopilot && workflow && (
+          <CopilotPanel workflowId={workflowId} latestVersion={workflow.latest_version} canEdit={canEdit}
+            dirty={dirty} initial={generated} onClose={() => setShowCopilot(false)} onReview={setReviewing}
+            onVersion={(v, note) => {
+              setWorkflow((w) => (w ? { ...w, latest_version: v.number } : w));
+              setStatus(`Copilot change saved as version ${v.number}: ${note}`);
+              setVersionsKey((k) => k + 1);
+            }} />
+        )}
         {showVersions && (
           <VersionsPanel workflowId={workflowId} refreshKey={versionsKey} canEdit={canEdit}
             onRestore={restore} onPublish={(n) => publish(n)} onClose={() => setShowVersions(false)} />

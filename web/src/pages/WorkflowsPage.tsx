@@ -3,6 +3,7 @@ import { Link, useNavigate } from "react-router-dom";
 import { ApiError, api, type WorkflowOut } from "../api";
 import { preloadEditor } from "../shell/lazyPages";
 import { atLeast, useAuth } from "../auth";
+import { DescribeWorkflow } from "../copilot/DescribeWorkflow";
 
 const BLANK = {
   name: "New workflow",
@@ -34,6 +35,7 @@ export function WorkflowsPage() {
   const [error, setError] = useState("");
   const [importOpen, setImportOpen] = useState(false);
   const [paste, setPaste] = useState("");
+  const [describeOpen, setDescribeOpen] = useState(false);
 
   const load = useCallback(() => {
     api.workflows(showArchived).then(setItems, (e) => setError(describe(e)));
@@ -117,9 +119,14 @@ export function WorkflowsPage() {
             <button type="button" aria-label="Import workflow" onClick={() => setImportOpen((o) => !o)}>
               Import
             </button>
+            <button type="button" onClick={() => setDescribeOpen((o) => !o)}>
+              Describe a workflow
+            </button>
           </>
         )}
+        <Link to="/chat">Chat</Link>
       </div>
+      {describeOpen && <DescribeWorkflow onClose={() => setDescribeOpen(false)} />}
       {importOpen && (
         <div className="import-box" role="region" aria-label="Import a definition">
           <label>

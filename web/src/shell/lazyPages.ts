@@ -37,6 +37,9 @@ export const AccountPage = page(() => import("../pages/AccountPage").then((m) =>
 export const KnowledgePage = page(() => import("../knowledge/KnowledgePage").then((m) => m.KnowledgePage));
 export const BasePage = page(() => import("../knowledge/BasePage").then((m) => m.BasePage));
 export const SettingsPage = page(() => import("../settings/SettingsPage").then((m) => m.SettingsPage));
+export const ChatHome = page(() => import("../chat/ChatHome").then((m) => m.ChatHome));
+export const ChatThreadPage = page(() => import("../chat/ChatThread").then((m) => m.ChatThreadPage));
+export const MemoriesPage = page(() => import("../chat/Memories").then((m) => m.MemoriesPage));
 export const LoginPage = page(() => import("../pages/SignIn").then((m) => m.LoginPage));
 export const SetupPage = page(() => import("../pages/SignIn").then((m) => m.SetupPage));
 export const InvitePage = page(() => import("../pages/SignIn").then((m) => m.InvitePage));

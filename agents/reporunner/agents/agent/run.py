@@ -49,7 +49,8 @@ class AgentResult:
         answer: The final text answer.
         output: The validated JSON answer when ``output_schema`` was set, else None.
         messages: The whole conversation of the turn (system prompt included).
-        steps: One record per tool call (tool, arguments, ok, error, executed...).
+        steps: One record per tool call (tool, arguments, ok, output preview, error, citations,
+            executed...), stored with a chat answer so that a reload shows each step.
         citations: Knowledge passages the answer may cite (document, page, heading, chunk id).
         usage: Tokens and cost, sub-agents and summaries included.
         iterations: Model calls made.

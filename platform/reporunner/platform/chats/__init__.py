@@ -5,6 +5,7 @@ from reporunner.platform.chats.providers import llm_provider, memory_provider, r
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
+    ChatPage,
     MemoryOut,
     MemoryPage,
     MessageIn,
@@ -15,6 +16,7 @@ from reporunner.platform.chats.service import (
     Turn,
     create_chat,
     get_chat,
+    list_chats,
     list_messages,
     node_services,
     run_turn,
@@ -24,6 +26,7 @@ from reporunner.platform.chats.service import (
 __all__ = [
     "ChatCreate",
     "ChatOut",
+    "ChatPage",
     "MemoryOut",
     "MemoryPage",
     "MessageIn",
@@ -33,6 +36,7 @@ __all__ = [
     "create_chat",
     "delete_memory",
     "get_chat",
+    "list_chats",
     "list_memories",
     "list_messages",
     "llm_provider",

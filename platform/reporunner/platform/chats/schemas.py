@@ -13,6 +13,7 @@ from reporunner.agents.agent import AgentSpec
 __all__ = [
     "ChatCreate",
     "ChatOut",
+    "ChatPage",
     "MemoryOut",
     "MemoryPage",
     "MessageIn",
@@ -79,6 +80,12 @@ class ChatOut(_Model):
     credentials: dict[str, str] = Field(description="Bound credential ids by type (no secrets).")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="Last message time.")
+
+
+class ChatPage(_Model):
+    """Chat threads, the most recently active first."""
+
+    items: list[ChatOut] = Field(description="Threads.")
 
 
 class MessageIn(_Model):

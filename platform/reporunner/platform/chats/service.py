@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
@@ -33,11 +33,12 @@ from reporunner.platform.chats.providers import AGENT_PROVIDERS
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
+    ChatPage,
     MessageIn,
     MessageOut,
     MessagePage,
 )
-from reporunner.platform.chats.threads import Turn, get_thread, message_out
+from reporunner.platform.chats.threads import COPILOT_THREAD_AGENT, Turn, get_thread, message_out
 from reporunner.platform.chats.turn_lock import acquire_turn
 from reporunner.platform.chats.workflow_turn import workflow_turn
 from reporunner.platform.db.models import ChatMessage, ChatThread
@@ -50,6 +51,7 @@ __all__ = [
     "Turn",
     "create_chat",
     "get_chat",
+    "list_chats",
     "list_messages",
     "node_services",
     "run_turn",
@@ -121,6 +123,24 @@ async def create_chat(
     await session.flush()
     await session.refresh(row)
     return _chat_out(row)
+
+
+async def list_chats(
+    session: AsyncSession, workspace_id: uuid.UUID, *, limit: int = 50, offset: int = 0
+) -> ChatPage:
+    """The workspace's agent and workflow chats, the most recently active first (the copilot's
+    refinement threads are listed under their workflow instead)."""
+    query = (
+        select(ChatThread)
+        .where(
+            ChatThread.workspace_id == workspace_id,
+            or_(ChatThread.agent_id.is_(None), ChatThread.agent_id != COPILOT_THREAD_AGENT),
+        )
+        .order_by(ChatThread.updated_at.desc(), ChatThread.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return ChatPage(items=[_chat_out(row) for row in (await session.execute(query)).scalars()])
 
 
 async def get_chat(session: AsyncSession, workspace_id: uuid.UUID, chat_id: uuid.UUID) -> ChatOut:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import os
 import signal
 import socket
@@ -153,7 +154,15 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
         first = await bootstrap_if_empty(session, token)
     app = create_app(settings, resources=resources)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        # open requests (a half-sent upload, an event stream) get the grace period, then are
+        # closed: without a bound, any client could keep the server from stopping (#18;
+        # uvicorn reads 0 as "no bound", so at least 1 s)
+        timeout_graceful_shutdown=max(1, math.ceil(settings.worker_shutdown_grace_seconds)),
     )
     server = uvicorn.Server(config)
     signals.server = server

@@ -39,7 +39,13 @@ from reporunner.platform.db.models import ChatMessage, ChatThread
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
-__all__ = ["COPILOT_AGENT_ID", "create_thread", "list_thread_messages", "post_turn"]
+__all__ = [
+    "COPILOT_AGENT_ID",
+    "create_thread",
+    "list_thread_messages",
+    "list_threads",
+    "post_turn",
+]
 
 COPILOT_AGENT_ID = "copilot"
 _KEY = "copilot_workflow_id"
@@ -99,6 +105,27 @@ async def create_thread(
     await session.flush()
     await session.refresh(row)
     return _thread_out(row)
+
+
+async def list_threads(
+    session: AsyncSession, workspace_id: uuid.UUID, workflow_id: uuid.UUID
+) -> list[ThreadOut]:
+    """The workflow's refinement chats, the most recently active first.
+
+    Raises:
+        NotFoundError: no such workflow in the workspace.
+    """
+    await workflows.get_workflow(session, workspace_id, workflow_id)
+    query = (
+        select(ChatThread)
+        .where(
+            ChatThread.workspace_id == workspace_id,
+            ChatThread.agent_id == COPILOT_AGENT_ID,
+            ChatThread.agent_config[_KEY].astext == str(workflow_id),
+        )
+        .order_by(ChatThread.updated_at.desc(), ChatThread.id)
+    )
+    return [_thread_out(row) for row in (await session.execute(query)).scalars()]
 
 
 def _proposal(message: ChatMessage) -> dict[str, Any] | None:

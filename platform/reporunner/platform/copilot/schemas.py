@@ -18,6 +18,7 @@ __all__ = [
     "GenerateRequest",
     "MissingCredentialOut",
     "PatchRequest",
+    "StatusOut",
     "ThreadCreate",
     "ThreadMessageOut",
     "ThreadOut",
@@ -28,6 +29,16 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class StatusOut(_Model):
+    """Whether the copilot can answer, and if not what to set."""
+
+    configured: bool = Field(description="A default model is set and its provider key found.")
+    model: str | None = Field(description="The default model (REPORUNNER_LLM_MODEL), if set.")
+    detail: str | None = Field(
+        description="When not configured: one line naming the setting to set."
+    )
 
 
 class GenerateRequest(_Model):

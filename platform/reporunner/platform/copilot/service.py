@@ -18,6 +18,7 @@ from reporunner.agents.copilot import (
     GenerationResult,
     apply_patch,
 )
+from reporunner.agents.errors import LLMNotConfigured
 from reporunner.agents.llm import LLMClient, resolve_llm_config
 from reporunner.nodes.catalog import catalog
 from reporunner.nodes.errors import ConflictError, Problem
@@ -31,6 +32,7 @@ from reporunner.platform.copilot.schemas import (
     GenerateRequest,
     MissingCredentialOut,
     PatchRequest,
+    StatusOut,
 )
 from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import WorkflowDefinition, parse_definition, validate
@@ -41,6 +43,7 @@ from reporunner.platform.workflows.schemas import VersionOut
 __all__ = [
     "apply_workflow_patch",
     "build_copilot",
+    "copilot_status",
     "edit_workflow",
     "generate_workflow",
     "registry_catalog",
@@ -86,6 +89,15 @@ def build_copilot(
         definition_schema=WorkflowDefinition.model_json_schema(),
         normalize=_stored_form,
     )
+
+
+def copilot_status(settings: Settings) -> StatusOut:
+    """Whether the default model resolves (set, with its provider key), without calling it."""
+    try:
+        resolve_llm_config(settings.llm_model)
+    except LLMNotConfigured as err:
+        return StatusOut(configured=False, model=settings.llm_model, detail=err.detail)
+    return StatusOut(configured=True, model=settings.llm_model, detail=None)
 
 
 def _stored_form(definition: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ __all__ = [
     "publish_events",
     "read_events",
     "stream_key",
+    "wake_webhook_waiters",
+    "webhook_wake_key",
 ]
 
 CANCEL_CHANNEL = "reporunner:executions:cancel"
@@ -45,6 +47,28 @@ def channel(execution_id: str) -> str:
 def stream_key(execution_id: str) -> str:
     """Redis stream that keeps one execution's events for replay."""
     return f"reporunner:execution:{execution_id}:stream"
+
+
+WEBHOOK_WAKE_TTL_SECONDS = 3600
+
+
+def webhook_wake_key(execution_id: str) -> str:
+    """List a webhook request waiting for its execution's answer blocks on (``BLPOP``): pushed
+    when a ``webhook.respond`` node answers and when the execution ends or parks."""
+    return f"reporunner:webhook:wake:{execution_id}"
+
+
+async def wake_webhook_waiters(redis: Redis, execution_id: str) -> None:
+    """Wake the requests waiting for a webhook execution that ended (or parked) without
+    needing them to poll its row; best effort (they also look every few seconds)."""
+    key = webhook_wake_key(execution_id)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, "end")
+            pipe.expire(key, WEBHOOK_WAKE_TTL_SECONDS)
+            await pipe.execute()
+    except Exception:
+        pass  # the waiters' own look at the row finds the end a little later
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ReporunnerError
 from reporunner.nodes.registry import NodeRegistry
+from reporunner.nodes.services import WEBHOOK_RESPONSE
 from reporunner.platform.db.models.workflows import Execution, NodeRun, WorkflowVersion
 from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import (
@@ -38,6 +39,7 @@ from reporunner.platform.engine.durability import durability_of, langgraph_durab
 from reporunner.platform.engine.execute import bound_ports
 from reporunner.platform.executions.credentials import resolve_for_run
 from reporunner.platform.executions.db_hooks import MAX_RECORD_BYTES, DatabaseHooks, EventSink
+from reporunner.platform.executions.events import wake_webhook_waiters
 from reporunner.platform.executions.node_services import RunInfo, ServiceProvider, build_services
 from reporunner.platform.executions.queue import enqueue_execution
 from reporunner.platform.resources import Resources
@@ -315,6 +317,8 @@ async def _publish_finished(
     if error is not None:
         data["error"] = error
     await sink.publish("execution.finished", data)
+    if row.trigger_type == "webhook":
+        await wake_webhook_waiters(resources.redis, str(row.id))
 
 
 async def _pending_resume(
@@ -385,6 +389,8 @@ async def _run_with(
         state.registry,
         row.trigger_type,
     )
+    services = build_services(resources, row.workspace_id, info, state.providers)
+    responder = services.get(WEBHOOK_RESPONSE)
     resume = await _pending_resume(row, compiled, state.checkpointer)
     result = await run_execution(
         compiled,
@@ -393,7 +399,7 @@ async def _run_with(
         trigger=dict(row.trigger),
         checkpointer=state.checkpointer,
         hooks=hooks,
-        services=build_services(resources, row.workspace_id, info, state.providers),
+        services=services,
         credentials=credentials,
         resume=resume,
         cancel_event=cancel,
@@ -410,4 +416,6 @@ async def _run_with(
     hooks.first_claim = row.started_at == row.heartbeat_at
     if await _finish(resources, row, state.worker_id, result, hooks):
         await hooks.flush_finished(result.status, result.error)
+        if row.trigger_type == "webhook" and not getattr(responder, "answered", False):
+            await wake_webhook_waiters(resources.redis, str(row.id))  # no answer will come
     return result.status

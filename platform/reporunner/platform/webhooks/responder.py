@@ -1,7 +1,8 @@
 """``webhook.respond`` across processes: the worker stores the answer, the API waits for it.
 
 The answer of an execution lives in Redis under one key, written once (``SET NX``) with a
-time-to-live; a list next to it wakes the waiting API request (``BLPOP``). A duplicate delivery
+time-to-live; a list next to it wakes the waiting API request (``BLPOP``), pushed when the
+answer is stored and, by the worker, when the execution ends or parks. A duplicate delivery
 of the same webhook (same idempotency key) finds the same execution and reads the same answer.
 """
 
@@ -12,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,6 +24,7 @@ from reporunner.nodes.services import WEBHOOK_RESPONSE
 from reporunner.platform.db.models import Execution
 from reporunner.platform.db.session import transaction
 from reporunner.platform.engine.context import current_call
+from reporunner.platform.executions.events import webhook_wake_key
 from reporunner.platform.resources import Resources
 
 __all__ = [
@@ -35,15 +37,15 @@ __all__ = [
 ]
 
 RESPONSE_TTL_SECONDS = 3600
+LOOK_SECONDS = 3.0
+"""How long a waiting request trusts the wake list before it reads the execution's row (a
+worker that died cannot push it; the reaper's re-run answers or ends later). Below the Redis
+client's 5 s socket timeout, which a longer ``BLPOP`` would run into."""
 _DROPPED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
 def _key(execution_id: str) -> str:
     return f"reporunner:webhook:response:{execution_id}"
-
-
-def _wake_key(execution_id: str) -> str:
-    return f"reporunner:webhook:wake:{execution_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class RedisWebhookResponder:
     resources: Resources
     execution_id: uuid.UUID
     trigger_type: str | None = None
+    answered: bool = field(default=False, init=False)
+    """Set once this run's answer is stored (the worker then need not wake the request)."""
 
     async def respond(self, status: int, headers: Mapping[str, str], body: Any) -> None:
         """Store the answer for the waiting webhook request.
@@ -107,13 +111,14 @@ class RedisWebhookResponder:
         async with redis.pipeline(transaction=True) as pipe:
             answer = _encode(status, headers, body, node)
             pipe.set(_key(key), answer, nx=True, ex=RESPONSE_TTL_SECONDS)
-            pipe.rpush(_wake_key(key), "1")
-            pipe.expire(_wake_key(key), RESPONSE_TTL_SECONDS)
+            pipe.rpush(webhook_wake_key(key), "1")
+            pipe.expire(webhook_wake_key(key), RESPONSE_TTL_SECONDS)
             stored, *_ = await pipe.execute()
         if not stored:
             raw = await redis.get(_key(key))
             if raw is None or not node or json.loads(raw).get("node") != node:
                 raise ConflictError("this execution has already answered its webhook; respond once")
+        self.answered = True
 
 
 async def read_response(redis: Redis, execution_id: str) -> StoredResponse | None:
@@ -159,8 +164,10 @@ async def wait_for_response(
         if remaining <= 0 or (not first and await ended()):
             return await read_response(resources.redis, key)
         first = False
-        wait = max(1, int(min(remaining, 1.0) + 0.999))
-        await resources.redis.blpop([_wake_key(key)], timeout=wait)  # type: ignore[misc]
+        # the worker pushes the wake list when the run answers and when it ends or parks, so
+        # the row is read only after a wake-up without an answer or every LOOK_SECONDS
+        wait = max(1, int(min(remaining, LOOK_SECONDS) + 0.999))
+        await resources.redis.blpop([webhook_wake_key(key)], timeout=wait)  # type: ignore[misc]
 
 
 def webhook_response_provider(

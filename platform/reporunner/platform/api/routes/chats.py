@@ -17,7 +17,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,11 +26,13 @@ from reporunner.platform.auth import Principal, requires
 from reporunner.platform.chats import (
     ChatCreate,
     ChatOut,
+    ChatPage,
     MessageIn,
     MessagePage,
     Turn,
     create_chat,
     get_chat,
+    list_chats,
     list_messages,
     run_turn,
     start_turn,
@@ -62,6 +64,23 @@ class ChatController(Controller):
         """201 with the thread; 404 for another workspace's workflow; 422 when the workflow
         has no Chat trigger."""
         return await create_chat(transaction, principal.workspace_id, principal.user_id, data)
+
+    @get("/", summary="List chat threads (most recently active first)")
+    async def list_(
+        self,
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> ChatPage:
+        """Agent and workflow chats of the workspace; copilot threads are listed under their
+        workflow (``/workflows/{id}/copilot/threads``)."""
+        return await list_chats(
+            transaction,
+            principal.workspace_id,
+            limit=max(1, min(limit, 200)),
+            offset=max(0, offset),
+        )
 
     @get("/{chat_id:uuid}", summary="Get a chat thread")
     async def get_one(

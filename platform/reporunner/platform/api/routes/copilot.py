@@ -1,5 +1,6 @@
 """The copilot API: ``POST /workflows/generate``, ``POST /workflows/{id}/edit``,
-``POST /workflows/{id}/patch`` and refinement chats under ``/workflows/{id}/copilot/threads``.
+``POST /workflows/{id}/patch``, refinement chats under ``/workflows/{id}/copilot/threads``
+and ``GET /copilot/status`` (is a model configured).
 
 Generation and edits answer only with valid definitions; when the model's last repair round
 is still invalid the answer is 422 (``copilot_failed``) with the remaining problems. No model
@@ -128,6 +129,18 @@ class CopilotController(Controller):
         )  # fmt: skip
 
     @get(
+        "/{workflow_id:uuid}/copilot/threads",
+        summary="The workflow's copilot chats, the most recently active first",
+    )
+    async def threads(
+        self,
+        workflow_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+    ) -> list[svc.ThreadOut]:
+        return await svc.list_threads(transaction, principal.workspace_id, workflow_id)
+
+    @get(
         "/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages",
         summary="The instructions and proposals of a copilot chat",
     )
@@ -143,4 +156,11 @@ class CopilotController(Controller):
         )
 
 
-route_handlers = [CopilotController]
+@get("/copilot/status", tags=["copilot"], summary="Whether a model is configured for the copilot")
+async def copilot_status(resources: NamedDependency[Resources]) -> svc.StatusOut:
+    """``configured: false`` with ``detail`` naming the setting to set (the web app shows it
+    instead of the prompt box); no model is called."""
+    return svc.copilot_status(resources.settings)
+
+
+route_handlers = [CopilotController, copilot_status]
