@@ -241,6 +241,11 @@ class Settings(BaseSettings):
         description="A browser session ends this long after sign-in however much it is used "
         "(hours); the cookie's Max-Age.",
     )
+    workspace_creation: Literal["anyone", "admins"] = Field(
+        default="anyone",
+        description="Who may create workspaces with POST /workspaces: 'anyone' signed in, or "
+        "'admins' (instance admins: the owners of the oldest workspace).",
+    )
     invitation_ttl_hours: float = Field(
         default=168.0, gt=0, description="How long an invitation link stays valid (hours)."
     )

@@ -124,6 +124,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "kb_id": str(kb.id),
                 "doc_id": str(doc.id),
                 "user_id": str(user_id),
+                "workspace_id": str(workspace_id),
                 "number": "1",
             }
     finally:

@@ -6,16 +6,19 @@ needs a row in ``fill_workspace`` (the test says so), a new write route needs no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import uuid
 from typing import Any
 
+import pytest
 from identity_testkit import MINIMAL_DEFINITION, fill_workspace
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.db.models import ApiKey, Membership, Workflow
+from reporunner.platform.db.models import ApiKey, Membership, Workflow, Workspace
 from reporunner.platform.db.session import create_engine, session_factory
 
 # /auth/*: sign-in, set-up and invitation links act on their token, not on a role;
@@ -43,10 +46,13 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/schedules/{schedule_id:uuid}"): {"missed_policy": "run_once"},
     ("PATCH", "/mcp-servers/{server_id:uuid}"): {"description": "renamed"},
     ("PATCH", "/widgets/{widget_id:uuid}"): {"greeting": "changed"},
+    ("PATCH", "/workspaces/{workspace_id:uuid}"): {"name": "renamed"},
+    ("DELETE", "/workspaces/{workspace_id:uuid}"): {"confirm": "anything"},
     ("POST", "/workflows/{workflow_id:uuid}/copilot/threads/{thread_id:uuid}/messages"): {
         "message": "add a node"
     },
     ("POST", "/workflows/{workflow_id:uuid}/edit"): {"instruction": "add a node"},
+    ("POST", "/workflows/{workflow_id:uuid}/preview"): {"node_id": "start", "params": {}},
     ("POST", "/workflows/{workflow_id:uuid}/patch"): {
         "base_version": 1,
         "patch": [{"op": "replace", "path": "/name", "value": "x"}],
@@ -57,8 +63,10 @@ BODIES: dict[tuple[str, str], Any] = {
 VIEWER_MAY = {
     ("POST", "/workflows/validate"),
     ("POST", "/knowledge-bases/{kb_id:uuid}/search"),
+    ("POST", "/workflows/{workflow_id:uuid}/preview"),  # renders, changes nothing
     ("POST", "/api-keys"),
     ("POST", "/api-keys/{key_id:uuid}/revoke"),
+    ("POST", "/workspaces"),  # any signed-in user creates a workspace (test_workspaces.py)
 }
 
 
@@ -84,14 +92,28 @@ def _routes(app: Any) -> list[tuple[str, str]]:
     return found
 
 
+async def _made_through_the_api(client: AsyncTestClient, maker: Any) -> Any:
+    """A workspace that ``maker`` creates with POST /workspaces, as a tenant with its key."""
+    slug = f"api-{uuid.uuid4().hex[:10]}"
+    made = await client.post("/workspaces", json={"slug": slug}, headers=maker.headers)
+    assert made.status_code == 201, made.text
+    ws = made.json()["workspace"]
+    return dataclasses.replace(
+        maker, workspace_id=uuid.UUID(ws["id"]), slug=slug, key=made.json()["key"]
+    )
+
+
+@pytest.mark.parametrize("made_by", ["first start", "POST /workspaces"])
 async def test_ids_of_another_workspace_are_not_found_on_every_route(
-    services, settings, tenant_factory
+    services, settings, tenant_factory, made_by
 ) -> None:
     a, b = await tenant_factory(role="owner"), await tenant_factory(role="owner")
-    rows = await fill_workspace(services.database_url, b.workspace_id, b.user_id)
     app = create_app(settings)
     walked = []
     async with AsyncTestClient(app) as client:
+        if made_by == "POST /workspaces":
+            a, b = await _made_through_the_api(client, a), await _made_through_the_api(client, b)
+        rows = await fill_workspace(services.database_url, b.workspace_id, b.user_id)
         for method, path in _routes(app):
             if ":uuid}" not in path:  # ids are uuids; other params name no tenant row
                 continue
@@ -115,6 +137,8 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
     assert "POST /api-keys/{key_id:uuid}/revoke" in walked
     assert "PATCH /schedules/{schedule_id:uuid}" in walked
     assert "DELETE /widgets/{widget_id:uuid}" in walked
+    assert "DELETE /workspaces/{workspace_id:uuid}" in walked
+    assert "PATCH /workspaces/{workspace_id:uuid}" in walked
     # and nothing of B changed
     engine = create_engine(services.database_url, pool_size=1)
     async with session_factory(engine)() as session:
@@ -130,6 +154,11 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
     assert key.revoked_at is None
     assert member is not None
     assert member.role == "owner"
+    async with session_factory(engine)() as session:
+        workspace = await session.get(Workspace, b.workspace_id)
+    await engine.dispose()
+    assert workspace is not None
+    assert workspace.name == b.slug
 
 
 async def test_filters_naming_another_workspace_return_nothing(

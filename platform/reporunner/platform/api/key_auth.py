@@ -7,7 +7,10 @@ session's CSRF token (:func:`reporunner.platform.auth.check_csrf`). A key is res
 :func:`reporunner.platform.auth.authenticate_key`; every failed lookup counts in the caller's
 ``authfail:<ip>`` bucket (``REPORUNNER_ANONYMOUS_RATE_LIMIT_PER_MINUTE``, see
 :mod:`reporunner.platform.api.clients`), and unknown keys are remembered a minute in-process so
-repeating one costs no SQL (a revoked or expired key keeps saying so).
+repeating one costs no SQL (a revoked or expired key keeps saying so). Either principal then
+passes through :func:`reporunner.platform.auth.switch.select_workspace` when the request sends
+``X-Workspace`` (a session switches to another of its user's workspaces; a key may only name
+its own).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from reporunner.platform.api.limits import hit
 from reporunner.platform.auth import (
     KEY_HINT,
     SESSION_COOKIE,
+    Principal,
     UnknownKey,
     authenticate_key,
     authenticate_session,
@@ -30,6 +34,7 @@ from reporunner.platform.auth import (
     hash_key,
 )
 from reporunner.platform.auth.requests import trusted_proxies_of
+from reporunner.platform.auth.switch import WORKSPACE_HEADER, select_workspace
 from reporunner.platform.resources import Resources
 
 __all__ = ["UNKNOWN_KEYS", "ApiKeyAuthMiddleware"]
@@ -54,6 +59,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
                 await self._failed(connection, resources)
                 raise
             check_csrf(connection, csrf)
+            principal = await self._switch(connection, resources, principal)
             return AuthenticationResult(user=principal, auth=principal.session_id)
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -68,7 +74,18 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
                 UNKNOWN_KEYS.add(digest)
             await self._failed(connection, resources)
             raise
+        principal = await self._switch(connection, resources, principal)
         return AuthenticationResult(user=principal, auth=principal.api_key_id)
+
+    @staticmethod
+    async def _switch(
+        connection: ASGIConnection[Any, Any, Any, Any], resources: Resources, principal: Principal
+    ) -> Principal:
+        """The principal in the workspace ``X-Workspace`` names (one path for keys and sessions)."""
+        wanted = connection.headers.get(WORKSPACE_HEADER)
+        if wanted is None:
+            return principal
+        return await select_workspace(resources, principal, wanted)
 
     @staticmethod
     async def _failed(connection: ASGIConnection[Any, Any, Any, Any], resources: Resources) -> None:

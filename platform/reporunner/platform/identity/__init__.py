@@ -12,7 +12,11 @@ from reporunner.platform.identity.schemas import (
     MemberAdded,
     MemberOut,
     MemberUpdate,
+    WorkspaceCreate,
+    WorkspaceCreated,
+    WorkspaceDelete,
     WorkspaceOut,
+    WorkspaceUpdate,
 )
 from reporunner.platform.identity.service import (
     add_member,
@@ -23,6 +27,15 @@ from reporunner.platform.identity.service import (
     list_members,
     remove_member,
     revoke_api_key,
+)
+from reporunner.platform.identity.workspaces import (
+    create_workspace,
+    delete_workspace,
+    is_instance_admin,
+    list_workspaces,
+    remove_originals,
+    rename_workspace,
+    tenant_tables,
 )
 
 __all__ = [
@@ -36,15 +49,26 @@ __all__ = [
     "MemberOut",
     "MemberUpdate",
     "OwnerRequired",
+    "WorkspaceCreate",
+    "WorkspaceCreated",
+    "WorkspaceDelete",
     "WorkspaceOut",
+    "WorkspaceUpdate",
     "add_member",
     "audit_entry",
     "change_member_role",
     "create_api_key",
+    "create_workspace",
+    "delete_workspace",
     "get_workspace",
+    "is_instance_admin",
     "list_api_keys",
     "list_audit",
     "list_members",
+    "list_workspaces",
     "remove_member",
+    "remove_originals",
+    "rename_workspace",
     "revoke_api_key",
+    "tenant_tables",
 ]

@@ -21,7 +21,11 @@ __all__ = [
     "MemberAdded",
     "MemberOut",
     "MemberUpdate",
+    "WorkspaceCreate",
+    "WorkspaceCreated",
+    "WorkspaceDelete",
     "WorkspaceOut",
+    "WorkspaceUpdate",
 ]
 
 RoleName = Literal["viewer", "editor", "admin", "owner"]
@@ -118,4 +122,40 @@ class AuditPage(BaseModel):
     items: list[AuditEntryOut] = Field(description="Entries, newest first.")
     next_cursor: str | None = Field(
         description="Pass as 'cursor' for the next page; null on the last page."
+    )
+
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
+class WorkspaceCreate(_In):
+    slug: str = Field(
+        min_length=1, max_length=64, pattern=SLUG_PATTERN,
+        description="URL name (lower-case letters, digits and inner dashes), unique on the "
+        "instance; webhooks live under /hooks/<slug>/.",
+    )  # fmt: skip
+    name: str = Field(default="", max_length=200, description="Display name (default: the slug).")
+    issue_key: bool = Field(
+        default=True,
+        description="Return a first API key of the caller in the new workspace, shown once "
+        "(API keys act only in their own workspace).",
+    )
+
+
+class WorkspaceCreated(BaseModel):
+    workspace: WorkspaceOut = Field(description="The new workspace; the caller is its owner.")
+    key: str | None = Field(
+        description="The caller's first API key there, shown this once (null if issue_key "
+        "was false)."
+    )
+
+
+class WorkspaceUpdate(_In):
+    name: str = Field(min_length=1, max_length=200, description="New display name.")
+
+
+class WorkspaceDelete(_In):
+    confirm: str = Field(
+        max_length=64,
+        description="The workspace's slug, typed again: deleting removes everything in it.",
     )

@@ -1,17 +1,21 @@
-"""``/workspace``, ``/workspace/members``, ``/api-keys`` and ``/audit``: who may do what."""
+"""``/workspaces``, ``/workspace``, ``/workspace/members``, ``/api-keys`` and ``/audit``: who
+may do what."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.platform import identity
 from reporunner.platform.auth import Principal, requires
+from reporunner.platform.auth.requests import client_ip
 from reporunner.platform.identity import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -21,10 +25,95 @@ from reporunner.platform.identity import (
     MemberAdded,
     MemberOut,
     MemberUpdate,
+    WorkspaceCreate,
+    WorkspaceCreated,
+    WorkspaceDelete,
     WorkspaceOut,
+    WorkspaceUpdate,
 )
+from reporunner.platform.resources import Resources
 
-__all__ = ["ApiKeyController", "AuditController", "WorkspaceController", "route_handlers"]
+__all__ = [
+    "ApiKeyController",
+    "AuditController",
+    "WorkspaceController",
+    "WorkspacesController",
+    "route_handlers",
+]
+
+
+class WorkspacesController(Controller):
+    """Workspaces of the caller's user. Rename and delete act on the request's workspace (the
+    key's own, or ``X-Workspace`` of a browser session); the path id must name it."""
+
+    path = "/workspaces"
+    tags = ["workspace"]  # noqa: RUF012
+
+    @get("/", summary="The workspaces the caller's user belongs to, with its role in each")
+    async def list_(
+        self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
+    ) -> list[WorkspaceOut]:
+        return await identity.list_workspaces(transaction, principal)
+
+    @post("/", summary="Create a workspace; the caller becomes its owner")
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[WorkspaceCreate],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> WorkspaceCreated:
+        """403 ``admins_only`` when ``REPORUNNER_WORKSPACE_CREATION=admins`` and the caller is
+        no instance admin; 409 when the slug is taken."""
+        settings = resources.settings
+        return await identity.create_workspace(
+            transaction, principal, data, creation=settings.workspace_creation,
+            address=client_ip(request, settings),
+        )  # fmt: skip
+
+    @patch("/{workspace_id:uuid}", guards=[requires("admin")], summary="Rename a workspace")
+    async def rename(
+        self,
+        request: Request[Any, Any, Any],
+        workspace_id: FromPath[uuid.UUID],
+        data: JSONBody[WorkspaceUpdate],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> WorkspaceOut:
+        return await identity.rename_workspace(
+            transaction, principal, workspace_id, data,
+            address=client_ip(request, resources.settings),
+        )  # fmt: skip
+
+    @delete(
+        "/{workspace_id:uuid}",
+        guards=[requires("owner")],
+        summary="Delete a workspace and everything in it (owner; confirm with its slug)",
+        status_code=200,
+    )
+    async def delete_(
+        self,
+        request: Request[Any, Any, Any],
+        workspace_id: FromPath[uuid.UUID],
+        data: JSONBody[WorkspaceDelete],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> Response[dict[str, int]]:
+        """Answers the rows deleted per table. 422 naming ``confirm`` unless it is the slug;
+        409 when it is the caller's only workspace. Stored originals go after the commit."""
+        settings = resources.settings
+        deleted = await identity.delete_workspace(
+            transaction, principal, workspace_id, data, address=client_ip(request, settings)
+        )
+        return Response(
+            deleted,
+            background=BackgroundTask(
+                identity.remove_originals, settings.data_dir, principal.workspace_id
+            ),
+        )
 
 
 class WorkspaceController(Controller):
@@ -126,4 +215,4 @@ class AuditController(Controller):
         )  # fmt: skip
 
 
-route_handlers = [WorkspaceController, ApiKeyController, AuditController]
+route_handlers = [WorkspacesController, WorkspaceController, ApiKeyController, AuditController]
