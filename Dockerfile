@@ -11,7 +11,7 @@ FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
 WORKDIR /app
 # torch first, so sentence-transformers does not pick its own build; pass PyTorch's CPU wheel
-# index as TORCH_INDEX_URL for a small CPU-only image (see README, "Docker")
+# index as TORCH_INDEX_URL for a small CPU-only image (see README, "Deploy")
 ARG TORCH_INDEX_URL=""
 RUN pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
 COPY pyproject.toml README.md ./
@@ -22,7 +22,8 @@ COPY knowledge knowledge
 COPY migrations migrations
 COPY --from=web /web/dist web/dist
 RUN pip install -e .
-RUN useradd --create-home reporunner && mkdir -p /data && chown reporunner /data
-USER reporunner
+# a numeric user, so Kubernetes' runAsNonRoot can check it (deploy/kubernetes runs as 1000 too)
+RUN useradd --create-home --uid 1000 reporunner && mkdir -p /data && chown reporunner /data
+USER 1000:1000
 EXPOSE 8000
 CMD ["reporunner", "serve", "--host", "0.0.0.0", "--no-worker"]

@@ -90,6 +90,19 @@ def test_secrets_are_required_never_defaulted() -> None:
         assert "ports" not in services[name], f"{name} must not be published"
 
 
+def test_workers_scale_and_outlast_their_grace() -> None:
+    """`docker compose up --scale worker=4`: nothing fixed per container on the worker (name,
+    host name, published port), and Docker waits longer than the worker's shutdown grace."""
+    services = _compose()["services"]
+    worker = services["worker"]
+    for key in ("container_name", "hostname", "ports"):
+        assert key not in worker, key
+    assert "container_name" not in services["api"]
+    grace = worker["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > 30.0
+
+
 def test_the_app_role_is_not_the_superuser() -> None:
     """#18: the image's POSTGRES_USER is a superuser; the app connects as `reporunner`, which
     deploy/postgres/initdb creates (NOSUPERUSER, owner of its database) on the volume's first

@@ -20,7 +20,7 @@ from reporunner.platform.db.models import Execution, NodeRun
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
-__all__ = ["HTTP", "HttpMetrics", "render_metrics"]
+__all__ = ["HTTP", "HttpMetrics", "queue_figures", "render_metrics"]
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 CACHE_SECONDS = 5.0
@@ -85,6 +85,25 @@ HTTP = HttpMetrics()
 _cache: dict[str, tuple[float, list[str]]] = {}
 
 
+async def queue_figures(resources: Resources) -> tuple[int, int, float]:
+    """Depth, due jobs and the oldest due job's wait (seconds) of the shared arq queue.
+
+    Read from Redis, so every API process reports the same cluster figures. The queue is a
+    sorted set scored by each job's start time (ms): three O(log n) reads, no scan.
+    """
+    name = resources.settings.queue_name
+    now_ms = time.time() * 1000
+    async with resources.redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(name)
+        pipe.zcount(name, "-inf", now_ms)
+        pipe.zrange(name, 0, 0, withscores=True)
+        depth, due, first = await pipe.execute()
+    oldest = 0.0
+    if first and float(first[0][1]) <= now_ms:
+        oldest = round((now_ms - float(first[0][1])) / 1000, 3)
+    return int(depth), int(due), oldest
+
+
 async def _stored(resources: Resources) -> list[str]:
     async with transaction(resources.sessions) as session:
         by_status = (
@@ -109,7 +128,7 @@ async def _stored(resources: Resources) -> list[str]:
                 .group_by(NodeRun.node_type)
             )
         ).all()
-    depth = await resources.redis.zcard(resources.settings.queue_name)
+    depth, due, oldest_age = await queue_figures(resources)
     lines = [
         "# HELP reporunner_executions Executions by status.",
         "# TYPE reporunner_executions gauge",
@@ -127,6 +146,13 @@ async def _stored(resources: Resources) -> list[str]:
         "# HELP reporunner_queue_depth Jobs waiting in the execution queue.",
         "# TYPE reporunner_queue_depth gauge",
         f"reporunner_queue_depth {depth}",
+        "# HELP reporunner_queue_due Jobs in the queue whose start time has come (not deferred).",
+        "# TYPE reporunner_queue_due gauge",
+        f"reporunner_queue_due {due}",
+        "# HELP reporunner_queue_oldest_age_seconds How long the longest-waiting due job has "
+        "waited past its start time (0: none waits).",
+        "# TYPE reporunner_queue_oldest_age_seconds gauge",
+        f"reporunner_queue_oldest_age_seconds {oldest_age}",
         "# HELP reporunner_llm_tokens_total LLM tokens used by executions.",
         "# TYPE reporunner_llm_tokens_total counter",
         f'reporunner_llm_tokens_total{{direction="in"}} {tokens_in}',
