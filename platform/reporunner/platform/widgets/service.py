@@ -203,12 +203,19 @@ async def delete_widget(session: AsyncSession, principal: Principal, widget_id: 
 # -- visitors ------------------------------------------------------------------------------
 
 
-async def public_widget(session: AsyncSession, public_id: str) -> ChatWidget:
-    """The enabled widget ``public_id``.
+async def public_widget(resources: Resources, public_id: str) -> ChatWidget:
+    """The enabled widget ``public_id`` (detached: read its columns, change nothing).
 
     Raises:
         NotFoundError: no such widget, or it is disabled.
     """
+    async with transaction(resources.sessions) as session:
+        row = await _public_widget(session, public_id)
+        session.expunge(row)
+    return row
+
+
+async def _public_widget(session: AsyncSession, public_id: str) -> ChatWidget:
     row = await session.scalar(select(ChatWidget).where(ChatWidget.public_id == public_id))
     if row is None or not row.enabled:
         raise NotFoundError(f"widget '{public_id[:60]}' does not exist or is disabled")
@@ -229,19 +236,20 @@ def _end_user(row: ChatWidget) -> str:
     return f"widget:{row.id}"
 
 
-async def new_visitor_thread(session: AsyncSession, row: ChatWidget) -> uuid.UUID:
+async def new_visitor_thread(resources: Resources, row: ChatWidget) -> uuid.UUID:
     """A new anonymous thread of the widget's workflow; its id is the visitor."""
-    chat = await create_chat(
-        session,
-        row.workspace_id,
-        row.created_by or uuid.UUID(int=0),
-        ChatCreate(
-            title=f"widget {row.name}"[:300],
-            workflow_id=row.workflow_id,
-            end_user_id=f"{_end_user(row)}:{uuid.uuid4().hex}",
-        ),
-    )
-    return chat.id
+    async with transaction(resources.sessions) as session:
+        chat = await create_chat(
+            session,
+            row.workspace_id,
+            row.created_by or uuid.UUID(int=0),
+            ChatCreate(
+                title=f"widget {row.name}"[:300],
+                workflow_id=row.workflow_id,
+                end_user_id=f"{_end_user(row)}:{uuid.uuid4().hex}",
+            ),
+        )
+        return chat.id
 
 
 async def _visitor_thread(session: AsyncSession, row: ChatWidget, visitor: Visitor) -> ChatThread:
@@ -262,25 +270,25 @@ async def _visitor_thread(session: AsyncSession, row: ChatWidget, visitor: Visit
 
 
 async def visitor_history(
-    session: AsyncSession, row: ChatWidget, visitor: Visitor
+    resources: Resources, row: ChatWidget, visitor: Visitor
 ) -> VisitorHistory:
     """The visitor's own user and assistant messages, oldest first."""
-    thread = await _visitor_thread(session, row, visitor)
-    rows = await session.scalars(
-        select(ChatMessage)
-        .where(
-            ChatMessage.thread_id == thread.id,
-            ChatMessage.workspace_id == row.workspace_id,
-            ChatMessage.role.in_(("user", "assistant")),
+    async with transaction(resources.sessions) as session:
+        thread = await _visitor_thread(session, row, visitor)
+        rows = await session.scalars(
+            select(ChatMessage)
+            .where(
+                ChatMessage.thread_id == thread.id,
+                ChatMessage.workspace_id == row.workspace_id,
+                ChatMessage.role.in_(("user", "assistant")),
+            )
+            .order_by(ChatMessage.created_at, ChatMessage.id)
         )
-        .order_by(ChatMessage.created_at, ChatMessage.id)
-    )
-    return VisitorHistory(
-        items=[
+        items = [
             PublicMessage(id=m.id, role=m.role, content=m.content, created_at=m.created_at)
             for m in rows
         ]
-    )
+    return VisitorHistory(items=items)
 
 
 async def start_visitor_turn(
@@ -296,7 +304,7 @@ async def start_visitor_turn(
             still answering.
     """
     async with transaction(resources.sessions) as session:
-        row = await public_widget(session, public_id)
+        row = await _public_widget(session, public_id)
         thread = await _visitor_thread(session, row, visitor)
         try:
             await _check_workflow(session, row.workspace_id, row.workflow_id, "/workflow_id")

@@ -34,7 +34,6 @@ from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import PUBLIC_OPT, Principal, requires
 from reporunner.platform.chats import Turn, run_turn
 from reporunner.platform.db.models import ChatWidget
-from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 from reporunner.platform.widgets import (
     VisitorHistory,
@@ -156,9 +155,7 @@ async def _widget(
 ) -> ChatWidget:
     """The widget, if the request's Origin is one of its allowed origins (or the request comes
     from the widget's own frame page, served from this origin)."""
-    async with transaction(resources.sessions) as session:
-        row = await public_widget(session, public_id)
-        session.expunge(row)
+    row = await public_widget(resources, public_id)
     if not same_origin and not origin_allowed(origin, list(row.allowed_origins)):
         raise _Refused
     return row
@@ -294,11 +291,10 @@ class PublicWidgetController(Controller):
     ) -> Response[Any]:
         """For sites that prefer an iframe to the script tag. Browsers show the page only inside
         a frame of an allowed origin (``frame-ancestors``); a top-level visit gets a 403."""
-        async with transaction(resources.sessions) as session:
-            try:
-                row = await public_widget(session, public_id)
-            except ReporunnerError as err:
-                return problem(err.status, err.code, err.detail, request=request)
+        try:
+            row = await public_widget(resources, public_id)
+        except ReporunnerError as err:
+            return problem(err.status, err.code, err.detail, request=request)
         if request.headers.get("sec-fetch-dest") != "iframe":
             return problem(
                 403, "frame_only",
@@ -324,8 +320,7 @@ class PublicWidgetController(Controller):
                 resources, f"widget-new:{widget.id}:{address}", widget.visitors_per_minute,
                 "this client address",
             )  # fmt: skip
-            async with transaction(resources.sessions) as session:
-                thread_id = await new_visitor_thread(session, widget)
+            thread_id = await new_visitor_thread(resources, widget)
             token, expires = sign_visitor(resources.keyring.current.key, widget.id, thread_id)
             out = VisitorOut(token=token, expires_at=datetime.fromtimestamp(expires, UTC))
             return Response(out, status_code=201, headers=cors)
@@ -342,8 +337,7 @@ class PublicWidgetController(Controller):
         async def answer(widget: ChatWidget, cors: dict[str, str]) -> Response[VisitorHistory]:
             token = _visitor_token(await _body(request))
             visitor = verify_visitor(resources.keyring.current.key, token, widget.id)
-            async with transaction(resources.sessions) as session:
-                items = await visitor_history(session, widget, visitor)
+            items = await visitor_history(resources, widget, visitor)
             return Response(items, headers=cors)
 
         return await _public(request, resources, public_id, answer)
