@@ -253,7 +253,11 @@ def test_api_key_shown_once_then_revoked(owner_page: Page, server: Server) -> No
     page.goto("/settings/audit")
     page.get_by_label("Action").fill("api_key.revoked")
     entries = page.get_by_role("table", name="Audit entries")
-    expect(entries.get_by_role("row").filter(has_text=name)).to_contain_text("api_key.revoked")
+    # the unfiltered page may show first (the key's created and revoked rows): wait for the
+    # filter's answer before reading the row (a locator that matches two rows fails at once)
+    ours = entries.get_by_role("row").filter(has_text=name)
+    expect(ours).to_have_count(1)
+    expect(ours).to_contain_text("api_key.revoked")
     expect(entries.get_by_role("row").filter(has_text="api_key.created")).to_have_count(0)
     page.get_by_label("Actor").select_option(label="owner@example.com")
     expect(entries.get_by_role("row").filter(has_text=name)).to_be_visible()
