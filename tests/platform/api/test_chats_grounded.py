@@ -3,10 +3,7 @@ Chat trigger (run by a worker, its events relayed)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
+from worker_testkit import ThreadWorker
 
 from reporunner.agents.testing import (
     Reply,
@@ -25,9 +23,7 @@ from reporunner.agents.testing import (
 )
 from reporunner.knowledge import KnowledgeStore, StoreKnowledgeService
 from reporunner.platform.api.app import create_app
-from reporunner.platform.resources import open_resources
 from reporunner.platform.settings import Settings
-from reporunner.platform.worker import build_worker
 
 
 @pytest.fixture
@@ -99,44 +95,6 @@ async def test_grounded_answers_carry_citations(
     assert result["citations"][0]["chunk_id"] == citation["chunk_id"]
     stored = (await client.get(f"/chats/{chat}/messages", headers=tenant.headers)).json()
     assert stored["items"][1]["citations"][0]["chunk_id"] == citation["chunk_id"]
-
-
-class ThreadWorker:
-    """An arq worker on its own thread and event loop: the test client blocks the test's loop
-    while the app streams, so a worker there would never get to run."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.task: asyncio.Task[Any] | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self) -> None:
-        resources = await open_resources(self.settings)
-        try:
-            worker = build_worker(resources, burst=False, handle_signals=False)
-            self.task = asyncio.ensure_future(worker.main())
-            self.ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        finally:
-            await resources.close()
-
-    def __enter__(self) -> ThreadWorker:
-        self.thread.start()
-        assert self.ready.wait(30), "the worker did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.task is not None
-        self.loop.call_soon_threadsafe(self.task.cancel)
-        self.thread.join(30)
-        self.loop.close()
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from widget_testkit import (
     AGENT_CHAT,
     ECHO_CHAT,
     SHOP,
-    ThreadWorker,
     new_widget,
     plain,
     published_workflow,
     sse,
     visitor,
 )
+from worker_testkit import ThreadWorker
 
 from reporunner.agents.testing import ScriptedLLM, Stream, scripted_llm
 from reporunner.platform.api.app import create_app

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_testkit import (
     ECHO_CHAT,
     SHOP,
-    ThreadWorker,
     new_widget,
     plain,
     published_workflow,
     sse,
     visitor,
 )
+from worker_testkit import ThreadWorker
 
 from reporunner.platform.api import limits
 from reporunner.platform.api.app import create_app

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import threading
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-
-from reporunner.platform.resources import open_resources
-from reporunner.platform.settings import Settings
-from reporunner.platform.worker import build_worker
 
 SHOP = "https://shop.example"
 
@@ -96,41 +89,3 @@ def plain(body: dict[str, Any], origin: str = SHOP) -> dict[str, Any]:
         "content": json.dumps(body),
         "headers": {"Origin": origin, "Content-Type": "text/plain;charset=UTF-8"},
     }
-
-
-class ThreadWorker:
-    """An arq worker on its own thread and event loop (the test client blocks the test's loop
-    while the app streams, so a worker there would never run)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.task: asyncio.Task[Any] | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self) -> None:
-        resources = await open_resources(self.settings)
-        try:
-            worker = build_worker(resources, burst=False, handle_signals=False)
-            self.task = asyncio.ensure_future(worker.main())
-            self.ready.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-        finally:
-            await resources.close()
-
-    def __enter__(self) -> ThreadWorker:
-        self.thread.start()
-        assert self.ready.wait(30), "the worker did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.task is not None
-        self.loop.call_soon_threadsafe(self.task.cancel)
-        self.thread.join(30)
-        self.loop.close()
