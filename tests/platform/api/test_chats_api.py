@@ -3,13 +3,13 @@ LLM: streamed turns, memory, summaries, workspace credentials, one turn at a tim
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sse_testkit import sse
 
 from reporunner.agents.testing import Reply, ScriptedLLM, Stream, scripted_llm, tool_call
 from reporunner.nodes.errors import ConflictError
@@ -23,21 +23,6 @@ from reporunner.platform.settings import Settings
 def llm() -> Iterator[ScriptedLLM]:
     with scripted_llm() as scripted:
         yield scripted
-
-
-def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """(event, data) pairs of a Server-Sent Events body."""
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events
 
 
 async def new_chat(client: AsyncTestClient, headers: dict[str, str], **body: Any) -> str:

@@ -3,7 +3,6 @@ Chat trigger (run by a worker, its events relayed)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
+from sse_testkit import sse
 from worker_testkit import ThreadWorker
 
 from reporunner.agents.testing import (
@@ -30,20 +30,6 @@ from reporunner.platform.settings import Settings
 def llm() -> Iterator[ScriptedLLM]:
     with scripted_llm() as scripted:
         yield scripted
-
-
-def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events
 
 
 async def test_grounded_answers_carry_citations(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sse_testkit import sse
 from widget_testkit import (
     AGENT_CHAT,
     ECHO_CHAT,
@@ -15,7 +16,6 @@ from widget_testkit import (
     new_widget,
     plain,
     published_workflow,
-    sse,
     visitor,
 )
 from worker_testkit import ThreadWorker

@@ -15,13 +15,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sse_testkit import sse
 from widget_testkit import (
     ECHO_CHAT,
     SHOP,
     new_widget,
     plain,
     published_workflow,
-    sse,
     visitor,
 )
 from worker_testkit import ThreadWorker

@@ -41,21 +41,6 @@ ECHO_CHAT = {
 }
 
 
-def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """(event, data) pairs of a Server-Sent Events body."""
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events
-
-
 async def published_workflow(
     client: AsyncTestClient, headers: dict[str, str], definition: dict[str, Any]
 ) -> str:
