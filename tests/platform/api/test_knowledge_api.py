@@ -14,12 +14,10 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from member_testkit import add_member
 from sqlalchemy import text
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.auth import generate_key
-from reporunner.platform.db.models import ApiKey, Membership, User
-from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.knowledge import kb_channel
 from reporunner.platform.resources import open_resources
 from reporunner.platform.settings import Settings
@@ -483,25 +481,6 @@ async def test_delete_document_removes_its_chunks(
     assert not [p for p in (kb_settings.data_dir / "knowledge").rglob("*") if p.is_file()]
 
 
-async def _member(settings: Settings, workspace_id: uuid.UUID, role: str) -> dict[str, str]:
-    """Add a user with ``role`` to an existing workspace; return its auth headers."""
-    engine = create_engine(settings.database_url or "", pool_size=1)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            user = User(email=f"{uuid.uuid4().hex[:10]}@example.test", name="member")
-            session.add(user)
-            await session.flush()
-            session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role))
-            key = generate_key()
-            session.add(
-                ApiKey(workspace_id=workspace_id, user_id=user.id, name="member",
-                       prefix=key.prefix, key_hash=key.hash)
-            )  # fmt: skip
-    finally:
-        await engine.dispose()
-    return {"Authorization": f"Bearer {key.plaintext}"}
-
-
 async def test_base_crud_and_viewer_is_refused_writes(
     kb_client: AsyncTestClient[Any], tenant_factory: Any, kb_settings: Settings
 ) -> None:
@@ -522,7 +501,7 @@ async def test_base_crud_and_viewer_is_refused_writes(
     assert litellm.status_code == 422
     assert "dimension" in litellm.json()["detail"]
 
-    viewer = await _member(kb_settings, editor.workspace_id, "viewer")
+    viewer = await add_member(kb_settings, editor.workspace_id, "viewer")
     viewer_kb = await kb_client.post(KB, json={"name": "v"}, headers=viewer)
     assert viewer_kb.status_code == 403
     assert "'editor' role" in viewer_kb.json()["detail"]
@@ -606,7 +585,7 @@ async def test_events_stream_reports_each_document_state(
     kb_client: AsyncTestClient[Any], tenant_factory: Any, run_worker: Any, kb_settings: Settings
 ) -> None:
     tenant = await tenant_factory(role="viewer")
-    editor = SimpleNamespace(headers=await _member(kb_settings, tenant.workspace_id, "editor"))
+    editor = SimpleNamespace(headers=await add_member(kb_settings, tenant.workspace_id, "editor"))
     kb_id = await _create_base(kb_client, editor)
     url = f"{KB}/{kb_id}/events?until_settled=true"
     empty = await kb_client.get(url, headers=tenant.headers)

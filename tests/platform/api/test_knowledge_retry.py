@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from member_testkit import add_member
 
 from reporunner.platform.api.app import create_app
-from reporunner.platform.auth import generate_key
-from reporunner.platform.db.models import ApiKey, Membership, User
-from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.resources import open_resources
 from reporunner.platform.settings import Settings
 from reporunner.platform.worker import build_worker
@@ -127,25 +125,6 @@ async def test_failed_document_is_retried_after_its_cause_is_gone(
     assert [h["document_name"] for h in search.json()["hits"]] == ["short.txt"]
 
 
-async def _member(settings: Settings, workspace_id: uuid.UUID, role: str) -> dict[str, str]:
-    """Add a user with ``role`` to an existing workspace; return its auth headers."""
-    engine = create_engine(settings.database_url or "", pool_size=1)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            user = User(email=f"{uuid.uuid4().hex[:10]}@example.test", name="member")
-            session.add(user)
-            await session.flush()
-            session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role))
-            key = generate_key()
-            session.add(
-                ApiKey(workspace_id=workspace_id, user_id=user.id, name="member",
-                       prefix=key.prefix, key_hash=key.hash)
-            )  # fmt: skip
-    finally:
-        await engine.dispose()
-    return {"Authorization": f"Bearer {key.plaintext}"}
-
-
 async def test_retry_is_refused_to_viewers_and_other_workspaces(
     kb_client: AsyncTestClient[Any], tenant_factory: Any, kb_settings: Settings
 ) -> None:
@@ -155,7 +134,7 @@ async def test_retry_is_refused_to_viewers_and_other_workspaces(
     doc_id = await _upload(kb_client, editor.headers, kb_id, "short.txt", SHORT)
     url = f"{KB}/{kb_id}/documents/{doc_id}/retry"
 
-    viewer = await _member(kb_settings, editor.workspace_id, "viewer")
+    viewer = await add_member(kb_settings, editor.workspace_id, "viewer")
     forbidden = await kb_client.post(url, headers=viewer)
     assert forbidden.status_code == 403
     assert "'editor' role" in forbidden.json()["detail"]
