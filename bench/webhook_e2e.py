@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-N8N_DIR = Path(os.environ.get("N8N_REFERENCE_DIR", ROOT.parent.parent / "shared/bench/n8n"))
+N8N_DIR = Path(os.environ.get("N8N_REFERENCE_DIR", ROOT.parent / "shared/bench/n8n"))
 EXPECTED = {"name": "bench", "value": 15, "score": 30, "branch": "high"}
 BODY = json.dumps({"value": 15, "name": "bench"})
 
