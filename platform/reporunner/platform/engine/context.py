@@ -88,6 +88,7 @@ class RunDeps:
         cancel_event: Set to ask the execution to stop.
         max_output_bytes: Largest output (JSON bytes) a node may hand on; more fails it.
         http_client: Shared outbound client; an SSRF-guarded one is made on first use if None.
+        pinned: Outputs by node id and port that replace running those nodes (test cases).
     """
 
     execution_id: str
@@ -99,6 +100,7 @@ class RunDeps:
     cancel_event: asyncio.Event | None = None
     max_output_bytes: int = 16 * 1024 * 1024
     http_client: httpx.AsyncClient | None = None
+    pinned: Mapping[str, Mapping[str, list[Item]]] = field(default_factory=dict)
     owns_http_client: bool = field(default=False, repr=False)
 
     def http(self) -> httpx.AsyncClient:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.engine.bounds import check_shape, decode_bounded
+from reporunner.platform.engine.testcases import MAX_TEST_CASES, TestCase
 
 __all__ = [
     "EdgeSpec",
@@ -126,6 +127,11 @@ class WorkflowSettings(_Model):
         "killed worker's run starts again from the trigger); 'auto': fast when every node is a "
         "trigger, an in-memory data/logic node or webhook.respond, else durable.",
     )
+    require_passing_tests: bool = Field(
+        False,
+        description="Publishing a version needs a passed run of its test cases "
+        "(POST /workflows/{id}/tests/run) when it has any.",
+    )
 
 
 class WorkflowDefinition(_Model):
@@ -137,6 +143,12 @@ class WorkflowDefinition(_Model):
     edges: list[EdgeSpec] = Field(default_factory=list, description="Connections between ports.")
     settings: WorkflowSettings = Field(
         default_factory=WorkflowSettings, description="Execution-wide settings."
+    )
+    tests: list[TestCase] = Field(
+        default_factory=list,
+        max_length=MAX_TEST_CASES,
+        description="Test cases: a trigger input, pinned outputs and assertions "
+        "(reporunner test, POST /workflows/{id}/tests/run).",
     )
 
 
@@ -196,9 +208,23 @@ def parse_definition(data: str | bytes | Mapping[str, Any]) -> WorkflowDefinitio
         ) from err
 
 
+_LATER_FIELDS: tuple[tuple[str, str, Any], ...] = (
+    ("", "tests", []),
+    ("settings", "require_passing_tests", False),
+)
+
+
 def content_hash(defn: WorkflowDefinition) -> str:
-    """SHA-256 of the canonical JSON form: equal content, equal hash (a version's name)."""
-    canonical = json.dumps(
-        defn.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """SHA-256 of the canonical JSON form: equal content, equal hash (a version's name).
+
+    Fields added after versions were first stored (``tests``,
+    ``settings.require_passing_tests``) are left out while at their defaults, so a version
+    saved before they existed keeps its name.
+    """
+    data = defn.model_dump(mode="json")
+    for container, key, default in _LATER_FIELDS:
+        holder = data.get(container) if container else data
+        if isinstance(holder, dict) and holder.get(key) == default:
+            del holder[key]
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -157,6 +157,7 @@ async def run_execution(
     durability: Durability = "sync",
     fresh: bool = False,
     max_seconds: float | None = None,
+    pinned: Mapping[str, Mapping[str, list[Item]]] | None = None,
 ) -> ExecutionResult:
     """Run (or continue) one execution of ``compiled``.
 
@@ -187,6 +188,8 @@ async def run_execution(
             the checkpoint lookups (ours and LangGraph's at the start of the run) are skipped.
         max_seconds: The server's limit of one run (``REPORUNNER_EXECUTION_TIMEOUT_SECONDS``);
             a workflow's ``settings.timeout_seconds`` may only lower it. None: the workflow's.
+        pinned: Outputs by node id and port that the named nodes hand on instead of running
+            (a test case's pinned outputs); the hooks still see them start and finish.
 
     Returns:
         The outcome. Node failures, timeouts and cancellation are results, not exceptions.
@@ -205,6 +208,7 @@ async def run_execution(
         cancel_event=cancel_event,
         max_output_bytes=max_output_bytes,
         http_client=http_client,
+        pinned=pinned or {},
     )
     saver = checkpointer
     if checkpointer is not None and fresh and resume is None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import re2  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
 from reporunner.nodes import expressions
@@ -85,6 +88,7 @@ def validate(
     problems += _check_nodes(defn, registry, classes)
     problems += _check_edges(defn, classes)
     problems += _check_graph(defn, classes)
+    problems += _check_tests(defn, classes)
     return problems
 
 
@@ -328,3 +332,84 @@ def _check_loops(
                 "connect the last node of the body (reached from the 'loop' output) to "
                 f"'{nid}' with target_port 'continue'",
             )
+
+
+def _check_tests(
+    defn: WorkflowDefinition, classes: Mapping[str, type[Node[Any]]]
+) -> Iterator[Problem]:
+    """Test cases must name nodes, triggers and ports that exist, with patterns and schemas
+    that compile, so a test run fails only on what the workflow does."""
+    specs = {n.id: n for n in defn.nodes}
+    names: set[str] = set()
+    for c, case in enumerate(defn.tests):
+        at = f"/tests/{c}"
+        if case.name in names:
+            yield Problem(
+                f"{at}/name", "duplicate_test_name", f"test name '{case.name}' is used twice"
+            )
+        names.add(case.name)
+        if case.trigger_node is not None and (
+            case.trigger_node not in classes
+            or classes[case.trigger_node].category != Category.TRIGGER
+        ):
+            yield Problem(
+                f"{at}/trigger_node",
+                "unknown_trigger",
+                f"test '{case.name}': '{case.trigger_node}' is not a trigger node of this workflow",
+            )
+        for node_id, ports in case.pinned.items():
+            if node_id not in specs:
+                yield Problem(
+                    f"{at}/pinned/{node_id}",
+                    "unknown_node_reference",
+                    f"test '{case.name}' pins node '{node_id}', which does not exist",
+                )
+            elif node_id in classes:
+                known = _ports(specs[node_id], classes[node_id], output=True)
+                for port in sorted(set(ports) - known):
+                    yield Problem(
+                        f"{at}/pinned/{node_id}/{port}",
+                        "unknown_port",
+                        f"test '{case.name}': node '{node_id}' has no output port '{port}' "
+                        f"(its output ports: {', '.join(sorted(known)) or 'none'})",
+                    )
+        for a, check in enumerate(case.assertions):
+            yield from _check_assertion(check, f"{at}/assertions/{a}", case.name, specs)
+
+
+def _check_assertion(
+    check: Any, at: str, case: str, specs: Mapping[str, NodeSpec]
+) -> Iterator[Problem]:
+    if check.node is not None and check.node not in specs:
+        yield Problem(
+            f"{at}/node",
+            "unknown_node_reference",
+            f"test '{case}' checks node '{check.node}', which does not exist",
+        )
+    if check.check == "regex":
+        if not isinstance(check.expected, str):
+            yield Problem(f"{at}/expected", "invalid_test", f"test '{case}': a regex is a string")
+        else:
+            try:
+                re2.compile(check.expected)
+            except re2.error as err:
+                yield Problem(
+                    f"{at}/expected", "invalid_test", f"test '{case}': the regex fails: {err}"
+                )
+    elif check.check == "json_schema":
+        try:
+            if not isinstance(check.expected, dict):
+                raise SchemaError("a JSON Schema is an object")
+            Draft202012Validator.check_schema(check.expected)
+        except SchemaError as err:
+            yield Problem(
+                f"{at}/expected",
+                "invalid_test",
+                f"test '{case}': 'expected' is not a valid JSON Schema: {err.message}",
+            )
+    elif check.check == "judge" and not (isinstance(check.expected, str) and check.expected):
+        yield Problem(
+            f"{at}/expected",
+            "invalid_test",
+            f"test '{case}': a judge check needs its criteria in words in 'expected'",
+        )

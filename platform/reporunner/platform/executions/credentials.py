@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.engine import CompiledWorkflow
 from reporunner.platform.resources import Resources
 from reporunner.platform.vault import resolve_credentials
@@ -14,9 +15,14 @@ __all__ = ["resolve_for_run"]
 
 
 async def resolve_for_run(
-    session: AsyncSession, resources: Resources, row: Execution, compiled: CompiledWorkflow
+    session: AsyncSession,
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    compiled: CompiledWorkflow,
 ) -> dict[str, BaseModel]:
-    """Decrypt every credential the workflow binds, within the execution's workspace.
+    """Decrypt every credential the workflow binds, within the run's workspace (``run_id``
+    names the execution or test run in the vault's use records).
 
     The engine looks credentials up by id (a node's binding names type and id), so each
     distinct ``(type, id)`` binding is resolved once and keyed by its id.
@@ -34,10 +40,10 @@ async def resolve_for_run(
     for type_name, credential_id in sorted(pairs):
         models = await resolve_credentials(
             session,
-            row.workspace_id,
+            workspace_id,
             {type_name: credential_id},
             resources.keyring,
-            execution_id=str(row.id),
+            execution_id=str(run_id),
         )
         resolved[credential_id] = models[type_name]
     return resolved

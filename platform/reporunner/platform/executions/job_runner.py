@@ -236,7 +236,9 @@ async def process_execution(
     try:
         async with transaction(resources.sessions) as session:
             compiled = await _load(session, row, state.registry)
-            credentials = await resolve_for_run(session, resources, row, compiled)
+            credentials = await resolve_for_run(
+                session, resources, row.workspace_id, row.id, compiled
+            )
         outcome = await _run(resources, row, compiled, credentials, state, cancel)
     except ReporunnerError as err:
         error = {"code": err.code, "type": type(err).__name__, "message": err.detail}

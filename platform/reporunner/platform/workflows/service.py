@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.nodes.errors import ConflictError, NotFoundError, ValidationFailed
 from reporunner.nodes.registry import NodeRegistry
-from reporunner.platform.db.models.workflows import Execution, Workflow, WorkflowVersion
+from reporunner.platform.db.models.workflows import (
+    Execution,
+    Workflow,
+    WorkflowTestRun,
+    WorkflowVersion,
+)
 from reporunner.platform.engine import (
     WorkflowDefinition,
     content_hash,
@@ -385,12 +390,47 @@ async def publish_version(
     wf = await _workflow(session, workspace_id, workflow_id, lock=True)
     _, version = await load_version(session, workspace_id, workflow_id, number)
     await _refuse_taken_paths(session, workspace_id, workflow_id, version.definition)
+    await _require_passed_tests(session, workflow_id, version)
     wf.published_version_id = version.id
     wf.updated_at = datetime.now(UTC)
     await session.flush()
     # schedules follow the published version in the same transaction
     await _sync_schedules(session, workspace_id, workflow_id)
     return _workflow_out(wf, *await _numbers(session, wf))
+
+
+class TestsRequired(ConflictError):
+    """Publishing waits for a passed test run (``settings.require_passing_tests``)."""
+
+    __test__ = False
+    code = "tests_required"
+
+
+async def _require_passed_tests(
+    session: AsyncSession, workflow_id: uuid.UUID, version: WorkflowVersion
+) -> None:
+    """A version whose settings say ``require_passing_tests`` and that has test cases is
+    published only after a passed run of all its cases."""
+    definition = version.definition
+    if not (definition.get("settings") or {}).get("require_passing_tests"):
+        return
+    if not definition.get("tests"):
+        return
+    passed = await session.scalar(
+        select(WorkflowTestRun.id)
+        .where(
+            WorkflowTestRun.version_id == version.id,
+            WorkflowTestRun.status == "passed",
+            WorkflowTestRun.cases == [],
+        )
+        .limit(1)
+    )
+    if passed is None:
+        raise TestsRequired(
+            f"version {version.number} needs a passed run of all its test cases before it is "
+            "published (its settings.require_passing_tests is true): run them with "
+            f"POST /workflows/{workflow_id}/tests/run and publish when they pass"
+        )
 
 
 async def archive_workflow(

@@ -19,6 +19,7 @@ from reporunner.platform.db.models.workflows import (
     NodeRun,
     Schedule,
     Workflow,
+    WorkflowTestRun,
     WorkflowVersion,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "Schedule",
     "User",
     "Workflow",
+    "WorkflowTestRun",
     "WorkflowVersion",
     "Workspace",
 ]

@@ -142,3 +142,29 @@ class Schedule(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     """Paused by a member: the scheduler skips it (``enabled`` follows publishing)."""
     next_fire_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     last_fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+TEST_RUN_STATUSES = ("queued", "running", "passed", "failed", "error")
+
+
+class WorkflowTestRun(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
+    """One run of a workflow version's test cases, on a worker (``POST .../tests/run``)."""
+
+    __tablename__ = "workflow_test_runs"
+    __table_args__ = (Index("ix_workflow_test_runs_workflow", "workflow_id", "created_at"),)
+
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflows.id", ondelete="CASCADE")
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("workflow_versions.id", ondelete="CASCADE")
+    )
+    version_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    cases: Mapped[list[Any]] = mapped_column(default=list)
+    """Names of the cases to run (empty: all of them)."""
+    report: Mapped[dict[str, Any] | None]
+    error: Mapped[dict[str, Any] | None]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
