@@ -301,3 +301,45 @@ def test_credential_picker_offers_the_nodes_credential_types(
     assert status == 200, version
     hook = next(n for n in version["definition"]["nodes"] if n["id"] == "webhook")
     assert hook["credentials"] == {"api_key": cred["id"]}
+
+
+def test_saving_in_the_editor_keeps_the_workflows_test_cases(
+    owner_page: Page, server: Server
+) -> None:
+    cases = [
+        {
+            "name": "tags it",
+            "assertions": [{"check": "equals", "path": "0.tagged", "expected": "yes"}],
+        }
+    ]
+    wf = create_workflow(
+        server,
+        {
+            "name": "Tested in the editor",
+            "nodes": [
+                {"id": "start", "type": "trigger.manual", "position": {"x": 0, "y": 0}},
+                {
+                    "id": "tag",
+                    "type": "data.set",
+                    "params": {"fields": [{"name": "tagged", "value": "yes"}]},
+                    "position": {"x": 300, "y": 0},
+                },
+            ],
+            "edges": [{"source": "start", "target": "tag"}],
+            "tests": cases,
+        },
+    )
+    page = owner_page
+    page.goto(f"/editor/{wf}")
+    node(page, "tag").click()
+    page.locator("#p_tag_fields_0_value").fill("still yes")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    status, body = server.api("GET", f"/workflows/{wf}/versions/2")
+    assert status == 200, body
+    (kept,) = body["definition"]["tests"]  # stored with its defaults filled in
+    assert kept["name"] == "tags it"
+    assert [(a["check"], a["path"], a["expected"]) for a in kept["assertions"]] == [
+        ("equals", "0.tagged", "yes")
+    ]
+    assert body["definition"]["nodes"][1]["params"]["fields"][0]["value"] == "still yes"

@@ -66,6 +66,8 @@ export interface Definition {
   nodes: NodeSpec[];
   edges: EdgeSpec[];
   settings?: Record<string, unknown>;
+  /** Test cases (docs/workflow-tests.md): carried through the editor unchanged. */
+  tests?: unknown[];
 }
 
 export interface VersionOut extends VersionSummary {

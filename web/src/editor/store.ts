@@ -43,6 +43,7 @@ export interface EditorState {
   name: string;
   description: string;
   settings: Record<string, unknown> | undefined;
+  tests: unknown[] | undefined;
   nodes: FlowNode[];
   edges: Edge[];
   catalog: Record<string, NodeType>;
@@ -106,6 +107,7 @@ export const useEditor = create<EditorState>((set, get) => {
     name: "",
     description: "",
     settings: undefined,
+    tests: undefined,
     nodes: [],
     edges: [],
     catalog: {},
@@ -122,6 +124,7 @@ export const useEditor = create<EditorState>((set, get) => {
         name: def.name,
         description: def.description ?? "",
         settings: def.settings,
+        tests: def.tests,
         nodes: def.nodes.map(toFlowNode),
         edges: def.edges.map(toFlowEdge),
         catalog,
@@ -400,6 +403,7 @@ export const useEditor = create<EditorState>((set, get) => {
         })),
       };
       if (s.settings) def.settings = s.settings;
+      if (s.tests && s.tests.length) def.tests = s.tests;
       return def;
     },
 
