@@ -27,7 +27,17 @@ class ThreadWorker:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
+        try:
+            self.loop.run_until_complete(self._main())
+        finally:
+            # as asyncio.run ends: tasks started on this loop by libraries (litellm's logging
+            # worker, after an LLM call in a job) are cancelled and awaited, not destroyed
+            # pending when the loop closes (an unraisable error in the next test)
+            left = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+            for task in left:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
 
     async def _main(self) -> None:
         resources = await open_resources(self.settings)

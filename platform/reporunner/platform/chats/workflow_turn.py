@@ -9,7 +9,6 @@ with its ``citations`` if any.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from reporunner.platform.chats.threads import Turn, get_thread, message_out
 from reporunner.platform.db.models import ChatMessage
 from reporunner.platform.db.session import transaction
+from reporunner.platform.evaluations import answer_text
 from reporunner.platform.executions import execution_now, follow, start_execution
 from reporunner.platform.executions.service import TERMINAL
 from reporunner.platform.resources import Resources
@@ -30,16 +30,6 @@ _RELAYED = {
     "llm.usage": "usage",
 }
 _HISTORY_MESSAGES = 40
-
-
-def _answer(item: dict[str, Any]) -> str:
-    for key in ("text", "message", "output"):
-        value = item.get(key)
-        if isinstance(value, str) and value:
-            return value
-        if value is not None and key == "output":
-            return json.dumps(value, ensure_ascii=False)
-    return json.dumps(item, ensure_ascii=False, default=str)
 
 
 async def workflow_turn(
@@ -83,7 +73,7 @@ async def workflow_turn(
             workspace_id=turn.workspace_id,
             thread_id=turn.chat_id,
             role="assistant",
-            content=_answer(item),
+            content=answer_text(item),
             tool_calls=item.get("tool_calls") if isinstance(item.get("tool_calls"), list) else None,
             citations=citations,
             execution_id=execution.id,

@@ -1,6 +1,7 @@
 """ORM models; importing this package registers every table on ``Base.metadata``."""
 
 from reporunner.platform.db.models.chat import ChatMessage, ChatThread
+from reporunner.platform.db.models.evaluations import EvalDataset, EvalRun
 from reporunner.platform.db.models.identity import ApiKey, AuditLog, Membership, User, Workspace
 from reporunner.platform.db.models.knowledge import (
     Chunk,
@@ -34,6 +35,8 @@ __all__ = [
     "Chunk",
     "Credential",
     "Document",
+    "EvalDataset",
+    "EvalRun",
     "Execution",
     "KnowledgeBase",
     "KnowledgeTerm",

@@ -1,0 +1,53 @@
+"""Agent evaluations: datasets of inputs with expectations and scorers, run over an agent or a
+workflow on workers, with per-case results, token and cost totals, and run comparisons."""
+
+from reporunner.platform.evaluations.schemas import (
+    Comparison,
+    DatasetIn,
+    DatasetOut,
+    EvalCase,
+    EvalRunIn,
+    EvalRunOut,
+    Scorer,
+    Target,
+)
+from reporunner.platform.evaluations.scorers import answer_text, score
+from reporunner.platform.evaluations.service import (
+    agent_definition,
+    cancel_run,
+    compare_runs,
+    create_dataset,
+    delete_dataset,
+    execute_run,
+    get_dataset,
+    get_run,
+    list_datasets,
+    list_runs,
+    start_run,
+    wait_for_run,
+)
+
+__all__ = [
+    "Comparison",
+    "DatasetIn",
+    "DatasetOut",
+    "EvalCase",
+    "EvalRunIn",
+    "EvalRunOut",
+    "Scorer",
+    "Target",
+    "agent_definition",
+    "answer_text",
+    "cancel_run",
+    "compare_runs",
+    "create_dataset",
+    "delete_dataset",
+    "execute_run",
+    "get_dataset",
+    "get_run",
+    "list_datasets",
+    "list_runs",
+    "score",
+    "start_run",
+    "wait_for_run",
+]
