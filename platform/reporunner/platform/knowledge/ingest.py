@@ -38,6 +38,7 @@ from reporunner.platform.knowledge.service import (
     resolve_embedder,
     store_of,
 )
+from reporunner.platform.originals import read_all
 from reporunner.platform.resources import Resources
 
 __all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
@@ -95,7 +96,10 @@ async def _ingest(
         try:
             if not document.storage_path:
                 raise NotFoundError("the document has no stored original; upload it again")
-            files.append((document.id, originals(resources).read(document.storage_path)))
+            data = await read_all(
+                originals(resources), document.workspace_id, document.storage_path
+            )
+            files.append((document.id, data))
         except NotFoundError as err:
             outcomes.append(await _fail(resources, document, err.detail))
     results = await ingest_documents(
