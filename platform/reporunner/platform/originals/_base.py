@@ -148,7 +148,11 @@ class OriginalStore(Protocol):
         ...
 
     async def delete(self, workspace_id: uuid.UUID, path: str) -> None:
-        """Remove one original (a missing one is fine)."""
+        """Remove one original (a missing one is fine).
+
+        Raises:
+            OriginalMissing: ``path`` is not a path of this workspace (nothing is deleted).
+        """
         ...
 
     async def delete_base(self, workspace_id: uuid.UUID, base_id: uuid.UUID) -> None:

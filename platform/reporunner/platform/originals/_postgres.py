@@ -122,6 +122,7 @@ class PostgresOriginals:
             yield piece
 
     async def delete(self, workspace_id: uuid.UUID, path: str) -> None:
+        check_path(workspace_id, path)
         async with self.engine.begin() as conn:
             await conn.execute(
                 delete(_BLOBS).where(_BLOBS.c.workspace_id == workspace_id, _BLOBS.c.path == path)
