@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 REGION = "us-east-1"
 KEY_ID = "test-key-id"
@@ -31,7 +32,7 @@ class S3Bucket:
             "s3_endpoint_url": self.endpoint_url,
             "s3_region": REGION,
             "s3_access_key_id": KEY_ID,
-            "s3_secret_access_key": SECRET,
+            "s3_secret_access_key": SecretStr(SECRET),
         }
 
     def client(self) -> Any:
