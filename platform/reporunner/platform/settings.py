@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path(".reporunner"),
-        description="Directory for embedded PostgreSQL/Redis data, uploads and generated keys.",
+        description="Directory for embedded PostgreSQL/Redis data and generated keys (uploaded "
+        "originals live in the originals store, not here).",
     )
     # -- API
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
