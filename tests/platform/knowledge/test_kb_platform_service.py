@@ -346,3 +346,31 @@ async def test_searches_rerank_with_the_configured_cross_encoder(
         await resources.close()
     assert result.notes == ()
     assert sorted(h.ranks["rerank"] for h in result.hits) == [1, 2, 3]
+
+
+async def test_an_original_left_on_the_data_dir_by_an_earlier_version_names_migrate(
+    kb_resources: Resources,
+) -> None:
+    """Before `reporunner migrate` ran, a download and an ingestion say what to do."""
+    from reporunner.platform.knowledge.ingest import ingest_stored_document
+    from reporunner.platform.originals import local_root
+
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="legacy"))
+    [doc] = await kb.upload_documents(
+        kb_resources, ws, base.id, [IncomingFile("old.txt", b"kept on disk", "upload")]
+    )
+    async with transaction(kb_resources.sessions) as db:
+        record = await kb.get_document(db, ws, base.id, doc.id)
+    assert record.storage_path
+    await kb.originals(kb_resources).delete(ws, record.storage_path)
+    local = local_root(kb_resources.settings.data_dir) / record.storage_path
+    local.parent.mkdir(parents=True)
+    local.write_bytes(b"kept on disk")
+    with pytest.raises(NotFoundError, match="run `reporunner migrate`"):
+        await kb.read_original(kb_resources, ws, base.id, doc.id)
+    with pytest.raises(NotFoundError, match="run `reporunner migrate`"):
+        await kb.stream_original(kb_resources, ws, base.id, doc.id)
+    failed = await ingest_stored_document(kb_resources, str(doc.id))
+    assert failed.status == "failed"
+    assert "reporunner migrate" in (failed.error or "")

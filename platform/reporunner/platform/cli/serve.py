@@ -139,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if settings.migrate_on_start and not args.no_migrate:
                 upgrade(resolved.database_url)
                 asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
+                _report_moved(resolved, asyncio.run(_move_originals(resolved)))
             eventloop.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
     except _Shutdown:
         pass
@@ -309,14 +310,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
         print("database schema is at the newest revision")
         report = asyncio.run(_move_originals(resolved))
+        _report_moved(resolved, report)
+    return 1 if report.failed else 0
+
+
+def _report_moved(settings: Settings, report: MoveReport) -> None:
     if report.total:
         print(
             f"moved {report.moved} of {report.total} original(s) from "
-            f"{local_root(resolved.data_dir)} into the {resolved.originals_store} store"
+            f"{local_root(settings.data_dir)} into the {settings.originals_store} store",
+            flush=True,
         )
     for failure in report.failed:
-        print(f"left in place: {failure}", file=sys.stderr)
-    return 1 if report.failed else 0
+        print(f"left in place: {failure}", file=sys.stderr, flush=True)
 
 
 async def _move_originals(settings: Settings) -> MoveReport:

@@ -76,6 +76,7 @@ __all__ = [
     "get_document",
     "list_bases",
     "list_documents",
+    "missing_original",
     "originals",
     "parse_limits",
     "read_original",
@@ -482,7 +483,9 @@ async def retry_document(
     return document
 
 
-def _missing(resources: Resources, document: DocumentRecord, err: OriginalMissing) -> NotFoundError:
+def missing_original(
+    resources: Resources, document: DocumentRecord, err: OriginalMissing
+) -> NotFoundError:
     """The 404 of a missing original; it names `reporunner migrate` when the file is still
     on this machine's data directory (stored there by an earlier version)."""
     path = document.storage_path or ""
@@ -509,7 +512,7 @@ async def stream_original(
     try:
         stored = await originals(resources).stat(workspace_id, document.storage_path)
     except OriginalMissing as err:
-        raise _missing(resources, document, err) from None
+        raise missing_original(resources, document, err) from None
     return document, stored, originals(resources).read(workspace_id, document.storage_path)
 
 
@@ -527,7 +530,7 @@ async def read_original(
     try:
         data = await read_all(originals(resources), workspace_id, document.storage_path)
     except OriginalMissing as err:
-        raise _missing(resources, document, err) from None
+        raise missing_original(resources, document, err) from None
     return document, data
 
 
