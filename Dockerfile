@@ -21,7 +21,7 @@ COPY nodes nodes
 COPY knowledge knowledge
 COPY migrations migrations
 COPY --from=web /web/dist web/dist
-RUN pip install -e .
+RUN pip install -e ".[s3]"
 # a numeric user, so Kubernetes' runAsNonRoot can check it (deploy/kubernetes runs as 1000 too)
 RUN useradd --create-home --uid 1000 reporunner && mkdir -p /data && chown reporunner /data
 USER 1000:1000

@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 import pytest
 from litestar.testing import AsyncTestClient
+from s3_testkit import s3_bucket, s3_endpoint  # fixtures for every platform test
 
 from reporunner.platform.api import limits
 from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import create_workspace_with_owner
 from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.settings import Settings, load_settings
+
+__all__ = ["s3_bucket", "s3_endpoint"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,3 +118,11 @@ def test_the_app_role_is_not_the_superuser() -> None:
     assert "NOSUPERUSER" in script.read_text()
     # the health check goes over TCP: the set-up server (init scripts) listens on the socket only
     assert "-h 127.0.0.1" in " ".join(postgres["healthcheck"]["test"])
+
+
+def test_api_and_workers_share_no_volume() -> None:
+    """Originals live in PostgreSQL (or S3), so an API and its workers need no common disk."""
+    compose = _compose()
+    for name in ("migrate", "api", "worker"):
+        assert "volumes" not in compose["services"][name], name
+    assert set(compose["volumes"]) == {"pgdata", "redisdata"}

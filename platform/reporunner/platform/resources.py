@@ -1,4 +1,5 @@
-"""Process-wide resources built once at start-up (database engine, Redis, arq pool).
+"""Process-wide resources built once at start-up (database engine, Redis, arq pool, the store
+of uploaded originals).
 
 The API and the worker both hold one ``Resources``; routes and jobs receive it (or its parts)
 through dependency injection rather than reading globals.
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reporunner.nodes.ssrf_litellm import configure as configure_llm_guard
 from reporunner.platform.db.session import autocommit_factory, create_engine, session_factory
 from reporunner.platform.jobcodec import ARQ_SERIALIZERS
+from reporunner.platform.originals import OriginalStore, open_original_store
 from reporunner.platform.settings import Settings
 from reporunner.platform.vault import Keyring, keyring_from_settings
 
@@ -33,8 +35,11 @@ class Resources:
     arq: ArqRedis
     keyring: Keyring
     autocommit: async_sessionmaker[AsyncSession]
+    originals: OriginalStore
+    """Where uploaded originals live (PostgreSQL, or an S3-compatible bucket)."""
 
     async def close(self) -> None:
+        await self.originals.close()
         await self.arq.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -60,4 +65,5 @@ async def open_resources(settings: Settings) -> Resources:
         arq=arq,
         keyring=keyring_from_settings(settings),
         autocommit=autocommit_factory(engine),
+        originals=open_original_store(settings, engine),
     )

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path(".reporunner"),
-        description="Directory for embedded PostgreSQL/Redis data, uploads and generated keys.",
+        description="Directory for embedded PostgreSQL/Redis data and generated keys (uploaded "
+        "originals live in the originals store, not here).",
     )
     # -- API
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
@@ -171,6 +172,33 @@ class Settings(BaseSettings):
         ge=1,
         description="Most chunks one knowledge base may hold; a document that would pass it "
         "fails with the figure.",
+    )
+    # -- stored originals (uploaded documents)
+    originals_store: Literal["postgres", "s3"] = Field(
+        default="postgres",
+        description="Where uploaded originals are kept, shared by every API process and "
+        "worker: postgres (in the database, 1 MiB chunks) or s3 (an S3-compatible bucket, "
+        "REPORUNNER_S3_*). `reporunner migrate` moves originals of older versions in.",
+    )
+    s3_bucket: str | None = Field(
+        default=None, description="Bucket of the originals (required when the store is s3)."
+    )
+    s3_prefix: str = Field(
+        default="", description="Key prefix of the originals in the bucket (e.g. reporunner/)."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint of a self-hosted or non-AWS store (MinIO, Ceph, R2); unset: "
+        "AWS S3. An endpoint switches to path-style addressing.",
+    )
+    s3_region: str | None = Field(default=None, description="S3 region (unset: boto3's default).")
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="S3 access key id; unset: boto3's own chain (AWS_* variables, a profile, "
+        "an instance or pod role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key (with REPORUNNER_S3_ACCESS_KEY_ID)."
     )
     # -- protection, webhooks, schedules, observability
     max_request_bytes: int = Field(

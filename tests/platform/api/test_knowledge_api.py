@@ -93,6 +93,20 @@ def run_worker(kb_settings: Settings) -> Callable[[], Awaitable[None]]:
     return run
 
 
+async def _blob_paths(settings: Settings, workspace_id: uuid.UUID) -> list[str]:
+    """Paths of the originals the workspace has in the (PostgreSQL) store."""
+    resources = await open_resources(settings)
+    try:
+        async with resources.engine.connect() as conn:
+            rows = await conn.scalars(
+                text("SELECT path FROM original_blobs WHERE workspace_id = :ws ORDER BY path"),
+                {"ws": workspace_id},
+            )
+            return list(rows)
+    finally:
+        await resources.close()
+
+
 async def _create_base(client: AsyncTestClient[Any], tenant: Any, name: str = "docs") -> str:
     response = await client.post(KB, json={"name": name}, headers=tenant.headers)
     assert response.status_code == 201, response.text
@@ -383,11 +397,13 @@ async def test_file_names_are_made_safe(
     assert len(names[1]) == 300
     assert "/" not in names[1]
     assert names[2] == "document"
-    root = (kb_settings.data_dir / "knowledge").resolve()
-    stored = [p for p in root.rglob("*") if p.is_file()]
+    stored = await _blob_paths(kb_settings, tenant.workspace_id)
     assert len(stored) == 3
-    assert all(p.resolve().is_relative_to(root) and len(p.name) <= 120 for p in stored)
-    assert not (kb_settings.data_dir / "etc").exists()
+    assert all(
+        p.startswith(f"{tenant.workspace_id}/") and ".." not in p and len(p.rsplit("/")[-1]) <= 120
+        for p in stored
+    )
+    assert not (kb_settings.data_dir / "knowledge").exists()  # nothing on the API's disk
     doc_id = response.json()["documents"][0]["id"]
     original = await kb_client.get(
         f"{KB}/{kb_id}/documents/{doc_id}/original", headers=tenant.headers
@@ -478,7 +494,7 @@ async def test_delete_document_removes_its_chunks(
     finally:
         await resources.close()
     assert (await kb_client.get(url, headers=tenant.headers)).status_code == 404
-    assert not [p for p in (kb_settings.data_dir / "knowledge").rglob("*") if p.is_file()]
+    assert await _blob_paths(kb_settings, tenant.workspace_id) == []
 
 
 async def test_base_crud_and_viewer_is_refused_writes(

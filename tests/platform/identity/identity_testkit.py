@@ -21,6 +21,8 @@ from reporunner.platform.db.models import (
     McpServer,
     Memory,
     OneTimeToken,
+    OriginalBlob,
+    OriginalChunk,
     Schedule,
     Workflow,
     WorkflowVersion,
@@ -47,7 +49,8 @@ class Rows:
 
 async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Rows:
     """Write a workflow (with a published version), an execution, a credential, a knowledge
-    base with a document, into ``workspace_id``; returns their ids by path parameter name."""
+    base with a document (and its stored original), into ``workspace_id``; returns their ids
+    by path parameter name."""
     engine = create_engine(database_url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
@@ -105,6 +108,16 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 status="ready",
             )  # fmt: skip
             session.add(doc)
+            # its original in the PostgreSQL store
+            blob = OriginalBlob(
+                workspace_id=workspace_id, knowledge_base_id=kb.id,
+                path=f"{workspace_id}/{kb.id}/{'0' * 64}/b.txt", size_bytes=8, sha256="0" * 64,
+            )  # fmt: skip
+            session.add(blob)
+            await session.flush()
+            session.add(
+                OriginalChunk(workspace_id=workspace_id, blob_id=blob.id, seq=0, data=b"b-memory")
+            )
             await session.flush()
             key_id = await session.scalar(
                 select(ApiKey.id).where(ApiKey.workspace_id == workspace_id).limit(1)

@@ -202,6 +202,7 @@ async def test_deleting_a_workspace_removes_its_rows_and_leaves_the_other_untouc
         assert doomed_before["memories"] == 1
         assert doomed_before["credentials"] == 1
         assert doomed_before["documents"] == 1
+        assert doomed_before["original_chunks"] == 1
         wrong = await client.request(
             "DELETE", f"/workspaces/{doomed_id}", json={"confirm": owner.slug}, headers=doomed_key
         )

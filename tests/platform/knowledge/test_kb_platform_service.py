@@ -18,14 +18,19 @@ from reporunner.platform.db.session import transaction
 from reporunner.platform.knowledge import (
     KNOWLEDGE,
     IncomingFile,
-    OriginalStore,
-    fs_safe_name,
     knowledge_provider,
     knowledge_service,
 )
 from reporunner.platform.knowledge import service as kb
 from reporunner.platform.knowledge.ingest import start_reembed
 from reporunner.platform.knowledge.schemas import KnowledgeBaseCreate, ReembedIn
+from reporunner.platform.originals import (
+    OriginalMissing,
+    check_path,
+    fs_safe_name,
+    original_path,
+    read_all,
+)
 from reporunner.platform.resources import Resources
 from reporunner.platform.worker.node_services import PROVIDERS
 
@@ -45,20 +50,19 @@ def test_fs_safe_name_keeps_paths_out() -> None:
     assert long.endswith(".markdown")
 
 
-def test_original_store_refuses_paths_outside_its_root(tmp_path: Path) -> None:
-    store = OriginalStore(tmp_path / "root")
+def test_original_paths_are_built_from_ids_and_checked_against_the_workspace() -> None:
     digest = "a" * 64
     ws, base = uuid.uuid4(), uuid.uuid4()
-    relative = store.save(ws, base, digest, "../../x.txt", b"data")
-    assert relative == f"{ws}/{base}/{digest}/x.txt"
-    assert store.read(relative) == b"data"
-    with pytest.raises(NotFoundError):
-        store.read("../outside.txt")
+    path = original_path(ws, base, digest, "../../x.txt")
+    assert path == f"{ws}/{base}/{digest}/x.txt"
+    assert check_path(ws, path) == (base, digest)
+    with pytest.raises(OriginalMissing):  # another workspace's path is never looked up
+        check_path(uuid.uuid4(), path)
+    for bad in ("../outside.txt", f"{ws}/../{base}/{digest}/x.txt", f"{ws}/{base}/{digest}/.x"):
+        with pytest.raises(OriginalMissing):
+            check_path(ws, bad)
     with pytest.raises(ValueError, match="sha256"):
-        store.save(ws, base, "../../etc", "x", b"")
-    store.delete(relative)
-    with pytest.raises(NotFoundError, match="upload the document again"):
-        store.read(relative)
+        original_path(ws, base, "../../etc", "x")
 
 
 async def _workspace(resources: Resources) -> uuid.UUID:
@@ -103,7 +107,7 @@ async def test_node_service_is_scoped_to_its_workspace(kb_resources: Resources) 
     async with transaction(kb_resources.sessions) as db:
         [doc] = await kb.list_documents(db, ws_a, base.id)
     assert doc.storage_path
-    assert b"Invoices" in kb.originals(kb_resources).read(doc.storage_path)
+    assert b"Invoices" in await read_all(kb.originals(kb_resources), ws_a, doc.storage_path)
 
     service_b = knowledge_service(kb_resources, ws_b)
     request = SearchRequest(query="invoices")
@@ -213,7 +217,7 @@ async def test_ingest_job_for_replaced_or_deleted_content_does_nothing(
     async with transaction(kb_resources.sessions) as db:
         record = await kb.get_document(db, ws, base.id, doc.id)
     assert record.storage_path
-    Path(kb.originals(kb_resources).root / record.storage_path).unlink()
+    await kb.originals(kb_resources).delete(ws, record.storage_path)
     missing = await ingest_stored_document(kb_resources, str(doc.id))
     assert missing.status == "failed"
     assert "upload the document again" in (missing.error or "")
@@ -222,7 +226,6 @@ async def test_ingest_job_for_replaced_or_deleted_content_does_nothing(
 async def test_an_edited_upload_replaces_its_stored_original(kb_resources: Resources) -> None:
     ws = await _workspace(kb_resources)
     base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="edits"))
-    root = kb.originals(kb_resources).root
     first = IncomingFile("../guide.txt", b"version one", "upload")
     [doc] = await kb.upload_documents(kb_resources, ws, base.id, [first])
     [same] = await kb.upload_documents(kb_resources, ws, base.id, [first])
@@ -231,8 +234,13 @@ async def test_an_edited_upload_replaces_its_stored_original(kb_resources: Resou
     [again] = await kb.upload_documents(kb_resources, ws, base.id, [edited])
     assert again.id == doc.id
     assert not again.unchanged
-    stored = [p for p in root.rglob("*") if p.is_file()]
-    assert [p.read_bytes() for p in stored] == [b"version two"]
+    async with kb_resources.engine.connect() as conn:
+        stored = (
+            await conn.scalars(
+                text("SELECT path FROM original_blobs WHERE workspace_id = :ws"), {"ws": ws}
+            )
+        ).all()
+    assert [await read_all(kb.originals(kb_resources), ws, p) for p in stored] == [b"version two"]
     _, data = await kb.read_original(kb_resources, ws, base.id, doc.id)
     assert data == b"version two"
 
@@ -338,3 +346,31 @@ async def test_searches_rerank_with_the_configured_cross_encoder(
         await resources.close()
     assert result.notes == ()
     assert sorted(h.ranks["rerank"] for h in result.hits) == [1, 2, 3]
+
+
+async def test_an_original_left_on_the_data_dir_by_an_earlier_version_names_migrate(
+    kb_resources: Resources,
+) -> None:
+    """Before `reporunner migrate` ran, a download and an ingestion say what to do."""
+    from reporunner.platform.knowledge.ingest import ingest_stored_document
+    from reporunner.platform.originals import local_root
+
+    ws = await _workspace(kb_resources)
+    base = await kb.create_base(kb_resources, ws, KnowledgeBaseCreate(name="legacy"))
+    [doc] = await kb.upload_documents(
+        kb_resources, ws, base.id, [IncomingFile("old.txt", b"kept on disk", "upload")]
+    )
+    async with transaction(kb_resources.sessions) as db:
+        record = await kb.get_document(db, ws, base.id, doc.id)
+    assert record.storage_path
+    await kb.originals(kb_resources).delete(ws, record.storage_path)
+    local = local_root(kb_resources.settings.data_dir) / record.storage_path
+    local.parent.mkdir(parents=True)
+    local.write_bytes(b"kept on disk")
+    with pytest.raises(NotFoundError, match="run `reporunner migrate`"):
+        await kb.read_original(kb_resources, ws, base.id, doc.id)
+    with pytest.raises(NotFoundError, match="run `reporunner migrate`"):
+        await kb.stream_original(kb_resources, ws, base.id, doc.id)
+    failed = await ingest_stored_document(kb_resources, str(doc.id))
+    assert failed.status == "failed"
+    assert "reporunner migrate" in (failed.error or "")

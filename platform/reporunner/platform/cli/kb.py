@@ -3,8 +3,8 @@
 The commands work on the database directly (the embedded one in the data directory when
 ``DATABASE_URL`` is unset, started for the command if no server is running, joined if one is),
 so they need no running server and no API key, and see the same data as a running server.
-Ingestion runs in this process, with a progress bar per file; originals are stored in the data
-directory exactly as API uploads are, so the API can serve and re-embed them later.
+Ingestion runs in this process, with a progress bar per file; originals go to the configured
+store exactly as API uploads do, so the API can serve and re-embed them later.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from reporunner.platform.db.migrate import current_revision, head, upgrade
 from reporunner.platform.db.models import Workspace
 from reporunner.platform.db.session import create_engine, session_factory, transaction
 from reporunner.platform.knowledge.service import parse_limits, resolve_embedder, store_document
-from reporunner.platform.knowledge.storage import OriginalStore
 from reporunner.platform.knowledge.uploads import IncomingFile
+from reporunner.platform.originals import OriginalStore, open_original_store
 from reporunner.platform.services import EmbeddedPostgres
 from reporunner.platform.settings import Settings, load_settings
 
@@ -206,7 +206,21 @@ async def _ingest_files(
     settings: Settings, store: KnowledgeStore, base: KnowledgeBase, files: list[Path]
 ) -> int:
     console = Console(stderr=True)
-    originals = OriginalStore.for_data_dir(settings.data_dir)
+    originals = open_original_store(settings, store.engine)
+    try:
+        return await _ingest_with(console, settings, store, originals, base, files)
+    finally:
+        await originals.close()
+
+
+async def _ingest_with(
+    console: Console,
+    settings: Settings,
+    store: KnowledgeStore,
+    originals: OriginalStore,
+    base: KnowledgeBase,
+    files: list[Path],
+) -> int:
     limits = parse_limits(settings)
     embedder = embedder_for(base.embedding_model, base.embedding_dim)
     failed = 0

@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import socket
+import sys
 from types import FrameType
 from typing import Any
 
@@ -22,9 +23,15 @@ from reporunner.platform.api.app import create_app
 from reporunner.platform.auth import bootstrap_if_empty
 from reporunner.platform.cli import eventloop
 from reporunner.platform.db.migrate import upgrade
-from reporunner.platform.db.session import transaction
+from reporunner.platform.db.session import create_engine, transaction
 from reporunner.platform.engine.checkpoint import ensure_checkpoint_tables
 from reporunner.platform.logs import configure_logging
+from reporunner.platform.originals import (
+    MoveReport,
+    local_root,
+    move_local_originals,
+    open_original_store,
+)
 from reporunner.platform.resources import open_resources
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
@@ -58,7 +65,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     p.set_defaults(handler=cmd_worker)
 
-    p = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    p = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema to the newest revision, then move originals that an "
+        "earlier version kept in the data directory into the configured store",
+    )
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("version", help="print the version")
@@ -128,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if settings.migrate_on_start and not args.no_migrate:
                 upgrade(resolved.database_url)
                 asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
+                _report_moved(resolved, asyncio.run(_move_originals(resolved)))
             eventloop.run(_serve(resolved, signals, workers=_worker_count(args, resolved)))
     except _Shutdown:
         pass
@@ -297,4 +309,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         upgrade(resolved.database_url)
         asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
         print("database schema is at the newest revision")
-    return 0
+        report = asyncio.run(_move_originals(resolved))
+        _report_moved(resolved, report)
+    return 1 if report.failed else 0
+
+
+def _report_moved(settings: Settings, report: MoveReport) -> None:
+    if report.total:
+        print(
+            f"moved {report.moved} of {report.total} original(s) from "
+            f"{local_root(settings.data_dir)} into the {settings.originals_store} store",
+            flush=True,
+        )
+    for failure in report.failed:
+        print(f"left in place: {failure}", file=sys.stderr, flush=True)
+
+
+async def _move_originals(settings: Settings) -> MoveReport:
+    """Move the originals an earlier version kept on the data directory into the store."""
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=2)
+    store = open_original_store(settings, engine)
+
+    def progress(done: int, total: int, path: str) -> None:
+        print(f"[{done}/{total}] {path}", flush=True)
+
+    try:
+        return await move_local_originals(engine, store, settings.data_dir, progress)
+    finally:
+        await store.close()
+        await engine.dispose()

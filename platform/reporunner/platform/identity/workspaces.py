@@ -39,6 +39,7 @@ from reporunner.platform.identity.schemas import (
     WorkspaceOut,
     WorkspaceUpdate,
 )
+from reporunner.platform.originals import OriginalStore, local_root
 
 __all__ = [
     "create_workspace",
@@ -266,6 +267,9 @@ async def delete_workspace(
     return deleted
 
 
-def remove_originals(data_dir: Path, workspace_id: uuid.UUID) -> None:
-    """Delete the stored originals of a deleted workspace (after its rows are committed)."""
-    shutil.rmtree(data_dir / "knowledge" / str(workspace_id), ignore_errors=True)
+async def remove_originals(store: OriginalStore, data_dir: Path, workspace_id: uuid.UUID) -> None:
+    """Delete the stored originals of a deleted workspace (after its rows are committed): in
+    the store (PostgreSQL's went with the rows already), and any an earlier version left on
+    this machine's data directory."""
+    await store.delete_workspace(workspace_id)
+    shutil.rmtree(local_root(data_dir) / str(workspace_id), ignore_errors=True)

@@ -1,5 +1,6 @@
 """Knowledge bases in the platform: service functions for the API, ingestion jobs, the
-workspace-scoped ``knowledge`` node service, and storage of uploaded originals.
+workspace-scoped ``knowledge`` node service. Uploaded originals live in
+:mod:`reporunner.platform.originals`.
 
 The parsing, chunking, embedding and search themselves live in :mod:`reporunner.knowledge`.
 """
@@ -11,7 +12,6 @@ from reporunner.platform.knowledge.node_service import (
     knowledge_provider,
     knowledge_service,
 )
-from reporunner.platform.knowledge.storage import OriginalStore, fs_safe_name
 from reporunner.platform.knowledge.uploads import (
     IncomingFile,
     UploadLimits,
@@ -25,14 +25,12 @@ from reporunner.platform.knowledge.uploads import (
 __all__ = [
     "KNOWLEDGE",
     "IncomingFile",
-    "OriginalStore",
     "UploadLimits",
     "UrlFetchFailed",
     "WorkspaceKnowledgeService",
     "fetch_url",
     "files_from_json",
     "files_from_multipart",
-    "fs_safe_name",
     "kb_channel",
     "knowledge_provider",
     "knowledge_service",

@@ -33,11 +33,13 @@ from reporunner.platform.knowledge.events import SETTLED, progress_event, publis
 from reporunner.platform.knowledge.reaper import claim_document, heartbeat, settle_document
 from reporunner.platform.knowledge.schemas import ReembedIn
 from reporunner.platform.knowledge.service import (
+    missing_original,
     originals,
     parse_limits,
     resolve_embedder,
     store_of,
 )
+from reporunner.platform.originals import OriginalMissing, read_all
 from reporunner.platform.resources import Resources
 
 __all__ = ["IngestOutcome", "ingest_stored_document", "reembed_base", "start_reembed"]
@@ -95,7 +97,12 @@ async def _ingest(
         try:
             if not document.storage_path:
                 raise NotFoundError("the document has no stored original; upload it again")
-            files.append((document.id, originals(resources).read(document.storage_path)))
+            path = document.storage_path
+            try:
+                data = await read_all(originals(resources), document.workspace_id, path)
+            except OriginalMissing as err:
+                raise missing_original(resources, document, err) from None
+            files.append((document.id, data))
         except NotFoundError as err:
             outcomes.append(await _fail(resources, document, err.detail))
     results = await ingest_documents(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
@@ -28,13 +29,12 @@ from reporunner.knowledge import (
     ParseLimits,
     SearchRequest,
     SearchResult,
-    content_hash_bytes,
     embedder_for,
     read_base,
     read_bases,
     read_document,
     read_documents,
-    sniff,
+    sniff_file,
 )
 from reporunner.knowledge._bases import safe_document_name
 from reporunner.nodes.errors import (
@@ -53,8 +53,15 @@ from reporunner.platform.knowledge.schemas import (
     KnowledgeBaseUpdate,
     UploadedDocument,
 )
-from reporunner.platform.knowledge.storage import OriginalStore
 from reporunner.platform.knowledge.uploads import IncomingFile
+from reporunner.platform.originals import (
+    OriginalMissing,
+    OriginalStore,
+    StoredOriginal,
+    local_root,
+    original_path,
+    read_all,
+)
 from reporunner.platform.resources import Resources
 from reporunner.platform.settings import Settings
 
@@ -69,14 +76,17 @@ __all__ = [
     "get_document",
     "list_bases",
     "list_documents",
+    "missing_original",
     "originals",
     "parse_limits",
     "read_original",
+    "release_original",
     "resolve_embedder",
     "retry_document",
     "search",
     "store_document",
     "store_of",
+    "stream_original",
     "update_base",
     "upload_documents",
 ]
@@ -91,8 +101,8 @@ def store_of(resources: Resources) -> KnowledgeStore:
 
 
 def originals(resources: Resources) -> OriginalStore:
-    """Where originals live (``<data_dir>/knowledge``)."""
-    return OriginalStore.for_data_dir(resources.settings.data_dir)
+    """Where originals live (the configured store, shared by every process)."""
+    return resources.originals
 
 
 def resolve_embedder(model: str, dim: int | None) -> Embedder:
@@ -182,7 +192,7 @@ async def update_base(
 async def delete_base(resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID) -> None:
     """Delete a base with its documents, chunks, index and stored originals."""
     await store_of(resources).delete_base(workspace_id, base_id)
-    originals(resources).delete_base(workspace_id, base_id)
+    await originals(resources).delete_base(workspace_id, base_id)
 
 
 # -- documents -----------------------------------------------------------------------------
@@ -204,16 +214,7 @@ def _named(err: DocumentError, name: str) -> DocumentError:
 
 
 def _sniff(incoming: IncomingFile, limits: ParseLimits) -> str:
-    return sniff(incoming.data, limits)
-
-
-def _save_original(
-    originals: OriginalStore, base: KnowledgeBase, incoming: IncomingFile
-) -> tuple[str, str]:
-    """Hash and store one original (in a worker thread: the bytes are read once, here)."""
-    data = incoming.data
-    digest = content_hash_bytes(data)
-    return digest, originals.save(base.workspace_id, base.id, digest, incoming.name, data)
+    return sniff_file(incoming.rewound(), limits)
 
 
 async def store_document(
@@ -225,6 +226,9 @@ async def store_document(
 ) -> tuple[DocumentRecord, bool]:
     """Save the original and register (or update) the document; True when it changed.
 
+    The original is hashed, then streamed into the store a piece at a time (never whole in
+    memory); a document row that cannot be written takes its new original with it.
+
     Args:
         store: The knowledge store.
         originals: Where originals are kept.
@@ -233,21 +237,48 @@ async def store_document(
         kind: Its sniffed kind (a key of ``SUPPORTED_TYPES``).
     """
     previous = await _stored_path(store, base, incoming.name)
-    digest, path = await asyncio.to_thread(_save_original, originals, base, incoming)
-    document, changed = await store.add_document(
-        base.workspace_id,
-        base.id,
-        incoming.name,
-        content_hash=digest,
-        size_bytes=incoming.size,
-        source=incoming.source,
-        mime_type=SUPPORTED_TYPES[kind],
-        storage_path=path,
-        metadata=incoming.metadata,
+    digest = await asyncio.to_thread(incoming.sha256)
+    path = original_path(base.workspace_id, base.id, digest, incoming.name)
+    existed = await originals.put(
+        base.workspace_id, base.id, path, incoming.chunks(), sha256=digest
     )
+    try:
+        document, changed = await store.add_document(
+            base.workspace_id,
+            base.id,
+            incoming.name,
+            content_hash=digest,
+            size_bytes=incoming.size,
+            source=incoming.source,
+            mime_type=SUPPORTED_TYPES[kind],
+            storage_path=path,
+            metadata=incoming.metadata,
+        )
+    except Exception:
+        if not existed:
+            await release_original(store, originals, base.workspace_id, path)
+        raise
     if changed and previous is not None and previous != document.storage_path:
-        originals.delete(previous)  # the edited file replaced it
+        # the edited file replaced it
+        await release_original(store, originals, base.workspace_id, previous)
     return document, changed
+
+
+async def release_original(
+    store: KnowledgeStore, originals: OriginalStore, workspace_id: uuid.UUID, path: str | None
+) -> None:
+    """Delete a stored original unless a document of the workspace still refers to it (two
+    names that map to one safe name, with the same content, share one)."""
+    if not path:
+        return
+    async with store.engine.connect() as conn:
+        used = await conn.scalar(
+            select(Document.id)
+            .where(Document.workspace_id == workspace_id, Document.storage_path == path)
+            .limit(1)
+        )
+    if used is None:
+        await originals.delete(workspace_id, path)
 
 
 async def _stored_path(store: KnowledgeStore, base: KnowledgeBase, name: str) -> str | None:
@@ -390,8 +421,9 @@ async def delete_document(
 ) -> None:
     """Delete a document and its chunks (one transaction), then its stored original."""
     document = await _stored_document(resources, workspace_id, base_id, document_id)
-    await store_of(resources).delete_document(workspace_id, document.id)
-    originals(resources).delete(document.storage_path)
+    store = store_of(resources)
+    await store.delete_document(workspace_id, document.id)
+    await release_original(store, originals(resources), workspace_id, document.storage_path)
 
 
 async def retry_document(
@@ -451,10 +483,25 @@ async def retry_document(
     return document
 
 
-async def read_original(
+def missing_original(
+    resources: Resources, document: DocumentRecord, err: OriginalMissing
+) -> NotFoundError:
+    """The 404 of a missing original; it names `reporunner migrate` when the file is still
+    on this machine's data directory (stored there by an earlier version)."""
+    path = document.storage_path or ""
+    if path and (local_root(resources.settings.data_dir) / path).is_file():
+        return OriginalMissing(
+            f"the original of '{document.name}' is still in the data directory of an earlier "
+            "version; run `reporunner migrate` to move it into the store"
+        )
+    return err
+
+
+async def stream_original(
     resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
-) -> tuple[DocumentRecord, bytes]:
-    """The document and the bytes of its original.
+) -> tuple[DocumentRecord, StoredOriginal, AsyncIterator[bytes]]:
+    """The document, its stored original's size and its bytes as a stream (for a download:
+    the 404 comes before the first byte).
 
     Raises:
         NotFoundError: no such document, or its original is gone.
@@ -462,7 +509,29 @@ async def read_original(
     document = await _stored_document(resources, workspace_id, base_id, document_id)
     if not document.storage_path:
         raise NotFoundError(f"document '{document.name}' has no stored original")
-    return document, originals(resources).read(document.storage_path)
+    try:
+        stored = await originals(resources).stat(workspace_id, document.storage_path)
+    except OriginalMissing as err:
+        raise missing_original(resources, document, err) from None
+    return document, stored, originals(resources).read(workspace_id, document.storage_path)
+
+
+async def read_original(
+    resources: Resources, workspace_id: uuid.UUID, base_id: uuid.UUID, document_id: uuid.UUID
+) -> tuple[DocumentRecord, bytes]:
+    """The document and the bytes of its original, whole (a parser needs them whole).
+
+    Raises:
+        NotFoundError: no such document, or its original is gone.
+    """
+    document = await _stored_document(resources, workspace_id, base_id, document_id)
+    if not document.storage_path:
+        raise NotFoundError(f"document '{document.name}' has no stored original")
+    try:
+        data = await read_all(originals(resources), workspace_id, document.storage_path)
+    except OriginalMissing as err:
+        raise missing_original(resources, document, err) from None
+    return document, data
 
 
 # -- search ---------------------------------------------------------------

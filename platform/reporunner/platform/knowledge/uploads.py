@@ -8,6 +8,7 @@ fetched through the SSRF-guarded client, with the same size limit on the respons
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -66,13 +67,17 @@ class UploadLimits:
 SPOOL_IN_MEMORY = 256 * 1024
 """Bytes of one uploaded part held in memory before it moves to a temporary file."""
 
+READ_BYTES = 1024 * 1024
+"""Bytes read from a spool at a time (hashing, storing)."""
+
 
 class IncomingFile:
     """One document of an upload, before it is stored.
 
     A multipart part arrives into a spool (memory up to :data:`SPOOL_IN_MEMORY`, a temporary
     file beyond), so a request of many large files never holds them all in memory; ``data``
-    reads the one file when it is needed. Call :meth:`close` (or use ``with``) when done.
+    reads the one file whole when a caller needs it whole; :meth:`sha256` and :meth:`chunks`
+    read it a piece at a time. Call :meth:`close` (or use ``with``) when done.
     """
 
     __slots__ = ("_data", "_spool", "metadata", "name", "size", "source")
@@ -106,6 +111,25 @@ class IncomingFile:
         assert self._spool is not None
         self._spool.seek(0)
         return self._spool.read()
+
+    def rewound(self) -> IO[bytes]:
+        """The file as a binary file positioned at its start (the spool, or the bytes)."""
+        handle = self._spool if self._spool is not None else io.BytesIO(self._data or b"")
+        handle.seek(0)
+        return handle
+
+    def sha256(self) -> str:
+        """The sha256 of the file, read a piece at a time (call it in a worker thread)."""
+        digest, handle = hashlib.sha256(), self.rewound()
+        while piece := handle.read(READ_BYTES):
+            digest.update(piece)
+        return digest.hexdigest()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The file's bytes a piece at a time, each read in a worker thread."""
+        handle = self.rewound()
+        while piece := await asyncio.to_thread(handle.read, READ_BYTES):
+            yield piece
 
     def close(self) -> None:
         """Drop the spool (its temporary file, if any)."""

@@ -2,7 +2,8 @@
 
 Viewers read and search; editors create, upload, retry, delete and re-embed. Uploads are
 parsed here as they stream in (per-file limit ``REPORUNNER_MAX_UPLOAD_BYTES``), so the route
-turns off Litestar's whole-body limit and enforces its own.
+turns off Litestar's whole-body limit and enforces its own. Originals stream out of the shared
+store (:mod:`reporunner.platform.originals`) a piece at a time.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import DocumentRecord, DocumentTooLarge, SearchRequest
@@ -256,9 +257,12 @@ class KnowledgeBaseController(Controller):
         doc_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
-    ) -> Response[bytes]:
-        doc, data = await service.read_original(resources, principal.workspace_id, kb_id, doc_id)
-        return Response(data, media_type=doc.mime_type, headers=original_headers(doc.name))
+    ) -> Stream:
+        doc, stored, chunks = await service.stream_original(
+            resources, principal.workspace_id, kb_id, doc_id
+        )
+        headers = {**original_headers(doc.name), "Content-Length": str(stored.size)}
+        return Stream(chunks, media_type=doc.mime_type, headers=headers)
 
     @get(
         "/{kb_id:uuid}/events",

@@ -111,7 +111,10 @@ class WorkspacesController(Controller):
         return Response(
             deleted,
             background=BackgroundTask(
-                identity.remove_originals, settings.data_dir, principal.workspace_id
+                identity.remove_originals,
+                resources.originals,
+                settings.data_dir,
+                principal.workspace_id,
             ),
         )
 

@@ -11,6 +11,7 @@ from reporunner.platform.db.models.knowledge import (
     Memory,
 )
 from reporunner.platform.db.models.mcp import McpServer
+from reporunner.platform.db.models.originals import OriginalBlob, OriginalChunk
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.widget import ChatWidget
@@ -45,6 +46,8 @@ __all__ = [
     "Memory",
     "NodeRun",
     "OneTimeToken",
+    "OriginalBlob",
+    "OriginalChunk",
     "Schedule",
     "User",
     "Workflow",
