@@ -53,6 +53,7 @@ from reporunner.knowledge.parsing import (
     Section,
     parse_document,
     sniff,
+    sniff_file,
 )
 from reporunner.knowledge.pipeline import (
     IngestProgress,
@@ -123,4 +124,5 @@ __all__ = [
     "read_documents",
     "safe_document_name",
     "sniff",
+    "sniff_file",
 ]

@@ -16,7 +16,7 @@ from reporunner.knowledge.parsing._types import (
 from reporunner.knowledge.parsing.docx import parse_docx
 from reporunner.knowledge.parsing.html import parse_html
 from reporunner.knowledge.parsing.pdf import parse_pdf
-from reporunner.knowledge.parsing.sniff import SUPPORTED_TYPES, sniff
+from reporunner.knowledge.parsing.sniff import SUPPORTED_TYPES, sniff, sniff_file
 from reporunner.knowledge.parsing.tabular import parse_csv, parse_json
 from reporunner.knowledge.parsing.text import parse_markdown, parse_text
 
@@ -29,6 +29,7 @@ __all__ = [
     "SectionBuilder",
     "parse_document",
     "sniff",
+    "sniff_file",
 ]
 
 

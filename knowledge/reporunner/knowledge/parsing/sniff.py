@@ -7,13 +7,14 @@ import io
 import json
 import re
 import zipfile
+from typing import IO
 
 from reporunner.knowledge.errors import DocumentEmpty, DocumentTooLarge, UnsupportedDocumentType
 from reporunner.knowledge.parsing._types import DocumentKind, ParseLimits
 from reporunner.knowledge.parsing.tabular import sniff_csv
 from reporunner.knowledge.parsing.text import decode_text, looks_binary
 
-__all__ = ["SUPPORTED_TYPES", "sniff"]
+__all__ = ["SNIFF_HEAD", "SUPPORTED_TYPES", "sniff", "sniff_file"]
 
 SUPPORTED_TYPES: dict[DocumentKind, str] = {
     "txt": "text/plain",
@@ -43,12 +44,17 @@ def _unsupported(what: str) -> UnsupportedDocumentType:
     )
 
 
-def _sniff_text(text: str) -> DocumentKind:
+SNIFF_HEAD = 64 * 1024
+"""Bytes of a large file :func:`sniff_file` reads to tell its kind (its whole memory use,
+with a .docx's zip directory)."""
+
+
+def _sniff_text(text: str, *, whole: bool = True) -> DocumentKind:
     head = text[:4096]
     if _HTML.match(head) or len(_HTML_TAGS.findall(head)) >= 2:
         return "html"
     stripped = head.lstrip()
-    if stripped[:1] in ("{", "["):
+    if stripped[:1] in ("{", "[") and whole:
         try:
             json.loads(text)
         except json.JSONDecodeError:
@@ -94,3 +100,74 @@ def sniff(data: bytes, limits: ParseLimits | None = None) -> DocumentKind:
     if looks_binary(data):
         raise _unsupported("this binary file")
     return _sniff_text(decode_text(data))
+
+
+def _complete_utf8(head: bytes) -> bytes:
+    """``head`` without a multi-byte UTF-8 character cut at its end (when it is UTF-8)."""
+    for cut in range(4):
+        try:
+            head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return head[: len(head) - cut]
+    return head
+
+
+def _only_whitespace(handle: IO[bytes]) -> bool:
+    handle.seek(0)
+    while block := handle.read(SNIFF_HEAD):
+        if block.strip():
+            return False
+    return True
+
+
+def _last_byte(handle: IO[bytes], size: int) -> bytes:
+    """The file's last byte that is not whitespace (b"" when there is none in its tail)."""
+    handle.seek(max(0, size - 4096))
+    return handle.read().rstrip()[-1:]
+
+
+def sniff_file(handle: IO[bytes], limits: ParseLimits | None = None) -> DocumentKind:
+    """:func:`sniff` of a seekable file, holding at most :data:`SNIFF_HEAD` bytes of it (and
+    a .docx's zip directory) in memory however large it is.
+
+    A small file is sniffed whole, as :func:`sniff` would. A large one is told from its head;
+    a large text that starts like JSON and ends with ``}`` or ``]`` is taken as JSON (its
+    parser refuses it at ingestion if it is not).
+
+    Raises:
+        DocumentTooLarge: over ``limits.max_bytes``.
+        UnsupportedDocumentType: a binary format we do not parse.
+        DocumentEmpty: nothing but whitespace.
+    """
+    limits = limits or ParseLimits()
+    size = handle.seek(0, io.SEEK_END)
+    if size > limits.max_bytes:
+        raise DocumentTooLarge(
+            f"the file is {size} bytes; the limit is {limits.max_bytes} bytes",
+            limit=limits.max_bytes,
+        )
+    handle.seek(0)
+    if size <= SNIFF_HEAD:
+        return sniff(handle.read(), limits)
+    head = handle.read(SNIFF_HEAD)
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        handle.seek(0)
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            raise _unsupported("a damaged zip archive") from None
+        if "word/document.xml" in names:
+            return "docx"
+        raise _unsupported("this zip-based file (not a Word .docx)")
+    if not head.strip() and _only_whitespace(handle):
+        raise DocumentEmpty("the file is empty")
+    if looks_binary(head):
+        raise _unsupported("this binary file")
+    text = decode_text(_complete_utf8(head))
+    if text.lstrip()[:1] in ("{", "[") and _last_byte(handle, size) in (b"}", b"]"):
+        return "json"
+    return _sniff_text(text, whole=False)

@@ -28,13 +28,12 @@ from reporunner.knowledge import (
     ParseLimits,
     SearchRequest,
     SearchResult,
-    content_hash_bytes,
     embedder_for,
     read_base,
     read_bases,
     read_document,
     read_documents,
-    sniff,
+    sniff_file,
 )
 from reporunner.knowledge._bases import safe_document_name
 from reporunner.nodes.errors import (
@@ -204,16 +203,15 @@ def _named(err: DocumentError, name: str) -> DocumentError:
 
 
 def _sniff(incoming: IncomingFile, limits: ParseLimits) -> str:
-    return sniff(incoming.data, limits)
+    return sniff_file(incoming.open(), limits)
 
 
 def _save_original(
     originals: OriginalStore, base: KnowledgeBase, incoming: IncomingFile
 ) -> tuple[str, str]:
-    """Hash and store one original (in a worker thread: the bytes are read once, here)."""
-    data = incoming.data
-    digest = content_hash_bytes(data)
-    return digest, originals.save(base.workspace_id, base.id, digest, incoming.name, data)
+    """Hash and store one original (in a worker thread, block by block: an upload's memory
+    does not grow with its files)."""
+    return originals.save_file(base.workspace_id, base.id, incoming.name, incoming.open())
 
 
 async def store_document(

@@ -10,6 +10,7 @@ The stored path is relative to the root, so the data directory can move.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 import unicodedata
 import uuid
 from pathlib import Path
+from typing import IO
 
 from reporunner.nodes.errors import NotFoundError
 
@@ -24,6 +26,7 @@ __all__ = ["OriginalStore", "fs_safe_name"]
 
 _NOT_PORTABLE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME_BYTES = 120
+_BLOCK = 1024 * 1024
 
 
 def fs_safe_name(name: str) -> str:
@@ -81,6 +84,35 @@ class OriginalStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return relative
+
+    def save_file(
+        self,
+        workspace_id: uuid.UUID,
+        base_id: uuid.UUID,
+        name: str,
+        handle: IO[bytes],
+    ) -> tuple[str, str]:
+        """Copy ``handle`` into the store in blocks, hashing it on the way (memory does not
+        grow with the file); answer its sha256 and relative path."""
+        root = self._inside(f"{workspace_id}/{base_id}")
+        root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                handle.seek(0)
+                while block := handle.read(_BLOCK):
+                    digest.update(block)
+                    out.write(block)
+            content_hash = digest.hexdigest()
+            relative = f"{workspace_id}/{base_id}/{content_hash}/{fs_safe_name(name)}"
+            target = self._inside(relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return content_hash, relative
 
     def read(self, relative: str) -> bytes:
         """The bytes of a stored original.

@@ -98,6 +98,14 @@ class IncomingFile:
         else:
             self.size = len(data or b"")
 
+    def open(self) -> IO[bytes]:
+        """The file to read from its start (the spool itself, or the bytes as a file): what
+        sniffing, hashing and storing read in blocks, never the whole file at once."""
+        if self._spool is None:
+            return io.BytesIO(self._data or b"")
+        self._spool.seek(0)
+        return self._spool
+
     @property
     def data(self) -> bytes:
         """The file's bytes (read from the spool each time: keep them only while needed)."""
