@@ -19,7 +19,14 @@ from reporunner.knowledge.errors import (
     UnsafeDocument,
     UnsupportedDocumentType,
 )
-from reporunner.knowledge.parsing import ParsedDocument, ParseLimits, parse_document, sniff
+from reporunner.knowledge.parsing import (
+    ParsedDocument,
+    ParseLimits,
+    parse_document,
+    sniff,
+    sniff_file,
+)
+from reporunner.knowledge.parsing.sniff import SNIFF_HEAD_BYTES as SNIFF_HEAD
 
 PdfFactory = Callable[[list[str]], bytes]
 DocxFactory = Callable[[list[tuple[str, str]]], bytes]
@@ -206,6 +213,52 @@ def test_record_cap() -> None:
 )
 def test_sniffing_uses_content_not_names(data: bytes, kind: str) -> None:
     assert sniff(data) == kind
+
+
+def _padded(head: bytes, fill: bytes, tail: bytes = b"") -> bytes:
+    """``head`` + ``fill`` repeated past the sniffing head + ``tail``: a large file."""
+    return head + fill * (2 * SNIFF_HEAD // len(fill)) + tail
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"%PDF-1.7 rest", "pdf"),
+        (b"# Title\n\nbody", "md"),
+        (_padded(b"%PDF-1.7\n", b"0 0 obj\n"), "pdf"),
+        (_padded(b"<html><body>", b"<p>words</p>\n", b"</body></html>"), "html"),
+        (_padded(b"# Title\n\n", b"Some words of the body.\n"), "md"),
+        (_padded(b'[{"a": 1}', b', {"a": 2}', b"]\n"), "json"),
+        (_padded(b"a;b;c\n", b"1;2;3\n"), "csv"),
+        (_padded(b"Plain prose ", b"and more plain prose. "), "txt"),
+        # a multi-byte character cut at the end of the head still reads as UTF-8
+        (_padded(b"Plain prose ", "caf\u00e9 \u2014 na\u00efve ".encode()), "txt"),
+    ],
+)
+def test_sniffing_a_file_reads_only_its_head(data: bytes, kind: str) -> None:
+    handle = io.BytesIO(data)
+    assert sniff_file(handle) == kind
+    if len(data) <= SNIFF_HEAD:
+        assert sniff(data) == kind
+
+
+def test_sniffing_a_large_file_refuses_what_sniff_refuses() -> None:
+    with pytest.raises(DocumentTooLarge, match="limit is 10 bytes"):
+        sniff_file(io.BytesIO(b"x" * 11), ParseLimits(max_bytes=10))
+    with pytest.raises(DocumentEmpty):
+        sniff_file(io.BytesIO(b" \n" * SNIFF_HEAD))
+    with pytest.raises(UnsupportedDocumentType):
+        sniff_file(io.BytesIO(_padded(b"\x89PNG\r\n\x1a\n", bytes(range(32)))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>" + "x" * 2 * SNIFF_HEAD)
+    with pytest.raises(UnsupportedDocumentType, match="docx"):
+        sniff_file(io.BytesIO(out.getvalue()))
+    word = io.BytesIO()
+    with zipfile.ZipFile(word, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>" + " " * 2 * SNIFF_HEAD)
+    assert len(word.getvalue()) > SNIFF_HEAD
+    assert sniff_file(io.BytesIO(word.getvalue())) == "docx"
 
 
 def test_unsupported_binary_lists_supported_types() -> None:

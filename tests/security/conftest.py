@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import psycopg
 import pytest
-from security_testkit import REPORUNNER, SERVED_ENV, Listener, Served, free_port
+from security_testkit import Listener, Served, serve_subprocess
 from sqlalchemy.engine import make_url
 
 
@@ -25,58 +21,21 @@ def served(services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     url = make_url(services.database_url).set(database=name)
     database_url = url.render_as_string(hide_password=False)
     data_dir = tmp_path_factory.mktemp("served")
-    port = free_port()
     token = "rr_security_" + "t" * 32
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORUNNER_")}
-    env.update(SERVED_ENV)
-    env.update(
-        DATABASE_URL=url.set(drivername="postgresql").render_as_string(hide_password=False),
-        REDIS_URL=services.redis_url,
-        REPORUNNER_DATA_DIR=str(data_dir),
-        REPORUNNER_BOOTSTRAP_TOKEN=token,
-        REPORUNNER_QUEUE_NAME=f"rr-served-{uuid.uuid4().hex[:8]}",
-        REPORUNNER_LOG_FORMAT="text",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-    )
-    log = data_dir / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            # with its default worker processes, as a user runs it (two of them starting on
-            # this fresh database once deadlocked in the checkpoint table set-up:
-            # tests/platform/engine/test_engine_checkpoint_setup.py)
-            [REPORUNNER, "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    env = {
+        "DATABASE_URL": url.set(drivername="postgresql").render_as_string(hide_password=False),
+        "REDIS_URL": services.redis_url,
+        "REPORUNNER_BOOTSTRAP_TOKEN": token,
+        "REPORUNNER_QUEUE_NAME": f"rr-served-{uuid.uuid4().hex[:8]}",
+    }
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not get ready: " + log.read_text()
-            time.sleep(0.2)
-        # /readyz is the API; runs need a worker that has joined the queue
-        deadline = time.monotonic() + 180
-        while "worker started for" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "no worker joined the queue: " + log.read_text()
-            time.sleep(0.2)
-        yield Served(base, port, token, database_url, log, proc)
+        # with its default worker processes, as a user runs it (two of them starting on
+        # this fresh database once deadlocked in the checkpoint table set-up:
+        # tests/platform/engine/test_engine_checkpoint_setup.py)
+        with serve_subprocess(env, data_dir, ready_seconds=180) as (proc, base, log):
+            port = int(base.rsplit(":", 1)[1])
+            yield Served(base, port, token, database_url, log, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
-from security_testkit import Served
+from security_testkit import Served, run_node_served
 from sqlalchemy.engine import make_url
 
 from reporunner.nodes.builtin.email_send import EmailSend
@@ -158,28 +158,6 @@ async def test_a_pickled_job_in_redis_is_never_unpickled(
 # -- against a real `reporunner serve`
 
 
-def _run(served: Served, headers: dict[str, str], node: dict[str, Any]) -> dict[str, Any]:
-    definition = {
-        "name": f"probe-{uuid.uuid4().hex[:6]}",
-        "nodes": [{"id": "start", "type": "trigger.manual"}, node],
-        "edges": [{"source": "start", "target": node["id"]}],
-    }
-    made = httpx.post(f"{served.base}/workflows", json=definition, headers=headers, timeout=30)
-    assert made.status_code == 201, made.text
-    wf = made.json()["workflow"]["id"]
-    run = httpx.post(f"{served.base}/workflows/{wf}/executions", json={}, headers=headers)
-    assert run.status_code in (200, 201, 202), run.text
-    deadline = time.monotonic() + 60
-    while True:
-        body = httpx.get(
-            f"{served.base}/executions/{run.json()['id']}", headers=headers, timeout=60
-        ).json()
-        if body["status"] not in ("queued", "running"):
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 async def test_served_admin_cannot_reach_the_platform_database_or_redis(
     served: Served, services: Any
 ) -> None:
@@ -210,7 +188,7 @@ async def test_served_admin_cannot_reach_the_platform_database_or_redis(
         "credentials": {"redis_url": credentials["redis_url"]},
     }
     for node in (escalate, overwrite):
-        done = _run(served, admin, node)
+        done = run_node_served(served.base, admin, node)
         assert done["status"] == "failed", done
         assert "ssrf_blocked" in json.dumps(done), done
     with psycopg.connect(services.admin_dsn, dbname=served_db, autocommit=True) as conn:

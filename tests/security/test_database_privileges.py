@@ -13,16 +13,20 @@ import json
 import os
 import stat
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
-from security_testkit import REPORUNNER
+from security_testkit import REPORUNNER, run_node_served, serve_subprocess
 from sqlalchemy.engine import make_url
 
+from reporunner.platform.auth import create_workspace_with_owner
 from reporunner.platform.db.migrate import current_revision, head, upgrade
+from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.services.postgres import EmbeddedPostgres, _embedded_postgres
 
 pytestmark = pytest.mark.timeout(300)
@@ -181,3 +185,94 @@ def test_the_compose_init_script_makes_a_role_that_is_no_superuser(tmp_path: Pat
     finally:
         ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user, timeout=30)
         ep.PostgresServer._instances.pop(pgdata, None)
+
+
+# -- against a real `reporunner serve` on a fresh data directory (its own embedded PostgreSQL)
+
+
+def _postmaster(pgdata: Path) -> tuple[int, str]:
+    """Port and unix socket directory of the running server (``postmaster.pid``)."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return int(lines[3]), lines[4]
+
+
+async def test_served_on_a_fresh_data_directory(tmp_path: Path, services: Any) -> None:
+    """The attack as made: an admin's ``postgres_dsn`` credential to the embedded server (its
+    socket and its loopback port, as ``postgres``, even with the right password) running
+    ``UPDATE memberships SET role='owner'`` and ``COPY ... TO PROGRAM``. The served app itself
+    connects as the role ``reporunner``, which may do neither."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    env = {
+        "REDIS_URL": services.redis_url,
+        "REPORUNNER_QUEUE_NAME": f"rr-fresh-{uuid.uuid4().hex[:8]}",
+        "REPORUNNER_BOOTSTRAP_TOKEN": "rr_fresh_" + "f" * 32,
+    }
+    marker = tmp_path / "pwned"
+    with serve_subprocess(env, data_dir, "--workers", "1", ready_seconds=240) as (_p, base, _l):
+        auth = json.loads((data_dir / "postgres.auth.json").read_text())
+        port, socket_dir = _postmaster(data_dir / "postgres")
+        superuser = f"host={socket_dir} user=postgres password={auth['superuser']['password']}"
+        app = f"host={socket_dir} user=reporunner password={auth['app']['password']}"
+        # every connection the served API and its worker hold is the app role's, no superuser
+        with psycopg.connect(f"{superuser} dbname=postgres", autocommit=True) as conn:
+            roles = conn.execute(
+                "SELECT DISTINCT a.usename, r.rolsuper FROM pg_stat_activity a "
+                "JOIN pg_roles r ON r.rolname = a.usename "
+                "WHERE a.datname = 'reporunner' AND a.pid <> pg_backend_pid()"
+            ).fetchall()
+        assert roles == [("reporunner", False)], roles
+        with (
+            psycopg.connect(f"{app} dbname=reporunner", autocommit=True) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute(f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'")
+        # an admin of a workspace of its own, as in the finding
+        app_url = (
+            f"postgresql+psycopg://reporunner:{auth['app']['password']}@/reporunner"
+            f"?host={socket_dir}"
+        )
+        engine = create_engine(app_url, pool_size=1)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                _ws, user, key = await create_workspace_with_owner(
+                    session, slug="attacker", email="admin@example.test", role="admin"
+                )
+        finally:
+            await engine.dispose()
+        admin = {"Authorization": f"Bearer {key.plaintext}"}
+        su_password = auth["superuser"]["password"]
+        dsns = [
+            # the unix socket, as the superuser, with its password even
+            f"{superuser} dbname=reporunner",
+            f"postgresql://postgres:{su_password}@127.0.0.1:{port}/reporunner",
+            f"postgresql://postgres:{su_password}@localhost:{port}/reporunner",
+            f"postgresql://reporunner:{auth['app']['password']}@[::1]:{port}/reporunner",
+        ]
+        for i, dsn in enumerate(dsns):
+            created = httpx.post(
+                f"{base}/credentials",
+                json={"name": f"own db {i}", "type": "postgres_dsn", "data": {"dsn": dsn}},
+                headers=admin,
+                timeout=30,
+            )
+            assert created.status_code == 201, created.text
+            for query in (
+                "UPDATE memberships SET role = 'owner'",
+                f"COPY (SELECT 1) TO PROGRAM 'touch {marker}'",
+            ):
+                node = {
+                    "id": "escalate",
+                    "type": "postgres.query",
+                    "params": {"query": query, "read_only": False},
+                    "credentials": {"postgres_dsn": created.json()["id"]},
+                }
+                done = run_node_served(base, admin, node)
+                assert done["status"] == "failed", done
+                assert "ssrf_blocked" in json.dumps(done), (dsn, done)
+        with psycopg.connect(f"{superuser} dbname=reporunner", autocommit=True) as conn:
+            role = conn.execute(
+                "SELECT role FROM memberships WHERE user_id = %s", (user.id,)
+            ).fetchone()
+        assert role == ("admin",)
+        assert not marker.exists()

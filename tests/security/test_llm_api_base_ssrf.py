@@ -142,7 +142,9 @@ def test_user_base_refused_for_providers_that_sign_with_server_credentials() -> 
 
 
 def _wait_finished(served: Served, execution_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+    # a hang guard, not a speed bar: the first LLM node a fresh worker runs imports litellm,
+    # which took over a minute on a loaded 2-core machine
+    deadline = time.monotonic() + 180
     while True:
         body = httpx.get(
             f"{served.base}/executions/{execution_id}", headers=served.headers, timeout=60
@@ -153,6 +155,7 @@ def _wait_finished(served: Served, execution_id: str) -> dict[str, Any]:
         time.sleep(0.1)
 
 
+@pytest.mark.timeout(420)  # may start the session's served instance, then waits on two runs
 def test_served_ai_llm_node_cannot_reach_loopback_or_the_api_itself(
     served: Served, listener: Listener
 ) -> None:
@@ -195,6 +198,7 @@ def test_served_ai_llm_node_cannot_reach_loopback_or_the_api_itself(
     assert SERVER_OPENAI_KEY not in served.output()
 
 
+@pytest.mark.timeout(300)
 def test_served_chat_agent_api_base_is_refused(served: Served, listener: Listener) -> None:
     chat = httpx.post(
         f"{served.base}/chats",

@@ -14,13 +14,17 @@ import io
 import time
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Sequence
+import zlib
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from security_testkit import SERVED_ENV, Served
+from security_testkit import SERVED_ENV, Served, serve_subprocess
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from reporunner.knowledge import DocumentTooLarge, ParseLimits, content_hash_bytes
@@ -247,3 +251,185 @@ async def test_served_upload_limits_are_refused_with_the_figure(served: Served) 
         time.sleep(0.2)
     assert document["status"] == "failed", document
     assert "REPORUNNER_MAX_DOCUMENT" in document["error"], document
+
+
+# -- at the attack's sizes, against a real `reporunner serve`
+
+BIG_ENV = {
+    "REPORUNNER_MAX_UPLOAD_BYTES": str(48 * 1024 * 1024),
+    "REPORUNNER_MAX_UPLOAD_FILES": "6",
+    # below the 20 M default only so the 2,000-page PDF stops in seconds, not half a minute
+    "REPORUNNER_MAX_DOCUMENT_CHARS": "3000000",
+    "REPORUNNER_MAX_DOCUMENT_CHUNKS": "20000",
+    "REPORUNNER_MAX_BASE_CHUNKS": "1000000",
+}
+BIG_FILE = 40 * 1024 * 1024
+"""Six of these in one request: 240 MB, near the attack's 6 x 45 MB (it took 16.5 GB)."""
+MEMORY_BOUND = 32 * 1024 * 1024
+"""What the API process may grow by while receiving them: less than one of the files."""
+
+
+@pytest.fixture(scope="module")
+def served_big(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    name = f"rr_big_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "rr_template"')
+    url = make_url(services.database_url).set(database=name)
+    data_dir = tmp_path_factory.mktemp("served-big")
+    token = "rr_big_" + "b" * 32
+    env = {
+        **BIG_ENV,
+        "DATABASE_URL": url.set(drivername="postgresql").render_as_string(hide_password=False),
+        "REDIS_URL": services.redis_url,
+        "REPORUNNER_BOOTSTRAP_TOKEN": token,
+        "REPORUNNER_QUEUE_NAME": f"rr-big-{uuid.uuid4().hex[:8]}",
+    }
+    try:
+        with serve_subprocess(env, data_dir, "--workers", "1") as (proc, base, log):
+            port = int(base.rsplit(":", 1)[1])
+            yield Served(base, port, token, url.render_as_string(hide_password=False), log, proc)
+    finally:
+        with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _status_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in bytes."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) * 1024
+    return found
+
+
+def _reset_peak(pid: int) -> None:
+    """Start VmHWM again from the current RSS (``clear_refs`` 5, our own child process)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _parts(files: list[tuple[str, int, bytes]]) -> Iterator[bytes]:
+    """A multipart body of ``(name, size, fill byte)`` files, generated block by block."""
+    block = 1024 * 1024
+    for name, size, fill in files:
+        yield (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="{name}"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+        line = fill * 99 + b"\n"
+        chunk = line * (block // len(line)) + fill * (block % len(line))
+        for _ in range(size // block):
+            yield chunk
+        yield b"\r\n"
+    yield f"--{BOUNDARY}--\r\n".encode()
+
+
+def _pdf_of_pages(pages: int, lines_per_page: int) -> bytes:
+    """A PDF whose pages all show one compressed content stream: tiny on disk, ~285 M
+    characters of text if extracted whole (the finding's 307 KB, 2,000-page PDF)."""
+    line = b"(" + b"words " * 160 + b"on a page that repeats) Tj T*\n"
+    content = b"BT /F1 9 Tf 10 TL 40 800 Td\n" + line * lines_per_page + b"ET\n"
+    stream = zlib.compress(content, 9)
+    kids = " ".join(f"{5 + i} 0 R" for i in range(pages))
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Count {pages} /Kids [{kids}] >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        *([page] * pages),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _settled(served: Served, headers: dict[str, str], kb: str, names: set[str]) -> dict[str, Any]:
+    """The named documents once each is ready or failed (poll with a deadline)."""
+    deadline = time.monotonic() + 240
+    while True:
+        found = {d["name"]: d for d in _documents(served, headers, kb) if d["name"] in names}
+        if len(found) == len(names) and all(
+            d["status"] in ("ready", "failed") for d in found.values()
+        ):
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+
+
+@pytest.mark.timeout(600)
+def test_served_uploads_at_the_attacks_sizes_are_bounded(served_big: Served) -> None:
+    owner = served_big.headers
+    base = served_big.base
+    made = httpx.post(
+        f"{base}/knowledge-bases",
+        json={"name": "big", "chunk_size": 64, "chunk_overlap": 0},
+        headers=owner,
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    kb = made.json()["id"]
+    url = f"{base}/knowledge-bases/{kb}/documents"
+    multipart = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", **owner}
+    pid = served_big.proc.pid
+    # warm up the upload path (imports, pools) with six files past the sniffing head (each
+    # over the character limit, so the worker refuses them at once)
+    warm = [(f"warm{i}.txt", 4 * 1024 * 1024, bytes([97 + i])) for i in range(6)]
+    answer = httpx.post(url, content=_parts(warm), headers=multipart, timeout=120)
+    assert answer.status_code in (200, 201, 202), answer.text
+    # 1. six large text files in one request: memory does not follow the upload's size
+    _reset_peak(pid)
+    before = _status_kb(pid)["VmRSS"]
+    big = [(f"big{i}.txt", BIG_FILE, bytes([65 + i])) for i in range(6)]
+    started = time.monotonic()
+    answer = httpx.post(url, content=_parts(big), headers=multipart, timeout=300)
+    took = time.monotonic() - started
+    assert answer.status_code in (200, 201, 202), answer.text
+    assert len(answer.json()["documents"]) == 6
+    peak = _status_kb(pid)["VmHWM"]
+    grew = peak - before
+    print(
+        f"\n6 x {BIG_FILE >> 20} MB in one request: {took:.1f} s; API process RSS "
+        f"{before >> 20} MB before, peak {peak >> 20} MB (+{grew / 2**20:.1f} MB, "
+        f"bound {MEMORY_BOUND >> 20} MB)"
+    )
+    assert grew < MEMORY_BOUND, grew
+    # 2. a 5 MB text file is refused by the limit on extracted characters, with the reason
+    five = [("five.txt", 5 * 1024 * 1024, b"p")]
+    started = time.monotonic()
+    answer = httpx.post(url, content=_parts(five), headers=multipart, timeout=120)
+    assert answer.status_code in (200, 201, 202), answer.text
+    # 3. a 2,000-page PDF of ~300 KB stops at the limit, mid-way through its pages
+    pdf = _pdf_of_pages(2000, 120)
+    assert len(pdf) < 400_000
+    answer = httpx.post(
+        url,
+        content=_multipart([("pages.pdf", pdf)]).replace(b"text/plain", b"application/pdf"),
+        headers=multipart,
+        timeout=120,
+    )
+    assert answer.status_code in (200, 201, 202), answer.text
+    names = {f"big{i}.txt" for i in range(6)} | {"five.txt", "pages.pdf"}
+    found = _settled(served_big, owner, kb, names)
+    took = time.monotonic() - started
+    for name in names:
+        document = found[name]
+        assert document["status"] == "failed", document
+        assert "REPORUNNER_MAX_DOCUMENT_CHARS" in document["error"], document
+    print(
+        f"5 MB text and a {len(pdf) // 1024} KB 2,000-page PDF refused in {took:.1f} s: "
+        f"{found['five.txt']['error']!r}; {found['pages.pdf']['error']!r}"
+    )

@@ -3,10 +3,11 @@ and an invited viewer who sees a disabled Save and whose session the API refuses
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from web_testkit import (
     OWNER_EMAIL,
     OWNER_PASSWORD,
@@ -116,3 +117,51 @@ def test_session_without_csrf_token_is_refused(page: Page, server: Server) -> No
         })).status"""
     )
     assert status == 403
+
+
+def test_an_existing_account_joins_another_workspace_with_its_password(
+    browser: Browser, server: Server
+) -> None:
+    """Walt accepts a first invitation as a new user (choosing a password), then one to a
+    second workspace: that page asks for his current password instead, and he joins it."""
+    ensure_owner(server)
+    status, invite = server.api(
+        "POST", "/workspace/invitations", {"email": "walt@example.com", "role": "viewer"}
+    )
+    assert status == 201, invite
+    front = os.environ.get("REPORUNNER_WEB_TEST_FRONT") or server.base
+    first = browser.new_context(base_url=front)
+    first.set_default_timeout(15_000)
+    page = first.new_page()
+    url = urlsplit(invite["url"])
+    page.goto(f"{url.path}?{url.query}")
+    page.get_by_label("Name").fill("Walt")
+    page.get_by_label("Password", exact=True).fill("walt password 12")
+    page.get_by_label("Repeat password").fill("walt password 12")
+    page.get_by_role("button", name="Join workspace").click()
+    expect(page.get_by_label("Signed in as")).to_contain_text("viewer")
+    first.close()
+    status, made = server.api("POST", "/workspaces", {"slug": "walts-second"})
+    assert status == 201, made
+    status, invite = server.api(
+        "POST",
+        "/workspace/invitations",
+        {"email": "walt@example.com", "role": "editor"},
+        key=made["key"],
+    )
+    assert status == 201, invite
+    second = browser.new_context(base_url=front)
+    second.set_default_timeout(15_000)
+    page = second.new_page()
+    url = urlsplit(invite["url"])
+    page.goto(f"{url.path}?{url.query}")
+    expect(page.get_by_label("Current password")).to_be_visible()
+    expect(page.get_by_label("Repeat password")).to_have_count(0)
+    page.get_by_label("Current password").fill("not walt's password")
+    page.get_by_role("button", name="Join workspace").click()
+    expect(page.get_by_role("alert")).to_contain_text("current password")
+    page.get_by_label("Current password").fill("walt password 12")
+    shot(page, "invite-existing-account")
+    page.get_by_role("button", name="Join workspace").click()
+    expect(page.get_by_label("Signed in as")).to_contain_text("editor")
+    second.close()

@@ -285,9 +285,12 @@ export const api = {
   setup: (token: string, email: string, password: string, name: string) =>
     request<Me>("/auth/setup", { method: "POST", json: { token, email, password, name } }),
   invitation: (token: string) =>
-    request<{ email: string; role: Role; workspace: { name?: string; slug?: string } }>(
-      `/auth/invitations/${encodeURIComponent(token)}`,
-    ),
+    request<{
+      email: string;
+      role: Role;
+      workspace: { name?: string; slug?: string };
+      existing_account?: boolean;
+    }>(`/auth/invitations/${encodeURIComponent(token)}`),
   acceptInvitation: (token: string, password: string, name: string) =>
     request<Me>("/auth/invitations/accept", { method: "POST", json: { token, password, name } }),
 

@@ -7,7 +7,8 @@ through dependency injection rather than reading globals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlsplit
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
@@ -20,7 +21,7 @@ from reporunner.platform.originals import OriginalStore, open_original_store
 from reporunner.platform.settings import Settings
 from reporunner.platform.vault import Keyring, keyring_from_settings
 
-__all__ = ["Resources", "open_resources"]
+__all__ = ["Resources", "arq_redis_settings", "open_resources"]
 
 
 @dataclass(slots=True)
@@ -45,6 +46,29 @@ class Resources:
         await self.engine.dispose()
 
 
+_TLS_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
+
+
+def arq_redis_settings(url: str) -> RedisSettings:
+    """arq's connection settings for ``url``, with the TLS options of its query.
+
+    ``RedisSettings.from_dsn`` reads only the scheme of a ``rediss://`` URL; the API's own
+    client (redis-py's ``from_url``) also reads ``ssl_ca_certs``, ``ssl_certfile``,
+    ``ssl_keyfile``, ``ssl_cert_reqs`` and ``ssl_check_hostname``. Both clients of a process
+    must reach the same server the same way, so arq's gets them too.
+    """
+    found = RedisSettings.from_dsn(url)
+    if not found.ssl:
+        return found
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items() if v}
+    options: dict[str, object] = {k: query[k] for k in _TLS_FILES if k in query}
+    if "ssl_check_hostname" in query:
+        options["ssl_check_hostname"] = query["ssl_check_hostname"].strip().lower() not in (
+            "0", "f", "false", "n", "no", ""
+        )  # fmt: skip
+    return replace(found, **options)  # type: ignore[arg-type]
+
+
 async def open_resources(settings: Settings) -> Resources:
     """Connect to the services named in ``settings`` (URLs must be resolved already)."""
     if settings.database_url is None or settings.redis_url is None:
@@ -53,7 +77,7 @@ async def open_resources(settings: Settings) -> Resources:
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     arq = await create_pool(
-        RedisSettings.from_dsn(settings.redis_url),
+        arq_redis_settings(settings.redis_url),
         default_queue_name=settings.queue_name,
         **ARQ_SERIALIZERS,  # JSON, never pickle
     )

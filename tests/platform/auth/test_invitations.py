@@ -91,18 +91,104 @@ async def test_no_one_invites_above_their_role(settings, services) -> None:
     assert as_owner.status_code == 201
 
 
-async def test_existing_accounts_cannot_be_invited(settings, services) -> None:
-    """Else an admin could set the password of an existing (maybe higher) user."""
-    owner = await make_member(services.database_url)
-    elsewhere = await make_member(services.database_url, password=None)
+async def _invite(settings, inviter, email: str, role: str):
     async with browser(settings) as client:
-        response = await client.post(
-            "/workspace/invitations",
-            json={"email": elsewhere.email.upper(), "role": "viewer"},
-            headers=owner.headers,
+        return await client.post(
+            "/workspace/invitations", json={"email": email, "role": role}, headers=inviter.headers
         )
-    assert response.status_code == 409
-    assert response.json()["detail"].startswith("email:")
+
+
+async def _audit(services, workspace_id) -> list[tuple[str, dict]]:
+    with psycopg.connect(services.pg_dsn) as conn:
+        rows = conn.execute(
+            "SELECT action, data FROM audit_log WHERE workspace_id = %s "
+            "AND action LIKE 'invitation.%%' ORDER BY created_at",
+            (workspace_id,),
+        ).fetchall()
+    return [(a, d) for a, d in rows]
+
+
+async def test_an_existing_user_joins_with_their_own_password(settings, services) -> None:
+    """The account's password is asked for and never changed: an admin who invites an
+    existing (maybe higher) user can neither set nor learn it."""
+    owner = await make_member(services.database_url)
+    admin = await make_member(services.database_url, role="admin", workspace_id=owner.workspace_id)
+    elsewhere = await make_member(services.database_url, role="owner")  # owner of another
+    created = await _invite(settings, admin, elsewhere.email.upper(), "editor")
+    assert created.status_code == 201, created.text
+    token = _token(created.json()["url"])
+    async with browser(settings) as invitee:
+        info = await invitee.get(f"/auth/invitations/{token}")
+        assert info.json()["existing_account"] is True
+        wrong = await invitee.post(
+            "/auth/invitations/accept",
+            json={"token": token, "password": "not the password at all", "name": "Mallory"},
+        )
+        assert wrong.status_code == 401, wrong.text
+        assert "current password" in wrong.json()["detail"]
+        accepted = await invitee.post(
+            "/auth/invitations/accept", json={"token": token, "password": PASSWORD, "name": "X"}
+        )
+        assert accepted.status_code == 200, accepted.text
+        me = accepted.json()
+        assert (me["role"], me["workspace"]["id"]) == ("editor", str(owner.workspace_id))
+        assert me["user"]["id"] == str(elsewhere.user_id)
+        assert me["user"]["name"] != "X"  # an existing account keeps its name
+        again = await invitee.post(
+            "/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert again.status_code == 404
+    assert (await _members(owner, settings))[elsewhere.email.lower()] == "editor"
+    assert (await _members(elsewhere, settings))[elsewhere.email.lower()] == "owner"
+    async with browser(settings) as later:  # the password is the one it had
+        assert (await sign_in(later, elsewhere.email))["user"]["id"] == str(elsewhere.user_id)
+    audit = await _audit(services, owner.workspace_id)
+    assert [a for a, _ in audit] == ["invitation.created", "invitation.accepted"]
+    created_data, accepted_data = audit[0][1], audit[1][1]
+    assert created_data["existing_account"] is True
+    assert created_data["ip"]
+    assert accepted_data["ip"]
+    assert accepted_data["invited_by"] == str(admin.user_id)
+
+
+async def test_members_keys_only_accounts_and_password_guessing_are_refused(
+    settings, services
+) -> None:
+    owner = await make_member(services.database_url)
+    member = await make_member(
+        services.database_url, role="viewer", workspace_id=owner.workspace_id
+    )
+    refused = await _invite(settings, owner, member.email, "admin")
+    assert refused.status_code == 409  # a member's role changes with PATCH, not an invitation
+    assert refused.json()["detail"].startswith("email:")
+    keys_only = await make_member(services.database_url, password=None)
+    created = await _invite(settings, owner, keys_only.email, "viewer")
+    token = _token(created.json()["url"])
+    async with browser(settings) as client:
+        answer = await client.post(
+            "/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+    assert answer.status_code == 409
+    assert "API keys only" in answer.json()["detail"]
+    # guessing an account's password through an invitation counts as failed sign-ins
+    target = await make_member(services.database_url)
+    tight = settings.model_copy(update={"signin_failures_per_account": 2})
+    created = await _invite(tight, owner, target.email, "viewer")
+    token = _token(created.json()["url"])
+    async with browser(tight) as client:
+        answers = [
+            await client.post(
+                "/auth/invitations/accept", json={"token": token, "password": f"guess number {i}"}
+            )
+            for i in range(3)
+        ]
+        assert [a.status_code for a in answers] == [401, 401, 429]
+        # the owner of the account is refused too now, until the window passes
+        blocked = await client.post(
+            "/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+    assert blocked.status_code == 429
+    assert target.email.lower() not in await _members(owner, settings)
 
 
 async def test_expired_and_unknown_invitations(settings, services) -> None:

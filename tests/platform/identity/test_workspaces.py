@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
+import pytest
 from identity_testkit import fill_workspace
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from reporunner.platform.api.app import create_app
 from reporunner.platform.db.models import AuditLog, Membership, Workspace
 from reporunner.platform.db.session import create_engine, session_factory
+from reporunner.platform.executions.events import stream_key
 from reporunner.platform.identity import tenant_tables
+from reporunner.platform.resources import Resources, open_resources
+from reporunner.platform.settings import Settings
+from reporunner.platform.worker import build_worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 
@@ -304,3 +314,139 @@ async def test_deleting_the_workspace_a_browser_signed_in_to_keeps_it_signed_in(
         assert (now.json()["slug"], now.json()["role"]) == (new["slug"], "owner")
         back = await client.get("/workspace", headers={"X-Workspace": user.slug})
         assert back.status_code == 404
+
+
+PAUSE = {
+    "name": "pause",
+    "nodes": [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "pause", "type": "logic.wait", "params": {"amount": 60}},
+        {
+            "id": "after",
+            "type": "data.set",
+            "params": {"fields": [{"name": "late", "value": True, "type": "boolean"}]},
+        },
+    ],
+    "edges": [{"source": "start", "target": "pause"}, {"source": "pause", "target": "after"}],
+}
+APPROVE = {
+    "name": "approve",
+    "nodes": [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "ask", "type": "human.approval", "params": {"message": "ok?"}},
+    ],
+    "edges": [{"source": "start", "target": "ask"}],
+}
+
+
+async def _events(resources: Resources, execution_id: str) -> list[tuple[str, dict]]:
+    raw = await resources.redis.xrange(stream_key(execution_id))
+    out = []
+    for _entry, fields in raw:
+        body = json.loads(fields[b"e"])
+        out.append((body["event"], body["data"]))
+    return out
+
+
+async def _checkpoint_threads(database_url: str, ids: list[str]) -> int:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return int(
+                await conn.scalar(
+                    text("SELECT count(*) FROM checkpoints WHERE thread_id = ANY(:ids)"),
+                    {"ids": ids},
+                )
+                or 0
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _worker_until(settings: Settings, stop: threading.Event) -> None:
+    resources = await open_resources(settings)
+    task = asyncio.create_task(build_worker(resources, handle_signals=False).main())
+    try:
+        await asyncio.to_thread(stop.wait)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await resources.close()
+
+
+@pytest.mark.timeout(180)
+async def test_deleting_a_workspace_stops_its_runs_before_its_rows_go(
+    settings, services, tmp_path
+) -> None:
+    """A run in the middle of a 60 s wait, and one waiting for an approval: the delete
+    answers only once the worker has stopped the first (its ``execution.finished``
+    ``cancelled`` is already in its event stream) and cancelled the second; no row, node run or
+    checkpoint of either is left, and the worker's last write found nothing to resurrect."""
+    settings = settings.model_copy(
+        update={
+            "data_dir": tmp_path,
+            "queue_name": f"test:ws-delete:{uuid.uuid4().hex}",
+            "heartbeat_seconds": 0.5,
+        }
+    )
+    owner = await make_member(services.database_url, role="owner")
+    resources = await open_resources(settings)
+    stop = threading.Event()
+    # the worker on a loop of its own: the test client blocks this loop while a request runs
+    thread = threading.Thread(target=asyncio.run, args=(_worker_until(settings, stop),))
+    thread.start()
+    try:
+        async with AsyncTestClient(create_app(settings)) as client:
+            made = await client.post("/workspaces", json={"slug": _slug()}, headers=owner.headers)
+            assert made.status_code == 201, made.text
+            doomed = made.json()["workspace"]
+            key = {"Authorization": f"Bearer {made.json()['key']}"}
+            runs = {}
+            for definition in (PAUSE, APPROVE):
+                wf = await client.post("/workflows", json=definition, headers=key)
+                assert wf.status_code == 201, wf.text
+                ran = await client.post(
+                    f"/workflows/{wf.json()['workflow']['id']}/executions", json={}, headers=key
+                )
+                assert ran.status_code == 201, ran.text
+                runs[definition["name"]] = ran.json()["id"]
+            deadline = time.monotonic() + 90
+            while True:  # the first in its wait, the second parked for its approval
+                states = {}
+                for name, ident in runs.items():
+                    got = (await client.get(f"/executions/{ident}", headers=key)).json()
+                    nodes = {r["node_id"]: r["status"] for r in got["node_runs"]}
+                    states[name] = (got["status"], nodes)
+                if states["pause"][1].get("pause") == "running" and states["approve"][0] == (
+                    "waiting"
+                ):
+                    break
+                assert time.monotonic() < deadline, states
+                await asyncio.sleep(0.1)
+            gone = await client.request(
+                "DELETE", f"/workspaces/{doomed['id']}", json={"confirm": doomed["slug"]},
+                headers=key,
+            )  # fmt: skip
+            assert gone.status_code == 200, gone.text
+            assert gone.json()["executions"] == 2
+            assert gone.json()["checkpoints"] >= 1
+        # stopped before the rows went: the worker's own end of the run is already recorded
+        paused = await _events(resources, runs["pause"])
+        assert ("execution.finished", "cancelled") in [(e, d.get("status")) for e, d in paused], (
+            paused
+        )
+        assert "after" not in {d.get("node_id") for _e, d in paused}
+        approval = await _events(resources, runs["approve"])
+        assert approval[-1][0] == "execution.finished"
+        assert approval[-1][1]["status"] == "cancelled"
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        await resources.close()
+    assert not thread.is_alive()
+    after = await _counts(services.database_url, uuid.UUID(doomed["id"]))
+    assert {k: v for k, v in after.items() if k != "audit_log"} == dict.fromkeys(
+        (k for k in after if k != "audit_log"), 0
+    )
+    assert await _checkpoint_threads(services.database_url, list(runs.values())) == 0

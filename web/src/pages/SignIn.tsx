@@ -172,7 +172,12 @@ export function InvitePage() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const finish = useFinish();
-  const [invite, setInvite] = useState<{ email: string; role: string; ws: string } | null>(null);
+  const [invite, setInvite] = useState<{
+    email: string;
+    role: string;
+    ws: string;
+    existing: boolean;
+  } | null>(null);
   const [linkError, setLinkError] = useState("");
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
@@ -185,14 +190,20 @@ export function InvitePage() {
       return;
     }
     api.invitation(token).then(
-      (r) => setInvite({ email: r.email, role: r.role, ws: r.workspace?.name ?? "" }),
+      (r) =>
+        setInvite({
+          email: r.email,
+          role: r.role,
+          ws: r.workspace?.name ?? "",
+          existing: r.existing_account === true,
+        }),
       (err) => setLinkError(errorText(err)),
     );
   }, [token]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    if (password !== confirm) {
+    if (!invite?.existing && password !== confirm) {
       setError("The two passwords differ.");
       return;
     }
@@ -212,12 +223,22 @@ export function InvitePage() {
           <p>
             <b>{invite.email}</b> joins <b>{invite.ws}</b> as <b>{invite.role}</b>.
           </p>
-          <label>
-            Name
-            <input value={name} onChange={(e) => setName(e.target.value)} aria-label="Name" autoFocus />
-          </label>
-          <PasswordFields password={password} setPassword={setPassword}
-            confirm={confirm} setConfirm={setConfirm} />
+          {invite.existing ? (
+            <label>
+              Your current password (it is not changed)
+              <input type="password" value={password} autoComplete="current-password" autoFocus
+                onChange={(e) => setPassword(e.target.value)} aria-label="Current password" />
+            </label>
+          ) : (
+            <>
+              <label>
+                Name
+                <input value={name} onChange={(e) => setName(e.target.value)} aria-label="Name" autoFocus />
+              </label>
+              <PasswordFields password={password} setPassword={setPassword}
+                confirm={confirm} setConfirm={setConfirm} />
+            </>
+          )}
           {error && <p role="alert" className="error">{error}</p>}
           <button type="submit" aria-label="Join workspace">Join</button>
         </form>

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from redis.asyncio.connection import SSLConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -107,11 +108,27 @@ class RedisCommand(Node[RedisCommandParams]):
             await client.aclose()
 
 
+class _PinnedSSLConnection(SSLConnection):
+    """A TLS connection opened to the address the guard checked, while the TLS handshake
+    (SNI, and the certificate's host name when ``ssl_check_hostname`` is on) uses the name."""
+
+    def __init__(self, *, pinned_address: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pinned_address = pinned_address
+
+    def _connection_arguments(self) -> Mapping[str, Any]:
+        arguments = dict(super()._connection_arguments())
+        arguments["server_hostname"] = self.host
+        arguments["host"] = self.pinned_address
+        return arguments
+
+
 async def guarded_redis(url: str, guard: HostGuard) -> aioredis.Redis:
     """A client for ``url`` that connects to an address the guard checked.
 
-    ``redis://`` connects to the checked address itself; ``rediss://`` keeps the name (its
-    certificate is checked against it) after the guard checked what it resolves to.
+    Both ``redis://`` and ``rediss://`` connect to the checked address itself (no second DNS
+    lookup that could answer differently); ``rediss://`` still gives the server the name for
+    its certificate.
 
     Raises:
         CredentialError: not a redis:// or rediss:// URL with a host.
@@ -133,8 +150,12 @@ async def guarded_redis(url: str, guard: HostGuard) -> aioredis.Redis:
     client: aioredis.Redis = aioredis.Redis.from_url(
         url, socket_timeout=30, socket_connect_timeout=10
     )
-    if parts.scheme == "redis":
-        client.connection_pool.connection_kwargs["host"] = addresses[0]
+    pool = client.connection_pool
+    if addresses and parts.scheme == "redis":
+        pool.connection_kwargs["host"] = addresses[0]
+    elif addresses:
+        pool.connection_class = _PinnedSSLConnection
+        pool.connection_kwargs["pinned_address"] = addresses[0]
     return client
 
 

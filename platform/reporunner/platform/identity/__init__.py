@@ -29,6 +29,7 @@ from reporunner.platform.identity.service import (
     revoke_api_key,
 )
 from reporunner.platform.identity.workspaces import (
+    check_deletion,
     create_workspace,
     delete_workspace,
     is_instance_admin,
@@ -57,6 +58,7 @@ __all__ = [
     "add_member",
     "audit_entry",
     "change_member_role",
+    "check_deletion",
     "create_api_key",
     "create_workspace",
     "delete_workspace",

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,7 @@ from reporunner.platform.identity.schemas import (
 from reporunner.platform.originals import OriginalStore, local_root
 
 __all__ = [
+    "check_deletion",
     "create_workspace",
     "delete_workspace",
     "is_instance_admin",
@@ -169,10 +170,12 @@ async def list_workspaces(session: AsyncSession, principal: Principal) -> list[W
     return [_out(ws, role, int(n)) for ws, role, n in rows.all()]
 
 
-async def _this(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> Workspace:
+async def _this(
+    session: AsyncSession, principal: Principal, workspace_id: uuid.UUID, *, lock: bool = True
+) -> Workspace:
     ws = None
     if workspace_id == principal.workspace_id:
-        ws = await session.get(Workspace, workspace_id, with_for_update=True)
+        ws = await session.get(Workspace, workspace_id, with_for_update=lock)
     if ws is None:
         raise NotFoundError(
             f"workspace {workspace_id} is not the one this request acts in; send "
@@ -205,16 +208,16 @@ async def rename_workspace(
     return _out(ws, principal.role, await _count(session, ws.id))
 
 
-async def delete_workspace(
+async def check_deletion(
     session: AsyncSession,
     principal: Principal,
     workspace_id: uuid.UUID,
     body: WorkspaceDelete,
     *,
-    address: str,
-) -> dict[str, int]:
-    """Delete the request's workspace and every row in it; rows deleted per table (remove its
-    files with :func:`remove_originals` once this is committed).
+    lock: bool = False,
+) -> Workspace:
+    """The request's workspace if the caller may delete it now (no lock unless asked: the
+    route checks first, stops the workspace's runs, then deletes).
 
     Raises:
         NotFoundError: ``workspace_id`` is not the request's workspace.
@@ -222,7 +225,7 @@ async def delete_workspace(
         ValidationFailed: ``confirm`` is not the slug.
         ConflictError: it is the caller's only workspace.
     """
-    ws = await _this(session, principal, workspace_id)
+    ws = await _this(session, principal, workspace_id, lock=lock)
     if principal.role != "owner":
         raise OwnerRequired(f"only an owner may delete a workspace; you are '{principal.role}'")
     if body.confirm != ws.slug:
@@ -239,6 +242,26 @@ async def delete_workspace(
         raise ConflictError(
             "this is your only workspace; create or join another before deleting it"
         )
+    return ws
+
+
+async def delete_workspace(
+    session: AsyncSession,
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    body: WorkspaceDelete,
+    *,
+    address: str,
+) -> dict[str, int]:
+    """Delete the request's workspace and every row in it; rows deleted per table (remove its
+    files with :func:`remove_originals` once this is committed). Stop its runs first
+    (:func:`~reporunner.platform.executions.stop_all.stop_workspace_executions`); the
+    checkpoints of its executions go with them.
+
+    Raises:
+        The errors of :func:`check_deletion`.
+    """
+    ws = await check_deletion(session, principal, workspace_id, body, lock=True)
     # browser sessions that started here go on in another workspace of their user
     elsewhere = (
         select(Membership.workspace_id)
@@ -252,7 +275,7 @@ async def delete_workspace(
         .where(BrowserSession.workspace_id == ws.id)
         .values(workspace_id=func.coalesce(elsewhere, BrowserSession.workspace_id))
     )
-    deleted: dict[str, int] = {}
+    deleted: dict[str, int] = {"checkpoints": await _delete_checkpoints(session, ws.id)}
     for table in tenant_tables():
         if table.name == AuditLog.__tablename__:
             continue  # the audit log outlives what it records
@@ -273,3 +296,35 @@ async def remove_originals(store: OriginalStore, data_dir: Path, workspace_id: u
     this machine's data directory."""
     await store.delete_workspace(workspace_id)
     shutil.rmtree(local_root(data_dir) / str(workspace_id), ignore_errors=True)
+
+
+_CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints")
+
+
+async def _delete_checkpoints(session: AsyncSession, workspace_id: uuid.UUID) -> int:
+    """The engine's checkpoints of the workspace's executions (keyed by execution id, with no
+    ``workspace_id`` of their own); how many runs had some. Nothing when the engine never made
+    its tables (a database that never ran a workflow)."""
+    threads = 0
+    for table in _CHECKPOINT_TABLES:
+        if not await session.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}):
+            continue
+        if table == "checkpoints":
+            threads = int(
+                await session.scalar(
+                    text(
+                        "SELECT count(DISTINCT thread_id) FROM checkpoints WHERE thread_id IN "
+                        "(SELECT id::text FROM executions WHERE workspace_id = :ws)"
+                    ),
+                    {"ws": workspace_id},
+                )
+                or 0
+            )
+        await session.execute(
+            text(
+                f"DELETE FROM {table} WHERE thread_id IN "
+                "(SELECT id::text FROM executions WHERE workspace_id = :ws)"
+            ),
+            {"ws": workspace_id},
+        )
+    return threads

@@ -85,7 +85,8 @@ class LoginBody(_In):
 class InvitationCreate(_In):
     email: str = Field(
         min_length=3, max_length=320, pattern=_EMAIL,
-        description="E-mail address of the person to invite (must not have an account yet).",
+        description="E-mail address of the person to invite (a new one, or an account that is "
+        "not a member of this workspace yet).",
     )  # fmt: skip
     role: RoleName = Field(
         default="viewer", description="Role they get; not above the inviter's own role."
@@ -115,9 +116,16 @@ class InvitationInfo(BaseModel):
     role: RoleName = Field(description="The role they will get.")
     workspace: MeWorkspace = Field(description="The workspace they are invited to.")
     expires_at: datetime = Field(description="When the link stops working.")
+    existing_account: bool = Field(
+        default=False,
+        description="True when the address already has an account: accepting asks for its "
+        "current password (unchanged) instead of a new one.",
+    )
 
 
 class InvitationAccept(_In):
+    """A new address chooses its password; an existing account confirms with its own."""
+
     token: str = Field(min_length=1, max_length=200, description="The invitation link's token.")
     password: str = Field(
         min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,

@@ -2,8 +2,11 @@
 
 Tokens of links are single use: reading a link (``describe_link``) is free, using it locks the
 row, checks it is unused and unexpired, and marks it used in the same transaction as the change
-it makes. An invitation is only for an address without an account (an admin can therefore never
-set the password of an existing, possibly higher, member).
+it makes. An invitation for an address without an account creates it with the password the
+invitee chooses; one for an existing account adds a membership only after the invitee proves
+the account is theirs with its current password, which is never changed (so an admin can never
+set, nor learn, the password of an existing, possibly higher, user). Invitations never exceed
+the inviter's role, and each step is audited with the address it came from.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ async def describe_invitation(session: AsyncSession, token: str) -> InvitationIn
     link, ws = await _link(session, token, "invitation")
     return InvitationInfo(
         email=link.email, role=cast(RoleName, link.role), workspace=_workspace_out(ws),
-        expires_at=link.expires_at,
+        expires_at=link.expires_at, existing_account=await _email_taken(session, link.email, None),
     )  # fmt: skip
 
 
@@ -176,23 +179,39 @@ async def me(session: AsyncSession, principal: Principal, csrf_token: str | None
     )  # fmt: skip
 
 
+async def _is_member(session: AsyncSession, email: str, workspace_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(func.lower(User.email) == email, Membership.workspace_id == workspace_id)
+    )
+    return found is not None
+
+
 async def create_invitation(
-    session: AsyncSession, principal: Principal, body: InvitationCreate, ttl: timedelta
+    session: AsyncSession,
+    principal: Principal,
+    body: InvitationCreate,
+    ttl: timedelta,
+    *,
+    address: str = "",
 ) -> tuple[str, OneTimeToken]:
-    """A single-use invitation link for a new address (caller builds the URL).
+    """A single-use invitation link (caller builds the URL), for a new address or an
+    existing account that is not yet a member here.
 
     Raises:
         RoleTooHigh: the role is above the inviter's.
-        ConflictError: the address already has an account.
+        ConflictError: the address is already a member of this workspace.
     """
     if ROLES.index(body.role) > ROLES.index(principal.role):
         raise RoleTooHigh(
             f"role: you are '{principal.role}' and cannot invite someone as '{body.role}'"
         )
     email = normalize_email(body.email)
-    if await _email_taken(session, email, None):
+    if await _is_member(session, email, principal.workspace_id):
         raise ConflictError(
-            f"email: {email} already has an account; add them with POST /workspace/members"
+            f"email: {email} is already a member of this workspace; change their role with "
+            "PATCH /workspace/members/{user_id}"
         )
     token, token_hash = new_token()
     row = OneTimeToken(
@@ -202,9 +221,11 @@ async def create_invitation(
     )  # fmt: skip
     session.add(row)
     await session.flush()
+    existing = await _email_taken(session, email, None)
     session.add(
         audit_entry(principal, "invitation.created", "invitation", row.id,
-                    {"email": email, "role": body.role})
+                    {"email": email, "role": body.role, "existing_account": existing,
+                     "ip": address})
     )  # fmt: skip
     await session.flush()
     return token, row
@@ -235,7 +256,7 @@ async def list_invitations(session: AsyncSession, principal: Principal) -> list[
 
 
 async def revoke_invitation(
-    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID
+    session: AsyncSession, principal: Principal, invitation_id: uuid.UUID, *, address: str = ""
 ) -> None:
     """Delete a pending invitation: its link answers 404 from now on.
 
@@ -261,37 +282,59 @@ async def revoke_invitation(
         )
     session.add(
         audit_entry(principal, "invitation.revoked", "invitation", row.id,
-                    {"email": row.email, "role": row.role})
+                    {"email": row.email, "role": row.role, "ip": address})
     )  # fmt: skip
     await session.delete(row)
     await session.flush()
 
 
 async def accept_invitation(
-    session: AsyncSession, body: InvitationAccept
+    session: AsyncSession, body: InvitationAccept, *, address: str = ""
 ) -> tuple[User, Workspace]:
-    """Create the invited user with their password and membership; the link is used up.
+    """Use an invitation link: the link is used up, the invitee becomes a member.
+
+    A new address gets an account with ``body.password``. An existing account joins only
+    when ``body.password`` is its current password (never changed here; ``name`` is ignored).
 
     Raises:
         NotFoundError: unknown or used link. LinkExpired: expired link.
-        ConflictError: the address got an account since the invitation was made.
+        WrongCredentials: an existing account and not its password.
+        ConflictError: the account has no password (it signs in with API keys only), or it
+            became a member meanwhile.
     """
     link, ws = await _link(session, body.token, "invitation", lock=True)
-    if await _email_taken(session, link.email, None):
-        raise ConflictError(f"{link.email} already has an account; sign in at /login instead")
-    user = User(
-        email=link.email, name=body.name.strip() or link.email.split("@")[0],
-        password_hash=await hash_password(normalize_password(body.password)),
-    )  # fmt: skip
-    session.add(user)
-    await session.flush()
+    user = await session.scalar(select(User).where(func.lower(User.email) == link.email))
+    existing = user is not None
+    if user is None:
+        user = User(
+            email=link.email, name=body.name.strip() or link.email.split("@")[0],
+            password_hash=await hash_password(normalize_password(body.password)),
+        )  # fmt: skip
+        session.add(user)
+        await session.flush()
+    else:
+        if user.password_hash is None:
+            raise ConflictError(
+                f"{link.email} signs in with API keys only and has no password to confirm "
+                "this invitation with; ask an admin to add the account with POST "
+                "/workspace/members"
+            )
+        if not await verify_password(user.password_hash, normalize_password(body.password)):
+            raise WrongCredentials(
+                f"password: {link.email} already has an account; enter its current password "
+                "to join (it is not changed)"
+            )
+        if await _is_member(session, link.email, ws.id):
+            raise ConflictError(f"{link.email} is already a member of this workspace")
     session.add(Membership(workspace_id=ws.id, user_id=user.id, role=link.role))
     link.used_at = datetime.now(UTC)
     session.add(
         AuditLog(
             workspace_id=ws.id, actor_user_id=user.id, action="invitation.accepted",
             target_type="user", target_id=str(user.id),
-            data={"email": link.email, "role": link.role, "invitation_id": str(link.id)},
+            data={"email": link.email, "role": link.role, "invitation_id": str(link.id),
+                  "existing_account": existing, "invited_by": str(link.created_by_user_id),
+                  "ip": address},
         )
     )  # fmt: skip
     await session.flush()

@@ -242,7 +242,7 @@ class AuthController(Controller):
 
     @post(
         "/invitations/accept", opt=_PUBLIC, status_code=200, guards=[json_only],
-        summary="Accept an invitation: choose a password and sign in",
+        summary="Accept an invitation: choose a password (or confirm yours) and sign in",
     )  # fmt: skip
     async def accept(
         self,
@@ -251,8 +251,23 @@ class AuthController(Controller):
         transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> Response[Me]:
-        user, ws = await signin.accept_invitation(transaction, data)
-        return await _signed_in(request, transaction, resources.settings, user.id, ws.id)
+        """A new address sets its password; an existing account confirms with its current
+        one (401 when wrong, counted like a failed sign-in of that account: 429 when too
+        many). 404 for an unknown or used link, 410 for an expired one."""
+        settings = resources.settings
+        address = client_ip(request, settings)
+        invited = await signin.describe_invitation(transaction, data.token)
+        throttle = SignInThrottle(resources.redis, settings, invited.email, address)
+        if invited.existing_account:
+            await throttle.check()
+        try:
+            user, ws = await signin.accept_invitation(transaction, data, address=address)
+        except signin.WrongCredentials:
+            await throttle.failed()
+            raise
+        if invited.existing_account:
+            await throttle.succeeded()
+        return await _signed_in(request, transaction, settings, user.id, ws.id)
 
 
 class InvitationController(Controller):
@@ -268,9 +283,13 @@ class InvitationController(Controller):
         transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> InvitationCreated:
-        """A role above the inviter's is 403; an address that has an account is 409."""
-        ttl = timedelta(hours=resources.settings.invitation_ttl_hours)
-        token, row = await signin.create_invitation(transaction, principal, data, ttl)
+        """A role above the inviter's is 403; an address that is already a member is 409.
+        An existing account accepts with its own password (never changed)."""
+        settings = resources.settings
+        ttl = timedelta(hours=settings.invitation_ttl_hours)
+        token, row = await signin.create_invitation(
+            transaction, principal, data, ttl, address=client_ip(request, settings)
+        )
         return InvitationCreated(
             id=row.id, email=row.email, role=data.role, expires_at=row.expires_at,
             url=f"{base_url(request, resources.settings)}/invite?token={token}",
@@ -289,12 +308,17 @@ class InvitationController(Controller):
     )  # fmt: skip
     async def revoke(
         self,
+        request: Request[Any, Any, Any],
         invitation_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
     ) -> None:
         """An invitation for a role above the caller's is 403; another workspace's is 404."""
-        await signin.revoke_invitation(transaction, principal, invitation_id)
+        await signin.revoke_invitation(
+            transaction, principal, invitation_id,
+            address=client_ip(request, resources.settings),
+        )  # fmt: skip
 
 
 route_handlers = [AuthController, InvitationController]

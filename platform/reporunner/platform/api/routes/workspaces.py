@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.platform import identity
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.auth.requests import client_ip
+from reporunner.platform.executions.stop_all import stop_workspace_executions
 from reporunner.platform.identity import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -103,8 +104,15 @@ class WorkspacesController(Controller):
         resources: NamedDependency[Resources],
     ) -> Response[dict[str, int]]:
         """Answers the rows deleted per table. 422 naming ``confirm`` unless it is the slug;
-        409 when it is the caller's only workspace. Stored originals go after the commit."""
+        409 when it is the caller's only workspace. Its queued and waiting executions are
+        cancelled and its running ones stopped (waiting up to
+        ``REPORUNNER_WORKER_SHUTDOWN_GRACE_SECONDS``) before anything is deleted; stored
+        originals go after the commit."""
         settings = resources.settings
+        await identity.check_deletion(transaction, principal, workspace_id, data)
+        await stop_workspace_executions(
+            resources, workspace_id, deadline_seconds=settings.worker_shutdown_grace_seconds
+        )
         deleted = await identity.delete_workspace(
             transaction, principal, workspace_id, data, address=client_ip(request, settings)
         )
