@@ -103,6 +103,9 @@ async function call(request) {
 }
 
 async function serve() {
+  // keeps the event loop alive while a call awaits a promise that never settles (the worker's
+  // wall-time limit ends it), instead of letting Node.js exit with the call unanswered
+  setInterval(() => {}, 1 << 30);
   send(JSON.stringify({ ok: true, ready: true }));
   for (;;) {
     const head = readExact(4);

@@ -120,16 +120,19 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(items, ensure_ascii=False, allow_nan=False)
     except BaseException as err:
         message = f"{type(err).__name__}: {err}"
+        if isinstance(err, SyntaxError):
+            message = f"{type(err).__name__}: {err.msg}"
         if isinstance(err, RecursionError | MemoryError):
             message = f"{type(err).__name__}: the code ran out of stack or memory"
         return {"ok": False, "error": message, "line": _user_line(err), "logs": logs.text()}
     finally:
         sys.stdout = sys.__stdout__
         sys.stderr = sys.__stderr__
-    if len(data.encode()) > request["max_output_bytes"]:
+    size = len(data.encode())
+    if size > request["max_output_bytes"]:
         return {
             "ok": False,
-            "error": f"the output is {len(data.encode())} bytes, over the limit of "
+            "error": f"the output is {size} bytes, over the limit of "
             f"{request['max_output_bytes']} bytes",
             "logs": logs.text(),
         }

@@ -37,6 +37,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -157,9 +158,13 @@ def _root_links() -> list[str]:
     return args
 
 
-def _command(language: Language, lim: CodeLimits, seccomp_fd: int, info_fd: int) -> list[str]:
+def _command(
+    language: Language, lim: CodeLimits, seccomp_fd: int, info_fd: int, guest: str | None = None
+) -> list[str]:
+    """The ``bwrap`` argv of a sandbox (``guest``: another program than the guest, for tests
+    that check the boundary with full interpreter powers)."""
     interpreter = _interpreter(language, lim)
-    guest = _GUEST[language].read_text(encoding="utf-8")
+    guest = guest if guest is not None else _GUEST[language].read_text(encoding="utf-8")
     memory = lim.memory_mb * 1024 * 1024
     if language == "python":
         address_space = memory + 64 * 1024 * 1024
@@ -260,6 +265,13 @@ class _Sandbox:
 
     @classmethod
     def start(cls, language: Language, lim: CodeLimits) -> _Sandbox:
+        """Start a sandbox from a spawner thread that lives as long as the process: bwrap's
+        ``--die-with-parent`` is a parent-death signal, which fires when the *thread* that
+        started it ends (a short-lived thread would take its sandboxes with it)."""
+        return _SPAWNER.submit(cls._start, language, lim).result()
+
+    @classmethod
+    def _start(cls, language: Language, lim: CodeLimits) -> _Sandbox:
         bpf = filter_bpf(threads=language == "javascript")
         seccomp_fd = os.memfd_create("reporunner-seccomp")
         info_read, info_write = os.pipe()
@@ -301,7 +313,8 @@ class _Sandbox:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()
         self.proc.wait()
 
     def _cpu(self) -> float:
@@ -480,6 +493,7 @@ class _Pool:
                 self._filling.discard(language)
 
 
+_SPAWNER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="code-sandbox-spawner")
 _POOL = _Pool()
 atexit.register(_POOL.reset)
 
