@@ -52,6 +52,7 @@ __all__ = [
     "Language",
     "configure",
     "limits",
+    "prewarm",
     "run_code",
     "shutdown",
     "with_overrides",
@@ -496,6 +497,19 @@ class _Pool:
 _SPAWNER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="code-sandbox-spawner")
 _POOL = _Pool()
 atexit.register(_POOL.reset)
+
+
+def prewarm(language: Language) -> int:
+    """Start idle sandboxes of ``language`` up to the ``warm`` limit now and wait for them;
+    returns how many are idle (for a process that wants its first code call to be fast)."""
+    while True:
+        with _POOL._mutex:
+            idle = len(_POOL._idle[language])
+        if idle >= _limits.warm:
+            return idle
+        box = _Sandbox.start(language, _limits)
+        with _POOL._mutex:
+            _POOL._idle[language].append(box)
 
 
 def shutdown() -> None:
