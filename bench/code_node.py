@@ -73,7 +73,11 @@ async def main(calls: int) -> dict[str, Any]:
     baseline_1000 = time.perf_counter() - start
 
     figures: dict[str, Any] = {}
-    for language, code in (("python", PYTHON), ("javascript", JAVASCRIPT)):
+    languages: list[tuple[codesandbox.Language, str]] = [
+        ("python", PYTHON),
+        ("javascript", JAVASCRIPT),
+    ]
+    for language, code in languages:
         await codesandbox.run_code(language, code, one, VARS, tenant=f"bench/{language}")
         per_call = [await _timed(language, code, one, f"bench/{language}") for _ in range(calls)]
         big = [await _timed(language, code, thousand, f"bench/{language}") for _ in range(5)]
