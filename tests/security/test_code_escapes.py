@@ -388,3 +388,36 @@ def test_a_vm_escape_still_meets_the_boundary(listener: Listener) -> None:
     assert out["env"] == {"HOME": "/scratch", "PWD": "/scratch"}
     assert listener.connections == 0
     assert SECRET not in done.stdout.decode()
+
+
+def _lease(tenant: str) -> Any:
+    return codesandbox._POOL._leases.get(("python", tenant))
+
+
+async def _until(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
+
+async def test_a_cancelled_run_kills_its_sandbox_at_once() -> None:
+    endless = "def main(items, vars):\n    while True:\n        pass\n"
+    codesandbox.configure(codesandbox.with_overrides(timeout_seconds=600, cpu_seconds=600))
+    task = asyncio.create_task(run_code("python", endless, [], {}, tenant="ws/cancel"))
+    await _until(lambda: _lease("ws/cancel") is not None, "the call never leased a sandbox")
+    box = _lease("ws/cancel")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until(lambda: box.proc.poll() is not None, "the sandbox outlived its cancelled run")
+    assert _lease("ws/cancel") is None
+
+
+async def test_an_idle_lease_is_reaped() -> None:
+    codesandbox.configure(codesandbox.with_overrides(lease_idle_seconds=0.2))
+    await _still_works("python", "ws/idle")
+    box = _lease("ws/idle")
+    assert box is not None
+    await _until(lambda: box.proc.poll() is not None, "the idle sandbox was never reaped")
+    assert _lease("ws/idle") is None

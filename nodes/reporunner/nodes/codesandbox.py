@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import os
 import select
@@ -263,6 +264,8 @@ class _Sandbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
     dead: bool = False
+    users: int = 0
+    retired: bool = False
 
     @classmethod
     def start(cls, language: Language, lim: CodeLimits) -> _Sandbox:
@@ -307,11 +310,16 @@ class _Sandbox:
             raise CodeSandboxError(f"the {language} sandbox did not start")
         return box
 
-    def kill(self) -> None:
+    def stop(self) -> None:
+        """SIGKILL the sandbox (safe while another thread waits on it: that thread reads EOF)."""
         self.dead = True
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """SIGKILL the sandbox and close its pipes (only by the thread that last used it)."""
+        self.stop()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -407,63 +415,128 @@ def _read_info(fd: int, deadline: float) -> dict[str, Any]:
 
 
 class _Pool:
-    """Warm idle sandboxes per language, and sandboxes leased to executions."""
+    """Warm idle sandboxes per language, and sandboxes leased to executions.
+
+    A leased sandbox counts its callers (``users``); one that expires or is evicted while in
+    use is only marked ``retired`` and killed by its last caller, so no call loses its sandbox
+    mid-way and no sandbox outlives the pool's knowledge of it.
+    """
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._idle: dict[Language, list[_Sandbox]] = {"python": [], "javascript": []}
         self._leases: OrderedDict[tuple[Language, str], _Sandbox] = OrderedDict()
         self._filling: set[Language] = set()
+        self._reaper: threading.Thread | None = None
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's sandboxes without touching them."""
+        self._mutex = threading.Lock()
+        self._idle = {"python": [], "javascript": []}
+        self._leases = OrderedDict()
+        self._filling = set()
+        self._reaper = None
 
     def reset(self) -> None:
         with self._mutex:
-            boxes = [b for idle in self._idle.values() for b in idle] + list(self._leases.values())
+            boxes = [b for idle in self._idle.values() for b in idle]
+            for box in self._leases.values():
+                box.retired = True
+                if box.users == 0:
+                    boxes.append(box)
             self._idle = {"python": [], "javascript": []}
             self._leases.clear()
         for box in boxes:
             box.kill()
 
     def _expire(self, lim: CodeLimits) -> list[_Sandbox]:
+        """Take expired leases out (under the mutex); returns those to kill now."""
         now = time.monotonic()
         stale = [
             key
             for key, box in self._leases.items()
-            if box.dead or (now - box.last_used > lim.lease_idle_seconds and not box.lock.locked())
+            if box.dead or (box.users == 0 and now - box.last_used > lim.lease_idle_seconds)
         ]
         while len(self._leases) - len(stale) > lim.max_leases:
-            extra = next(k for k in self._leases if k not in stale)
-            stale.append(extra)
-        return [self._leases.pop(key) for key in stale]
+            stale.append(next(k for k in self._leases if k not in stale))
+        kill = []
+        for key in stale:
+            box = self._leases.pop(key)
+            box.retired = True
+            if box.users == 0:
+                kill.append(box)
+        return kill
 
     def lease(self, language: Language, tenant: str) -> _Sandbox:
-        """The sandbox of ``tenant`` (started or taken from the warm ones on first use)."""
+        """The sandbox of ``tenant`` (taken from the warm ones, or started, on first use);
+        the caller must :meth:`release` it."""
         lim = _limits
         key = (language, tenant)
         with self._mutex:
             dropped = self._expire(lim)
             box = self._leases.get(key)
-            if box is not None and not box.dead:
-                self._leases.move_to_end(key)
-                box.last_used = time.monotonic()
-            else:
+            if box is None:
                 idle = self._idle[language]
                 box = idle.pop() if idle else None
                 if box is not None:
                     self._leases[key] = box
+            if box is not None:
+                self._leases.move_to_end(key)
+                box.users += 1
         for old in dropped:
-            if not old.lock.locked():
-                old.kill()
+            old.kill()
         if box is None:
             box = _Sandbox.start(language, lim)
             with self._mutex:
-                self._leases[key] = box
+                current = self._leases.get(key)
+                if current is None:
+                    self._leases[key] = box
+                    box.users += 1
+            if current is not None:  # a concurrent call of the same run was faster
+                box.kill()
+                return self.lease(language, tenant)
         self.refill(language)
+        self._start_reaper()
         return box
 
-    def drop(self, language: Language, tenant: str, box: _Sandbox) -> None:
+    def release(self, language: Language, tenant: str, box: _Sandbox, *, broken: bool) -> None:
+        """A call is done with ``box``; a ``broken`` sandbox leaves the pool."""
         with self._mutex:
-            if self._leases.get((language, tenant)) is box:
+            box.users -= 1
+            box.last_used = time.monotonic()
+            if broken and self._leases.get((language, tenant)) is box:
                 del self._leases[(language, tenant)]
+                box.retired = True
+            finish = box.retired and box.users == 0
+        if finish or broken:
+            box.kill()
+
+    def kill_lease(self, language: Language, tenant: str) -> None:
+        """Kill ``tenant``'s sandbox now (its execution was cancelled mid-call)."""
+        with self._mutex:
+            box = self._leases.pop((language, tenant), None)
+            if box is not None:
+                box.retired = True
+        if box is not None:
+            box.stop()  # the call's thread reads EOF, then releases and closes it
+
+    def _start_reaper(self) -> None:
+        with self._mutex:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(
+                target=self._reap, name="code-sandbox-reaper", daemon=True
+            )
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        """Kill leases idle for longer than ``lease_idle_seconds`` (checked every few seconds)."""
+        while True:
+            time.sleep(min(5.0, _limits.lease_idle_seconds / 4))
+            with self._mutex:
+                dropped = self._expire(_limits)
+            for box in dropped:
+                box.kill()
 
     def refill(self, language: Language) -> None:
         """Start idle sandboxes in a background thread up to ``warm``."""
@@ -495,8 +568,20 @@ class _Pool:
 
 
 _SPAWNER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="code-sandbox-spawner")
+_CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="code-sandbox-call")
+"""Threads that wait on sandboxes: the loop's default pool is small (CPUs + 4) and shared."""
 _POOL = _Pool()
 atexit.register(_POOL.reset)
+
+
+def _after_fork_in_child() -> None:
+    global _SPAWNER, _CALLS
+    _POOL.forget()
+    _SPAWNER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="code-sandbox-spawner")
+    _CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="code-sandbox-call")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def prewarm(language: Language) -> int:
@@ -528,12 +613,13 @@ def _run_blocking(
         "vars": dict(run_vars),
         "max_output_bytes": lim.max_output_bytes,
     }
-    with box.lock:
-        try:
+    broken = True
+    try:
+        with box.lock:
             answer = box.call(request)
-        except CodeSandboxError:
-            _POOL.drop(language, tenant, box)
-            raise
+        broken = False
+    finally:
+        _POOL.release(language, tenant, box, broken=broken)
     logs = str(answer.get("logs") or "")
     if not answer.get("ok"):
         line = answer.get("line")
@@ -572,7 +658,15 @@ async def run_code(
             list of objects, or broke a limit.
         ConfigurationError: bubblewrap, libseccomp or the interpreter is missing.
     """
-    return await asyncio.to_thread(_run_blocking, language, tenant, code, items, run_vars)
+    loop = asyncio.get_running_loop()
+    call = functools.partial(_run_blocking, language, tenant, code, items, run_vars)
+    try:
+        return await loop.run_in_executor(_CALLS, call)
+    except asyncio.CancelledError:
+        # the execution was cancelled (or timed out) mid-call: stop the code now rather than
+        # at its wall-time limit
+        _POOL.kill_lease(language, tenant)
+        raise
 
 
 def with_overrides(**changes: Any) -> CodeLimits:
