@@ -66,6 +66,7 @@ _GUEST = {"python": _HERE / "_code_guest.py", "javascript": _HERE / "_code_guest
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _POLL_SECONDS = 0.02
 _NOBODY = "65534"
+_PRLIMIT = "/usr/bin/prlimit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +130,25 @@ def _interpreter(language: Language, lim: CodeLimits) -> str:
         what, setting = "node", "REPORUNNER_CODE_NODE"
     for path in candidates:
         if path and Path(path).is_file() and os.access(path, os.X_OK):
-            if not path.startswith("/usr/"):
+            real = os.path.realpath(path)  # links through /etc/alternatives end outside /usr
+            if not real.startswith("/usr/"):
                 raise ConfigurationError(
-                    f"{setting}={path}: the sandbox sees only /usr; give an interpreter under /usr"
+                    f"{setting}={path}: the sandbox sees only /usr and {path} is {real}; give "
+                    "an interpreter under /usr"
                 )
-            return path
+            return real
     raise ConfigurationError(
         f"the code.{language} node needs {what} under /usr ({', '.join(map(str, candidates))} "
         f"not found); install it or set {setting}"
     )
+
+
+def _prlimit() -> str:
+    if not Path(_PRLIMIT).is_file():
+        raise ConfigurationError(
+            f"the code nodes need {_PRLIMIT} (Debian: util-linux) to set the sandbox's rlimits"
+        )
+    return _PRLIMIT
 
 
 def _bwrap() -> str:
@@ -219,7 +230,7 @@ def _command(
         "--seccomp",
         str(seccomp_fd),
         "--",
-        "/usr/bin/prlimit",
+        _prlimit(),
         f"--as={address_space}",
         f"--fsize={scratch}",
         "--nofile=64",
@@ -373,10 +384,10 @@ class _Sandbox:
             f"({self.lim.memory_mb} MB) or CPU time, or exited"
         )
 
-    def call(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """Send one request and wait for its answer, within the limits (kills on a breach)."""
+    def call(self, data: bytes) -> dict[str, Any]:
+        """Send one request (JSON) and wait for its answer, within the limits (kills on a
+        breach)."""
         assert self.proc.stdin is not None
-        data = json.dumps(request, ensure_ascii=False, allow_nan=False).encode()
         start = time.monotonic()
         cpu_start = self._cpu()
         try:
@@ -606,17 +617,21 @@ def _run_blocking(
     language: Language, tenant: str, code: str, items: list[Any], run_vars: Mapping[str, Any]
 ) -> CodeResult:
     lim = _limits
-    box = _POOL.lease(language, tenant)
     request = {
         "code": code,
         "items": items,
         "vars": dict(run_vars),
         "max_output_bytes": lim.max_output_bytes,
     }
+    try:
+        data = json.dumps(request, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as err:
+        raise CodeSandboxError(f"the items or vars are not JSON: {err}") from None
+    box = _POOL.lease(language, tenant)
     broken = True
     try:
         with box.lock:
-            answer = box.call(request)
+            answer = box.call(data)
         broken = False
     finally:
         _POOL.release(language, tenant, box, broken=broken)

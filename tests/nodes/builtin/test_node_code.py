@@ -18,6 +18,7 @@ from reporunner.nodes.builtin.code_javascript import CodeJavaScript
 from reporunner.nodes.builtin.code_python import CodePython
 from reporunner.nodes.catalog import node_schema
 from reporunner.nodes.codesandbox import CodeSandboxError
+from reporunner.nodes.errors import ConfigurationError
 from reporunner.nodes.testing import NodeTestContext, run_node
 
 NODES: dict[str, type[Node[Any]]] = {"python": CodePython, "javascript": CodeJavaScript}
@@ -180,3 +181,22 @@ async def test_many_concurrent_runs_each_get_their_own_items() -> None:
         *(_run("python", code, [{"i": i}], _ctx(run)) for i, run in enumerate(runs))
     )
     assert outs == [[{"run": run, "i": i}] for i, run in enumerate(runs)]
+
+
+async def test_an_interpreter_outside_usr_is_refused_by_setting_name(tmp_path) -> None:
+    outside = tmp_path / "python3"
+    outside.symlink_to("/usr/bin/python3")  # resolves into /usr: accepted
+    before = codesandbox.limits()
+    try:
+        codesandbox.configure(codesandbox.with_overrides(python=str(outside)))
+        assert await _run("python", "def main(items, vars):\n    return items", [{"a": 1}]) == [
+            {"a": 1}
+        ]
+        fake = tmp_path / "fake-python"
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(0o755)
+        codesandbox.configure(codesandbox.with_overrides(python=str(fake)))
+        with pytest.raises(ConfigurationError, match=r"REPORUNNER_CODE_PYTHON=.*only /usr"):
+            await _run("python", "def main(items, vars):\n    return items", [])
+    finally:
+        codesandbox.configure(before)
