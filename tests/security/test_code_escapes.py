@@ -421,3 +421,34 @@ async def test_an_idle_lease_is_reaped() -> None:
     assert box is not None
     await _until(lambda: box.proc.poll() is not None, "the idle sandbox was never reaped")
     assert _lease("ws/idle") is None
+
+
+async def test_only_the_bounded_scratch_is_writable() -> None:
+    code = """
+import os
+def main(items, vars):
+    out = {}
+    for path in ["/x", "/dev/x", "/dev/shm/x", "/usr/x", "/bin/x", "/scratch/x"]:
+        try:
+            with open(path, "wb") as handle:
+                handle.write(b"a")
+            out[path] = "wrote"
+        except OSError as err:
+            out[path] = err.strerror
+    written = 0
+    try:
+        for i in range(1000):  # many files, each under the file-size limit
+            with open(f"/scratch/part-{i}", "wb") as handle:
+                handle.write(b"b" * 1024 * 1024)
+            written += 1
+    except OSError as err:
+        out["stopped"] = err.strerror
+    out["megabytes"] = written
+    return [out]
+"""
+    out = await _py(code, tenant="ws/fill")
+    for path in ("/x", "/dev/x", "/dev/shm/x", "/usr/x", "/bin/x"):
+        assert out[path] == "Read-only file system", path
+    assert out["/scratch/x"] == "wrote"
+    assert out["stopped"] == "No space left on device"
+    assert out["megabytes"] <= codesandbox.limits().scratch_mb

@@ -220,6 +220,12 @@ def _command(
         str(scratch),
         "--tmpfs",
         "/scratch",
+        # the root and /dev are tmpfs mounts bwrap makes (owned by the sandbox's user): read-only,
+        # so /scratch, bounded, stays the only place a snippet can write
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
         "--chdir",
         "/scratch",
         "--setenv",
