@@ -374,6 +374,7 @@ def test_a_vm_escape_still_meets_the_boundary(listener: Listener) -> None:
             capture_output=True,
             timeout=60,
             check=False,
+            **codesandbox._outer_user(),
         )
     finally:
         os.close(seccomp_fd)
@@ -452,3 +453,28 @@ def main(items, vars):
     assert out["/scratch/x"] == "wrote"
     assert out["stopped"] == "No space left on device"
     assert out["megabytes"] <= codesandbox.limits().scratch_mb
+
+
+async def test_the_sandbox_runs_as_nobody_on_the_host_and_cannot_raise_its_limits() -> None:
+    code = """
+import resource
+def main(items, vars):
+    out = {}
+    for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NPROC"):
+        limit = getattr(resource, name)
+        soft, hard = resource.getrlimit(limit)
+        try:
+            resource.setrlimit(limit, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            out[name] = "raised"
+        except (OSError, ValueError):
+            out[name] = "refused"
+    return [out]
+"""
+    out = await _py(code, tenant="ws/limits")
+    assert set(out.values()) == {"refused"}
+    box = _lease("ws/limits")
+    expected = 65534 if os.geteuid() == 0 else os.geteuid()
+    for pid in codesandbox._sandbox_pids(box.reaper):
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+        assert {int(u) for u in uids} == {expected}, (pid, uids)

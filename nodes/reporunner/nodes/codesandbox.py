@@ -268,6 +268,14 @@ def _sandbox_pids(reaper: int) -> list[int]:
     return pids + [int(c) for c in children]
 
 
+def _outer_user() -> dict[str, Any]:
+    """A worker running as root starts bwrap as ``nobody`` (65534): the sandbox's user is then
+    nobody on the host too (bwrap run by root would map it to root), and RLIMIT_NPROC counts."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": int(_NOBODY), "group": int(_NOBODY), "extra_groups": []}
+
+
 class _Killed(Exception):
     """The sandbox broke a limit and was killed (the message says which)."""
 
@@ -308,6 +316,7 @@ class _Sandbox:
                 pass_fds=(seccomp_fd, info_write),
                 close_fds=True,
                 start_new_session=True,
+                **_outer_user(),
             )
         finally:
             os.close(seccomp_fd)
