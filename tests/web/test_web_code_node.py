@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from web_testkit import Server, create_workflow, shot
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(420)
 
 FIRST = "def main(items, vars):\n    return items\n"
 EDITED = (
@@ -61,7 +61,8 @@ def test_code_is_edited_in_a_text_area_and_runs_in_the_sandbox(
     dialog.get_by_label("Who").fill("ada")
     dialog.get_by_role("button", name="Start run").click()
     card = page.locator('.react-flow__node[data-id="shout"] .rr-node')
-    expect(card).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    # a deadline, not a wait: the served workers start beside the API and may still be importing
+    expect(card).to_have_attribute("data-status", "succeeded", timeout=180_000)
     page.locator('.react-flow__node[data-id="shout"]').click()
     expect(page.get_by_role("region", name="Run of shout")).to_contain_text("ADA!")
     shot(page, "code-node")
