@@ -7,6 +7,7 @@ from typing import Any
 
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.session import transaction
+from reporunner.platform.engine.validate import validate
 from reporunner.platform.executions import start_execution
 from reporunner.platform.executions.service import get_execution
 from reporunner.platform.resources import Resources
@@ -68,3 +69,13 @@ async def test_a_failing_snippet_fails_the_run_with_its_line(resources, tenant_f
     assert done.error is not None
     assert "ZeroDivisionError" in str(done.error)
     assert "(line 3)" in str(done.error)
+
+
+def test_an_expression_in_the_source_is_refused_with_its_pointer() -> None:
+    # data reaches the code only as items/vars: splicing a rendered value into source text
+    # would be code injection, so "{{" in the code is a validation problem, never rendered
+    injected = "def main(items, vars):\n    return [{'x': {{ trigger.body }}}]\n"
+    problems = validate(_flow(injected), default_registry())
+    assert [(p.pointer, p.code) for p in problems] == [
+        ("/nodes/1/params/code", "literal_param_expression")
+    ]
