@@ -1,5 +1,6 @@
 # One image for api, worker and migrate (docker-compose.yml picks the command).
-# The web app is built in a Node stage; the final image has no Node and serves web/dist at /.
+# The web app is built in a Node stage and served from web/dist at /; the final image's Node.js
+# (Debian's) only runs code.javascript nodes in their sandbox.
 FROM node:20-slim AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
@@ -10,6 +11,9 @@ RUN npm run build
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
 WORKDIR /app
+# the code nodes' sandbox: bubblewrap around a python3 (this image's, under /usr/local) or node
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap nodejs \
+    && rm -rf /var/lib/apt/lists/*
 # torch first, so sentence-transformers does not pick its own build; pass PyTorch's CPU wheel
 # index as TORCH_INDEX_URL for a small CPU-only image (see README, "Deploy")
 ARG TORCH_INDEX_URL=""

@@ -49,3 +49,12 @@ def test_bad_value_names_the_variable(
         load_settings()
     assert info.value.detail.startswith(expected)
     assert "\n" not in info.value.detail
+
+
+def test_limits_come_from_the_settings_and_bad_ones_name_the_variable() -> None:
+    settings = load_settings(code_timeout_seconds=3, code_memory_mb=128, code_node="/usr/bin/x")
+    limits = settings.code_limits()
+    assert (limits.timeout_seconds, limits.memory_mb, limits.node) == (3, 128, "/usr/bin/x")
+    for field, value in (("code_timeout_seconds", 0), ("code_memory_mb", 1)):
+        with pytest.raises(ConfigurationError, match=f"REPORUNNER_{field.upper()}"):
+            load_settings(**{field: value})

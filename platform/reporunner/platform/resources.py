@@ -14,6 +14,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reporunner.nodes.codesandbox import configure as configure_code_sandbox
 from reporunner.nodes.ssrf_litellm import configure as configure_llm_guard
 from reporunner.platform.db.session import autocommit_factory, create_engine, session_factory
 from reporunner.platform.jobcodec import ARQ_SERIALIZERS
@@ -74,6 +75,7 @@ async def open_resources(settings: Settings) -> Resources:
     if settings.database_url is None or settings.redis_url is None:
         raise ValueError("resolve the embedded services before opening resources")
     configure_llm_guard(settings.llm_allow_hosts.split(","), settings.llm_api_base)
+    configure_code_sandbox(settings.code_limits())
     engine = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     arq = await create_pool(

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reporunner.nodes.codesandbox import CodeLimits
 from reporunner.nodes.errors import ConfigurationError
 
 __all__ = ["Settings", "load_settings"]
@@ -342,6 +343,65 @@ class Settings(BaseSettings):
         description="A registered MCP server's cached tool list older than this is listed "
         "again when an agent or GET /mcp-servers/{id}/tools needs it.",
     )
+    # -- code nodes (code.python, code.javascript)
+    code_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Wall time one call of a code node may take; its sandbox is killed after.",
+    )
+    code_cpu_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="CPU time one call of a code node may use; its sandbox is killed after.",
+    )
+    code_memory_mb: int = Field(
+        default=256,
+        ge=32,
+        le=65536,
+        description="Memory of a code sandbox in MB (Python: address space; JavaScript: V8 heap).",
+    )
+    code_max_output_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest JSON a code node's function may return per call.",
+    )
+    code_scratch_mb: int = Field(
+        default=16,
+        ge=1,
+        le=4096,
+        description="Size of a code sandbox's private scratch directory (/scratch) in MB.",
+    )
+    code_warm_sandboxes: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Code sandboxes kept started ahead of use per language in each process.",
+    )
+    code_python: str | None = Field(
+        default=None,
+        description="Python interpreter of code.python sandboxes, under /usr (unset: "
+        "/usr/bin/python3, else /usr/local/bin/python3).",
+    )
+    code_node: str | None = Field(
+        default=None,
+        description="Node.js binary of code.javascript sandboxes, under /usr (unset: "
+        "/usr/bin/node, else /usr/local/bin/node).",
+    )
+
+    def code_limits(self) -> CodeLimits:
+        """The limits of the code nodes' sandboxes (``reporunner.nodes.codesandbox``)."""
+        return CodeLimits(
+            timeout_seconds=self.code_timeout_seconds,
+            cpu_seconds=self.code_cpu_seconds,
+            memory_mb=self.code_memory_mb,
+            max_output_bytes=self.code_max_output_bytes,
+            scratch_mb=self.code_scratch_mb,
+            warm=self.code_warm_sandboxes,
+            python=self.code_python,
+            node=self.code_node,
+        )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -53,6 +53,11 @@ def index(node_catalog) -> NodeIndex:
             "an agent that researches a company using web requests as a tool",
             {"ai.agent"},
         ),
+        (
+            "when a webhook arrives, run a Python script that scores each lead",
+            {"trigger.webhook", "code.python"},
+        ),
+        ("compute a checksum of every row with a small JavaScript function", {"code.javascript"}),
     ],
 )
 async def test_candidates_hold_the_needed_types(

@@ -74,3 +74,28 @@ def test_run_refuses_input_that_is_not_an_object(services, tmp_path: Path) -> No
     assert done.stderr.strip() == (
         'reporunner: --input must be a JSON object, e.g. \'{"email": "a@b.c"}\''
     )
+
+
+def test_run_executes_code_nodes_in_their_sandbox(services, tmp_path: Path) -> None:
+    flow = {
+        "name": "cli code",
+        "nodes": [
+            {"id": "start", "type": "trigger.manual"},
+            {
+                "id": "py",
+                "type": "code.python",
+                "params": {"code": "def main(items, vars):\n    return [{'n': items[0]['n'] + 1}]"},
+            },
+            {
+                "id": "js",
+                "type": "code.javascript",
+                "params": {"code": "function main(items) { return [{ n: items[0].n * 10 }]; }"},
+            },
+        ],
+        "edges": [{"source": "start", "target": "py"}, {"source": "py", "target": "js"}],
+    }
+    path = tmp_path / "code.json"
+    path.write_text(json.dumps(flow))
+    done = _run(services, tmp_path, str(path), "--input", '{"n": 4}')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == 'result: [{"n": 50}]'

@@ -13,6 +13,12 @@ const UI: UiSchema = {
   "ui:submitButtonOptions": { norender: true },
 };
 
+// The code nodes' source (a literal param, never rendered): a multi-line, monospace text area.
+const CODE_UI: UiSchema = {
+  ...UI,
+  code: { "ui:widget": "textarea", "ui:options": { rows: 14 } },
+};
+
 function WebhookInfo({ node, me }: { node: FlowNode; me: Me | null }) {
   const params = node.data.spec.params ?? {};
   const path = typeof params.path === "string" ? params.path : "";
@@ -185,7 +191,7 @@ export function ParamsPanel(props: {
         <Form
           key={`${node.id}:${spec.type}`}
           schema={schema as RJSFSchema}
-          uiSchema={UI}
+          uiSchema={type?.literal_params.includes("code") ? CODE_UI : UI}
           formData={params}
           validator={validator}
           widgets={EXPRESSION_WIDGETS}

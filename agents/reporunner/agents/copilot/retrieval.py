@@ -44,7 +44,7 @@ ALWAYS_INCLUDED: tuple[str, ...] = (
 
 _GENERIC_WORDS = frozenset(
     {"ai", "data", "logic", "message", "trigger", "read", "send", "query", "command", "execute",
-     "set", "keys", "out", "respond", "request", "search"}
+     "set", "keys", "out", "respond", "request", "search", "code"}
 )  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -53,6 +53,8 @@ HINTS: Mapping[str, tuple[str, ...]] = {
     "ai.classify": ("classify", "categorise", "categorize", "sentiment", "triage", "label"),
     "ai.llm": ("llm", "gpt", "summarise", "summarize", "summary", "translate", "draft", "ai",
                "answer", "answers", "questions", "write", "writes"),
+    "code.javascript": ("js", "node.js", "typescript"),
+    "code.python": ("script", "snippet"),
     "data.csv": ("csv", "spreadsheet"),
     "data.dedupe": ("duplicate", "duplicates", "dedupe", "unique"),
     "email.send": ("email", "mail", "e-mail", "inbox"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reporunner.nodes.base import Item
+from reporunner.nodes.codesandbox import configure as configure_code_sandbox
 from reporunner.nodes.errors import ReporunnerError, ValidationFailed
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.db.migrate import upgrade
@@ -153,6 +154,7 @@ async def _run(
     settings: Settings, compiled: CompiledWorkflow, trigger: dict[str, Any]
 ) -> ExecutionResult:
     assert settings.database_url is not None
+    configure_code_sandbox(settings.code_limits())
     hooks = PrintingHooks(sys.stdout, {nid: cn.spec.type for nid, cn in compiled.nodes.items()})
     async with postgres_checkpointer(libpq_dsn(settings.database_url), max_size=2) as saver:
         return await run_execution(
