@@ -10,6 +10,7 @@ from reporunner.platform.db.models.knowledge import (
     Memory,
 )
 from reporunner.platform.db.models.mcp import McpServer
+from reporunner.platform.db.models.metrics import MetricCounter
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.widget import ChatWidget
@@ -39,6 +40,7 @@ __all__ = [
     "McpServer",
     "Membership",
     "Memory",
+    "MetricCounter",
     "NodeRun",
     "OneTimeToken",
     "Schedule",
