@@ -39,6 +39,8 @@ def test_plain_and_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REDIS_URL", "http://x", "REDIS_URL: must be a Redis URL"),
         ("REPORUNNER_PORT", "eighty", "REPORUNNER_PORT:"),
         ("REPORUNNER_ENV", "staging", "REPORUNNER_ENV:"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: must be"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "file:///etc/passwd", "OTEL_EXPORTER_OTLP_ENDPOINT:"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -49,3 +51,15 @@ def test_bad_value_names_the_variable(
         load_settings()
     assert info.value.detail.startswith(expected)
     assert "\n" not in info.value.detail
+
+
+def test_tracing_takes_the_standard_opentelemetry_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", " http://otel-collector:4318 ")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "rr-eu")
+    settings = load_settings()
+    assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+    assert settings.otel_service_name == "rr-eu"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    assert load_settings().otel_exporter_otlp_endpoint is None  # empty: tracing off

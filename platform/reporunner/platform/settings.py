@@ -348,10 +348,11 @@ class Settings(BaseSettings):
     @field_validator("otel_exporter_otlp_endpoint")
     @classmethod
     def _otlp_endpoint(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        value = (value or "").strip()
+        if not value:
             return None
-        if value.split("://", 1)[0] in ("http", "https") and "://" in value:
-            return value.strip()
+        if "://" in value and value.split("://", 1)[0] in ("http", "https"):
+            return value
         raise ValueError("must be an http(s) URL like http://otel-collector:4318")
 
     @field_validator("database_url")
