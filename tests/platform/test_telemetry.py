@@ -3,19 +3,25 @@ queue (the ``traceparent`` stored on the execution) to the worker's run, every n
 LLM call (model, tokens and cost as attributes) and each tool call, exported over OTLP/HTTP to
 a receiver inside the test that decodes them with ``opentelemetry-proto``.
 
-The worker is a real arq worker on its own thread and event loop (``ThreadWorker``): nothing
-but the row and the queue carries the trace across. A caller's ``traceparent`` is never the
+The worker is a real ``reporunner worker`` process (its LLM calls answered by the scripted
+provider, ``scripted_worker_testkit.py``): nothing but the row and the queue carries the trace
+from the API process to it. A caller's ``traceparent`` is never the
 parent (it becomes a link); a malformed one changes nothing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from worker_testkit import ThreadWorker
 
-from reporunner.agents.testing import Reply, ScriptedLLM, scripted_llm, tool_call
 from reporunner.nodes import tracing
 from reporunner.nodes.registry import default_registry
 from reporunner.platform.api.app import create_app
@@ -39,6 +43,7 @@ from reporunner.platform.settings import Settings
 from reporunner.platform.telemetry import start_tracing, stop_tracing
 from reporunner.platform.workflows import create_workflow
 
+HERE = Path(__file__).parent
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CALLER = f"00-{CALLER_TRACE}-b7ad6b7169203331-01"
 
@@ -85,6 +90,7 @@ def _handler(received: Received) -> type[BaseHTTPRequestHandler]:
                                 "links": [link.trace_id.hex() for link in span.links],
                                 "status": span.status.code,
                                 "service": resource.get("service.name"),
+                                "role": resource.get("reporunner.role"),
                             }
                         )
             with received.lock:
@@ -140,13 +146,6 @@ async def resources(traced: Settings) -> AsyncIterator[Resources]:
     await opened.close()
 
 
-@pytest.fixture
-def llm() -> Iterator[ScriptedLLM]:
-    with scripted_llm() as scripted:
-        scripted.price("scripted/tracer", 0.001, 0.002)
-        yield scripted
-
-
 def _flow(path: str) -> dict[str, Any]:
     return {
         "name": "traced desk",
@@ -189,17 +188,35 @@ async def _spans_until(received: Received, check: Any, what: str) -> list[dict[s
 
 
 async def test_a_webhook_run_is_one_trace_from_request_to_tool_call(
-    traced: Settings, resources: Resources, collector, llm: ScriptedLLM, tenant_factory
+    services, traced: Settings, resources: Resources, collector, tenant_factory, tmp_path: Path
 ) -> None:
     _, received = collector
     tenant = await tenant_factory()
     path = f"trace-{uuid.uuid4().hex[:8]}"
     await _publish(resources, tenant.workspace_id, _flow(path))
-    llm.plan(
-        Reply(tool_calls=[tool_call("stamp", {}, id="s1")], prompt_tokens=20, completion_tokens=4),
-        Reply("stamped", prompt_tokens=30, completion_tokens=6),
-    )
-    with ThreadWorker(traced):
+    plan = [
+        {"price": ["scripted/tracer", 0.001, 0.002]},
+        {
+            "tool_calls": [{"name": "stamp", "id": "s1"}],
+            "prompt_tokens": 20,
+            "completion_tokens": 4,
+        },
+        {"text": "stamped", "prompt_tokens": 30, "completion_tokens": 6},
+    ]
+    env = {
+        **os.environ,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": services.redis_url,
+        "REPORUNNER_QUEUE_NAME": traced.queue_name,
+        "REPORUNNER_DATA_DIR": str(tmp_path / "worker"),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": str(traced.otel_exporter_otlp_endpoint),
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "scripted_worker_testkit.py"), json.dumps(plan),
+        env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    try:
         async with AsyncTestClient(create_app(traced)) as client:
             answer = await client.post(
                 f"/hooks/{tenant.slug}/{path}",
@@ -208,26 +225,32 @@ async def test_a_webhook_run_is_one_trace_from_request_to_tool_call(
             )
             assert answer.status_code == 202, answer.text
             execution_id = uuid.UUID(answer.json()["execution_id"])
-
-            async def ended() -> bool:
-                now = await execution_now(resources, tenant.workspace_id, execution_id)
-                return now.status in ("succeeded", "failed")
-
-            deadline = time.monotonic() + 90
-            while not await ended():
+            deadline = time.monotonic() + 120
+            while (
+                await execution_now(resources, tenant.workspace_id, execution_id)
+            ).status not in ("succeeded", "failed"):
+                assert worker.returncode is None, (tmp_path / "worker.log").read_text()
                 assert time.monotonic() < deadline, "the execution did not end"
                 await asyncio.sleep(0.05)
+    finally:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)  # its exit flushes the last spans
+        try:
+            await asyncio.wait_for(worker.wait(), 60)
+        except TimeoutError:
+            worker.kill()
+            await worker.wait()
+        log.close()
 
-        def complete(spans: list[dict[str, Any]]) -> bool:
-            names = {s["name"] for s in spans}
-            return {"run execution", "node agent", "tool stamp"} <= names and (
-                sum(s["name"] == "chat scripted/tracer" for s in spans) == 2
-            )
+    def complete(spans: list[dict[str, Any]]) -> bool:
+        names = {s["name"] for s in spans}
+        return {"run execution", "node agent", "tool stamp"} <= names and (
+            sum(s["name"] == "chat scripted/tracer" for s in spans) == 2
+        )
 
-        spans = await _spans_until(received, complete, "the worker's spans")
+    spans = await _spans_until(received, complete, "the worker's spans")
     done = await execution_now(resources, tenant.workspace_id, execution_id)
     assert done.status == "succeeded", done.error
-    assert llm.remaining == 0
 
     ours = [s for s in spans if s["trace_id"] != CALLER_TRACE]
     (root,) = [s for s in spans if s["name"].startswith("POST /hooks/")]
@@ -270,6 +293,9 @@ async def test_a_webhook_run_is_one_trace_from_request_to_tool_call(
     assert root["links"] == [CALLER_TRACE]
     assert trace_id != CALLER_TRACE
     assert {s["service"] for s in in_trace} == {"reporunner"}
+    # two processes: the request span from the API (this one), the rest from the worker
+    assert root["role"] == "api"
+    assert {s["role"] for s in in_trace if s is not root} == {"worker"}
 
 
 @pytest.mark.parametrize(
