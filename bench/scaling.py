@@ -20,7 +20,8 @@ Usage::
     python bench/scaling.py [--quick] [--workers 1,2,4] [--concurrency 32] [--duration 15]
         [--layouts split,together]
 
-``--quick`` runs the split layout only with 3 s cells (under a minute on a quiet machine).
+``--quick`` runs the split layout only with 3 s cells (meant for under a minute on a quiet
+machine; 2 min 21 s at load 15).
 """
 
 from __future__ import annotations
