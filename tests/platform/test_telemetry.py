@@ -187,6 +187,7 @@ async def _spans_until(received: Received, check: Any, what: str) -> list[dict[s
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.timeout(400)  # a worker process and an API start, on a possibly loaded machine
 async def test_a_webhook_run_is_one_trace_from_request_to_tool_call(
     services, traced: Settings, resources: Resources, collector, tenant_factory, tmp_path: Path
 ) -> None:
@@ -225,7 +226,7 @@ async def test_a_webhook_run_is_one_trace_from_request_to_tool_call(
             )
             assert answer.status_code == 202, answer.text
             execution_id = uuid.UUID(answer.json()["execution_id"])
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 240
             while (
                 await execution_now(resources, tenant.workspace_id, execution_id)
             ).status not in ("succeeded", "failed"):

@@ -131,6 +131,7 @@ async def _scrape_both(client: AsyncTestClient, url: str) -> tuple[dict[str, flo
     return _cluster_figures(here.text), _cluster_figures(there.text)
 
 
+@pytest.mark.timeout(300)  # a second API process starts, on a possibly loaded machine
 async def test_two_api_processes_report_the_same_cluster_figures(
     resources: Resources, scoped: Settings, other_api: str, tenant_factory
 ) -> None:
