@@ -17,7 +17,12 @@ from reporunner.platform.mcp.server import EDITOR_TOOLS, build_server
 from reporunner.platform.settings import Settings, load_settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PLAIN_ENV = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+PLAIN_ENV = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "otel_exporter_otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "otel_service_name": "OTEL_SERVICE_NAME",
+}
 IGNORED_METHODS = {"OPTIONS", "HEAD"}
 
 

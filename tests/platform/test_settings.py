@@ -39,6 +39,8 @@ def test_plain_and_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REDIS_URL", "http://x", "REDIS_URL: must be a Redis URL"),
         ("REPORUNNER_PORT", "eighty", "REPORUNNER_PORT:"),
         ("REPORUNNER_ENV", "staging", "REPORUNNER_ENV:"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: must be"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "file:///etc/passwd", "OTEL_EXPORTER_OTLP_ENDPOINT:"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -58,3 +60,15 @@ def test_limits_come_from_the_settings_and_bad_ones_name_the_variable() -> None:
     for field, value in (("code_timeout_seconds", 0), ("code_memory_mb", 1)):
         with pytest.raises(ConfigurationError, match=f"REPORUNNER_{field.upper()}"):
             load_settings(**{field: value})
+
+
+def test_tracing_takes_the_standard_opentelemetry_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", " http://otel-collector:4318 ")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "rr-eu")
+    settings = load_settings()
+    assert settings.otel_exporter_otlp_endpoint == "http://otel-collector:4318"
+    assert settings.otel_service_name == "rr-eu"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    assert load_settings().otel_exporter_otlp_endpoint is None  # empty: tracing off

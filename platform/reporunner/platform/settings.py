@@ -1,7 +1,8 @@
 """Settings: one object built at start-up and passed down; nothing reads the environment later.
 
 Variables take the ``REPORUNNER_`` prefix, except the two connection URLs that every hosting
-platform names plainly: ``DATABASE_URL`` and ``REDIS_URL``. Leaving either unset starts the
+platform names plainly: ``DATABASE_URL`` and ``REDIS_URL``, and OpenTelemetry's standard
+``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_SERVICE_NAME``. Leaving either unset starts the
 embedded server for it in the data directory.
 """
 
@@ -19,7 +20,12 @@ from reporunner.nodes.errors import ConfigurationError
 
 __all__ = ["Settings", "load_settings"]
 
-_ENV_NAMES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_ENV_NAMES = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "otel_exporter_otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "otel_service_name": "OTEL_SERVICE_NAME",
+}
 
 
 class Settings(BaseSettings):
@@ -251,6 +257,18 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token Prometheus sends to GET /metrics (an admin API key works too).",
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
+        description="OpenTelemetry collector base URL (OTLP over HTTP, e.g. "
+        "http://otel-collector:4318; spans go to its /v1/traces). Unset: no tracing, at no cost. "
+        "Operator-set, not checked by the SSRF guard.",
+    )
+    otel_service_name: str = Field(
+        default="reporunner",
+        validation_alias=AliasChoices("OTEL_SERVICE_NAME", "otel_service_name"),
+        description="service.name of the spans when tracing is on.",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json",
         description="'json': one JSON object per log line with request and execution ids.",
@@ -414,6 +432,16 @@ class Settings(BaseSettings):
             except ValueError as err:
                 raise ValueError(f"'{entry}' is not an IP address, a CIDR or '*'") from err
         return value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if "://" in value and value.split("://", 1)[0] in ("http", "https"):
+            return value
+        raise ValueError("must be an http(s) URL like http://otel-collector:4318")
 
     @field_validator("database_url")
     @classmethod

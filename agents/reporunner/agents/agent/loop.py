@@ -13,6 +13,7 @@ failed ``max_tool_failures`` times is withdrawn.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import time
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
+from opentelemetry.trace import Span, StatusCode
 from pydantic import ValidationError
 
 from reporunner.agents.agent.spec import AgentSpec
@@ -29,6 +31,7 @@ from reporunner.agents.errors import StructuredOutputInvalid
 from reporunner.agents.llm.client import LLMClient
 from reporunner.agents.llm.types import LLMResponse, StreamDone, TextDelta, ToolCall, Usage
 from reporunner.agents.structured import parse_structured, repair_message
+from reporunner.nodes import tracing
 from reporunner.nodes.base import NodeContext
 from reporunner.nodes.errors import NodeError, ReporunnerError
 
@@ -146,16 +149,11 @@ class _Loop:
             arguments = call.parsed_arguments()
         except ValueError as err:
             return None, str(err), False
-        try:
-            return await tool.call(arguments), "", True
-        except GraphBubbleUp:
-            raise  # an interrupt (ask_human) must reach the engine untouched
-        except ReporunnerError as err:
-            return None, err.detail, True
-        except (ValueError, ValidationError) as err:
-            return None, str(err), True
-        except Exception as err:  # any tool bug goes back to the model, not up the stack
-            return None, f"{type(err).__name__}: {err}", True
+        with _tool_span(call.name) as span:
+            result, error = await _call(tool, arguments)
+            if span is not None and error:
+                span.set_status(StatusCode.ERROR, error[:300])
+        return result, error, True
 
     async def tool(self, state: LoopState) -> LoopState:
         pending = list(state.get("pending", []))
@@ -267,3 +265,24 @@ def build_loop(
     graph.add_conditional_edges("tool", _after_tool, ["tool", "model"])
     graph.add_conditional_edges("finish", _after_finish, ["model", END])
     return graph.compile(name="agent_loop")
+
+
+async def _call(tool: AgentTool, arguments: dict[str, Any]) -> tuple[ToolResult | None, str]:
+    """(result, error) of one tool call; a failure goes back to the model as text."""
+    try:
+        return await tool.call(arguments), ""
+    except GraphBubbleUp:
+        raise  # an interrupt (ask_human) must reach the engine untouched
+    except ReporunnerError as err:
+        return None, err.detail
+    except (ValueError, ValidationError) as err:
+        return None, str(err)
+    except Exception as err:  # any tool bug goes back to the model, not up the stack
+        return None, f"{type(err).__name__}: {err}"
+
+
+def _tool_span(name: str) -> contextlib.AbstractContextManager[Span | None]:
+    """The tool call's span (a child of the agent node's); a no-op while tracing is off."""
+    if not tracing.enabled():
+        return tracing.span("")
+    return tracing.span(f"tool {name}", {"gen_ai.tool.name": name})

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import Span, StatusCode
+
 from reporunner.agents.errors import LLMCallFailed
 from reporunner.agents.llm import _litellm
 from reporunner.agents.llm._retry import backoff_delay, is_transient, retry_after_seconds
@@ -27,6 +29,7 @@ from reporunner.agents.llm.types import (
     ToolCallDelta,
     Usage,
 )
+from reporunner.nodes import tracing
 
 __all__ = ["LLMClient", "RetryNotice"]
 
@@ -167,8 +170,29 @@ class LLMClient:
                 )
             )
 
-        model, raw = await self._attempts(call)
-        return _to_response(raw, model)
+        span = self._span(streaming=False)
+        try:
+            model, raw = await self._attempts(call)
+            response = _to_response(raw, model)
+        except BaseException as err:
+            _end_span(span, None, err)
+            raise
+        _end_span(span, response, None)
+        return response
+
+    def _span(self, *, streaming: bool) -> Span | None:
+        """The call's span (model, tokens and cost are set when it ends); None when off."""
+        if not tracing.enabled():
+            return None
+        return tracing.start(
+            f"chat {self.config.models[0]}",
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": self.config.models[0],
+                "reporunner.llm.streaming": streaming,
+            },
+            kind=tracing.SpanKind.CLIENT,
+        )
 
     async def stream(
         self,
@@ -207,23 +231,35 @@ class LLMClient:
                 first = None
             return iterator, first
 
-        model, (iterator, first) = await self._attempts(call)
-        assembler = _StreamAssembler(model)
-        chunk = first
-        while chunk is not None:
-            for event in assembler.feed(chunk):
-                yield event
-            try:
-                async with asyncio.timeout(self.config.timeout_s):
-                    chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                chunk = None
-            except Exception as err:  # re-raised as our type
-                raise LLMCallFailed(
-                    f"the LLM stream from {model} broke off ({_describe(err)})",
-                    retryable=is_transient(err),
-                ) from err
-        yield StreamDone(assembler.response())
+        span = self._span(streaming=True)
+        response: LLMResponse | None = None
+        failure: BaseException | None = None
+        try:
+            model, (iterator, first) = await self._attempts(call)
+            assembler = _StreamAssembler(model)
+            chunk = first
+            while chunk is not None:
+                for event in assembler.feed(chunk):
+                    yield event
+                try:
+                    async with asyncio.timeout(self.config.timeout_s):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    chunk = None
+                except Exception as err:  # re-raised as our type
+                    raise LLMCallFailed(
+                        f"the LLM stream from {model} broke off ({_describe(err)})",
+                        retryable=is_transient(err),
+                    ) from err
+            response = assembler.response()
+            yield StreamDone(response)
+        except GeneratorExit:
+            raise  # the consumer stopped early: not a failure of the call
+        except BaseException as err:
+            failure = err
+            raise
+        finally:
+            _end_span(span, response, failure)
 
 
 class _StreamAssembler:
@@ -302,6 +338,26 @@ def _to_response(raw: Any, model: str) -> LLMResponse:
         model=model,
         usage=Usage(prompt, completion, _litellm.cost_of(raw, model), calls=1),
     )
+
+
+def _end_span(span: Span | None, response: LLMResponse | None, err: BaseException | None) -> None:
+    if span is None:
+        return
+    if response is not None:
+        span.set_attributes(
+            {
+                "gen_ai.response.model": response.model,
+                "gen_ai.usage.input_tokens": response.usage.prompt_tokens,
+                "gen_ai.usage.output_tokens": response.usage.completion_tokens,
+                "reporunner.llm.cost_usd": float(response.usage.cost_usd or 0.0),
+                "gen_ai.response.finish_reasons": [response.finish_reason or ""],
+                "reporunner.llm.tool_calls": len(response.tool_calls),
+            }
+        )
+    if err is not None:
+        span.record_exception(err)
+        span.set_status(StatusCode.ERROR, _describe(err))
+    span.end()
 
 
 def _litellm_status(err: BaseException) -> int | None:

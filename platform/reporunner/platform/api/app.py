@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from reporunner.platform.auth import PUBLIC_OPT, Principal
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
+from reporunner.platform.telemetry import start_tracing, stop_tracing
 
 __all__ = ["create_app", "provide_principal", "provide_resources", "provide_transaction"]
 
@@ -87,9 +89,12 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = resources is None
         app.state.resources = resources if resources is not None else await open_resources(settings)
+        traced = start_tracing(settings, "api")
         try:
             yield
         finally:
+            if traced:
+                await asyncio.to_thread(stop_tracing)  # flushes the last spans
             if own:
                 await app.state.resources.close()
 

@@ -1,8 +1,11 @@
 """Prometheus metrics in the text exposition format, without a client library.
 
 Request metrics are counted in this process; execution, queue, node and LLM figures are read
-from Postgres and Redis when scraped (cached a few seconds), so every API process reports the
-same cluster-wide values and workers need no metrics port of their own.
+from Postgres and Redis when scraped, so every API process reports the same cluster-wide values
+and workers need no metrics port of their own. The reads are cheap: ended executions, tokens,
+cost and node-run durations come from ``metric_counters`` (kept by database triggers in the
+transactions that write them), the live statuses from the status index, the queue from three
+O(log n) Redis reads; nothing scans ``executions`` or ``node_runs``.
 """
 
 from __future__ import annotations
@@ -13,17 +16,26 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
-from reporunner.platform.db.models import Execution, NodeRun
+from reporunner.platform.db.models import Execution, MetricCounter
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
-__all__ = ["HTTP", "HttpMetrics", "queue_figures", "render_metrics"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "HTTP",
+    "HttpMetrics",
+    "active_query",
+    "counters_query",
+    "queue_figures",
+    "render_metrics",
+]
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-CACHE_SECONDS = 5.0
+ENDED_STATUSES = ("succeeded", "failed", "cancelled")
 
 
 def _labels(**labels: str) -> str:
@@ -82,8 +94,6 @@ class HttpMetrics:
 HTTP = HttpMetrics()
 """The process-wide request metrics (the edge middleware records into it)."""
 
-_cache: dict[str, tuple[float, list[str]]] = {}
-
 
 async def queue_figures(resources: Resources) -> tuple[int, int, float]:
     """Depth, due jobs and the oldest due job's wait (seconds) of the shared arq queue.
@@ -104,44 +114,52 @@ async def queue_figures(resources: Resources) -> tuple[int, int, float]:
     return int(depth), int(due), oldest
 
 
+ACTIVE_STATUSES = ("queued", "running", "waiting")
+"""Statuses counted live (few rows, read through ``ix_executions_status_heartbeat``)."""
+
+
+def active_query() -> Select[str, int]:
+    """Executions by active status: an index-only range of the status index, never a scan of
+    the ended rows (which are most of the table)."""
+    return (
+        select(Execution.status, func.count())
+        .where(Execution.status.in_(ACTIVE_STATUSES))
+        .group_by(Execution.status)
+    )
+
+
+def counters_query() -> Select[str, str, Decimal]:
+    """The cluster counters the database triggers keep (``metric_counters``: a few rows per
+    counter, summed over their shards)."""
+    return select(MetricCounter.name, MetricCounter.label, func.sum(MetricCounter.value)).group_by(
+        MetricCounter.name, MetricCounter.label
+    )
+
+
 async def _stored(resources: Resources) -> list[str]:
-    async with transaction(resources.sessions) as session:
-        by_status = (
-            await session.execute(
-                select(
-                    Execution.status,
-                    func.count(),
-                    func.coalesce(func.sum(Execution.tokens_in), 0),
-                    func.coalesce(func.sum(Execution.tokens_out), 0),
-                    func.coalesce(func.sum(Execution.cost_usd), 0),
-                ).group_by(Execution.status)
-            )
-        ).all()
-        nodes = (
-            await session.execute(
-                select(
-                    NodeRun.node_type,
-                    func.count(NodeRun.duration_ms),
-                    func.coalesce(func.sum(NodeRun.duration_ms), 0),
-                )
-                .where(NodeRun.duration_ms.is_not(None))
-                .group_by(NodeRun.node_type)
-            )
-        ).all()
+    async with transaction(resources.autocommit) as session:
+        active = dict((await session.execute(active_query())).all())
+        counters = (await session.execute(counters_query())).all()
     depth, due, oldest_age = await queue_figures(resources)
+    by_name: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for name, label, value in counters:
+        by_name[name][label] = value
     lines = [
-        "# HELP reporunner_executions Executions by status.",
+        "# HELP reporunner_executions Executions queued, running or waiting now.",
         "# TYPE reporunner_executions gauge",
+        *(
+            f"reporunner_executions{_labels(status=status)} {active.get(status, 0)}"
+            for status in ACTIVE_STATUSES
+        ),
+        "# HELP reporunner_executions_ended_total Executions that ended, by final status.",
+        "# TYPE reporunner_executions_ended_total counter",
+        *(
+            f"reporunner_executions_ended_total{_labels(status=status)} "
+            f"{int(by_name['executions_ended'].get(status, 0))}"
+            for status in ENDED_STATUSES
+        ),
     ]
-    tokens_in = tokens_out = 0
-    cost = 0.0
-    for status, count, t_in, t_out, c in by_status:
-        lines.append(f"reporunner_executions{_labels(status=status)} {count}")
-        tokens_in, tokens_out, cost = (
-            tokens_in + int(t_in),
-            tokens_out + int(t_out),
-            cost + float(c),
-        )
+    tokens = by_name["llm_tokens"]
     lines += [
         "# HELP reporunner_queue_depth Jobs waiting in the execution queue.",
         "# TYPE reporunner_queue_depth gauge",
@@ -155,27 +173,23 @@ async def _stored(resources: Resources) -> list[str]:
         f"reporunner_queue_oldest_age_seconds {oldest_age}",
         "# HELP reporunner_llm_tokens_total LLM tokens used by executions.",
         "# TYPE reporunner_llm_tokens_total counter",
-        f'reporunner_llm_tokens_total{{direction="in"}} {tokens_in}',
-        f'reporunner_llm_tokens_total{{direction="out"}} {tokens_out}',
+        f'reporunner_llm_tokens_total{{direction="in"}} {int(tokens.get("in", 0))}',
+        f'reporunner_llm_tokens_total{{direction="out"}} {int(tokens.get("out", 0))}',
         "# HELP reporunner_llm_cost_usd_total LLM cost of executions in US dollars.",
         "# TYPE reporunner_llm_cost_usd_total counter",
-        f"reporunner_llm_cost_usd_total {cost}",
+        f"reporunner_llm_cost_usd_total {float(by_name['llm_cost_usd'].get('', 0))}",
         "# HELP reporunner_node_run_duration_seconds Node run durations by node type.",
         "# TYPE reporunner_node_run_duration_seconds summary",
     ]
-    for node_type, count, total_ms in nodes:
+    runs, total_ms = by_name["node_runs"], by_name["node_run_ms"]
+    for node_type in sorted(runs):
         labels = _labels(node_type=node_type)
-        seconds = float(total_ms or 0) / 1000
+        seconds = float(total_ms.get(node_type, 0)) / 1000
         lines.append(f"reporunner_node_run_duration_seconds_sum{labels} {seconds}")
-        lines.append(f"reporunner_node_run_duration_seconds_count{labels} {count}")
+        lines.append(f"reporunner_node_run_duration_seconds_count{labels} {int(runs[node_type])}")
     return lines
 
 
 async def render_metrics(resources: Resources) -> str:
-    """The full exposition text."""
-    key = f"{resources.settings.database_url}|{resources.settings.queue_name}"
-    cached = _cache.get(key)
-    if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-        cached = (time.monotonic(), await _stored(resources))
-        _cache[key] = cached
-    return "\n".join([*HTTP.render(), *cached[1]]) + "\n"
+    """The full exposition text (two small reads of Postgres and one pipeline to Redis)."""
+    return "\n".join([*HTTP.render(), *await _stored(resources)]) + "\n"

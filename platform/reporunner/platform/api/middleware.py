@@ -9,6 +9,7 @@ answers carry the headers. :func:`edge_options` gathers the ``Litestar(...)`` ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -18,7 +19,10 @@ from typing import Any, cast
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, get_current_span
 
+from reporunner.nodes import tracing
 from reporunner.platform.api.clients import anon_bucket, authfail_bucket, client_address
 from reporunner.platform.api.docs import DOCS_CSP
 from reporunner.platform.api.errors import PROBLEM_JSON, TYPE_BASE
@@ -188,18 +192,55 @@ class EdgeMiddleware:
                 status = int(message["status"])
             await send(message)
 
-        try:
-            path = scope["path"]
-            refusal = await _limit(scope, path)
-            if refusal is not None:
-                await _refuse(recording_send, path, *refusal)
-                return
-            await self.app(scope, receive, recording_send)
-            if status in _FAILED_DELIVERY and path.startswith(_WEBHOOKS):
-                await _count_failed_delivery(scope)
-        finally:
-            HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)
-            request_id_var.reset(token)
+        with _request_span(raw, route) as span:
+            try:
+                path = scope["path"]
+                refusal = await _limit(scope, path)
+                if refusal is not None:
+                    await _refuse(recording_send, path, *refusal)
+                    return
+                await self.app(scope, receive, recording_send)
+                if status in _FAILED_DELIVERY and path.startswith(_WEBHOOKS):
+                    await _count_failed_delivery(scope)
+            finally:
+                HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)
+                request_id_var.reset(token)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(StatusCode.ERROR)
+
+
+def _request_span(
+    scope: dict[str, Any], route: str
+) -> contextlib.AbstractContextManager[Span | None]:
+    """The request's server span: the root of a new trace (a no-op while tracing is off).
+
+    A caller's ``traceparent`` is not trusted as the parent (anyone may send one, and a
+    webhook's sender is not part of our system): a well-formed one becomes a link, so the two
+    traces can be joined by hand; a malformed one is ignored.
+    """
+    if not tracing.enabled():
+        return tracing.span("")
+    links: list[Link] = []
+    for name, value in scope.get("headers", ()):
+        if name == b"traceparent":
+            caller = tracing.parent_from(value.decode("latin-1"))
+            if caller is not None:
+                links.append(Link(get_current_span(caller).get_span_context()))
+            break
+    method = str(scope["method"])
+    return tracing.span(
+        f"{method} {route}",
+        {
+            "http.request.method": method,
+            "http.route": route,
+            "reporunner.request_id": request_id_var.get() or "",
+        },
+        kind=SpanKind.SERVER,
+        parent=Context(),
+        links=links,
+    )
 
 
 def edge_options(settings: Settings) -> dict[str, Any]:

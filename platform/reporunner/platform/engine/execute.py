@@ -8,6 +8,7 @@ Nothing here knows about LangGraph except that interrupts must pass through unto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.errors import GraphBubbleUp
+from opentelemetry.trace import Span
 from pydantic import BaseModel, ValidationError
 
-from reporunner.nodes import expressions
+from reporunner.nodes import expressions, tracing
 from reporunner.nodes.base import Item, Node
 from reporunner.nodes.errors import NodeError, ReporunnerError
 from reporunner.nodes.logging import redact
@@ -263,6 +265,32 @@ async def execute_node(
     Raises:
         NodeFailed: the node failed for good and its policy is ``stop``.
     """
+    with _node_span(cn, run) as span:
+        outputs = await _execute_node(cn, deps, state, inputs, node_state, variables, run)
+        if span is not None:
+            span.set_attribute("reporunner.node.items", sum(len(v) for v in outputs.values()))
+        return outputs
+
+
+def _node_span(cn: CompiledNode, run: int) -> contextlib.AbstractContextManager[Span | None]:
+    """The node run's span (a child of the execution's); a no-op while tracing is off."""
+    if not tracing.enabled():
+        return tracing.span("")
+    return tracing.span(
+        f"node {cn.id}",
+        {"reporunner.node.id": cn.id, "reporunner.node.type": cn.spec.type, "reporunner.run": run},
+    )
+
+
+async def _execute_node(
+    cn: CompiledNode,
+    deps: RunDeps,
+    state: Mapping[str, Any],
+    inputs: Mapping[str, list[Item]],
+    node_state: dict[str, Any],
+    variables: Mapping[str, Any],
+    run: int,
+) -> dict[str, list[Item]]:
     hooks = deps.hooks
     await hooks.node_started(cn.id, run=run, inputs=inputs)
     await hooks.publish("node.started", {"node_id": cn.id, "run": run})

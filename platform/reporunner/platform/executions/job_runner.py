@@ -11,6 +11,7 @@ the final write is conditional on this worker still owning the execution.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,9 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from opentelemetry.trace import Span
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.nodes import tracing
 from reporunner.nodes.errors import ReporunnerError
 from reporunner.nodes.registry import NodeRegistry
 from reporunner.nodes.services import WEBHOOK_RESPONSE
@@ -366,11 +369,37 @@ async def _run(
         # durable: each row as soon as possible; fast: usually one write, with the outcome
         flush_delay=0.0 if mode == "durable" else FAST_FLUSH_DELAY,
     )
-    try:
-        status = await _run_with(resources, row, compiled, credentials, state, cancel, hooks)
-    finally:
-        await asyncio.shield(hooks.close())
+    with _execution_span(row, compiled) as span:
+        try:
+            status = await _run_with(resources, row, compiled, credentials, state, cancel, hooks)
+        finally:
+            await asyncio.shield(hooks.close())
+        if span is not None:
+            span.set_attribute("reporunner.execution.status", status)
     return status
+
+
+def _execution_span(
+    row: Execution, compiled: CompiledWorkflow
+) -> contextlib.AbstractContextManager[Span | None]:
+    """The run's span, a child of the span that started the execution (its ``traceparent``
+    column), whichever worker runs it and however often it was re-queued; a no-op while
+    tracing is off."""
+    if not tracing.enabled():
+        return tracing.span("")
+    return tracing.span(
+        "run execution",
+        {
+            "reporunner.execution.id": str(row.id),
+            "reporunner.workflow.id": str(row.workflow_id),
+            "reporunner.workspace.id": str(row.workspace_id),
+            "reporunner.execution.attempt": row.attempts,
+            "reporunner.trigger.type": row.trigger_type,
+            "reporunner.durability": durability_of(compiled),
+        },
+        kind=tracing.SpanKind.CONSUMER,
+        parent=tracing.parent_from(row.traceparent),
+    )
 
 
 async def _run_with(

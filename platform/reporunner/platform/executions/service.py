@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.nodes import tracing
 from reporunner.nodes.base import Category
 from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
 from reporunner.nodes.registry import default_registry
@@ -208,6 +209,8 @@ async def start_execution(
         "idempotency_key": idempotency_key,
         "parent_execution_id": parent_execution_id,
         "depth": depth,
+        # the request's trace, for the worker's spans (None, and nothing to do, when off)
+        "traceparent": tracing.current_traceparent(),
     }
     statement = insert(Execution).values(**values)
     if idempotency_key is not None:

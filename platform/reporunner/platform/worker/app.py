@@ -40,6 +40,7 @@ from reporunner.platform.knowledge.reaper import reap_documents
 from reporunner.platform.resources import Resources
 from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.settings import Settings
+from reporunner.platform.telemetry import start_tracing, stop_tracing
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
 from reporunner.platform.worker.loop import WakingWorker
 from reporunner.platform.worker.node_services import PROVIDERS
@@ -99,6 +100,8 @@ async def _startup(ctx: dict[str, Any]) -> None:
     assert settings.database_url is not None
     stack = AsyncExitStack()
     ctx[_STACK_KEY] = stack
+    if start_tracing(settings, "worker"):
+        stack.push_async_callback(asyncio.to_thread, stop_tracing)  # flushes the last spans
     saver = await stack.enter_async_context(
         postgres_checkpointer(
             libpq_dsn(settings.database_url), max_size=settings.worker_concurrency + 2

@@ -11,6 +11,7 @@ from reporunner.platform.db.models.knowledge import (
     Memory,
 )
 from reporunner.platform.db.models.mcp import McpServer
+from reporunner.platform.db.models.metrics import MetricCounter
 from reporunner.platform.db.models.originals import OriginalBlob, OriginalChunk
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
@@ -44,6 +45,7 @@ __all__ = [
     "McpServer",
     "Membership",
     "Memory",
+    "MetricCounter",
     "NodeRun",
     "OneTimeToken",
     "OriginalBlob",
