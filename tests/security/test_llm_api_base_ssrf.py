@@ -141,13 +141,17 @@ def test_user_base_refused_for_providers_that_sign_with_server_credentials() -> 
 # -- against a real `reporunner serve`
 
 
-def _wait_finished(served: Served, execution_id: str) -> dict[str, Any]:
+def _wait_finished(
+    served: Served, execution_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     # a hang guard, not a speed bar: the first LLM node a fresh worker runs imports litellm,
     # which took over a minute on a loaded 2-core machine
     deadline = time.monotonic() + 180
     while True:
         body = httpx.get(
-            f"{served.base}/executions/{execution_id}", headers=served.headers, timeout=60
+            f"{served.base}/executions/{execution_id}",
+            headers=headers or served.headers,
+            timeout=60,
         ).json()
         if body["status"] not in ("queued", "running"):
             return dict(body)
@@ -156,9 +160,10 @@ def _wait_finished(served: Served, execution_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(420)  # may start the session's served instance, then waits on two runs
-def test_served_ai_llm_node_cannot_reach_loopback_or_the_api_itself(
+async def test_served_ai_llm_node_cannot_reach_loopback_or_the_api_itself(
     served: Served, listener: Listener
 ) -> None:
+    editor = {"Authorization": f"Bearer {await served.key_for('editor')}"}  # as in the attack
     for target in (f"{listener.url}/v1", f"{served.base}/v1"):
         definition = {
             "name": f"ssrf-{target}",
@@ -177,18 +182,16 @@ def test_served_ai_llm_node_cannot_reach_loopback_or_the_api_itself(
             ],
             "edges": [{"source": "start", "target": "ask"}],
         }
-        made = httpx.post(
-            f"{served.base}/workflows", json=definition, headers=served.headers, timeout=30
-        )
+        made = httpx.post(f"{served.base}/workflows", json=definition, headers=editor, timeout=30)
         assert made.status_code == 201, made.text
         run = httpx.post(
             f"{served.base}/workflows/{made.json()['workflow']['id']}/executions",
             json={},
-            headers=served.headers,
+            headers=editor,
             timeout=30,
         )
         assert run.status_code in (200, 201, 202), run.text
-        done = _wait_finished(served, run.json()["id"])
+        done = _wait_finished(served, run.json()["id"], editor)
         assert done["status"] == "failed", done
         text = str(done)
         assert "refused to connect" in text, text
