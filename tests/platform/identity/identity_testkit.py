@@ -16,6 +16,8 @@ from reporunner.platform.db.models import (
     ChatWidget,
     Credential,
     Document,
+    EvalDataset,
+    EvalRun,
     Execution,
     KnowledgeBase,
     McpServer,
@@ -25,6 +27,7 @@ from reporunner.platform.db.models import (
     OriginalChunk,
     Schedule,
     Workflow,
+    WorkflowTestRun,
     WorkflowVersion,
 )
 from reporunner.platform.db.session import create_engine, session_factory
@@ -108,6 +111,29 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 status="ready",
             )  # fmt: skip
             session.add(doc)
+            test_run = WorkflowTestRun(
+                workspace_id=workspace_id, workflow_id=wf.id, version_id=version.id,
+                version_number=1, status="passed", cases=[], report={"passed": True},
+            )  # fmt: skip
+            dataset = EvalDataset(
+                workspace_id=workspace_id, name="b-dataset", description="",
+                scorers=[{"type": "contains"}], cases=[{"input": "b", "expected": "b"}],
+            )  # fmt: skip
+            session.add_all([test_run, dataset])
+            await session.flush()
+            eval_runs = [
+                EvalRun(
+                    workspace_id=workspace_id,
+                    dataset_id=dataset.id,
+                    target={"agent": {}},
+                    note="",
+                    status="queued",
+                    cancel_requested=False,
+                    results=[],
+                )  # fmt: skip
+                for _ in range(2)
+            ]
+            session.add_all(eval_runs)
             # its original in the PostgreSQL store
             blob = OriginalBlob(
                 workspace_id=workspace_id, knowledge_base_id=kb.id,
@@ -139,6 +165,10 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 "user_id": str(user_id),
                 "workspace_id": str(workspace_id),
                 "number": "1",
+                "test_run_id": str(test_run.id),
+                "dataset_id": str(dataset.id),
+                "eval_run_id": str(eval_runs[0].id),
+                "other_id": str(eval_runs[1].id),
             }
     finally:
         await engine.dispose()

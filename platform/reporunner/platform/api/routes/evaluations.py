@@ -99,37 +99,37 @@ class EvaluationController(Controller):
     ) -> list[svc.EvalRunOut]:
         return await svc.list_runs(transaction, principal.workspace_id, dataset_id)
 
-    @get("/runs/{run_id:uuid}", summary="Get an evaluation run with its results")
+    @get("/runs/{eval_run_id:uuid}", summary="Get an evaluation run with its results")
     async def run(
         self,
-        run_id: FromPath[uuid.UUID],
+        eval_run_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> svc.EvalRunOut:
-        return await svc.get_run(transaction, principal.workspace_id, run_id)
+        return await svc.get_run(transaction, principal.workspace_id, eval_run_id)
 
     @post(
-        "/runs/{run_id:uuid}/cancel", guards=[requires("editor")], status_code=HTTP_200_OK,
+        "/runs/{eval_run_id:uuid}/cancel", guards=[requires("editor")], status_code=HTTP_200_OK,
         summary="Cancel an evaluation run",
     )  # fmt: skip
     async def cancel(
         self,
-        run_id: FromPath[uuid.UUID],
+        eval_run_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> svc.EvalRunOut:
-        return await svc.cancel_run(transaction, principal.workspace_id, run_id)
+        return await svc.cancel_run(transaction, principal.workspace_id, eval_run_id)
 
-    @get("/runs/{run_id:uuid}/compare/{other_id:uuid}", summary="Compare two evaluation runs")
+    @get("/runs/{eval_run_id:uuid}/compare/{other_id:uuid}", summary="Compare two evaluation runs")
     async def compare(
         self,
-        run_id: FromPath[uuid.UUID],
+        eval_run_id: FromPath[uuid.UUID],
         other_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> svc.Comparison:
-        """Case by case, which scores got better or worse from ``run_id`` to ``other_id``."""
-        return await svc.compare_runs(transaction, principal.workspace_id, run_id, other_id)
+        """Case by case, which scores got better or worse from ``eval_run_id`` to ``other_id``."""
+        return await svc.compare_runs(transaction, principal.workspace_id, eval_run_id, other_id)
 
 
 route_handlers = [EvaluationController]

@@ -68,15 +68,15 @@ class TestRunController(Controller):
     ) -> list[TestRunOut]:
         return await list_test_runs(transaction, principal.workspace_id, workflow_id, limit)
 
-    @get("/runs/{run_id:uuid}", summary="Get a test run with its report")
+    @get("/runs/{test_run_id:uuid}", summary="Get a test run with its report")
     async def one(
         self,
         workflow_id: FromPath[uuid.UUID],
-        run_id: FromPath[uuid.UUID],
+        test_run_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         transaction: NamedDependency[AsyncSession],
     ) -> TestRunOut:
-        return await get_test_run(transaction, principal.workspace_id, workflow_id, run_id)
+        return await get_test_run(transaction, principal.workspace_id, workflow_id, test_run_id)
 
 
 route_handlers = [TestRunController]
