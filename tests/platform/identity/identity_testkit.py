@@ -130,7 +130,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                     status="queued",
                     cancel_requested=False,
                     results=[],
-                )  # fmt: skip
+                )
                 for _ in range(2)
             ]
             session.add_all(eval_runs)
