@@ -265,6 +265,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Window of the failed sign-in limits (seconds, from the first failure).",
     )
+    totp_required: bool = Field(
+        default=False,
+        description="Require two-factor authentication (TOTP) of every user who signs in with "
+        "a password: until they set it up, their session reaches only /auth/me, /auth/totp/* "
+        "and /auth/logout. API keys and SSO sign-ins are not affected.",
+    )
     trust_proxy_headers: bool = Field(
         default=False,
         description="Deprecated: true means REPORUNNER_TRUSTED_PROXIES='*' (ignored when "

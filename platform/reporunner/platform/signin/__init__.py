@@ -9,8 +9,11 @@ from reporunner.platform.signin.account import (
 from reporunner.platform.signin.errors import (
     LinkExpired,
     RoleTooHigh,
+    SecondFactorEnrolmentRequired,
+    SecondFactorRequired,
     WrongCredentials,
     WrongCurrentPassword,
+    WrongSecondFactor,
 )
 from reporunner.platform.signin.schemas import (
     InvitationAccept,
@@ -26,6 +29,11 @@ from reporunner.platform.signin.schemas import (
     SessionOut,
     SetupBody,
     SetupInfo,
+    TotpConfirm,
+    TotpConfirmed,
+    TotpDisable,
+    TotpEnrolment,
+    TotpStatus,
 )
 from reporunner.platform.signin.service import (
     accept_invitation,
@@ -39,6 +47,14 @@ from reporunner.platform.signin.service import (
     normalize_email,
     normalize_password,
     revoke_invitation,
+)
+from reporunner.platform.signin.totp import (
+    check_second_factor,
+    confirm_enrolment,
+    disable_totp,
+    has_totp,
+    start_enrolment,
+    totp_status,
 )
 
 __all__ = [
@@ -54,19 +70,31 @@ __all__ = [
     "MeWorkspace",
     "PasswordChange",
     "RoleTooHigh",
+    "SecondFactorEnrolmentRequired",
+    "SecondFactorRequired",
     "SessionOut",
     "SetupBody",
     "SetupInfo",
+    "TotpConfirm",
+    "TotpConfirmed",
+    "TotpDisable",
+    "TotpEnrolment",
+    "TotpStatus",
     "WrongCredentials",
     "WrongCurrentPassword",
+    "WrongSecondFactor",
     "accept_invitation",
     "change_password",
     "check_credentials",
+    "check_second_factor",
     "complete_setup",
+    "confirm_enrolment",
     "create_invitation",
     "describe_invitation",
     "describe_setup",
+    "disable_totp",
     "email_of",
+    "has_totp",
     "list_invitations",
     "list_sessions",
     "me",
@@ -74,4 +102,6 @@ __all__ = [
     "normalize_password",
     "revoke_invitation",
     "revoke_session",
+    "start_enrolment",
+    "totp_status",
 ]

@@ -10,6 +10,7 @@ from reporunner.platform.db.models.knowledge import (
     Memory,
 )
 from reporunner.platform.db.models.mcp import McpServer
+from reporunner.platform.db.models.second_factor import RecoveryCode, TotpSecret
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.widget import ChatWidget
@@ -41,7 +42,9 @@ __all__ = [
     "Memory",
     "NodeRun",
     "OneTimeToken",
+    "RecoveryCode",
     "Schedule",
+    "TotpSecret",
     "User",
     "Workflow",
     "WorkflowVersion",
