@@ -25,6 +25,11 @@ export interface TotpEnrolment {
   qr_svg: string;
 }
 
+export interface SsoInfo {
+  providers: { slug: string; name: string; start_url: string }[];
+  password_signin: boolean;
+}
+
 /** What a sign-in sends besides the password when the account has two-factor authentication. */
 export interface SecondFactor {
   totp_code?: string;
@@ -304,6 +309,7 @@ export const api = {
   login: (email: string, password: string, second: SecondFactor = {}) =>
     request<Me>("/auth/login", { method: "POST", json: { email, password, ...second } }),
   logout: () => request<void>("/auth/logout", { method: "POST" }),
+  sso: () => request<SsoInfo>("/auth/sso"),
   setupInfo: (token: string) =>
     request<{ workspace: { name?: string; slug?: string }; expires_at: string }>(
       `/auth/setup/${encodeURIComponent(token)}`,

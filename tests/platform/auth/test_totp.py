@@ -214,3 +214,37 @@ async def test_instance_can_require_it(settings, services, clock) -> None:
         await _enrol(client, me, clock.now)
         assert (await client.get("/workflows")).status_code == 200
         assert (await client.get("/auth/me")).json()["must_enrol_second_factor"] is False
+
+
+async def test_rotate_key_reseals_totp_secrets(settings, services, clock) -> None:
+    import os
+
+    from sqlalchemy import select
+
+    from reporunner.platform.db.models import TotpSecret
+    from reporunner.platform.db.session import create_engine, session_factory
+    from reporunner.platform.vault import Keyring, MasterKey, keyring_from_settings
+
+    member = await make_member(services.database_url)
+    async with browser(settings) as client:
+        me = await sign_in(client, member.email)
+        secret, _codes = await _enrol(client, me, clock.now)
+    old = keyring_from_settings(settings)
+    rotated = Keyring(MasterKey("rotated-key", os.urandom(32)), (old.current,))
+    engine = create_engine(services.database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            assert await totp_module.rotate_totp_secrets(session, rotated) >= 1
+        async with session_factory(engine)() as session:
+            row = await session.scalar(
+                select(TotpSecret).where(TotpSecret.user_id == member.user_id)
+            )
+            assert row is not None
+            assert row.key_id == "rotated-key"
+            assert totp_module._secret(rotated, row) == secret
+    finally:
+        # back to the key of the session's settings, for the TOTP rows of other tests
+        async with session_factory(engine)() as session, session.begin():
+            back = Keyring(old.current, (rotated.current,))
+            await totp_module.rotate_totp_secrets(session, back)
+        await engine.dispose()

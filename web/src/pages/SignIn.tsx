@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate, useSearchParams } from "react-router-dom";
-import { ApiError, api, problemCode, type Me } from "../api";
+import { ApiError, api, problemCode, type Me, type SsoInfo } from "../api";
 import { useAuth } from "../auth";
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
@@ -44,6 +44,12 @@ export function LoginPage() {
   const [code, setCode] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<SsoInfo | null>(null);
+
+  useEffect(() => {
+    // a server without SSO (or an older one) answers 404: the password form alone
+    api.sso().then(setSso, () => setSso({ providers: [], password_signin: true }));
+  }, []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -88,8 +94,19 @@ export function LoginPage() {
     );
   }
 
+  const next = safeNext(params.get("next"));
   return (
     <Card title="Sign in">
+      {sso && sso.providers.length > 0 && (
+        <nav aria-label="Single sign-on" className="sso">
+          {sso.providers.map((p) => (
+            <a key={p.slug} className="button" href={`${p.start_url}?next=${encodeURIComponent(next)}`}>
+              Sign in with {p.name}
+            </a>
+          ))}
+        </nav>
+      )}
+      {sso && !sso.password_signin ? null : (
       <form onSubmit={submit} aria-label="Sign in">
         <label>
           Email
@@ -104,6 +121,7 @@ export function LoginPage() {
         {error && <p role="alert" className="error">{error}</p>}
         <button type="submit" disabled={busy} aria-label="Sign in">Sign in</button>
       </form>
+      )}
     </Card>
   );
 }

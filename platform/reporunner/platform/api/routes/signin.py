@@ -42,6 +42,7 @@ from reporunner.platform.db.models import (
     AuditLog,
     BrowserSession,
     Membership,
+    OidcProvider,
     Workspace,
 )
 from reporunner.platform.resources import Resources
@@ -59,12 +60,14 @@ from reporunner.platform.signin import (
     SetupBody,
     SetupInfo,
 )
+from reporunner.platform.sso.errors import PasswordSignInDisabled
 
 __all__ = [
     "AuthController",
     "InvitationController",
     "route_handlers",
     "signed_in_cookie",
+    "sso_is_on",
 ]
 
 AUTH_BODY_LIMIT = 64 * 1024
@@ -122,6 +125,12 @@ async def _principal_of(session: AsyncSession, row: BrowserSession) -> Principal
         )
     ).one()
     return Principal(row.workspace_id, slug, row.user_id, cast(Role, role), session_id=row.id)
+
+
+async def sso_is_on(session: AsyncSession) -> bool:
+    """Whether at least one SSO provider is enabled (password sign-in may then be off)."""
+    found = await session.scalar(select(OidcProvider.id).where(OidcProvider.enabled.is_(True)))
+    return found is not None
 
 
 def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -183,6 +192,11 @@ class AuthController(Controller):
         ``recovery_code``): without one, 401 ``second_factor_required``; a wrong or reused one
         is 401 ``wrong_second_factor`` and counts as a failed sign-in."""
         settings = resources.settings
+        if not settings.password_signin and await sso_is_on(transaction):
+            raise PasswordSignInDisabled(
+                "password sign-in is off on this instance: sign in with SSO "
+                "(REPORUNNER_PASSWORD_SIGNIN=false)"
+            )
         email = signin.normalize_email(data.email)
         throttle = SignInThrottle(resources.redis, settings, email, client_ip(request, settings))
         await throttle.check()

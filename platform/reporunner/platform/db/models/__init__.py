@@ -12,6 +12,7 @@ from reporunner.platform.db.models.knowledge import (
 from reporunner.platform.db.models.mcp import McpServer
 from reporunner.platform.db.models.second_factor import RecoveryCode, TotpSecret
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
+from reporunner.platform.db.models.sso import OidcIdentity, OidcProvider
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.widget import ChatWidget
 from reporunner.platform.db.models.workflows import (
@@ -41,6 +42,8 @@ __all__ = [
     "Membership",
     "Memory",
     "NodeRun",
+    "OidcIdentity",
+    "OidcProvider",
     "OneTimeToken",
     "RecoveryCode",
     "Schedule",
