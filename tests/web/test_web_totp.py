@@ -1,6 +1,6 @@
 """Two-factor authentication in the browser: an invited editor turns TOTP on from the Account
 page (QR code and key shown once), signs out, and signs in again with a code ``pyotp``
-computes from the key the page showed, then with a recovery code."""
+computes from the key the page showed, then with a recovery code, and renews the codes."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_enrol_sign_out_and_sign_in_with_a_code(page: Page, server: Server) -> N
     page.get_by_role("button", name="Turn on").click()
     codes = page.get_by_label("Recovery codes").locator("li")
     expect(codes).to_have_count(10)
-    recovery = codes.nth(0).inner_text().strip()
+    recovery, spare = (codes.nth(i).inner_text().strip() for i in range(2))
     expect(page.get_by_text("10 recovery codes left")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
@@ -74,3 +74,8 @@ def test_enrol_sign_out_and_sign_in_with_a_code(page: Page, server: Server) -> N
     expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
     page.goto("/account")
     expect(page.get_by_text("9 recovery codes left")).to_be_visible()
+    # a recovery code also proves the device for a new set of codes
+    page.get_by_label("Code to turn off").fill(spare)
+    page.get_by_role("button", name="New recovery codes").click()
+    expect(page.get_by_label("Recovery codes").locator("li")).to_have_count(10)
+    expect(page.get_by_text("10 recovery codes left")).to_be_visible()

@@ -333,6 +333,11 @@ export const api = {
     request<{ recovery_codes: string[] }>("/auth/totp/confirm", { method: "POST", json: { code } }),
   totpDisable: (code: string) =>
     request<void>("/auth/totp/disable", { method: "POST", json: { code } }),
+  totpRecoveryCodes: (code: string) =>
+    request<{ recovery_codes: string[] }>("/auth/totp/recovery-codes", {
+      method: "POST",
+      json: { code },
+    }),
 
   workflows: (archived = false) => request<WorkflowOut[]>("/workflows", { query: { archived } }),
   workflow: (id: string) => request<WorkflowOut>(`/workflows/${id}`),

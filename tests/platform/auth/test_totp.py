@@ -180,17 +180,30 @@ async def test_hostile_inputs_name_the_field(settings, services, clock) -> None:
         assert (await anonymous.post("/auth/totp/enrol")).status_code == 401
 
 
-async def test_turning_it_off_needs_a_code(settings, services, clock) -> None:
+async def test_turning_it_off_and_renewing_recovery_codes_need_a_code(
+    settings, services, clock
+) -> None:
     member = await make_member(services.database_url)
     async with browser(settings) as client:
         me = await sign_in(client, member.email)
-        secret, _codes = await _enrol(client, me, clock.now)
+        secret, codes = await _enrol(client, me, clock.now)
         again = await client.post("/auth/totp/enrol", headers=_csrf(me))
         assert again.status_code == 409
         wrong = await client.post("/auth/totp/disable", json={"code": "000000"}, headers=_csrf(me))
         assert wrong.status_code == 422
         clock.now += STEP
         code = pyotp.TOTP(secret).at(clock.now)
+        renewed = await client.post(
+            "/auth/totp/recovery-codes", json={"code": codes[0]}, headers=_csrf(me)
+        )
+        assert renewed.status_code == 200, renewed.text
+        fresh = renewed.json()["recovery_codes"]
+        assert len(fresh) == 10
+        assert not set(fresh) & set(codes)
+        stale = await client.post(
+            "/auth/totp/recovery-codes", json={"code": codes[1]}, headers=_csrf(me)
+        )
+        assert stale.status_code == 422  # the old codes stopped working
         off = await client.post("/auth/totp/disable", json={"code": code}, headers=_csrf(me))
         assert off.status_code == 204, off.text
         assert (await client.get("/auth/totp")).json()["enabled"] is False

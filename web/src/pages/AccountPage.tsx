@@ -167,6 +167,18 @@ function TwoFactor() {
     }
   }
 
+  async function renew() {
+    try {
+      const done = await api.totpRecoveryCodes(code.trim());
+      setRecovery(done.recovery_codes);
+      setCode("");
+      setError("");
+      load();
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
   return (
     <section aria-label="Two-factor authentication" className="account-form">
       <h2>Two-factor authentication</h2>
@@ -196,7 +208,8 @@ function TwoFactor() {
       {recovery && (
         <div role="status" aria-label="Recovery codes">
           <p>Two-factor authentication is on. Keep these recovery codes somewhere safe: each signs
-            in once when the phone is lost, and they are not shown again.</p>
+            in once when the phone is lost, and they are not shown again (earlier ones no longer
+            work).</p>
           <ul className="recovery-codes">
             {recovery.map((c) => <li key={c}><code>{c}</code></li>)}
           </ul>
@@ -212,6 +225,7 @@ function TwoFactor() {
               onChange={(e) => setCode(e.target.value)} aria-label="Code to turn off" />
           </label>
           <button type="submit">Turn off</button>
+          <button type="button" onClick={() => void renew()}>New recovery codes</button>
         </form>
       )}
       {error && <p role="alert" className="error">{error}</p>}

@@ -53,6 +53,7 @@ from reporunner.platform.signin.totp import (
     confirm_enrolment,
     disable_totp,
     has_totp,
+    regenerate_recovery_codes,
     start_enrolment,
     totp_status,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "me",
     "normalize_email",
     "normalize_password",
+    "regenerate_recovery_codes",
     "revoke_invitation",
     "revoke_session",
     "start_enrolment",

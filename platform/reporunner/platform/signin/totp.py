@@ -42,6 +42,7 @@ __all__ = [
     "confirm_enrolment",
     "disable_totp",
     "has_totp",
+    "regenerate_recovery_codes",
     "rotate_totp_secrets",
     "start_enrolment",
     "totp_status",
@@ -233,14 +234,11 @@ async def check_second_factor(
     return "totp"
 
 
-async def disable_totp(
+async def _prove_device(
     session: AsyncSession, principal: Principal, keyring: Keyring, code: str
-) -> None:
-    """Turn the second factor off (a current code or a recovery code proves the device).
-
-    Raises:
-        NotFoundError: it is not on. ValidationFailed: the code is wrong (422 on ``/code``).
-    """
+) -> TotpSecret:
+    """The caller's enabled TOTP row, once ``code`` (a current code or a recovery code)
+    passed; 404 when TOTP is off, 422 on ``/code`` when the code is wrong."""
     row = await _row(session, principal.user_id, lock=True)
     if row is None or row.enabled_at is None:
         raise NotFoundError("two-factor authentication is not on")
@@ -252,6 +250,40 @@ async def disable_totp(
         )  # fmt: skip
     except WrongSecondFactor:
         raise _code_problem("code", "the code is wrong or was used already") from None
+    return row
+
+
+def _new_codes(user_id: uuid.UUID) -> tuple[list[str], list[RecoveryCode]]:
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    return codes, [RecoveryCode(user_id=user_id, code_hash=_hash_recovery(c)) for c in codes]
+
+
+async def regenerate_recovery_codes(
+    session: AsyncSession, principal: Principal, keyring: Keyring, code: str
+) -> list[str]:
+    """Ten new recovery codes (shown once); the old ones stop working.
+
+    Raises:
+        NotFoundError: TOTP is not on. ValidationFailed: the code is wrong (422 on ``/code``).
+    """
+    await _prove_device(session, principal, keyring, code)
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == principal.user_id))
+    codes, rows = _new_codes(principal.user_id)
+    session.add_all(rows)
+    session.add(audit_entry(principal, "totp.recovery_codes_renewed", "user", principal.user_id))
+    await session.flush()
+    return codes
+
+
+async def disable_totp(
+    session: AsyncSession, principal: Principal, keyring: Keyring, code: str
+) -> None:
+    """Turn the second factor off (a current code or a recovery code proves the device).
+
+    Raises:
+        NotFoundError: it is not on. ValidationFailed: the code is wrong (422 on ``/code``).
+    """
+    row = await _prove_device(session, principal, keyring, code)
     await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == principal.user_id))
     await session.delete(row)
     session.add(audit_entry(principal, "totp.disabled", "user", principal.user_id))

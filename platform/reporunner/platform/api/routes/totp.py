@@ -116,5 +116,29 @@ class TotpController(Controller):
             await throttle.failed()
             raise
 
+    @post(
+        "/recovery-codes", status_code=200, guards=[json_only],
+        summary="New recovery codes (shown once; the old ones stop working)",
+    )  # fmt: skip
+    async def recovery_codes(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[TotpDisable],
+        principal: NamedDependency[Principal],
+        transaction: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> TotpConfirmed:
+        """A current code (or a recovery code) proves the device: 422 naming ``code`` when
+        wrong (counted as a failed sign-in); 404 when TOTP is off."""
+        throttle = await _throttle(request, transaction, resources, principal)
+        try:
+            codes = await signin.regenerate_recovery_codes(
+                transaction, principal, resources.keyring, data.code
+            )
+        except ValidationFailed:
+            await throttle.failed()
+            raise
+        return TotpConfirmed(recovery_codes=codes)
+
 
 route_handlers = [TotpController]
