@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install web run test lint format revision bench clean
+.PHONY: help install web oidc run test lint format revision bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,11 +43,25 @@ $(WEB_INDEX): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund && npm run build
 	touch $(WEB_INDEX)
 
+# The SSO browser tests sign in through a real OpenID provider (npm `oidc-provider`, in
+# tests/web/oidc); installed here when Node is there, else those tests skip.
+OIDC_MODULES := tests/web/oidc/node_modules/.package-lock.json
+
+oidc: ## install the SSO tests' OpenID provider (tests/web/oidc, `npm ci`; needs Node >= 20)
+ifeq ($(NODE_OK),yes)
+	@$(MAKE) --no-print-directory $(OIDC_MODULES)
+else
+	@echo "oidc: Node >= 20 is not on PATH; the SSO browser tests will skip"
+endif
+
+$(OIDC_MODULES): tests/web/oidc/package-lock.json
+	cd tests/web/oidc && npm ci --no-audit --no-fund
+
 run: $(STAMP) web ## install, build the web app, migrate and serve API + worker + app at /
 	$(BIN)/reporunner migrate
 	$(BIN)/reporunner serve
 
-test: $(STAMP) web ## install, build the web app, and run the whole test suite against real Postgres and Redis, with a coverage summary
+test: $(STAMP) web oidc ## install, build the web app, and run the whole test suite against real Postgres and Redis, with a coverage summary
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 lint: $(STAMP) ## every static check: ruff check, ruff format --check, mypy (strict), layer contracts (lint-imports), no import cycles; ESLint and tsc in web/ when Node is there

@@ -6,7 +6,7 @@
   ``require_passing_tests`` looks for a ``passed`` row of the version.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

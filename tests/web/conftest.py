@@ -80,6 +80,8 @@ def server(
         # the scripted LLM provider answers in the served processes (scripted_llm.py)
         **llm_script.env(os.environ.get("PYTHONPATH", "")),
         "REPORUNNER_LLM_MODEL": "scripted/web",
+        # the SSO tests' OpenID provider listens on this machine (oidc_testkit.py)
+        "REPORUNNER_OIDC_ALLOW_HOSTS": "127.0.0.1",
     }
     proc, srv = start_server(env, port)
     try:

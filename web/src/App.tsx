@@ -79,6 +79,9 @@ function Private({ children }: { children: ReactNode }) {
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/login?next=${next}`} replace />;
   }
+  if (me.must_enrol_second_factor && location.pathname !== "/account") {
+    return <Navigate to="/account" replace />;
+  }
   return <Shell>{children}</Shell>;
 }
 

@@ -9,7 +9,33 @@ export interface Me {
   workspace: { id: string; slug: string; name: string };
   role: Role;
   csrf_token: string;
+  must_enrol_second_factor?: boolean;
 }
+
+export interface TotpStatus {
+  enabled: boolean;
+  enabled_at: string | null;
+  recovery_codes_left: number;
+  required: boolean;
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  otpauth_uri: string;
+  qr_svg: string;
+}
+
+export interface SsoInfo {
+  providers: { slug: string; name: string; start_url: string }[];
+  password_signin: boolean;
+}
+
+/** What a sign-in sends besides the password when the account has two-factor authentication. */
+export interface SecondFactor {
+  totp_code?: string;
+  recovery_code?: string;
+}
+
 
 export interface Problem {
   pointer: string;
@@ -198,6 +224,13 @@ export class ApiError extends Error {
   }
 }
 
+/** The stable ``code`` of a problem+json error body (e.g. ``second_factor_required``). */
+export function problemCode(err: unknown): string | undefined {
+  if (!(err instanceof ApiError)) return undefined;
+  const body = err.body as { code?: unknown } | null;
+  return body && typeof body.code === "string" ? body.code : undefined;
+}
+
 let csrfToken: string | null = null;
 
 export function setCsrfToken(token: string | null): void {
@@ -275,9 +308,10 @@ let catalog: Promise<NodeType[]> | null = null;
 
 export const api = {
   me: () => request<Me>("/auth/me"),
-  login: (email: string, password: string) =>
-    request<Me>("/auth/login", { method: "POST", json: { email, password } }),
+  login: (email: string, password: string, second: SecondFactor = {}) =>
+    request<Me>("/auth/login", { method: "POST", json: { email, password, ...second } }),
   logout: () => request<void>("/auth/logout", { method: "POST" }),
+  sso: () => request<SsoInfo>("/auth/sso"),
   setupInfo: (token: string) =>
     request<{ workspace: { name?: string; slug?: string }; expires_at: string }>(
       `/auth/setup/${encodeURIComponent(token)}`,
@@ -298,6 +332,17 @@ export const api = {
     request<void>("/auth/password", { method: "POST", json: { current_password, new_password } }),
   sessions: () => request<SessionOut[]>("/auth/sessions"),
   revokeSession: (id: string) => request<void>(`/auth/sessions/${id}`, { method: "DELETE" }),
+  totpStatus: () => request<TotpStatus>("/auth/totp"),
+  totpEnrol: () => request<TotpEnrolment>("/auth/totp/enrol", { method: "POST" }),
+  totpConfirm: (code: string) =>
+    request<{ recovery_codes: string[] }>("/auth/totp/confirm", { method: "POST", json: { code } }),
+  totpDisable: (code: string) =>
+    request<void>("/auth/totp/disable", { method: "POST", json: { code } }),
+  totpRecoveryCodes: (code: string) =>
+    request<{ recovery_codes: string[] }>("/auth/totp/recovery-codes", {
+      method: "POST",
+      json: { code },
+    }),
 
   workflows: (archived = false) => request<WorkflowOut[]>("/workflows", { query: { archived } }),
   workflow: (id: string) => request<WorkflowOut>(`/workflows/${id}`),

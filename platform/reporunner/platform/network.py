@@ -1,4 +1,8 @@
-"""What the operator lets credentials reach: the ``host_guard`` engine service.
+"""What the operator lets credentials and identity providers reach.
+
+:func:`oidc_transport` is the guarded transport every OpenID Connect request goes through
+(discovery, keys, token and userinfo endpoints): public addresses only, unless the host is in
+``REPORUNNER_OIDC_ALLOW_HOSTS`` (an identity provider on the internal network).
 
 ``postgres.query``, ``redis.command`` and ``email.send`` connect to hosts from credentials
 through :class:`~reporunner.nodes.hostguard.HostGuard`. Built here from the settings: the
@@ -12,17 +16,24 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy.engine import make_url
 
 from reporunner.nodes.hostguard import HOST_GUARD, HostGuard
-from reporunner.nodes.ssrf import SSRFPolicy
+from reporunner.nodes.ssrf import SSRFPolicy, guarded_transport
 from reporunner.platform.resources import Resources
 from reporunner.platform.settings import Settings
 
 if TYPE_CHECKING:
     from reporunner.platform.executions.node_services import RunInfo
 
-__all__ = ["host_guard_for", "host_guard_provider", "platform_services"]
+__all__ = [
+    "host_guard_for",
+    "host_guard_provider",
+    "oidc_policy",
+    "oidc_transport",
+    "platform_services",
+]
 
 
 def platform_services(settings: Settings) -> tuple[tuple[str, int], ...]:
@@ -53,3 +64,14 @@ def host_guard_provider(
 ) -> tuple[str, Any]:
     """``"host_guard"``: the operator's :class:`~reporunner.nodes.hostguard.HostGuard`."""
     return HOST_GUARD, host_guard_for(resources.settings)
+
+
+def oidc_policy(settings: Settings) -> SSRFPolicy:
+    """What OpenID provider URLs may reach (no redirects: OIDC endpoints answer directly)."""
+    hosts = tuple(h.strip() for h in settings.oidc_allow_hosts.split(",") if h.strip())
+    return SSRFPolicy(allow_hosts=hosts, max_redirects=0)
+
+
+def oidc_transport(settings: Settings) -> httpx.AsyncBaseTransport:
+    """The SSRF-guarded transport of every OpenID Connect request."""
+    return guarded_transport(oidc_policy(settings))

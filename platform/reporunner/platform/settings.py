@@ -312,6 +312,31 @@ class Settings(BaseSettings):
         ge=1,
         description="Window of the failed sign-in limits (seconds, from the first failure).",
     )
+    totp_required: bool = Field(
+        default=False,
+        description="Require two-factor authentication (TOTP) of every user who signs in with "
+        "a password: until they set it up, their session reaches only /auth/me, /auth/totp/* "
+        "and /auth/logout. API keys and SSO sign-ins are not affected.",
+    )
+    password_signin: bool = Field(
+        default=True,
+        description="false: POST /auth/login refuses passwords (403) while at least one "
+        "enabled SSO provider exists, so people sign in only through SSO (API keys, set-up and "
+        "invitation links keep working).",
+    )
+    oidc_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, '*.suffix', IPs or CIDRs) that OpenID "
+        "provider issuer URLs (and the endpoints their discovery names) may reach although "
+        "private or loopback, e.g. an identity provider on the internal network (empty: only "
+        "public addresses).",
+    )
+    sso_state_ttl_seconds: int = Field(
+        default=600,
+        ge=30,
+        description="How long a started SSO sign-in (its state, nonce and PKCE verifier) waits "
+        "for the provider to send the browser back (seconds).",
+    )
     trust_proxy_headers: bool = Field(
         default=False,
         description="Deprecated: true means REPORUNNER_TRUSTED_PROXIES='*' (ignored when "

@@ -24,6 +24,10 @@ PUBLIC = {
     "/auth/logout",
     "/auth/invitations/{token:str}",
     "/auth/invitations/accept",
+    # single sign-on: the sign-in page's providers, the redirect to one and its callback
+    "/auth/sso",
+    "/auth/sso/{slug:str}/start",
+    "/auth/sso/{slug:str}/callback",
 }
 # chat widgets' visitor routes check the page's origin and a signed visitor token instead
 PUBLIC_PREFIXES = ("/docs", "/hooks/", "/assets", "/public/widgets/")

@@ -1,4 +1,4 @@
-"""The public surfaces of identity, sign-in, webhooks and schedules: sorted, and every name
+"""The public surfaces of identity, sign-in, SSO, webhooks and schedules: sorted, and every name
 importable."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 PACKAGES = (
     "reporunner.platform.identity",
     "reporunner.platform.signin",
+    "reporunner.platform.sso",
     "reporunner.platform.webhooks",
     "reporunner.platform.schedules",
 )

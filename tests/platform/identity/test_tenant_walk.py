@@ -26,6 +26,8 @@ from reporunner.platform.db.session import create_engine, session_factory
 PUBLIC_PREFIXES = (
     "/healthz", "/readyz", "/docs", "/hooks/", "/metrics", "/auth/", "/assets", "/public/",
 )  # fmt: skip
+# instance-wide, no tenant rows: SSO providers (instance admins only, test_sso.py)
+INSTANCE_PREFIXES = ("/sso/",)
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
@@ -115,8 +117,8 @@ async def test_ids_of_another_workspace_are_not_found_on_every_route(
             a, b = await _made_through_the_api(client, a), await _made_through_the_api(client, b)
         rows = await fill_workspace(services.database_url, b.workspace_id, b.user_id)
         for method, path in _routes(app):
-            if ":uuid}" not in path:  # ids are uuids; other params name no tenant row
-                continue
+            if ":uuid}" not in path or path.startswith(INSTANCE_PREFIXES):
+                continue  # ids are uuids; other params (and instance-wide rows) are no tenant's
             url = _fill(path, rows.ids)
             body = BODIES.get((method, path))
             response = await client.request(

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { ApiError, api, type SessionOut } from "../api";
+import { ApiError, api, type SessionOut, type TotpEnrolment, type TotpStatus } from "../api";
 import { useAuth } from "../auth";
 
 function message(err: unknown): string {
@@ -117,6 +117,122 @@ function Sessions() {
   );
 }
 
+function TwoFactor() {
+  const { refresh } = useAuth();
+  const [status, setStatus] = useState<TotpStatus | null>(null);
+  const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
+  const [code, setCode] = useState("");
+  const [recovery, setRecovery] = useState<string[] | null>(null);
+  const [error, setError] = useState("");
+  const load = useCallback(() => {
+    api.totpStatus().then(setStatus, (err: unknown) => setError(message(err)));
+  }, []);
+  useEffect(load, [load]);
+
+  async function start() {
+    setError("");
+    setRecovery(null);
+    try {
+      setEnrolment(await api.totpEnrol());
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
+  async function confirm(e: FormEvent) {
+    e.preventDefault();
+    try {
+      const done = await api.totpConfirm(code.trim());
+      setRecovery(done.recovery_codes);
+      setEnrolment(null);
+      setCode("");
+      setError("");
+      load();
+      await refresh();
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
+  async function disable(e: FormEvent) {
+    e.preventDefault();
+    try {
+      await api.totpDisable(code.trim());
+      setCode("");
+      setError("");
+      setRecovery(null);
+      load();
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
+  async function renew() {
+    try {
+      const done = await api.totpRecoveryCodes(code.trim());
+      setRecovery(done.recovery_codes);
+      setCode("");
+      setError("");
+      load();
+    } catch (err) {
+      setError(message(err));
+    }
+  }
+
+  return (
+    <section aria-label="Two-factor authentication" className="account-form">
+      <h2>Two-factor authentication</h2>
+      {status?.required && !status.enabled && (
+        <p role="status">This instance requires two-factor authentication: set it up to go on.</p>
+      )}
+      {status && !status.enabled && !enrolment && (
+        <>
+          <p className="muted small">Off. Sign-in will also ask for a code from an authenticator app.</p>
+          <button type="button" onClick={() => void start()}>Set up two-factor authentication</button>
+        </>
+      )}
+      {enrolment && (
+        <form aria-label="Confirm two-factor authentication" onSubmit={(e) => void confirm(e)}>
+          <p>Scan this QR code with your authenticator app, or type the key by hand.</p>
+          <img alt="QR code of the authenticator key" width={200} height={200}
+            src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`} />
+          <p>Key: <code aria-label="Authenticator key">{enrolment.secret}</code></p>
+          <label>
+            Code from the app
+            <input autoComplete="one-time-code" inputMode="numeric" pattern="[0-9]{6}" required
+              value={code} onChange={(e) => setCode(e.target.value)} aria-label="Code from the app" />
+          </label>
+          <button type="submit">Turn on</button>
+        </form>
+      )}
+      {recovery && (
+        <div role="status" aria-label="Recovery codes">
+          <p>Two-factor authentication is on. Keep these recovery codes somewhere safe: each signs
+            in once when the phone is lost, and they are not shown again (earlier ones no longer
+            work).</p>
+          <ul className="recovery-codes">
+            {recovery.map((c) => <li key={c}><code>{c}</code></li>)}
+          </ul>
+        </div>
+      )}
+      {status?.enabled && (
+        <form aria-label="Turn off two-factor authentication" onSubmit={(e) => void disable(e)}>
+          <p>On since {status.enabled_at ? new Date(status.enabled_at).toLocaleString() : "–"};
+            {" "}{status.recovery_codes_left} recovery codes left.</p>
+          <label>
+            Code or recovery code
+            <input autoComplete="one-time-code" required value={code}
+              onChange={(e) => setCode(e.target.value)} aria-label="Code to turn off" />
+          </label>
+          <button type="submit">Turn off</button>
+          <button type="button" onClick={() => void renew()}>New recovery codes</button>
+        </form>
+      )}
+      {error && <p role="alert" className="error">{error}</p>}
+    </section>
+  );
+}
+
 export function AccountPage() {
   const { me } = useAuth();
   return (
@@ -130,7 +246,8 @@ export function AccountPage() {
         </p>
       )}
       <PasswordForm />
-      <Sessions />
+      <TwoFactor />
+      {!me?.must_enrol_second_factor && <Sessions />}
     </section>
   );
 }

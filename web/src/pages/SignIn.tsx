@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { useNavigate, useSearchParams } from "react-router-dom";
-import { ApiError, api, type Me } from "../api";
+import { ApiError, api, problemCode, type Me, type SsoInfo } from "../api";
 import { useAuth } from "../auth";
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
@@ -38,24 +38,75 @@ export function LoginPage() {
   const finish = useFinish();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // after a right password: the account's second factor (a code, or a recovery code)
+  const [step, setStep] = useState<"password" | "code">("password");
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [code, setCode] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<SsoInfo | null>(null);
+
+  useEffect(() => {
+    // a server without SSO (or an older one) answers 404: the password form alone
+    api.sso().then(setSso, () => setSso({ providers: [], password_signin: true }));
+  }, []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError("");
+    const second =
+      step === "code" ? (useRecovery ? { recovery_code: code.trim() } : { totp_code: code.trim() }) : {};
     try {
-      finish(await api.login(email, password), safeNext(params.get("next")));
+      const me = await api.login(email, password, second);
+      finish(me, me.must_enrol_second_factor ? "/account" : safeNext(params.get("next")));
     } catch (err) {
-      setError(errorText(err));
+      if (problemCode(err) === "second_factor_required") {
+        setStep("code");
+      } else {
+        setError(errorText(err));
+      }
     } finally {
       setBusy(false);
     }
   }
 
+  if (step === "code") {
+    return (
+      <Card title="Two-factor authentication">
+        <form onSubmit={submit} aria-label="Second factor">
+          <label>
+            {useRecovery ? "Recovery code" : "Authentication code"}
+            <input autoComplete="one-time-code" required value={code} autoFocus
+              inputMode={useRecovery ? "text" : "numeric"}
+              pattern={useRecovery ? undefined : "[0-9]{6}"}
+              onChange={(e) => setCode(e.target.value)}
+              aria-label={useRecovery ? "Recovery code" : "Authentication code"} />
+          </label>
+          {error && <p role="alert" className="error">{error}</p>}
+          <button type="submit" disabled={busy} aria-label="Verify">Verify</button>
+          <button type="button" className="link"
+            onClick={() => { setUseRecovery(!useRecovery); setCode(""); setError(""); }}>
+            {useRecovery ? "Use the authenticator app" : "Use a recovery code"}
+          </button>
+        </form>
+      </Card>
+    );
+  }
+
+  const next = safeNext(params.get("next"));
   return (
     <Card title="Sign in">
+      {sso && sso.providers.length > 0 && (
+        <nav aria-label="Single sign-on" className="sso">
+          {sso.providers.map((p) => (
+            <a key={p.slug} className="button" href={`${p.start_url}?next=${encodeURIComponent(next)}`}>
+              Sign in with {p.name}
+            </a>
+          ))}
+        </nav>
+      )}
+      {sso && !sso.password_signin ? null : (
       <form onSubmit={submit} aria-label="Sign in">
         <label>
           Email
@@ -70,6 +121,7 @@ export function LoginPage() {
         {error && <p role="alert" className="error">{error}</p>}
         <button type="submit" disabled={busy} aria-label="Sign in">Sign in</button>
       </form>
+      )}
     </Card>
   );
 }

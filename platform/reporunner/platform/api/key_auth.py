@@ -36,11 +36,20 @@ from reporunner.platform.auth import (
 from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.auth.switch import WORKSPACE_HEADER, select_workspace
 from reporunner.platform.resources import Resources
+from reporunner.platform.signin.errors import SecondFactorEnrolmentRequired
 
 __all__ = ["UNKNOWN_KEYS", "ApiKeyAuthMiddleware"]
 
 UNKNOWN_KEYS = NegativeKeyCache()
 """Keys that failed lookup in this process in the last minute (by hash)."""
+
+
+ENROLMENT_PATHS = ("/auth/me", "/auth/logout", "/auth/totp")
+
+
+def _enrolment_path(path: str) -> bool:
+    """The routes a session without its required second factor may reach."""
+    return any(path == p or path.startswith(p + "/") for p in ENROLMENT_PATHS)
 
 
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -59,6 +68,11 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
                 await self._failed(connection, resources)
                 raise
             check_csrf(connection, csrf)
+            if principal.second_factor_missing and not _enrolment_path(connection.scope["path"]):
+                raise SecondFactorEnrolmentRequired(
+                    "this instance requires two-factor authentication: set it up on your "
+                    "account page (POST /auth/totp/enrol) before anything else"
+                )
             principal = await self._switch(connection, resources, principal)
             return AuthenticationResult(user=principal, auth=principal.session_id)
         scheme, _, token = header.partition(" ")

@@ -33,6 +33,9 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     """Set when a browser session (cookie) authenticated the request, not an API key."""
+    second_factor_missing: bool = False
+    """A password session of a user without TOTP on an instance that requires it: the
+    middleware lets it reach only the routes that set the second factor up."""
 
     def can(self, needed: Role) -> bool:
         return role_allows(self.role, needed)

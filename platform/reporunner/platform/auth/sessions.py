@@ -23,7 +23,7 @@ from reporunner.platform.auth.principal import Principal, Role
 from reporunner.platform.auth.requests import client_ip, is_https
 from reporunner.platform.auth.source import SessionSource
 from reporunner.platform.auth.tokens import hash_token, new_token
-from reporunner.platform.db.models import BrowserSession, Membership, Workspace
+from reporunner.platform.db.models import BrowserSession, Membership, TotpSecret, Workspace
 from reporunner.platform.db.session import transaction
 from reporunner.platform.settings import Settings
 
@@ -50,8 +50,12 @@ async def start_session(
     *,
     user_id: uuid.UUID,
     workspace_id: uuid.UUID,
+    method: str = "password",
 ) -> tuple[str, BrowserSession]:
-    """A new session row for a member (caller commits); returns the cookie token and the row."""
+    """A new session row for a member (caller commits); returns the cookie token and the row.
+
+    ``method`` is how the browser signed in (``password`` or ``oidc``).
+    """
     token, token_hash = new_token()
     now = datetime.now(UTC)
     # sessions of this user that ended without a sign-out go now (nothing else reads them)
@@ -71,6 +75,7 @@ async def start_session(
         last_seen_at=now,
         ip=client_ip(connection, settings),
         user_agent=(connection.headers.get("user-agent") or "")[:300],
+        method=method,
     )
     session.add(row)
     await session.flush()
@@ -129,19 +134,20 @@ async def authenticate_session(
     async with transaction(source.sessions) as session:
         row = (
             await session.execute(
-                select(BrowserSession, Membership.role, Workspace.slug)
+                select(BrowserSession, Membership.role, Workspace.slug, TotpSecret.enabled_at)
                 .join(
                     Membership,
                     (Membership.user_id == BrowserSession.user_id)
                     & (Membership.workspace_id == BrowserSession.workspace_id),
                 )
                 .join(Workspace, Workspace.id == BrowserSession.workspace_id)
+                .outerjoin(TotpSecret, TotpSecret.user_id == BrowserSession.user_id)
                 .where(BrowserSession.token_hash == hash_token(token))
             )
         ).first()
         if row is None:
             raise NotAuthorizedException(f"your session has ended; {_SIGN_IN}")
-        browser, role, slug = row
+        browser, role, slug, totp_on = row
         expired = _expired(browser, now, settings)
         if expired:
             await session.execute(delete(BrowserSession).where(BrowserSession.id == browser.id))
@@ -159,5 +165,8 @@ async def authenticate_session(
         user_id=browser.user_id,
         role=cast(Role, role),
         session_id=browser.id,
+        second_factor_missing=(
+            settings.totp_required and browser.method == "password" and totp_on is None
+        ),
     )
     return principal, browser.csrf_token

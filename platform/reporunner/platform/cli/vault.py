@@ -1,4 +1,5 @@
-"""``reporunner rotate-key``: re-encrypt every credential with the current master key."""
+"""``reporunner rotate-key``: re-encrypt every credential (and every sealed sign-in secret:
+TOTP secrets, SSO client secrets) with the current master key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from reporunner.platform.db.session import create_engine, session_factory
 from reporunner.platform.services import embedded_services
 from reporunner.platform.settings import Settings, load_settings
+from reporunner.platform.signin.totp import rotate_totp_secrets
+from reporunner.platform.sso.providers import rotate_provider_secrets
 from reporunner.platform.vault import keyring_from_settings, rotate_all
 
 
@@ -26,7 +29,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     keyring = keyring_from_settings(settings)
     with embedded_services(settings) as resolved:
         count = asyncio.run(_rotate(resolved, keyring))
-    print(f"re-encrypted {count} credential(s) with key {keyring.current.key_id}")
+    print(f"re-encrypted {count} secret(s) with key {keyring.current.key_id}")
     return 0
 
 
@@ -35,6 +38,10 @@ async def _rotate(settings: Settings, keyring: Any) -> int:
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
-            return await rotate_all(session, keyring)
+            return (
+                await rotate_all(session, keyring)
+                + await rotate_totp_secrets(session, keyring)
+                + await rotate_provider_secrets(session, keyring)
+            )
     finally:
         await engine.dispose()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
 
-__all__ = ["LinkExpired", "RoleTooHigh", "WrongCredentials", "WrongCurrentPassword"]
+__all__ = [
+    "LinkExpired",
+    "RoleTooHigh",
+    "SecondFactorEnrolmentRequired",
+    "SecondFactorRequired",
+    "WrongCredentials",
+    "WrongCurrentPassword",
+    "WrongSecondFactor",
+]
 
 
 class WrongCredentials(ReporunnerError):
@@ -37,3 +45,24 @@ class WrongCurrentPassword(ValidationFailed):
             f"current_password: {message}",
             [Problem("/current_password", "wrong_password", message)],
         )
+
+
+class SecondFactorRequired(ReporunnerError):
+    """The password was right; the account also needs its authentication code."""
+
+    code = "second_factor_required"
+    status = 401
+
+
+class WrongSecondFactor(ReporunnerError):
+    """The authentication code or recovery code is wrong, or was used already."""
+
+    code = "wrong_second_factor"
+    status = 401
+
+
+class SecondFactorEnrolmentRequired(ReporunnerError):
+    """The instance requires two-factor authentication and this password session has none."""
+
+    code = "second_factor_enrolment_required"
+    status = 403

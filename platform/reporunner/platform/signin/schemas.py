@@ -24,9 +24,15 @@ __all__ = [
     "SessionOut",
     "SetupBody",
     "SetupInfo",
+    "TotpConfirm",
+    "TotpConfirmed",
+    "TotpDisable",
+    "TotpEnrolment",
+    "TotpStatus",
 ]
 
 _EMAIL = r"^[^@\s]+@[^@\s]+$"
+_CODE = r"^[0-9]{6}$"
 _PASSWORD_HELP = (
     f"At least {MIN_PASSWORD_LENGTH} and at most {MAX_PASSWORD_LENGTH} characters; any "
     "characters, spaces included."
@@ -57,6 +63,12 @@ class Me(BaseModel):
         description="Send as the X-CSRF-Token header with every POST/PUT/PATCH/DELETE made with "
         "the session cookie (null when the request used an API key)."
     )
+    must_enrol_second_factor: bool = Field(
+        default=False,
+        description="True when the instance requires two-factor authentication and this "
+        "password session has none yet: only /auth/me, /auth/totp/* and /auth/logout answer "
+        "until it is set up.",
+    )
 
 
 class SetupInfo(BaseModel):
@@ -80,6 +92,15 @@ class SetupBody(_In):
 class LoginBody(_In):
     email: str = Field(min_length=1, max_length=320, description="E-mail address.")
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, description="Password.")
+    totp_code: str | None = Field(
+        default=None, pattern=_CODE,
+        description="The 6-digit code of the authenticator app (accounts with two-factor "
+        "authentication; sign-in answers 401 second_factor_required without it).",
+    )  # fmt: skip
+    recovery_code: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="One of the recovery codes, instead of totp_code (each works once).",
+    )  # fmt: skip
 
 
 class InvitationCreate(_In):
@@ -153,3 +174,33 @@ class SessionOut(BaseModel):
     ip: str = Field(description="The address it signed in from.")
     user_agent: str = Field(description="The browser's User-Agent at sign-in.")
     current: bool = Field(description="True for the session making this request.")
+
+
+class TotpStatus(BaseModel):
+    enabled: bool = Field(description="True once two-factor authentication is on.")
+    enabled_at: datetime | None = Field(description="When it was turned on.")
+    recovery_codes_left: int = Field(description="Unused recovery codes.")
+    required: bool = Field(description="True when the instance requires it of password users.")
+
+
+class TotpEnrolment(BaseModel):
+    secret: str = Field(description="The base32 secret (shown this once), to type by hand.")
+    otpauth_uri: str = Field(description="The otpauth:// URI the QR code holds.")
+    qr_svg: str = Field(description="The QR code of otpauth_uri as an SVG document.")
+
+
+class TotpConfirm(_In):
+    code: str = Field(pattern=_CODE, description="The current 6-digit code of the app.")
+
+
+class TotpConfirmed(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Single-use recovery codes for when the phone is lost (shown this once)."
+    )
+
+
+class TotpDisable(_In):
+    code: str = Field(
+        min_length=6, max_length=64,
+        description="A current 6-digit code, or one of the recovery codes.",
+    )  # fmt: skip

@@ -176,6 +176,7 @@ async def me(session: AsyncSession, principal: Principal, csrf_token: str | None
     return Me(
         user=MeUser(id=user.id, email=user.email, name=user.name),
         workspace=_workspace_out(ws), role=principal.role, csrf_token=csrf_token,
+        must_enrol_second_factor=principal.second_factor_missing,
     )  # fmt: skip
 
 

@@ -7,12 +7,14 @@ is parsed (no argon2 over megabytes).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
@@ -36,7 +38,13 @@ from reporunner.platform.auth import (
 from reporunner.platform.auth.requests import base_url, client_ip
 from reporunner.platform.auth.throttle import SignInThrottle
 from reporunner.platform.auth.tokens import hash_token
-from reporunner.platform.db.models import BrowserSession, Membership, Workspace
+from reporunner.platform.db.models import (
+    AuditLog,
+    BrowserSession,
+    Membership,
+    OidcProvider,
+    Workspace,
+)
 from reporunner.platform.resources import Resources
 from reporunner.platform.settings import Settings
 from reporunner.platform.signin import (
@@ -52,11 +60,39 @@ from reporunner.platform.signin import (
     SetupBody,
     SetupInfo,
 )
+from reporunner.platform.sso.errors import PasswordSignInDisabled
 
-__all__ = ["AuthController", "InvitationController", "route_handlers"]
+__all__ = [
+    "AuthController",
+    "InvitationController",
+    "route_handlers",
+    "signed_in_cookie",
+    "sso_is_on",
+]
 
 AUTH_BODY_LIMIT = 64 * 1024
 _PUBLIC = {PUBLIC_OPT: True}
+
+
+async def signed_in_cookie(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    method: str = "password",
+) -> Cookie:
+    """Start a session for a member; its ``rr_session`` cookie.
+
+    A session this browser still held ends (a sign-in never keeps an old token alive).
+    """
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await end_session(session, previous)
+    token, _row = await start_session(
+        session, request, settings, user_id=user_id, workspace_id=workspace_id, method=method
+    )
+    return session_cookie(token, request, settings)
 
 
 async def _signed_in(
@@ -66,19 +102,18 @@ async def _signed_in(
     user_id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> Response[Me]:
-    """Start a session for a member and answer ``Me`` with the cookie.
-
-    A session this browser still held ends (a sign-in never keeps an old token alive).
-    """
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:
-        await end_session(session, previous)
-    token, row = await start_session(
-        session, request, settings, user_id=user_id, workspace_id=workspace_id
+    """Start a password session for a member and answer ``Me`` with the cookie."""
+    cookie = await signed_in_cookie(request, session, settings, user_id, workspace_id)
+    row = await session.scalar(
+        select(BrowserSession).where(BrowserSession.token_hash == hash_token(cookie.value or ""))
     )
+    assert row is not None
     principal = await _principal_of(session, row)
+    if settings.totp_required:
+        missing = not await signin.has_totp(session, user_id)
+        principal = dataclasses.replace(principal, second_factor_missing=missing)
     body = await signin.me(session, principal, row.csrf_token)
-    return Response(body, cookies=[session_cookie(token, request, settings)])
+    return Response(body, cookies=[cookie])
 
 
 async def _principal_of(session: AsyncSession, row: BrowserSession) -> Principal:
@@ -90,6 +125,12 @@ async def _principal_of(session: AsyncSession, row: BrowserSession) -> Principal
         )
     ).one()
     return Principal(row.workspace_id, slug, row.user_id, cast(Role, role), session_id=row.id)
+
+
+async def sso_is_on(session: AsyncSession) -> bool:
+    """Whether at least one SSO provider is enabled (password sign-in may then be off)."""
+    found = await session.scalar(select(OidcProvider.id).where(OidcProvider.enabled.is_(True)))
+    return found is not None
 
 
 def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -145,17 +186,38 @@ class AuthController(Controller):
         transaction: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
     ) -> Response[Me]:
-        """401 ``wrong email or password``; 429 after too many failures per account or address."""
+        """401 ``wrong email or password``; 429 after too many failures per account or address.
+
+        An account with two-factor authentication also needs ``totp_code`` (or
+        ``recovery_code``): without one, 401 ``second_factor_required``; a wrong or reused one
+        is 401 ``wrong_second_factor`` and counts as a failed sign-in."""
         settings = resources.settings
+        if not settings.password_signin and await sso_is_on(transaction):
+            raise PasswordSignInDisabled(
+                "password sign-in is off on this instance: sign in with SSO "
+                "(REPORUNNER_PASSWORD_SIGNIN=false)"
+            )
         email = signin.normalize_email(data.email)
         throttle = SignInThrottle(resources.redis, settings, email, client_ip(request, settings))
         await throttle.check()
         try:
             user, workspace_id = await signin.check_credentials(transaction, email, data.password)
-        except signin.WrongCredentials:
+            second = await signin.check_second_factor(
+                transaction, resources.keyring, user.id,
+                code=data.totp_code, recovery_code=data.recovery_code,
+            )  # fmt: skip
+        except (signin.WrongCredentials, signin.WrongSecondFactor):
             await throttle.failed()
             raise
         await throttle.succeeded()
+        if second == "recovery_code":
+            transaction.add(
+                AuditLog(
+                    workspace_id=workspace_id, actor_user_id=user.id,
+                    action="totp.recovery_code_used", target_type="user",
+                    target_id=str(user.id), data={"ip": client_ip(request, settings)},
+                )
+            )  # fmt: skip
         return await _signed_in(request, transaction, settings, user.id, workspace_id)
 
     @post("/logout", opt=_PUBLIC, status_code=204, summary="Sign out (ends the session)")
@@ -181,7 +243,7 @@ class AuthController(Controller):
         self, principal: NamedDependency[Principal], transaction: NamedDependency[AsyncSession]
     ) -> Me:
         csrf = None
-        if principal.session_id is not None:
+        if principal.session_id is not None:  # (second_factor_missing rides on the principal)
             row = await transaction.get(BrowserSession, principal.session_id)
             csrf = row.csrf_token if row is not None else None
         return await signin.me(transaction, principal, csrf)

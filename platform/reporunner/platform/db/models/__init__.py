@@ -13,7 +13,9 @@ from reporunner.platform.db.models.knowledge import (
 from reporunner.platform.db.models.mcp import McpServer
 from reporunner.platform.db.models.metrics import MetricCounter
 from reporunner.platform.db.models.originals import OriginalBlob, OriginalChunk
+from reporunner.platform.db.models.second_factor import RecoveryCode, TotpSecret
 from reporunner.platform.db.models.signin import BrowserSession, OneTimeToken
+from reporunner.platform.db.models.sso import OidcIdentity, OidcProvider
 from reporunner.platform.db.models.vault import Credential
 from reporunner.platform.db.models.widget import ChatWidget
 from reporunner.platform.db.models.workflows import (
@@ -47,10 +49,14 @@ __all__ = [
     "Memory",
     "MetricCounter",
     "NodeRun",
+    "OidcIdentity",
+    "OidcProvider",
     "OneTimeToken",
     "OriginalBlob",
     "OriginalChunk",
+    "RecoveryCode",
     "Schedule",
+    "TotpSecret",
     "User",
     "Workflow",
     "WorkflowTestRun",

@@ -35,6 +35,10 @@ class BrowserSession(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     """Last request (to a minute); idle longer than ``session_ttl_hours`` ends the session."""
     ip: Mapped[str] = mapped_column(String(64), server_default=text("''"))
     user_agent: Mapped[str] = mapped_column(String(300), server_default=text("''"))
+    method: Mapped[str] = mapped_column(String(16), server_default=text("'password'"))
+    """How the browser signed in: ``password`` (set-up and invitation links set one) or
+    ``oidc``; an instance that requires a second factor holds back password sessions of users
+    without one."""
 
 
 class OneTimeToken(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
