@@ -171,8 +171,9 @@ def _url_name(url: str) -> str:
 
 async def fetch_url(
     url: str, limits: UploadLimits, client: httpx.AsyncClient | None = None
-) -> bytes:
-    """GET ``url`` through the SSRF guard and return the body (at most ``limits.max_bytes``).
+) -> IO[bytes]:
+    """GET ``url`` through the SSRF guard into a spool (at most ``limits.max_bytes``; memory up
+    to :data:`SPOOL_IN_MEMORY`, a temporary file beyond). The caller closes it.
 
     Raises:
         SSRFBlockedError: the URL points at a private, loopback or metadata address.
@@ -181,6 +182,7 @@ async def fetch_url(
     """
     own = client is None
     http = client or guarded_client(timeout=30.0, follow_redirects=True)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
     try:
         async with http.stream("GET", url) as response:
             if not response.is_success:
@@ -190,14 +192,18 @@ async def fetch_url(
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limits.max_bytes:
                 raise _too_large(f"the document at {url}", limits)
-            body = bytearray()
+            size = 0
             async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > limits.max_bytes:
+                size += len(chunk)
+                if size > limits.max_bytes:
                     raise _too_large(f"the document at {url}", limits)
-            return bytes(body)
-    except httpx.HTTPError as err:
-        raise UrlFetchFailed(f"could not fetch {url}: {err}; check the URL") from err
+                spool.write(chunk)
+            return spool
+    except BaseException as err:
+        spool.close()
+        if isinstance(err, httpx.HTTPError):
+            raise UrlFetchFailed(f"could not fetch {url}: {err}; check the URL") from err
+        raise
     finally:
         if own:
             await http.aclose()
@@ -211,8 +217,9 @@ async def _from_source(
     if source.url is not None:
         if urlsplit(source.url).scheme not in ("http", "https"):
             raise _invalid("/url", "the URL must start with http:// or https://")
-        data = await fetch_url(source.url, limits, client)
-        return IncomingFile(source.name or _url_name(source.url), data, "url", source.metadata)
+        spool = await fetch_url(source.url, limits, client)
+        name = source.name or _url_name(source.url)
+        return IncomingFile(name, source="url", metadata=source.metadata, spool=spool)
     text = source.text or ""
     data = text.encode("utf-8")
     if len(data) > limits.max_bytes:
