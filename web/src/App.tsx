@@ -5,6 +5,7 @@ import { ErrorBoundary } from "./shell/ErrorBoundary";
 import {
   AccountPage,
   BasePage,
+  DocumentView,
   ChatHome,
   ChatThreadPage,
   EditorPage,
@@ -95,6 +96,7 @@ export function App() {
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
         <Route path="/knowledge" element={<Private><KnowledgePage /></Private>} />
         <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
+        <Route path="/knowledge/:baseId/documents/:documentId" element={<Private><DocumentView /></Private>} />
         <Route path="/settings/*" element={<Private><SettingsPage /></Private>} />
         <Route path="/account" element={<Private><AccountPage /></Private>} />
         <Route path="/chat" element={<Private><ChatHome /></Private>} />
