@@ -2,6 +2,7 @@ import { Suspense, type ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
 import { ErrorBoundary } from "./shell/ErrorBoundary";
+import { WorkspaceSwitcher } from "./shell/WorkspaceSwitcher";
 import {
   AccountPage,
   BasePage,
@@ -54,6 +55,7 @@ function Shell({ children }: { children: ReactNode }) {
             {me.user.email || "API key"} · {me.workspace.name} · <b>{me.role}</b>
           </span>
         )}
+        {me && <WorkspaceSwitcher me={me} />}
         <NavLink to="/account" aria-label="Account">
           Account
         </NavLink>
