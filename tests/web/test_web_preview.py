@@ -51,6 +51,12 @@ def test_expressions_preview_with_the_last_run(owner_page: Page, server: Server)
     # an edit is previewed by the server's engine (filters and all)
     page.locator("#p_set_fields_0_value").fill("{{ item.who | upper }} x{{ item.n * 2 }}")
     expect(line.get_by_test_id("preview-value")).to_have_text("ADA x14")
+    # that was the unsaved draft: the saved version still holds the old expression
+    expect(page.get_by_test_id("version-info")).to_contain_text("unsaved changes")
+    status, v1 = server.api("GET", f"/workflows/{wf}/versions/1")
+    assert status == 200, v1
+    saved_set = next(n for n in v1["definition"]["nodes"] if n["id"] == "set")
+    assert saved_set["params"]["fields"][0]["value"] == "hi {{ item.who }}"
     page.locator("#p_set_fields_0_value").fill("{{ item.whom }}")
     expect(line).to_have_class("preview-line failed")
     expect(line.get_by_test_id("preview-value")).to_contain_text("whom")

@@ -2,9 +2,11 @@ import { Suspense, type ReactNode } from "react";
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { AuthProvider, useAuth } from "./auth";
 import { ErrorBoundary } from "./shell/ErrorBoundary";
+import { WorkspaceSwitcher } from "./shell/WorkspaceSwitcher";
 import {
   AccountPage,
   BasePage,
+  DocumentView,
   ChatHome,
   ChatThreadPage,
   EditorPage,
@@ -53,6 +55,7 @@ function Shell({ children }: { children: ReactNode }) {
             {me.user.email || "API key"} · {me.workspace.name} · <b>{me.role}</b>
           </span>
         )}
+        {me && <WorkspaceSwitcher me={me} />}
         <NavLink to="/account" aria-label="Account">
           Account
         </NavLink>
@@ -98,6 +101,7 @@ export function App() {
         <Route path="/runs/:executionId" element={<Private><ExecutionPage /></Private>} />
         <Route path="/knowledge" element={<Private><KnowledgePage /></Private>} />
         <Route path="/knowledge/:baseId" element={<Private><BasePage /></Private>} />
+        <Route path="/knowledge/:baseId/documents/:documentId" element={<Private><DocumentView /></Private>} />
         <Route path="/settings/*" element={<Private><SettingsPage /></Private>} />
         <Route path="/account" element={<Private><AccountPage /></Private>} />
         <Route path="/chat" element={<Private><ChatHome /></Private>} />

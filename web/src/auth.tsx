@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { ApiError, api, request, setCsrfToken, type Me, type Role } from "./api";
+import { chooseWorkspace } from "./shell/WorkspaceSwitcher";
 
 interface AuthState {
   me: Me | null;
@@ -62,6 +63,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     try {
       await api.logout();
     } finally {
+      chooseWorkspace(null); // the next person signing in here starts in their own workspace
       setCsrfToken(null);
       setMe(null);
     }

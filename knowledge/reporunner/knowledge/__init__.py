@@ -38,6 +38,7 @@ from reporunner.knowledge.errors import (
 )
 from reporunner.knowledge.filters import DOCUMENT_FIELDS, compile_filters
 from reporunner.knowledge.models import (
+    DocumentChunk,
     DocumentRecord,
     DocumentStatus,
     KnowledgeBase,
@@ -76,6 +77,7 @@ __all__ = [
     "Chunk",
     "ChunkingOptions",
     "CrossEncoderReranker",
+    "DocumentChunk",
     "DocumentCorrupt",
     "DocumentEmpty",
     "DocumentEncrypted",

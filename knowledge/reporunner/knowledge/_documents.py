@@ -31,7 +31,12 @@ from reporunner.knowledge._bases import (
 )
 from reporunner.knowledge.chunking import Chunk
 from reporunner.knowledge.errors import EmbeddingError
-from reporunner.knowledge.models import DocumentRecord, DocumentStatus, KnowledgeBase
+from reporunner.knowledge.models import (
+    DocumentChunk,
+    DocumentRecord,
+    DocumentStatus,
+    KnowledgeBase,
+)
 from reporunner.nodes.errors import NotFoundError
 
 __all__ = ["DocumentOps", "read_document", "read_documents"]
@@ -193,6 +198,45 @@ class DocumentOps(BaseOps):
         """The base's documents, by name."""
         async with self.engine.connect() as conn:
             return await read_documents(conn, workspace_id, base_id)
+
+    async def list_chunks(
+        self,
+        workspace_id: uuid.UUID | str,
+        document_id: uuid.UUID | str,
+        *,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> tuple[list[DocumentChunk], int]:
+        """The document's chunks in reading order (``ordinal``), a page of them, and how many
+        it has in all. The caller checks that the document is in its workspace and base."""
+        ws = as_uuid(workspace_id, "workspace")
+        doc = as_uuid(document_id, "document")
+        async with self.engine.connect() as conn:
+            total = await conn.scalar(
+                text("SELECT count(*) FROM chunks WHERE workspace_id = :ws AND document_id = :doc"),
+                {"ws": ws, "doc": doc},
+            )
+            rows = await conn.execute(
+                text(
+                    "SELECT id, ordinal, text, page, heading_path, char_start, char_end "
+                    "FROM chunks WHERE workspace_id = :ws AND document_id = :doc "
+                    "ORDER BY ordinal, id OFFSET :offset LIMIT :limit"
+                ),
+                {"ws": ws, "doc": doc, "offset": offset, "limit": limit},
+            )
+            chunks = [
+                DocumentChunk(
+                    id=row.id,
+                    ordinal=row.ordinal,
+                    text=row.text,
+                    page=row.page,
+                    heading_path=tuple(row.heading_path or ()),
+                    char_start=row.char_start,
+                    char_end=row.char_end,
+                )
+                for row in rows
+            ]
+        return chunks, int(total or 0)
 
     async def set_status(
         self,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "DocumentChunk",
     "DocumentRecord",
     "DocumentStatus",
     "KnowledgeBase",
@@ -130,6 +131,19 @@ class SearchHit:
             "char_end": self.char_end,
             "metadata": dict(self.metadata),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChunk:
+    """One chunk of a document as read back in order (the document view of a citation)."""
+
+    id: uuid.UUID
+    ordinal: int
+    text: str
+    page: int | None
+    heading_path: tuple[str, ...]
+    char_start: int
+    char_end: int
 
 
 @dataclass(frozen=True, slots=True)

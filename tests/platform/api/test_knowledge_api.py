@@ -539,6 +539,83 @@ async def test_base_crud_and_viewer_is_refused_writes(
     assert (await kb_client.get(f"{KB}/{kb_id}", headers=editor.headers)).status_code == 404
 
 
+async def test_a_citation_opens_at_its_place(
+    kb_client: AsyncTestClient[Any], tenant_factory: Any, run_worker: Any
+) -> None:
+    """A PDF opens inline (the browser's viewer, ``#page=N``) and only a PDF does; every
+    document's chunks read back in order with their page and headings, bounded pages."""
+    tenant = editor = await tenant_factory(role="editor")
+    kb_id = await _create_base(kb_client, editor)
+    page = b"<html><body><h1>Hi</h1><p>Hello there</p><script>alert(1)</script></body></html>"
+    docs = await _ingested(
+        kb_client,
+        editor,
+        kb_id,
+        [("manual.pdf", MANUAL), ("notes.md", NOTES), ("page.pdf", page)],
+        run_worker,
+    )
+    by_name = {d["name"]: d for d in docs}
+    assert {d["status"] for d in docs} == {"ready"}, docs
+    assert by_name["page.pdf"]["mime_type"] == "text/html"  # typed by its bytes, not its name
+    manual = f"{KB}/{kb_id}/documents/{by_name['manual.pdf']['id']}"
+
+    inline = await kb_client.get(f"{manual}/original?inline=true", headers=tenant.headers)
+    assert inline.status_code == 200, inline.text
+    assert inline.headers["content-type"] == "application/pdf"
+    assert inline.headers["content-disposition"].startswith('inline; filename="manual.pdf"')
+    assert inline.headers["x-content-type-options"] == "nosniff"
+    assert inline.headers["content-security-policy"].startswith("sandbox")
+    assert inline.content == MANUAL
+    # an HTML file (even one named .pdf) or a markdown file never opens inline
+    for name in ("page.pdf", "notes.md"):
+        url = f"{KB}/{kb_id}/documents/{by_name[name]['id']}/original?inline=true"
+        refused = await kb_client.get(url, headers=tenant.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["problems"][0]["pointer"] == "inline"
+        assert "<html" not in refused.text
+    bad = await kb_client.get(f"{manual}/original?inline=maybe", headers=tenant.headers)
+    assert bad.status_code == 400
+    assert "inline" in bad.text
+
+    chunks = await kb_client.get(f"{manual}/chunks", headers=tenant.headers)
+    assert chunks.status_code == 200, chunks.text
+    body = chunks.json()
+    assert body["document"]["name"] == "manual.pdf"
+    assert body["total"] == len(body["chunks"]) >= 2
+    assert body["next_offset"] is None
+    assert [c["ordinal"] for c in body["chunks"]] == sorted(c["ordinal"] for c in body["chunks"])
+    seal = next(c for c in body["chunks"] if "impeller seal" in c["text"])
+    assert seal["page"] == 2
+    # the chunk a search cites is the one the document view marks
+    hit = (
+        await kb_client.post(
+            f"{KB}/{kb_id}/search",
+            json={"query": "replace the impeller seal", "top_k": 1},
+            headers=tenant.headers,
+        )
+    ).json()["hits"][0]
+    assert hit["chunk_id"] == seal["id"]
+    first = await kb_client.get(f"{manual}/chunks?limit=1", headers=tenant.headers)
+    assert first.json()["next_offset"] == 1
+    assert len(first.json()["chunks"]) == 1
+    notes_id = by_name["notes.md"]["id"]
+    notes = (
+        await kb_client.get(f"{KB}/{kb_id}/documents/{notes_id}/chunks", headers=tenant.headers)
+    ).json()
+    assert any(c["heading_path"][-1:] == ["Version 2"] for c in notes["chunks"]), notes
+    html_chunks = (
+        await kb_client.get(f"{KB}/{kb_id}/documents/{by_name['page.pdf']['id']}/chunks",
+                            headers=tenant.headers)
+    ).json()  # fmt: skip
+    assert "alert(1)" not in json.dumps(html_chunks["chunks"])  # scripts are not text
+    for query, field in (("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset"),
+                         ("limit=x", "limit")):  # fmt: skip
+        refused = await kb_client.get(f"{manual}/chunks?{query}", headers=tenant.headers)
+        assert refused.status_code in (400, 422), (query, refused.text)
+        assert field in refused.text
+
+
 async def test_another_workspace_gets_404_and_never_a_chunk(
     kb_client: AsyncTestClient[Any], tenant_factory: Any, run_worker: Any
 ) -> None:
@@ -557,6 +634,8 @@ async def test_another_workspace_gets_404_and_never_a_chunk(
         ("GET", f"{KB}/{alice_kb}/documents", None),
         ("GET", doc_url, None),
         ("GET", f"{doc_url}/original", None),
+        ("GET", f"{doc_url}/original?inline=true", None),
+        ("GET", f"{doc_url}/chunks", None),
         ("DELETE", doc_url, None),
         ("POST", f"{KB}/{alice_kb}/search", {"query": "impeller seal"}),
         ("POST", f"{KB}/{alice_kb}/documents", {"text": "intrusion"}),

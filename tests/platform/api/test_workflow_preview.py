@@ -164,3 +164,55 @@ async def test_one_preview_shares_one_render_budget(app, tenant_factory, monkeyp
     values = answer.json()["values"]
     assert [v["pointer"] for v in values] == ["/a", "/b/0"]
     assert all("used its 0 s of render time" in v["error"] for v in values), values
+
+
+async def test_preview_bounds_the_draft_it_is_sent(app, tenant_factory) -> None:
+    """The editor sends the node's unsaved params; what a client sends is bounded: a body past
+    the route's limit is 413, params nested deeper than the engine walks are 422 on ``/params``
+    (never a 500 from a recursion), and a draft param is what renders (not the saved one)."""
+    client, resources = app
+    tenant = await tenant_factory(role="editor")
+    wf = await _workflow(client, tenant.headers)
+    await _run(client, resources, tenant.headers, wf)
+    draft = {
+        "node_id": "set",
+        "type": "data.set",
+        "params": {"fields": [{"value": "{{ item.n + 1 }}"}]},
+    }
+    answer = await client.post(f"/workflows/{wf}/preview", json=draft, headers=tenant.headers)
+    assert answer.status_code == 200, answer.text
+    assert (
+        answer.json()["values"][0]["value"] == 4
+    )  # the draft, not the saved "hello {{ item.who }}"
+
+    huge = {"node_id": "set", "params": {"a": "x" * (300 * 1024)}}
+    too_big = await client.post(f"/workflows/{wf}/preview", json=huge, headers=tenant.headers)
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.headers["content-type"].startswith("application/problem+json")
+    for depth in (100, 900, 5000):
+        deep = (
+            '{"node_id": "set", "params": {"a": '
+            + "[" * depth
+            + '"{{ item }}"'
+            + "]" * depth
+            + "}}"
+        )
+        refused = await client.post(
+            f"/workflows/{wf}/preview",
+            content=deep,
+            headers={**tenant.headers, "content-type": "application/json"},
+        )
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        if depth > 900:  # past what the body decoder takes at all: the app-wide answer
+            assert refused.status_code == 400, refused.text[:300]
+            assert refused.json()["code"] == "too_deep"
+            continue
+        assert refused.status_code == 422, (depth, refused.text[:300])
+        assert refused.json()["problems"][0]["pointer"] == "/params"
+        assert refused.json()["problems"][0]["code"] == "too_deep"
+    fine = {"node_id": "set", "params": {"a": [[[{"b": "{{ item.n }}"}]]]}}
+    nested = await client.post(f"/workflows/{wf}/preview", json=fine, headers=tenant.headers)
+    assert nested.status_code == 200, nested.text
+    assert nested.json()["values"] == [
+        {"pointer": "/a/0/0/0/b", "expression": "{{ item.n }}", "value": 3, "error": None}
+    ]

@@ -173,6 +173,47 @@ async def test_a_browser_session_switches_with_the_header_and_gets_that_role(
     assert renamed[0].data["ip"]
 
 
+async def test_the_web_apps_choice_cookie_switches_a_session_and_sessions_stay_listed(
+    settings, services
+) -> None:
+    """The switcher's ``rr_workspace`` cookie acts like ``X-Workspace`` for a browser session
+    (links and event streams carry no header); a cookie naming no workspace of the user is
+    ignored, never a way in; an API key ignores it; ``/auth/sessions`` lists the user's
+    sessions whatever workspace the request acts in."""
+    user = await make_member(services.database_url, role="viewer")
+    other = await make_member(services.database_url, role="owner")
+    stranger = await make_member(services.database_url, role="owner")
+    await _add_member(services.database_url, other.workspace_id, user.user_id, "editor")
+    async with browser(settings) as client:
+        await sign_in(client, user.email)
+        listed = (await client.get("/auth/sessions")).json()
+        assert [s["current"] for s in listed] == [True]
+        client.cookies.set("rr_workspace", str(other.workspace_id))
+        there = await client.get("/workspace")
+        assert (there.json()["slug"], there.json()["role"]) == (other.slug, "editor")
+        me = (await client.get("/auth/me")).json()
+        assert (me["workspace"]["id"], me["role"]) == (str(other.workspace_id), "editor")
+        # the session acting there is still the user's own, listed and current
+        after = (await client.get("/auth/sessions")).json()
+        assert [s["id"] for s in after] == [s["id"] for s in listed]
+        assert [s["current"] for s in after] == [True]
+        # the header wins over the cookie
+        home = await client.get("/workspace", headers={"X-Workspace": user.slug})
+        assert (home.json()["slug"], home.json()["role"]) == (user.slug, "viewer")
+        # a cookie naming someone else's workspace (or garbage) answers in the user's own
+        for wanted in (str(stranger.workspace_id), stranger.slug, "x" * 500, "nope"):
+            client.cookies.set("rr_workspace", wanted)
+            r = await client.get("/workspace")
+            assert r.status_code == 200, r.text
+            assert r.json()["slug"] == user.slug
+            assert stranger.slug not in r.text
+    # an API key acts in its own workspace whatever cookie comes with it
+    async with AsyncTestClient(create_app(settings)) as keyed:
+        keyed.cookies.set("rr_workspace", str(stranger.workspace_id))
+        own = await keyed.get("/workspace", headers=other.headers)
+        assert own.json()["slug"] == other.slug
+
+
 async def test_an_api_key_stays_in_its_own_workspace(settings, services) -> None:
     user = await make_member(services.database_url, role="owner")
     other = await make_member(services.database_url, role="owner")

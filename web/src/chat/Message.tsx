@@ -1,5 +1,7 @@
 // One message of a chat: the text (always plain text, never HTML), its tool steps as
-// collapsible blocks with arguments and results, and its citations linking to the originals.
+// collapsible blocks with arguments and results, and its citations opening the cited place.
+import { Link } from "react-router-dom";
+import { kbApi } from "../knowledge/api";
 import type { Citation, ToolStep } from "./api";
 
 export type KnowledgeIds = Record<string, string>;
@@ -15,12 +17,17 @@ function pretty(value: unknown): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The original of a cited document, opened at its page where the format has pages (PDF). */
-export function citationHref(c: Citation, bases: KnowledgeIds): string | null {
+/** Where a citation opens: a PDF's original in the browser's viewer at the cited page (the
+ * server serves only a real PDF inline), any other document in the app's document view with
+ * the cited chunk highlighted (its text as text: an HTML original never renders). */
+export function citationTarget(c: Citation, bases: KnowledgeIds): { href: string; pdf: boolean } | null {
   const kb = UUID.test(c.knowledge_base) ? c.knowledge_base : bases[c.knowledge_base];
   if (!kb || !UUID.test(c.document_id)) return null;
-  const url = `/knowledge-bases/${kb}/documents/${c.document_id}/original`;
-  return c.page != null && /\.pdf$/i.test(c.document_name) ? `${url}#page=${c.page}` : url;
+  if (c.page != null && /\.pdf$/i.test(c.document_name)) {
+    return { href: kbApi.pdfUrl(kb, c.document_id, c.page), pdf: true };
+  }
+  const chunk = UUID.test(c.chunk_id) ? c.chunk_id : null;
+  return { href: kbApi.viewPath(kb, c.document_id, chunk), pdf: false };
 }
 
 export function Citations({ items, bases }: { items: Citation[]; bases: KnowledgeIds }) {
@@ -28,19 +35,22 @@ export function Citations({ items, bases }: { items: Citation[]; bases: Knowledg
   return (
     <ol className="citations" aria-label="Sources">
       {items.map((c, i) => {
-        const href = citationHref(c, bases);
+        const target = citationTarget(c, bases);
         const where = [
           c.page != null ? `page ${c.page}` : "",
           c.heading_path?.length ? c.heading_path.join(" › ") : "",
         ]
           .filter(Boolean)
           .join(", ");
+        const title = `Open ${c.document_name}${where ? ` at ${where}` : ""}`;
         return (
           <li key={`${c.chunk_id}:${i}`} data-testid="citation">
-            {href ? (
-              <a href={href} title={`Open ${c.document_name}${where ? ` at ${where}` : ""}`}>
+            {target?.pdf ? (
+              <a href={target.href} title={title} target="_blank" rel="noopener noreferrer">
                 {c.document_name}
               </a>
+            ) : target ? (
+              <Link to={target.href} title={title}>{c.document_name}</Link>
             ) : (
               <span>{c.document_name}</span>
             )}

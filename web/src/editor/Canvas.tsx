@@ -3,12 +3,13 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
+  useNodesInitialized,
   useReactFlow,
   type Connection,
   type Edge,
   type NodeTypes,
 } from "@xyflow/react";
-import { useCallback, type DragEvent } from "react";
+import { useCallback, useEffect, useState, type DragEvent } from "react";
 import { DRAG_MIME } from "./Palette";
 import { RRNode } from "./RRNode";
 import { useEditor, type FlowNode } from "./store";
@@ -22,6 +23,22 @@ function blurField() {
   }
 }
 
+/** The minimap draws every node a second time: it mounts once the canvas has measured its nodes
+ * and the browser is idle, so opening a large workflow draws the canvas first. */
+function useDeferredMiniMap(ready: boolean): boolean {
+  const [shown, setShown] = useState(false);
+  useEffect(() => {
+    if (!ready || shown) return;
+    if (typeof window.requestIdleCallback === "function") {
+      const handle = window.requestIdleCallback(() => setShown(true), { timeout: 500 });
+      return () => window.cancelIdleCallback(handle);
+    }
+    const handle = window.setTimeout(() => setShown(true), 0);
+    return () => window.clearTimeout(handle);
+  }, [ready, shown]);
+  return shown;
+}
+
 export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boolean }) {
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
@@ -33,6 +50,9 @@ export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boo
   const commit = useEditor((s) => s.commit);
   const flow = useReactFlow<FlowNode, Edge>();
   const { onRefused } = props;
+  const measured = useNodesInitialized();
+  const miniMap = useDeferredMiniMap(measured || nodes.length === 0);
+  const isValidConnection = useCallback((c: Connection | Edge) => checkConnection(c) === null, [checkConnection]);
 
   const onConnect = useCallback(
     (c: Connection) => {
@@ -63,7 +83,7 @@ export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boo
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
-        isValidConnection={(c) => checkConnection(c) === null}
+        isValidConnection={isValidConnection}
         onNodeDragStart={() => commit()}
         // d3-zoom keeps focus where it was on a canvas click; let keys reach the canvas again
         onPaneClick={blurField}
@@ -78,7 +98,7 @@ export function Canvas(props: { onRefused: (why: string) => void; readOnly?: boo
         onlyRenderVisibleElements
       >
         <Background />
-        <MiniMap pannable zoomable ariaLabel="Minimap" />
+        {miniMap && <MiniMap pannable zoomable ariaLabel="Minimap" />}
         <Controls showInteractive={false} aria-label="Zoom and fit view" />
       </ReactFlow>
     </div>

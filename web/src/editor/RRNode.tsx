@@ -1,5 +1,6 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo } from "react";
+import { useShallow } from "zustand/react/shallow";
 import { useDiffMarks } from "../copilot/marks";
 import { inputPorts, outputPorts } from "./ports";
 import { useEditor, type FlowNode } from "./store";
@@ -11,9 +12,10 @@ function fmtMs(ms: number | null | undefined): string {
 
 function RRNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const spec = data.spec;
-  const type = useEditor((s) => s.catalog[spec.type]);
-  const problems = useEditor((s) => s.nodeProblems[id]);
-  const run = useEditor((s) => s.runs[id]);
+  // one subscription per node (200 nodes: each store change runs 200 selectors, not 600)
+  const { type, problems, run } = useEditor(
+    useShallow((s) => ({ type: s.catalog[spec.type], problems: s.nodeProblems[id], run: s.runs[id] })),
+  );
   const mark = useDiffMarks((s) => s.marks[id]);
   const params = spec.params ?? {};
   const ins = inputPorts(type, params);

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { Link } from "react-router-dom";
 import { kbApi, type KbDocument } from "./api";
 import { chunks, describe, size } from "./format";
 
@@ -48,6 +49,12 @@ function DocumentRow({
         </a>
         <div className="muted small">
           {doc.mime_type} · {size(doc.size_bytes)}
+          {doc.status === "ready" && (
+            <>
+              {" · "}
+              <Link to={kbApi.viewPath(baseId, doc.id)} aria-label={`Text of ${doc.name}`}>text</Link>
+            </>
+          )}
         </div>
       </td>
       <td>

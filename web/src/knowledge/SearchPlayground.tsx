@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
 import { kbApi, type SearchMode, type SearchOut } from "./api";
 import { Highlighted, queryTerms } from "./highlight";
 import { describe } from "./format";
@@ -94,6 +95,8 @@ export function SearchPlayground({ baseId }: { baseId: string }) {
                     aria-label={`Open ${hit.document_name}`}>
                     {hit.document_name}
                   </a>
+                  <Link to={kbApi.viewPath(baseId, hit.document_id, hit.chunk_id)}
+                    aria-label={`Read result ${i + 1} in ${hit.document_name}`}>in context</Link>
                   <span className="citation">
                     {hit.page != null && `page ${hit.page} · `}
                     {hit.heading_path.length > 0 && `${hit.heading_path.join(" › ")} · `}

@@ -44,6 +44,24 @@ export interface KbDocument {
   updated_at: string;
 }
 
+/** One chunk of a document in reading order (ChunkOut). */
+export interface DocChunk {
+  id: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  heading_path: string[];
+  char_start: number;
+  char_end: number;
+}
+
+export interface ChunksOut {
+  document: KbDocument;
+  chunks: DocChunk[];
+  total: number;
+  next_offset: number | null;
+}
+
 export interface UploadedDocument {
   id: string;
   name: string;
@@ -112,7 +130,15 @@ export const kbApi = {
     }),
   search: (id: string, body: SearchIn) =>
     request<SearchOut>(`${KB}/${id}/search`, { method: "POST", json: body }),
+  chunks: (id: string, doc: string, offset = 0, limit = 500) =>
+    request<ChunksOut>(`${KB}/${id}/documents/${doc}/chunks`, { query: { offset, limit } }),
   originalUrl: (id: string, doc: string) => `${KB}/${id}/documents/${doc}/original`,
+  /** A PDF original in the browser's viewer (the server refuses any other type inline). */
+  pdfUrl: (id: string, doc: string, page?: number | null) =>
+    `${KB}/${id}/documents/${doc}/original?inline=true${page != null ? `#page=${page}` : ""}`,
+  /** The in-app view of a document's text, at one chunk. */
+  viewPath: (id: string, doc: string, chunk?: string | null) =>
+    `/knowledge/${id}/documents/${doc}${chunk ? `?chunk=${encodeURIComponent(chunk)}` : ""}`,
   eventsUrl: (id: string) => `${KB}/${id}/events`,
 };
 

@@ -109,21 +109,31 @@ function Editor({ workflowId }: { workflowId: string }) {
     };
   }, [workflowId, store, me]);
 
-  // live validation, debounced
-  const nodes = useEditor((s) => s.nodes);
-  const edges = useEditor((s) => s.edges);
+  // live validation, debounced: a store subscription, so the page itself does not re-render on
+  // every change of the nodes (measuring 200 nodes on open is 200 changes)
+  const loaded = workflow != null;
   useEffect(() => {
-    if (!workflow || !dirty) return;
-    const t = setTimeout(() => {
-      const def = store.getState().toDefinition();
-      const ids = def.nodes.map((n) => n.id);
-      api.validate(def).then(
-        (v) => store.getState().setProblems(v.problems, ids),
-        () => undefined,
-      );
-    }, 500);
-    return () => clearTimeout(t);
-  }, [nodes, edges, name, workflow, dirty, store]);
+    if (!loaded) return;
+    let timer: number | undefined;
+    const unsubscribe = store.subscribe((s, prev) => {
+      if (!s.dirty) return;
+      const changed = s.nodes !== prev.nodes || s.edges !== prev.edges || s.name !== prev.name || !prev.dirty;
+      if (!changed) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        const def = store.getState().toDefinition();
+        const ids = def.nodes.map((n) => n.id);
+        api.validate(def).then(
+          (v) => store.getState().setProblems(v.problems, ids),
+          () => undefined,
+        );
+      }, 500);
+    });
+    return () => {
+      unsubscribe();
+      window.clearTimeout(timer);
+    };
+  }, [loaded, store]);
 
   const save = useCallback(async (): Promise<number | null> => {
     setError("");

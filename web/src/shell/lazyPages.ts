@@ -36,6 +36,7 @@ export const ExecutionPage = page(() => import("../pages/ExecutionPage").then((m
 export const AccountPage = page(() => import("../pages/AccountPage").then((m) => m.AccountPage));
 export const KnowledgePage = page(() => import("../knowledge/KnowledgePage").then((m) => m.KnowledgePage));
 export const BasePage = page(() => import("../knowledge/BasePage").then((m) => m.BasePage));
+export const DocumentView = page(() => import("../knowledge/DocumentView").then((m) => m.DocumentView));
 export const SettingsPage = page(() => import("../settings/SettingsPage").then((m) => m.SettingsPage));
 export const ChatHome = page(() => import("../chat/ChatHome").then((m) => m.ChatHome));
 export const ChatThreadPage = page(() => import("../chat/ChatThread").then((m) => m.ChatThreadPage));

@@ -10,7 +10,10 @@ session's CSRF token (:func:`reporunner.platform.auth.check_csrf`). A key is res
 repeating one costs no SQL (a revoked or expired key keeps saying so). Either principal then
 passes through :func:`reporunner.platform.auth.switch.select_workspace` when the request sends
 ``X-Workspace`` (a session switches to another of its user's workspaces; a key may only name
-its own).
+its own). A browser session without the header may carry the web app's workspace switcher's
+choice in the ``rr_workspace`` cookie instead (so links, downloads and EventSource streams act
+in the chosen workspace too); a cookie naming no workspace of the user is ignored (the session's
+own workspace answers) rather than breaking every request, unlike the header's 404.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from reporunner.platform.auth import (
     hash_key,
 )
 from reporunner.platform.auth.requests import trusted_proxies_of
-from reporunner.platform.auth.switch import WORKSPACE_HEADER, select_workspace
+from reporunner.platform.auth.switch import (
+    WORKSPACE_COOKIE,
+    WORKSPACE_HEADER,
+    WorkspaceNotYours,
+    select_workspace,
+)
 from reporunner.platform.resources import Resources
 from reporunner.platform.signin.errors import SecondFactorEnrolmentRequired
 
@@ -73,7 +81,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
                     "this instance requires two-factor authentication: set it up on your "
                     "account page (POST /auth/totp/enrol) before anything else"
                 )
-            principal = await self._switch(connection, resources, principal)
+            principal = await self._switch(connection, resources, principal, cookie=True)
             return AuthenticationResult(user=principal, auth=principal.session_id)
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -93,13 +101,24 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
 
     @staticmethod
     async def _switch(
-        connection: ASGIConnection[Any, Any, Any, Any], resources: Resources, principal: Principal
+        connection: ASGIConnection[Any, Any, Any, Any],
+        resources: Resources,
+        principal: Principal,
+        *,
+        cookie: bool = False,
     ) -> Principal:
-        """The principal in the workspace ``X-Workspace`` names (one path for keys and sessions)."""
+        """The principal in the workspace ``X-Workspace`` names (one path for keys and sessions);
+        for a session without the header, the one its ``rr_workspace`` cookie names, if any."""
         wanted = connection.headers.get(WORKSPACE_HEADER)
-        if wanted is None:
+        if wanted is not None:
+            return await select_workspace(resources, principal, wanted)
+        chosen = connection.cookies.get(WORKSPACE_COOKIE) if cookie else None
+        if not chosen:
             return principal
-        return await select_workspace(resources, principal, wanted)
+        try:
+            return await select_workspace(resources, principal, chosen)
+        except WorkspaceNotYours:  # left from a removed membership: the session's own
+            return principal
 
     @staticmethod
     async def _failed(connection: ASGIConnection[Any, Any, Any, Any], resources: Resources) -> None:

@@ -22,9 +22,11 @@ from reporunner.platform.auth.source import SessionSource
 from reporunner.platform.db.models import Membership, Workspace
 from reporunner.platform.db.session import transaction
 
-__all__ = ["WORKSPACE_HEADER", "WorkspaceNotYours", "select_workspace"]
+__all__ = ["WORKSPACE_COOKIE", "WORKSPACE_HEADER", "WorkspaceNotYours", "select_workspace"]
 
 WORKSPACE_HEADER = "x-workspace"
+WORKSPACE_COOKIE = "rr_workspace"
+"""The web app's workspace switcher's choice (a browser session's default for ``X-Workspace``)."""
 MAX_HEADER = 100
 
 

@@ -8,9 +8,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reporunner.knowledge import DocumentRecord, KnowledgeBase, SearchHit, SearchMode, SearchResult
+from reporunner.knowledge import (
+    DocumentChunk,
+    DocumentRecord,
+    KnowledgeBase,
+    SearchHit,
+    SearchMode,
+    SearchResult,
+)
 
 __all__ = [
+    "ChunkOut",
+    "ChunksOut",
     "CitationOut",
     "DocumentOut",
     "DocumentSourceIn",
@@ -139,6 +148,39 @@ class DocumentOut(BaseModel):
             created_at=doc.created_at,
             updated_at=doc.updated_at,
         )
+
+
+class ChunkOut(BaseModel):
+    """One chunk of a document, in reading order: what a citation points at."""
+
+    id: uuid.UUID = Field(description="Chunk id (a citation's chunk_id).")
+    ordinal: int = Field(description="Position in the document (0 first).")
+    text: str = Field(description="The chunk's extracted text (plain text).")
+    page: int | None = Field(description="Page it is on (paged formats such as PDF).")
+    heading_path: list[str] = Field(description="Headings it sits under, outermost first.")
+    char_start: int = Field(description="Offset of its first character in the extracted text.")
+    char_end: int = Field(description="Offset just past its last character.")
+
+    @classmethod
+    def of(cls, chunk: DocumentChunk) -> ChunkOut:
+        return cls(
+            id=chunk.id,
+            ordinal=chunk.ordinal,
+            text=chunk.text,
+            page=chunk.page,
+            heading_path=list(chunk.heading_path),
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+        )
+
+
+class ChunksOut(BaseModel):
+    """A page of a document's chunks in reading order."""
+
+    document: DocumentOut = Field(description="The document.")
+    chunks: list[ChunkOut] = Field(description="Chunks from ``offset``, in reading order.")
+    total: int = Field(description="How many chunks the document has in all.")
+    next_offset: int | None = Field(description="Offset of the next page (null: the last page).")
 
 
 class DocumentSourceIn(BaseModel):

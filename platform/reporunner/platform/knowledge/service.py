@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reporunner.knowledge import (
     SUPPORTED_TYPES,
     CrossEncoderReranker,
+    DocumentChunk,
     DocumentError,
     DocumentRecord,
     Embedder,
@@ -70,6 +71,7 @@ __all__ = [
     "create_base",
     "delete_base",
     "delete_document",
+    "document_chunks",
     "documents_now",
     "enqueue_ingest",
     "get_base",
@@ -532,6 +534,27 @@ async def read_original(
     except OriginalMissing as err:
         raise missing_original(resources, document, err) from None
     return document, data
+
+
+async def document_chunks(
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    base_id: uuid.UUID,
+    document_id: uuid.UUID,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[DocumentRecord, list[DocumentChunk], int]:
+    """The document, a page of its chunks in reading order, and its chunk count.
+
+    Raises:
+        NotFoundError: no such document in this base of the workspace.
+    """
+    document = await _stored_document(resources, workspace_id, base_id, document_id)
+    chunks, total = await store_of(resources).list_chunks(
+        workspace_id, document.id, offset=offset, limit=limit
+    )
+    return document, chunks, total
 
 
 # -- search ---------------------------------------------------------------

@@ -1,9 +1,11 @@
 """A signed-in user's own account: change the password, list and revoke browser sessions.
 
-Everything here acts on the caller's own user only (``principal.user_id``), in the caller's
-workspace: another user's session id is answered 404, exactly like an unknown one, so ids of
-other people's sessions cannot be probed. A password change ends every other session of the
-user (a stolen cookie stops working the moment the owner changes the password).
+Everything here acts on the caller's own user only (``principal.user_id``); sessions belong to
+the user, not to a workspace (a session that switched to another of its user's workspaces is
+still listed, and revoked, as the user's): another user's session id is answered 404,
+exactly like an unknown one, so ids of other people's sessions cannot be probed. A password
+change ends every other session of the user (a stolen cookie stops working the moment the owner
+changes the password).
 """
 
 from __future__ import annotations
@@ -66,14 +68,14 @@ async def change_password(session: AsyncSession, principal: Principal, body: Pas
 async def list_sessions(
     session: AsyncSession, principal: Principal, settings: Settings
 ) -> list[SessionOut]:
-    """The caller's live browser sessions in this workspace, most recently used first."""
+    """The caller's user's live browser sessions (whatever workspace each signed in to or now
+    acts in), most recently used first."""
     now = datetime.now(UTC)
     idle_since = now - timedelta(hours=settings.session_ttl_hours)
     rows = await session.scalars(
         select(BrowserSession)
         .where(
             BrowserSession.user_id == principal.user_id,
-            BrowserSession.workspace_id == principal.workspace_id,
             BrowserSession.expires_at > now,
             BrowserSession.last_seen_at > idle_since,
         )
@@ -102,7 +104,6 @@ async def revoke_session(
         .where(
             BrowserSession.id == session_id,
             BrowserSession.user_id == principal.user_id,
-            BrowserSession.workspace_id == principal.workspace_id,
         )
         .returning(BrowserSession.id)
     )

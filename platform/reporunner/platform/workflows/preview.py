@@ -28,6 +28,7 @@ from reporunner.platform.db.models import Execution, NodeRun, WorkflowVersion
 from reporunner.platform.workflows.service import get_workflow
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_EXPRESSIONS",
     "PREVIEW_SECONDS",
     "PreviewIn",
@@ -38,6 +39,9 @@ __all__ = [
 
 MAX_EXPRESSIONS = 200
 """More expression strings than this in one request are refused (422 on ``/params``)."""
+MAX_DEPTH = 64
+"""Params nested deeper than this (lists and objects inside each other) are refused (422 on
+``/params``): a node's params are a form's values, and the walk stays well inside the stack."""
 PREVIEW_SECONDS = 2.0
 """Render time one preview may use in all (a run's render of a node's params has the same
 budget); lines after it is used up are answered with an error instead of being rendered."""
@@ -78,16 +82,23 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _strings(value: Any, pointer: str) -> Iterator[tuple[str, str]]:
+def _strings(value: Any, pointer: str, depth: int = 1) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         if "{{" in value:
             yield pointer, value
-    elif isinstance(value, Mapping):
+        return
+    if isinstance(value, Mapping | list) and depth > MAX_DEPTH:
+        raise ValidationFailed(
+            f"params: nested more than {MAX_DEPTH} levels deep (at {pointer[:200]}); "
+            "a node's params are a form's values",
+            [Problem("/params", "too_deep", f"at most {MAX_DEPTH} levels")],
+        )
+    if isinstance(value, Mapping):
         for k, v in value.items():
-            yield from _strings(v, f"{pointer}/{_escape(str(k))}")
+            yield from _strings(v, f"{pointer}/{_escape(str(k))}", depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _strings(v, f"{pointer}/{i}")
+            yield from _strings(v, f"{pointer}/{i}", depth + 1)
 
 
 async def _execution(

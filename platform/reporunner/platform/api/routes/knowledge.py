@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,12 +22,14 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reporunner.knowledge import DocumentRecord, DocumentTooLarge, SearchRequest
-from reporunner.nodes.errors import ValidationFailed
+from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.knowledge import ingest, service
 from reporunner.platform.knowledge.events import follow_base
 from reporunner.platform.knowledge.schemas import (
+    ChunkOut,
+    ChunksOut,
     DocumentOut,
     KnowledgeBaseCreate,
     KnowledgeBaseOut,
@@ -47,23 +49,36 @@ from reporunner.platform.resources import Resources
 
 __all__ = ["KnowledgeBaseController", "original_headers", "route_handlers"]
 
+PDF = "application/pdf"
+MAX_CHUNKS_PAGE = 500
 
-def original_headers(name: str) -> dict[str, str]:
-    """Headers of a served original: always a download, never sniffed, never a page of ours.
+
+def original_headers(name: str, *, inline: bool = False) -> dict[str, str]:
+    """Headers of a served original: a download, never sniffed, never a page of ours.
 
     Originals are whatever users uploaded (an SVG or HTML file may carry scripts; an SVG is
     even stored as text/plain), so every one is an attachment, the browser may not guess
-    another type, and the sandbox CSP keeps it from running anything with our origin.
+    another type, and the sandbox CSP keeps it from running anything with our origin. Only a
+    PDF (its type sniffed at upload and its bytes starting ``%PDF-``) may be ``inline``: it
+    opens in the browser's own viewer (a citation's ``#page=N``), still sandboxed and nosniff.
     """
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
     return {
-        "Content-Disposition": f'attachment; filename="{fallback}"; '
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
         f"filename*=UTF-8''{quote(name, safe='')}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "sandbox; default-src 'none'",
     }
+
+
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """``first``, then the rest of the stream it was read from."""
+    if first:
+        yield first
+    async for piece in rest:
+        yield piece
 
 
 async def _incoming_files(
@@ -257,12 +272,67 @@ class KnowledgeBaseController(Controller):
         doc_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         resources: NamedDependency[Resources],
+        inline: FromQuery[bool] = False,
     ) -> Stream:
+        """The uploaded file as an attachment, streamed from the originals store;
+        ``inline=true`` opens a PDF in the browser's viewer instead (a citation links it with
+        ``#page=N``); any other type is refused."""
         doc, stored, chunks = await service.stream_original(
             resources, principal.workspace_id, kb_id, doc_id
         )
-        headers = {**original_headers(doc.name), "Content-Length": str(stored.size)}
-        return Stream(chunks, media_type=doc.mime_type, headers=headers)
+        if inline:
+            first = await anext(aiter(chunks), b"")
+            if doc.mime_type != PDF or not first.startswith(b"%PDF-"):
+                closing = getattr(chunks, "aclose", None)
+                if closing is not None:
+                    await closing()
+                raise ValidationFailed(
+                    f"inline: only a PDF original opens in the browser; '{doc.name}' is "
+                    f"{doc.mime_type}: download it, or read its text in the document view",
+                    [Problem("inline", "not_pdf", "only application/pdf opens inline")],
+                )
+            chunks = _after(first, chunks)
+        media_type = PDF if inline else doc.mime_type
+        headers = {
+            **original_headers(doc.name, inline=inline),
+            "Content-Length": str(stored.size),
+        }
+        return Stream(chunks, media_type=media_type, headers=headers)
+
+    @get(
+        "/{kb_id:uuid}/documents/{doc_id:uuid}/chunks",
+        summary="A document's chunks in reading order (text, page, headings)",
+    )
+    async def chunks(
+        self,
+        kb_id: FromPath[uuid.UUID],
+        doc_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+        offset: FromQuery[int] = 0,
+        limit: FromQuery[int] = 200,
+    ) -> ChunksOut:
+        """The extracted text a citation points at: each chunk with its page and heading path,
+        ``limit`` (1-500) from ``offset``; the web app's document view shows them as text."""
+        if offset < 0:
+            raise ValidationFailed(
+                "offset: must be 0 or more", [Problem("offset", "minimum", "at least 0")]
+            )
+        if not 1 <= limit <= MAX_CHUNKS_PAGE:
+            raise ValidationFailed(
+                f"limit: must be 1 to {MAX_CHUNKS_PAGE}",
+                [Problem("limit", "range", f"1 to {MAX_CHUNKS_PAGE}")],
+            )
+        doc, chunks, total = await service.document_chunks(
+            resources, principal.workspace_id, kb_id, doc_id, offset=offset, limit=limit
+        )
+        following = offset + len(chunks)
+        return ChunksOut(
+            document=DocumentOut.of(doc),
+            chunks=[ChunkOut.of(c) for c in chunks],
+            total=total,
+            next_offset=following if following < total else None,
+        )
 
     @get(
         "/{kb_id:uuid}/events",

@@ -273,7 +273,7 @@ class AuthController(Controller):
             raise
         await throttle.succeeded()
 
-    @get("/sessions", summary="Your own browser sessions in this workspace")
+    @get("/sessions", summary="Your own browser sessions (in every workspace)")
     async def sessions(
         self,
         principal: NamedDependency[Principal],
