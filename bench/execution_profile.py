@@ -215,7 +215,9 @@ async def measure(settings: Settings, runs: int, concurrency: int, idle: float) 
                 await deliver()
             before_idle = COUNTS.snapshot()
             await asyncio.sleep(idle)
-            idle_counts = _diff(COUNTS.snapshot(), before_idle, idle)
+            after_idle = COUNTS.snapshot()
+            idle_counts = _diff(after_idle, before_idle, idle)
+            idle_counts["redis"] = _by_kind(after_idle["redis"], before_idle["redis"], idle)
             limit = asyncio.Semaphore(concurrency)
 
             async def one() -> None:
