@@ -76,6 +76,8 @@ class WakingWorker(Worker):
         self._starved = False
         self._stopping = False
         self._redis_down = False
+        self.ready = asyncio.Event()
+        """Set once start-up is done and the worker takes jobs (``serve``'s ``/readyz``)."""
         # each job gets a copy of ctx: a shared event tells it that its cancellation is a stop
         self.ctx[STOPPING_KEY] = asyncio.Event()
 
@@ -169,6 +171,7 @@ class WakingWorker(Worker):
         if self.on_startup:
             await self.on_startup(self.ctx)
         listener = asyncio.create_task(self._listen())
+        self.ready.set()
         try:
             while not self._stopping:
                 if not await self._iteration():
