@@ -1,16 +1,19 @@
 """Execution profile: round trips per webhook execution, counted (not timed).
 
-The API (uvicorn) and one worker run in this process on embedded PostgreSQL and Redis; the
-5-node workflow of ``bench/webhook_e2e.py`` (``respond_node`` answer) is delivered ``--runs``
-times, ``--concurrency`` at a time, over HTTP. Every database statement and every Redis command
-this process sends is counted at the client (psycopg's cursors, redis-py's command packer), so
-the API, the worker and LangGraph's checkpointer are all in the figures:
+The API (uvicorn) and ``--workers`` workers (each on connections of its own, as the worker
+processes of ``serve``) run in this process on embedded PostgreSQL and Redis; the 5-node
+workflow of ``bench/webhook_e2e.py`` (``respond_node`` answer) is delivered ``--runs`` times,
+``--concurrency`` at a time, over HTTP. Every database statement and every Redis command this
+process sends is counted at the client (psycopg's cursors, redis-py's command packer), so the
+API, the workers and LangGraph's checkpointer are all in the figures:
 
 * ``sql_statements``: statements sent (``executemany`` counts once), of which
   ``pre_pings`` are the pool's liveness checks (``SELECT 1``);
 * ``commits``: explicit ``COMMIT`` s (each ends a transaction that also cost a ``BEGIN``);
   ``autocommit`` counts the statements that committed by themselves (autocommit connections,
   no ``BEGIN``/``COMMIT`` round trips);
+* ``connects``: new PostgreSQL connections opened (a pool that closes and reopens
+  connections under load pays a server process start for each);
 * ``redis_commands``: commands sent, pipelines counted command by command (``MULTI`` and
   ``EXEC`` included);
 * ``idle_per_second``: the same counts per second with nothing to do (heartbeats, reapers,
@@ -18,7 +21,7 @@ the API, the worker and LangGraph's checkpointer are all in the figures:
 
 Usage::
 
-    python bench/execution_profile.py [--quick] [--runs N] [--concurrency C]
+    python bench/execution_profile.py [--quick] [--runs N] [--concurrency C] [--workers W]
 
 The last line printed is one JSON object; ``per_execution`` holds the counts divided by the
 runs, ``sql_by_kind`` and ``redis_by_command`` their breakdown.
@@ -67,6 +70,7 @@ class Counts:
         self.sql: collections.Counter[str] = collections.Counter()
         self.commits = 0
         self.autocommit = 0
+        self.connects = 0
         self.redis: collections.Counter[str] = collections.Counter()
 
     def snapshot(self) -> dict[str, Any]:
@@ -75,6 +79,7 @@ class Counts:
             "pre_pings": self.sql[PRE_PING],
             "commits": self.commits,
             "autocommit": self.autocommit,
+            "connects": self.connects,
             "redis_commands": sum(self.redis.values()),
             "sql": dict(self.sql),
             "redis": dict(self.redis),
@@ -142,6 +147,13 @@ def _install_counters() -> None:
         COUNTS.redis[_redis_name(args)] += 1
         return pack_command(self, *args)
 
+    connect = AsyncConnection.connect.__func__  # type: ignore[attr-defined]
+
+    async def counted_connect(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        COUNTS.connects += 1
+        return await connect(cls, *args, **kwargs)
+
+    AsyncConnection.connect = classmethod(counted_connect)  # type: ignore[assignment,method-assign]
     AsyncCursor.execute = counted_execute  # type: ignore[method-assign]
     AsyncCursor.executemany = counted_executemany  # type: ignore[method-assign]
     AsyncConnection.commit = counted_commit  # type: ignore[method-assign]
@@ -178,7 +190,14 @@ async def api_server(settings: Settings) -> AsyncIterator[str]:
 
 def _diff(after: dict[str, Any], before: dict[str, Any], per: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in ("sql_statements", "pre_pings", "commits", "autocommit", "redis_commands"):
+    for name in (
+        "sql_statements",
+        "pre_pings",
+        "commits",
+        "autocommit",
+        "connects",
+        "redis_commands",
+    ):
         out[name] = round((after[name] - before[name]) / per, 2)
     return out
 
@@ -188,15 +207,19 @@ def _by_kind(after: dict[str, int], before: dict[str, int], per: float) -> dict[
     return {k: round(v, 2) for k, v in sorted(rows.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
-async def measure(settings: Settings, runs: int, concurrency: int, idle: float) -> dict[str, Any]:
+async def measure(
+    settings: Settings, runs: int, concurrency: int, idle: float, workers: int = 1
+) -> dict[str, Any]:
     resources = await open_resources(settings)
     async with resources.sessions() as session, session.begin():
         workspace, _, key = await create_workspace_with_owner(
             session, slug=f"bench-{uuid.uuid4().hex[:8]}", email="bench@example.test"
         )
     headers = {"Authorization": f"Bearer {key.plaintext}"}
-    worker = build_worker(resources, handle_signals=False)
-    worker_task = asyncio.create_task(worker.main())
+    # each worker on resources of its own, as the processes of ``serve`` are
+    own = [await open_resources(settings) for _ in range(workers - 1)]
+    pool = [build_worker(r, handle_signals=False) for r in [resources, *own]]
+    worker_tasks = [asyncio.create_task(worker.main()) for worker in pool]
     try:
         async with api_server(settings) as base, httpx.AsyncClient(base_url=base) as http:
             created = await http.post(
@@ -215,7 +238,9 @@ async def measure(settings: Settings, runs: int, concurrency: int, idle: float) 
                 await deliver()
             before_idle = COUNTS.snapshot()
             await asyncio.sleep(idle)
-            idle_counts = _diff(COUNTS.snapshot(), before_idle, idle)
+            after_idle = COUNTS.snapshot()
+            idle_counts = _diff(after_idle, before_idle, idle)
+            idle_counts["redis"] = _by_kind(after_idle["redis"], before_idle["redis"], idle)
             limit = asyncio.Semaphore(concurrency)
 
             async def one() -> None:
@@ -229,13 +254,16 @@ async def measure(settings: Settings, runs: int, concurrency: int, idle: float) 
             elapsed = time.perf_counter() - started
             after = COUNTS.snapshot()
     finally:
-        await worker.stop(5.0)
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker_task
-        await resources.close()
+        for worker, worker_task in zip(pool, worker_tasks, strict=True):
+            await worker.stop(5.0)
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+        for r in [resources, *own]:
+            await r.close()
     return {
         "runs": runs,
         "concurrency": concurrency,
+        "workers": workers,
         "seconds": round(elapsed, 2),
         "per_execution": _diff(after, before, runs),
         "idle_per_second": idle_counts,
@@ -249,6 +277,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     parser.add_argument("--runs", type=int, default=None, help="executions to count")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers (serve runs one per core: 2 here)"
+    )
     args = parser.parse_args()
     runs = args.runs or (40 if args.quick else 200)
     data_dir = Path(tempfile.mkdtemp(prefix="rr-bench-"))
@@ -261,11 +292,13 @@ def main() -> None:
         upgrade(resolved.database_url)
         asyncio.run(ensure_checkpoint_tables(libpq_dsn(resolved.database_url)))
         _install_counters()
-        result = asyncio.run(measure(resolved, runs, args.concurrency, 2.0 if args.quick else 5.0))
+        idle = 2.0 if args.quick else 5.0
+        result = asyncio.run(measure(resolved, runs, args.concurrency, idle, args.workers))
     per = result["per_execution"]
     print(
         f"per execution: {per['sql_statements']} SQL statements ({per['pre_pings']} pre-pings), "
         f"{per['commits']} commits, {per['autocommit']} autocommit statements, "
+        f"{per['connects']} new connections, "
         f"{per['redis_commands']} Redis commands"
     )
     print(json.dumps(result))

@@ -16,7 +16,12 @@ Usage::
     python bench/webhook_e2e.py [--quick] [--vs-n8n] [--cells 1,8,32] [--duration 20]
         [--serve-arg=--workers=2]
 
-The last line printed is one JSON object.
+The last line printed is one JSON object. For reporunner each cell also gives ``cpu_ms``: CPU
+time (user + system) per completed execution of each part (``api`` = the ``serve`` process,
+``workers``, ``postgres``, ``redis``, ``load`` = the load generator), counted from
+``/proc`` before and after the cell: a figure the machine's load does not move, unlike
+executions/s, so it tells a costlier path (more CPU per execution) from a smaller share of the
+cores (other work on the machine).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -35,6 +41,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 N8N_DIR = Path(os.environ.get("N8N_REFERENCE_DIR", ROOT.parent / "shared/bench/n8n"))
@@ -144,6 +152,35 @@ class Reporunner:
             time.sleep(0.5)
         raise SystemExit(f"reporunner serve not ready:\n{self.log.read_text()[-3000:]}")
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of the serve process, its workers, PostgreSQL and Redis."""
+        out = {"api": 0.0, "workers": 0.0, "postgres": 0.0, "redis": 0.0}
+        procs: list[tuple[str, psutil.Process]] = []
+        try:
+            serve = psutil.Process(self.proc.pid)
+            procs.append(("api", serve))
+            procs += [("workers", child) for child in serve.children()]
+        except psutil.Error:
+            pass
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            try:
+                if proc.info["name"] == "postgres" and self.tmp.name in " ".join(
+                    proc.info["cmdline"] or []
+                ):
+                    procs.append(("postgres", proc))
+                    procs += [("postgres", child) for child in proc.children(recursive=True)]
+                elif proc.info["name"] == "redis-server" and proc.cwd().startswith(self.tmp.name):
+                    procs.append(("redis", proc))
+            except psutil.Error:
+                continue
+        for group, proc in procs:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            out[group] += times.user + times.system
+        return out
+
     def publish(self) -> str:
         request(f"{self.base}/workflows?publish=true", self.token, definition())
         return f"{self.base}/hooks/default/bench"
@@ -202,14 +239,34 @@ def check_answer(url: str, timeout: float = 300) -> None:
         raise SystemExit(f"{url} answered {answer!r}, expected {EXPECTED!r}")
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cells(
-    name: str, url: str, cells: list[int], duration: float, warmup: float
+    name: str,
+    url: str,
+    cells: list[int],
+    duration: float,
+    warmup: float,
+    system: Reporunner | None = None,
 ) -> dict[int, dict[str, Any]]:
     check_answer(url)
     results = {}
     for c in cells:
+        before = system.cpu_seconds() if system else {}
+        load_before = _children_cpu()
         r = load(url, c, duration, warmup)
         results[c] = {k: r.get(k) for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "errors")}
+        if system is not None and r.get("completed"):
+            # the warm-up's executions cost CPU too: divide by all the cell ran
+            runs = r["completed"] * (1 + warmup / duration)
+            after = system.cpu_seconds()
+            cpu = {k: (after[k] - before[k]) * 1000 / runs for k in after}
+            cpu["load"] = (_children_cpu() - load_before) * 1000 / runs
+            cpu["total"] = sum(cpu.values())
+            results[c]["cpu_ms"] = {k: round(v, 2) for k, v in cpu.items()}
         print(json.dumps({"system": name, "concurrency": c, **results[c]}), flush=True)
     return results
 
@@ -244,7 +301,7 @@ def main() -> None:
     rr = Reporunner(args.serve_arg)
     try:
         rr.wait_ready()
-        ours = run_cells("reporunner", rr.publish(), cells, duration, warmup)
+        ours = run_cells("reporunner", rr.publish(), cells, duration, warmup, rr)
     finally:
         rr.stop()
     report["reporunner"] = ours

@@ -88,11 +88,14 @@ def serve(tmp_path: Path) -> Iterator[object]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(
-        data_dir: Path = tmp_path, port: int | None = None, wait: bool = True
+        data_dir: Path = tmp_path,
+        port: int | None = None,
+        wait: bool = True,
+        extra: tuple[str, ...] = (),
     ) -> tuple[subprocess.Popen[str], int]:
         port = port or _free_port()
         proc = subprocess.Popen(
-            [REPORUNNER, "serve", "--port", str(port)],
+            [REPORUNNER, "serve", "--port", str(port), *extra],
             env=_env(data_dir),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -114,8 +117,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
 
 def test_serve_answers_then_sigterm_leaves_nothing_behind(serve, tmp_path: Path) -> None:
     proc, port = serve()
-    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-    assert ready.status_code == 200
+    _wait_readyz(port, 200)  # its worker processes take jobs
     assert _servers_of(tmp_path), "embedded postgres/redis should run under the data dir"
     # the first start prints the owner's one-time set-up link (before serving: already there)
     assert proc.stdout is not None
@@ -146,14 +148,15 @@ def test_serve_answers_then_sigterm_leaves_nothing_behind(serve, tmp_path: Path)
 
 
 def test_second_serve_on_same_data_dir_reuses_the_servers(serve, tmp_path: Path) -> None:
-    first, port1 = serve()
+    # about the embedded servers, not workers (whose start-up /readyz would wait for)
+    first, port1 = serve(extra=("--no-worker",))
     postmasters = [p for p in _servers_of(tmp_path) if p.info["name"] == "postgres"]
-    second, port2 = serve()
+    second, port2 = serve(extra=("--no-worker",))
     assert [p for p in _servers_of(tmp_path) if p.info["name"] == "postgres"][:1] == postmasters[:1]
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=10)
     # the second keeps working on the servers the first started
-    assert httpx.get(f"http://127.0.0.1:{port2}/readyz", timeout=5).status_code == 200
+    _wait_readyz(port2, 200)
     second.send_signal(signal.SIGTERM)
     second.communicate(timeout=10)
     assert second.returncode == 0
@@ -212,7 +215,28 @@ def test_production_without_secret_key_refuses_before_starting(tmp_path: Path) -
     assert _servers_of(tmp_path) == []
 
 
+def _workers_of(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process(proc.pid).children()
+        if "worker" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE
+    ]
+
+
+def _wait_readyz(port: int, status: int, deadline_s: float = 90) -> httpx.Response:
+    """Poll ``/readyz`` until it answers ``status`` (``serve`` is ready once its worker
+    processes take jobs, which takes a while on a loaded machine)."""
+    deadline = time.monotonic() + deadline_s
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        while (answer := client.get("/readyz")).status_code != status:
+            assert time.monotonic() < deadline, f"/readyz never answered {status}: {answer.text}"
+            time.sleep(0.2)
+    return answer
+
+
+@pytest.mark.timeout(300)  # two rounds of worker start-up, then their grace period
 def test_serve_runs_worker_processes_and_sigterm_stops_them(tmp_path: Path) -> None:
+    """/readyz waits for the worker processes (and for a restarted one); SIGTERM stops all."""
     port = _free_port()
     proc = subprocess.Popen(
         [REPORUNNER, "serve", "--port", str(port), "--workers", "2"],
@@ -223,16 +247,20 @@ def test_serve_runs_worker_processes_and_sigterm_stops_them(tmp_path: Path) -> N
     )
     try:
         _wait_healthy(port, proc)
-        deadline = time.monotonic() + 90
-        workers: list[psutil.Process] = []
-        while len(workers) < 2:
-            assert time.monotonic() < deadline, "serve did not start its 2 worker processes"
-            workers = [
-                child
-                for child in psutil.Process(proc.pid).children()
-                if "worker" in " ".join(child.cmdline())
-            ]
-            time.sleep(0.2)
+        ready = _wait_readyz(port, 200)
+        # ready means: both processes have started their worker (not just the API listening)
+        assert ready.json()["checks"]["workers"] == {"status": "ok", "ready": 2, "processes": 2}
+        first = _workers_of(proc)
+        assert len(first) == 2
+        first[0].kill()  # a worker dies: not ready until its replacement takes jobs
+        not_ready = _wait_readyz(port, 503)
+        assert not_ready.json()["failed"] == ["workers"]
+        assert "1 of 2 worker processes ready" in not_ready.json()["detail"]
+        again = _wait_readyz(port, 200)
+        assert again.json()["checks"]["workers"]["ready"] == 2
+        workers = _workers_of(proc)
+        assert len(workers) == 2
+        assert first[0].pid not in {w.pid for w in workers}
         proc.send_signal(signal.SIGTERM)
         # each worker gets its grace period (30 s by default, idle here) + slack
         out, _err = proc.communicate(timeout=120)

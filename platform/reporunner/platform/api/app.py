@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import reporunner.platform
 from reporunner.platform.api.docs import VendoredSwaggerUI
 from reporunner.platform.api.errors import exception_handlers
-from reporunner.platform.api.health import healthz, readyz
+from reporunner.platform.api.health import WORKERS_READINESS, healthz, readyz
 from reporunner.platform.api.key_auth import ApiKeyAuthMiddleware
 from reporunner.platform.api.middleware import EdgeMiddleware, edge_options
 from reporunner.platform.api.routes import discover_route_handlers
@@ -67,6 +67,7 @@ def create_app(
     *,
     resources: Resources | None = None,
     extra_route_handlers: Sequence[Any] = (),
+    workers_readiness: Callable[[], dict[str, object]] | None = None,
 ) -> Litestar:
     """Build the API.
 
@@ -75,6 +76,8 @@ def create_app(
         resources: Already-open resources to use (tests); opened in the lifespan otherwise and
             closed at shutdown.
         extra_route_handlers: Additional controllers (used by later parts and tests).
+        workers_readiness: Whether the workers this process started are ready (``serve``),
+            reported by ``/readyz`` as its ``workers`` check (see ``api.health``).
     """
     if settings.trust_proxy_headers:
         logging.getLogger("reporunner.api").warning(
@@ -106,7 +109,7 @@ def create_app(
             *web_route_handlers(settings),
             *extra_route_handlers,
         ],
-        state=State(web_state(settings)),
+        state=State({**web_state(settings), WORKERS_READINESS: workers_readiness}),
         dependencies={
             "resources": Provide(provide_resources, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),

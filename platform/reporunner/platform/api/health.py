@@ -1,20 +1,29 @@
-"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can work)."""
+"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (it can work).
+
+Under ``serve`` with workers, ``/readyz`` also waits for them: a worker process is ready once it
+has imported everything, opened its checkpointer and takes jobs (``worker.pool``); until then,
+or while one is restarted, the ``workers`` check fails and a load balancer sends no traffic.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from reporunner.platform.db.migrate import head
 from reporunner.platform.resources import Resources
 
-__all__ = ["healthz", "readyz"]
+__all__ = ["WORKERS_READINESS", "healthz", "readyz"]
 
 CHECK_TIMEOUT = 3.0
+WORKERS_READINESS = "workers_readiness"
+"""App state key of the callable that reports the workers' readiness (None: no check)."""
 
 
 @get("/healthz", tags=["health"], summary="Liveness", opt={"public": True})
@@ -44,8 +53,9 @@ async def _redis(resources: Resources) -> dict[str, str]:
 
 
 @get("/readyz", tags=["health"], summary="Readiness", opt={"public": True})
-async def readyz(resources: NamedDependency[Resources]) -> Response[dict[str, Any]]:
-    """PostgreSQL reachable, Redis reachable, schema at the newest migration — each reported."""
+async def readyz(resources: NamedDependency[Resources], state: State) -> Response[dict[str, Any]]:
+    """PostgreSQL reachable, Redis reachable, schema at the newest migration, and under
+    ``serve`` its workers taking jobs — each reported."""
     (pg, revision), rd = await asyncio.gather(_postgres(resources), _redis(resources))
     expected = head()
     if pg["status"] != "ok":
@@ -58,7 +68,10 @@ async def readyz(resources: NamedDependency[Resources]) -> Response[dict[str, An
         }
     else:
         schema = {"status": "ok", "revision": revision}
-    checks = {"postgres": pg, "redis": rd, "schema": schema}
+    checks: dict[str, dict[str, Any]] = {"postgres": pg, "redis": rd, "schema": schema}
+    workers: Callable[[], dict[str, object]] | None = state.get(WORKERS_READINESS)
+    if workers is not None:
+        checks["workers"] = workers()
     failed = [name for name, check in checks.items() if check["status"] != "ok"]
     if not failed:
         return Response({"status": "ok", "checks": checks}, status_code=200)

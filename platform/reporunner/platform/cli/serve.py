@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -39,7 +40,7 @@ from reporunner.platform.vault import load_master_key
 from reporunner.platform.worker import build_worker
 from reporunner.platform.worker.app import libpq_dsn
 from reporunner.platform.worker.loop import WakingWorker
-from reporunner.platform.worker.pool import WorkerPool
+from reporunner.platform.worker.pool import WorkerPool, signal_ready
 
 __all__ = ["add_parser"]
 
@@ -164,7 +165,9 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
     token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
     async with transaction(resources.sessions) as session:
         first = await bootstrap_if_empty(session, token)
-    app = create_app(settings, resources=resources)
+    arq_worker = build_worker(resources, handle_signals=False) if workers == 0 else None
+    pool = WorkerPool(settings, workers) if workers else None
+    app = create_app(settings, resources=resources, workers_readiness=_readiness(arq_worker, pool))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -179,9 +182,7 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
     server = uvicorn.Server(config)
     signals.server = server
     _freeze_startup_objects()
-    arq_worker = build_worker(resources, handle_signals=False) if workers == 0 else None
     worker_task = asyncio.create_task(arq_worker.main()) if arq_worker else None
-    pool = WorkerPool(settings, workers) if workers else None
     if pool is not None:
         pool.start()
     serving = asyncio.create_task(server.serve())
@@ -216,6 +217,24 @@ async def _serve(settings: Settings, signals: _Signals, *, workers: int | None) 
     finally:
         await _stop_workers(settings, pool, arq_worker, worker_task)
         await resources.close()
+
+
+def _readiness(
+    arq_worker: WakingWorker | None, pool: WorkerPool | None
+) -> Callable[[], dict[str, object]] | None:
+    """What ``/readyz`` reports as its ``workers`` check (None: no worker, no check)."""
+    if pool is not None:
+        return pool.readiness
+    if arq_worker is None:
+        return None
+    worker = arq_worker
+
+    def in_process() -> dict[str, object]:
+        if worker.ready.is_set():
+            return {"status": "ok", "ready": 1, "processes": 0}
+        return {"status": "fail", "reason": "the in-process worker is starting", "ready": 0}
+
+    return in_process
 
 
 async def _stop_workers(
@@ -286,14 +305,22 @@ async def _work(settings: Settings, *, burst: bool) -> None:
         if stopping:  # a signal came while it was being built
             await arq_worker.stop(0)
         _freeze_startup_objects()
+        said_ready = asyncio.create_task(_say_ready(arq_worker))
         try:
             await arq_worker.main()
             for task in stopping:
                 await task
         finally:
+            said_ready.cancel()
             await arq_worker.close()
     finally:
         await resources.close()
+
+
+async def _say_ready(worker: WakingWorker) -> None:
+    """A child of ``serve`` tells it once the worker takes jobs (``/readyz`` waits for it)."""
+    await worker.ready.wait()
+    signal_ready()
 
 
 async def _stop(workers: list[WakingWorker], grace: float) -> None:

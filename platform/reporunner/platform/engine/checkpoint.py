@@ -1,13 +1,18 @@
 """The durable checkpointer: LangGraph's ``AsyncPostgresSaver`` over a checked pool.
 
 A pool (not one connection) so that a Postgres restart mid-run costs a reconnect instead of the
-execution: ``check`` tests each connection before handing it out and replaces broken ones.
+execution: ``check`` tests a connection that may be dead (``reporunner.platform.pgping``: its
+socket has news, or it idled for a while) before handing it out and replaces a broken one; a
+connection in use a moment ago is not tested (a busy worker would pay a round trip per
+checkpoint write).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +24,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from reporunner.platform.pgping import needs_ping
+
 __all__ = [
     "ensure_checkpoint_tables",
     "fresh_thread",
@@ -27,6 +34,22 @@ __all__ = [
 ]
 
 _setup_lock = asyncio.Lock()
+
+_idle_since: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _mark_idle(conn: AsyncConnection[Any]) -> None:
+    """psycopg_pool's ``reset``: runs when a connection goes back to the pool."""
+    _idle_since[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
+    """psycopg_pool's ``check``: ping a connection that may be dead (``needs_ping``; one never
+    used, opened with the pool, may have idled since); raising makes the pool replace it."""
+    if needs_ping(conn, _idle_since.get(conn)):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 _SETUP_LOCK_KEY = 0x7265706F72756E  # "reporun": the advisory lock of checkpoint table setup
 
 
@@ -48,7 +71,8 @@ async def postgres_checkpointer(
         min_size=min_size,
         max_size=max(max_size, 2),  # setup holds one connection while the saver uses another
         kwargs=kwargs,
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_mark_idle,
         open=False,
     )
     await pool.open(wait=True)

@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,6 +48,26 @@ _UPDATED = (
     "tokens_out",
     "cost_usd",
 )
+
+
+_UPSERT: list[Any] = []
+
+
+def _upsert() -> Any:
+    """``INSERT ... ON CONFLICT (id) DO UPDATE`` of node-run rows, built once: executed with a
+    list of rows (``executemany``, one pipelined round trip), so SQLAlchemy compiles it once,
+    where a multi-row ``VALUES`` of the rows themselves was compiled anew for every batch (a
+    sixth of a busy worker's time)."""
+    if not _UPSERT:
+        table = cast(Table, NodeRun.__table__)
+        statement = insert(table)
+        _UPSERT.append(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.id],
+                set_={name: statement.excluded[name] for name in _UPDATED},
+            )
+        )
+    return _UPSERT[0]
 
 
 class NodeRunBuffer:
@@ -119,18 +139,14 @@ class NodeRunBuffer:
             ids = list(self._dirty)
             self._dirty.clear()
             rows = [_complete(self._rows[i]) for i in ids]
-            statement = insert(NodeRun).values(rows)
-            statement = statement.on_conflict_do_update(
-                index_elements=[NodeRun.id],
-                set_={name: statement.excluded[name] for name in _UPDATED},
-            )
+            statement = _upsert()
             try:
                 if session is not None:
-                    await session.execute(statement)
+                    await session.execute(statement, rows)
                 else:
                     async with transaction(self.sessions) as own:
                         await own.execute(_NO_FSYNC_WAIT)
-                        await own.execute(statement)
+                        await own.execute(statement, rows)
             except Exception:
                 self._dirty.update(ids)
                 log.warning(

@@ -8,7 +8,13 @@ arq keeps finished job ids for a while and would refuse them.
 
 A job is enqueued by one Lua script (:data:`ENQUEUE_SCRIPT`) that does what arq's
 ``enqueue_job`` does (refuse a job id that is queued or has a result, store the job, add it to
-the queue) and wakes the workers, in one round trip instead of arq's four and a ``PUBLISH``.
+the queue) and hands the job id to *one* idle worker, in one round trip instead of arq's four.
+
+The hand-over is a Redis list (:func:`ready_key`): the script pushes the id of a job that is due
+now, and a worker with a free slot pops it (``BLPOP``) and claims that job directly, so each job
+costs one pop and one claim in one worker instead of waking every worker to read the queue and
+race for it. The list is capped at :data:`READY_CAP` ids; a job whose id was dropped (or popped
+by a worker that died) is still in arq's queue, which every worker reads every ``poll_delay``.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from arq.utils import timestamp_ms
 __all__ = [
     "ENQUEUE_SCRIPT",
     "JOB_NAME",
+    "READY_CAP",
     "enqueue_execution",
     "job_id",
-    "wake_channel",
+    "ready_key",
     "wake_workers",
 ]
 
@@ -39,22 +46,30 @@ ENQUEUE_SCRIPT = """
 if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('psetex', KEYS[1], ARGV[3], ARGV[4])
 redis.call('zadd', KEYS[3], ARGV[2], ARGV[1])
-if ARGV[5] ~= '' then redis.call('publish', ARGV[5], '1') end
+if ARGV[5] ~= '' then
+  redis.call('rpush', KEYS[4], ARGV[1])
+  redis.call('ltrim', KEYS[4], -tonumber(ARGV[5]), -1)
+end
 return 1
 """
-"""arq's enqueue plus the wake-up. KEYS: job key, result key, queue; ARGV: job id, score (ms),
-expiry (ms), serialized job, wake channel (empty: a deferred job wakes nobody)."""
+"""arq's enqueue plus the hand-over to one worker. KEYS: job key, result key, queue, ready
+list; ARGV: job id, score (ms), expiry (ms), serialized job, cap of the ready list (empty: a
+deferred job is handed to nobody, the workers' poll finds it when it is due)."""
+
+READY_CAP = 1000
+"""Most job ids the ready list keeps (newest first kept): with no worker listening it does
+not grow for ever, and a dropped id costs only a wait for the next poll."""
 
 
-def wake_channel(queue_name: str) -> str:
-    """Pub/sub channel idle workers listen on: a message means "a job is ready now"."""
-    return f"{queue_name}:wake"
+def ready_key(queue_name: str) -> str:
+    """List of ids of jobs due now, each popped by one idle worker (see the module doc)."""
+    return f"{queue_name}:ready"
 
 
 async def wake_workers(arq: ArqRedis, queue_name: str) -> None:
-    """Tell idle workers to look at the queue now (never raises; they also poll)."""
+    """Make one idle worker read the queue now (never raises; they also poll)."""
     try:
-        await arq.publish(wake_channel(queue_name), b"1")
+        await arq.rpush(ready_key(queue_name), b"")  # type: ignore[misc]
     except Exception:
         log.debug("could not wake the workers of %s", queue_name, exc_info=True)
 
@@ -88,13 +103,18 @@ async def enqueue_execution(
     )
     try:
         added = await arq.register_script(ENQUEUE_SCRIPT)(  # EVALSHA (loads it once)
-            keys=[job_key_prefix + ident, result_key_prefix + ident, queue_name],
+            keys=[
+                job_key_prefix + ident,
+                result_key_prefix + ident,
+                queue_name,
+                ready_key(queue_name),
+            ],
             args=[
                 ident,
                 score,
                 score - now + arq.expires_extra_ms,
                 job,
-                "" if defer_seconds else wake_channel(queue_name),
+                "" if defer_seconds else READY_CAP,
             ],
         )
     except Exception:

@@ -1,9 +1,11 @@
 """The worker's main loop: arq's, woken up instead of polling, and stoppable without repeats.
 
 arq's own loop looks at the queue every ``poll_delay`` seconds, so a job waits for the next look
-(up to the whole delay) before it starts. :class:`WakingWorker` looks again as soon as a job is
-enqueued (the API publishes on :func:`~reporunner.platform.executions.queue.wake_channel`) or
-one of its own jobs ends; the poll stays as a fallback for deferred jobs and lost messages.
+(up to the whole delay) before it starts. :class:`WakingWorker` also pops the ids of jobs due now
+from the queue's ready list (:func:`~reporunner.platform.executions.queue.ready_key`, filled by
+the enqueue) whenever it has a free slot, and claims each popped job at once: one worker, one
+pop and one claim per job, where waking every worker made all of them read the queue and race
+for the job. The poll stays as a fallback for deferred jobs and ids that were dropped or lost.
 
 Stopping (:meth:`WakingWorker.stop`, on SIGTERM/SIGINT): no new job is taken, running jobs get
 ``grace`` seconds to end, and the ones still running then are cancelled, which hands their
@@ -26,13 +28,15 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from reporunner.platform.executions.queue import wake_channel
+from reporunner.platform.executions.queue import ready_key
 
 __all__ = ["CLAIM_SCRIPT", "STOPPING_KEY", "WakingWorker", "worker_stopping"]
 
 log = logging.getLogger("reporunner.worker")
 
 _LISTENER_EXIT_SECONDS = 10.0
+_POP_TIMEOUT_SECONDS = 1
+"""How long one ``BLPOP`` of the ready list blocks (the loop checks for a stop in between)."""
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 STOPPING_KEY = "worker_stopping"
 """``ctx`` key of an ``asyncio.Event`` set when the worker stops (before it cancels jobs)."""
@@ -68,8 +72,12 @@ class WakingWorker(Worker):
         super().__init__(**kwargs)
         self._on_exit = on_exit
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._starved = False
         self._stopping = False
         self._redis_down = False
+        self.ready = asyncio.Event()
+        """Set once start-up is done and the worker takes jobs (``serve``'s ``/readyz``)."""
         # each job gets a copy of ctx: a shared event tells it that its cancellation is a stop
         self.ctx[STOPPING_KEY] = asyncio.Event()
 
@@ -80,26 +88,46 @@ class WakingWorker(Worker):
 
     def _release_sem_dec_counter_on_complete(self) -> None:
         super()._release_sem_dec_counter_on_complete()
-        self._wake.set()  # a slot is free: a job that waited for one may start now
+        self._room.set()  # the listener may pop the next ready job
+        if self._starved:  # a job was left in the queue for want of a slot: read it again
+            self._starved = False
+            self._wake.set()
+
+    async def _wait_for_room(self) -> None:
+        while self.job_counter >= self.max_jobs and not self._stopping:
+            self._room.clear()
+            await self._room.wait()
 
     async def _listen(self) -> None:
-        channel = wake_channel(self.queue_name)
+        """Pop ready job ids while a slot is free and claim each at once (see the module doc)."""
+        key = ready_key(self.queue_name)
         while not self._stopping:
-            pubsub = self.pool.pubsub()
+            await self._wait_for_room()
+            if self._stopping:
+                return
             try:
-                await pubsub.subscribe(channel)
-                self._wake.set()  # jobs enqueued while we were not listening
-                while not self._stopping:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None:
-                        self._wake.set()
+                popped = await self.pool.blpop([key], timeout=_POP_TIMEOUT_SECONDS)  # type: ignore[misc]
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis gone: the poll loop reports it; listen again later
                 await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                continue
+            if popped is None:
+                continue
+            job_id: bytes = popped[1]
+            if self._stopping or not self.allow_pick_jobs:
+                with contextlib.suppress(Exception):  # for another worker (or the next poll)
+                    await self.pool.lpush(key, job_id)  # type: ignore[misc]
+                return
+            if not job_id:  # a plain wake-up (``wake_workers``): read the queue
+                self._wake.set()
+                continue
+            try:
+                await self.start_jobs([job_id])
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the job stays queued: the poll finds it
+                await asyncio.sleep(1.0)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's ``start_jobs`` with the claim in one Lua script (:data:`CLAIM_SCRIPT`): one
@@ -114,6 +142,7 @@ class WakingWorker(Worker):
             await self.sem.acquire()
             if self.job_counter >= self.max_jobs:
                 self.sem.release()
+                self._starved = True
                 return
             self.job_counter += 1
             score = await claim(
@@ -123,6 +152,7 @@ class WakingWorker(Worker):
             if score is None:  # running elsewhere, finished, or deferred by now
                 self.job_counter -= 1
                 self.sem.release()
+                self._room.set()
                 continue
             task = self.loop.create_task(self.run_job(job_id, int(float(score))))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
@@ -141,6 +171,7 @@ class WakingWorker(Worker):
         if self.on_startup:
             await self.on_startup(self.ctx)
         listener = asyncio.create_task(self._listen())
+        self.ready.set()
         try:
             while not self._stopping:
                 if not await self._iteration():
@@ -192,6 +223,7 @@ class WakingWorker(Worker):
         self._stopping = True
         self.ctx[STOPPING_KEY].set()
         self._wake.set()
+        self._room.set()
         running = [t for t in self.tasks.values() if not t.done()]
         if running:
             log.info("worker stopping: %d running job(s) get %gs to end", len(running), grace)
