@@ -5,6 +5,10 @@ history}`` (``history``: the thread's earlier user/assistant messages, for an ``
 node's ``history`` param as ``{{ trigger.history }}``). The last item of the workflow's final
 node is the answer: ``text`` (what an ``ai.agent`` node outputs), else ``message``/``output``,
 with its ``citations`` if any.
+
+The turn runs on a worker; the execution it starts is remembered on the turn's row, so a turn
+picked up again after its worker died follows the same execution (without relaying its tokens
+twice) instead of starting another.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-from reporunner.platform.chats.threads import Turn, get_thread, message_out
+from reporunner.platform.chats.threads import PreparedTurn, get_thread, message_out
+from reporunner.platform.chats.turns import set_execution
 from reporunner.platform.db.models import ChatMessage
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import execution_now, follow, start_execution
@@ -43,31 +48,37 @@ def _answer(item: dict[str, Any]) -> str:
 
 
 async def workflow_turn(
-    resources: Resources, turn: Turn
+    resources: Resources, turn: PreparedTurn
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """Start the execution, relay its agent events, store and yield the answer."""
+    """Start the execution (or follow the one an earlier pick-up started), relay its agent
+    events, store and yield the answer."""
     assert turn.workflow_id is not None
-    trigger = {  # what trigger.chat expects, plus the recent history for an ai.agent node
-        "message": turn.content,
-        "thread_id": str(turn.chat_id),
-        "user": turn.end_user_id or None,
-        "history": turn.history[-_HISTORY_MESSAGES:],
-    }
-    execution = await start_execution(
-        resources, turn.workspace_id, turn.workflow_id, trigger, trigger_type="chat"
-    )
-    yield "execution", {"execution_id": str(execution.id)}
-    async for event in follow(resources.redis, str(execution.id)):
+    relay = turn.execution_id is None  # a re-run does not send the tokens again
+    if turn.execution_id is None:
+        trigger = {  # what trigger.chat expects, plus the recent history for an ai.agent node
+            "message": turn.content,
+            "thread_id": str(turn.chat_id),
+            "user": turn.end_user_id or None,
+            "history": turn.history[-_HISTORY_MESSAGES:],
+        }
+        started = await start_execution(
+            resources, turn.workspace_id, turn.workflow_id, trigger, trigger_type="chat"
+        )
+        await set_execution(resources, turn.turn_id, started.id)
+        yield "execution", {"execution_id": str(started.id)}
+        turn.execution_id = started.id
+    execution_id = turn.execution_id
+    async for event in follow(resources.redis, str(execution_id)):
         if event is None:
-            current = await execution_now(resources, turn.workspace_id, execution.id)
+            current = await execution_now(resources, turn.workspace_id, execution_id)
             if current.status in TERMINAL:
                 break
             continue
-        if event.event in _RELAYED:
+        if relay and event.event in _RELAYED:
             yield _RELAYED[event.event], event.data
         if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
             break
-    done = await execution_now(resources, turn.workspace_id, execution.id)
+    done = await execution_now(resources, turn.workspace_id, execution_id)
     if done.status != "succeeded":
         detail = (done.error or {}).get("message") or f"the chat workflow ended {done.status}"
         yield "error", {"code": "chat_workflow_failed", "detail": str(detail)}
@@ -86,7 +97,7 @@ async def workflow_turn(
             content=_answer(item),
             tool_calls=item.get("tool_calls") if isinstance(item.get("tool_calls"), list) else None,
             citations=citations,
-            execution_id=execution.id,
+            execution_id=execution_id,
             tokens_in=done.tokens_in,
             tokens_out=done.tokens_out,
             cost_usd=Decimal(str(done.cost_usd)),
@@ -95,4 +106,4 @@ async def workflow_turn(
         await session.flush()
         await session.refresh(row)
         message = message_out(row)
-    yield "final", {"message": message.model_dump(mode="json"), "execution_id": str(execution.id)}
+    yield "final", {"message": message.model_dump(mode="json"), "execution_id": str(execution_id)}
