@@ -80,7 +80,7 @@ async def spawn_api(env: dict[str, str], port: int, log: Path) -> asyncio.subpro
         env, "serve", "--no-worker", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
         log=log,
     )  # fmt: skip
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + 400  # a hang guard: start-up took 150 s+ at load 20
     async with httpx.AsyncClient(timeout=5) as http:
         while True:
             assert proc.returncode is None, f"the API exited:\n{log.read_text()}"

@@ -31,6 +31,7 @@ from chat_procs import (
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 from sse_testkit import sse
+from worker_testkit import ThreadWorker
 
 from reporunner.agents.testing import Hang, Stream, tool_call
 from reporunner.platform.api.app import create_app
@@ -42,6 +43,7 @@ from reporunner.platform.chats import (
     run_turn,
     start_turn,
 )
+from reporunner.platform.chats.turns import claim_turn
 from reporunner.platform.db.models import ChatTurn
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
@@ -90,7 +92,7 @@ async def _chat(resources: Resources, tenant: Any) -> uuid.UUID:
     return made.id
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 async def test_a_turn_streams_through_a_worker_and_outlives_its_api_process(
     settings: Settings, resources: Resources, tenant_factory: Any, script: Any, tmp_path: Path
 ) -> None:
@@ -131,12 +133,13 @@ async def test_a_turn_streams_through_a_worker_and_outlives_its_api_process(
                             assert await asyncio.to_thread(script.wait_requests, 3)
                             apis[0].kill()
                             await apis[0].wait()
+                            script.plan(Stream(["Part two."]))  # the worker goes on alone
+                            break
             assert [e.event for e in seen] == ["message", "token", "tool_call", "tool_result"]
             assert all(e.id for e in seen)
             turn_id = seen[0].data["turn_id"]
 
             # the client reconnects to the other API process where it stopped, and gets the rest
-            script.plan(Stream(["Part two."]))
             async with http.stream(
                 "GET",
                 f"{two}/chats/{chat}/turns/{turn_id}/events",
@@ -228,3 +231,56 @@ async def test_nobody_follows_a_turn_that_is_not_theirs(
         assert "last-event-id" in bad.text.lower()
         not_an_id = await client.get(f"/chats/{chat}/turns/nope/events", headers=owner.headers)
         assert 400 <= not_an_id.status_code < 500
+
+
+ECHO_CHAT = {
+    "name": "echo chat",
+    "nodes": [
+        {"id": "chat", "type": "trigger.chat"},
+        {
+            "id": "echo",
+            "type": "data.set",
+            "params": {"fields": [{"name": "text", "value": "echo: {{ trigger.message }}"}]},
+        },
+    ],
+    "edges": [{"source": "chat", "target": "echo"}],
+}
+
+
+@pytest.mark.timeout(300)
+async def test_a_workflow_chat_turn_whose_worker_died_is_picked_up_again(
+    settings: Settings, resources: Resources, tenant_factory: Any
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    async with AsyncTestClient(create_app(settings)) as client:
+        made = await client.post(
+            "/workflows", params={"publish": "true"}, json=ECHO_CHAT, headers=tenant.headers
+        )
+        assert made.status_code == 201, made.text
+        workflow_id = made.json()["workflow"]["id"]
+        chat = await client.post(
+            "/chats", json={"workflow_id": workflow_id}, headers=tenant.headers
+        )
+        assert chat.status_code == 201, chat.text
+    chat_id = uuid.UUID(chat.json()["id"])
+    turn = await start_turn(resources, tenant.workspace_id, chat_id, MessageIn(content="ping"))
+    # a worker took the turn and died (no worker runs yet: the test plays the dead one)
+    assert await claim_turn(resources, turn.turn_id, "dead-worker") is not None
+    async with transaction(resources.sessions) as session:
+        await session.execute(
+            update(ChatTurn)
+            .where(ChatTurn.id == turn.turn_id)
+            .values(heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    assert await reap_turns(resources) == [turn.turn_id]  # queued again, not failed
+
+    with ThreadWorker(settings):
+        async with asyncio.timeout(240):
+            events = [event async for event in run_turn(resources, turn)]
+    assert [name for name, _ in events] == ["message", "execution", "final"]
+    assert events[-1][1]["message"]["content"] == "echo: ping"
+    async with resources.sessions() as session:
+        row = await session.get(ChatTurn, turn.turn_id)
+        assert row is not None
+        assert (row.status, row.attempts) == ("succeeded", 2)
+        assert row.worker_id != "dead-worker"

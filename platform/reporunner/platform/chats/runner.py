@@ -97,7 +97,7 @@ async def prepare_turn(resources: Resources, row: ChatTurn) -> PreparedTurn:
 
 
 async def _answer(
-    resources: Resources, row: ChatTurn
+    resources: Resources, row: ChatTurn, state: TurnWorker
 ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
     try:
         turn = await prepare_turn(resources, row)
@@ -105,7 +105,7 @@ async def _answer(
             async for event in agent_turn(resources, turn):
                 yield event
         else:
-            async for event in workflow_turn(resources, turn):
+            async for event in workflow_turn(resources, turn, state.run_execution):
                 yield event
     except ReporunnerError as err:
         yield "error", {"code": err.code, "detail": err.detail}
@@ -119,7 +119,7 @@ async def process_turn(resources: Resources, turn_id: uuid.UUID, state: TurnWork
         return "skipped"
     state.running.add(turn_id)
     try:
-        async with contextlib.aclosing(_answer(resources, row)) as events:
+        async with contextlib.aclosing(_answer(resources, row, state)) as events:
             async for name, data in events:
                 if name in TERMINAL_EVENTS:
                     status = "succeeded" if name == "final" else "failed"

@@ -13,15 +13,15 @@ The row's partial unique index allows one active turn per thread: that is the th
 lock across every API and worker process. The worker refreshes ``heartbeat_at`` of its turns;
 the reaper (every worker runs one) ends a ``running`` turn whose heartbeat stopped with a
 ``chat_turn_lost`` error event (a workflow chat's turn is queued again instead, up to
-:data:`MAX_TURN_ATTEMPTS` pick-ups: its execution is durable and it follows the same one), and
-enqueues a ``queued`` turn whose job is gone.
+:data:`MAX_TURN_ATTEMPTS` pick-ups: its execution is durable, started once, and a re-run
+follows it), and enqueues a ``queued`` turn whose job is gone.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from arq.jobs import Job, JobStatus
 from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 
-from reporunner.platform.db.models import ChatTurn
+from reporunner.platform.db.models import ChatThread, ChatTurn
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.events import append_event
 from reporunner.platform.executions.queue import enqueue_job, job_id
@@ -65,9 +65,19 @@ TERMINAL_EVENTS = frozenset({"final", "error"})
 
 @dataclass
 class TurnWorker:
-    """The chat turns one worker runs (its heartbeat refreshes their rows)."""
+    """The chat turns one worker runs (its heartbeat refreshes their rows).
+
+    Attributes:
+        worker_id: Written on claimed rows; the heartbeat refreshes rows with this id.
+        run_execution: Runs a queued execution in this job (the worker passes its execution
+            runner): a workflow chat's turn runs the execution it starts itself instead of
+            waiting for a free slot, so turns waiting on executions can never fill every slot
+            of every worker. None: the execution's own job runs it.
+        running: Ids of the turns running here.
+    """
 
     worker_id: str
+    run_execution: Callable[[uuid.UUID], Awaitable[object]] | None = None
     running: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -185,6 +195,9 @@ def _lost(attempts: int) -> dict[str, Any]:
 
 
 async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUID]:
+    # a workflow chat's turn may run again (its execution is durable and started once); an
+    # agent's may not (its tool calls may have had effects), so it fails
+    workflow_threads = select(ChatThread.id).where(ChatThread.workflow_id.is_not(None))
     async with transaction(resources.sessions) as session:
         again = (
             await session.execute(
@@ -192,7 +205,7 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
                 .where(
                     ChatTurn.status == "running",
                     ChatTurn.heartbeat_at < cutoff,
-                    ChatTurn.execution_id.is_not(None),
+                    ChatTurn.thread_id.in_(workflow_threads),
                     ChatTurn.attempts < MAX_TURN_ATTEMPTS,
                 )
                 .values(status="queued", worker_id=None, heartbeat_at=func.now())

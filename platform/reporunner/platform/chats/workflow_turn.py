@@ -13,8 +13,11 @@ twice) instead of starting another.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -48,12 +51,16 @@ def _answer(item: dict[str, Any]) -> str:
 
 
 async def workflow_turn(
-    resources: Resources, turn: PreparedTurn
+    resources: Resources,
+    turn: PreparedTurn,
+    run_execution: Callable[[uuid.UUID], Awaitable[object]] | None = None,
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Start the execution (or follow the one an earlier pick-up started), relay its agent
-    events, store and yield the answer."""
+    events, store and yield the answer. ``run_execution`` runs the new execution inside this
+    job (see :class:`~reporunner.platform.chats.turns.TurnWorker`)."""
     assert turn.workflow_id is not None
     relay = turn.execution_id is None  # a re-run does not send the tokens again
+    runner: asyncio.Task[object] | None = None
     if turn.execution_id is None:
         trigger = {  # what trigger.chat expects, plus the recent history for an ai.agent node
             "message": turn.content,
@@ -67,17 +74,27 @@ async def workflow_turn(
         await set_execution(resources, turn.turn_id, started.id)
         yield "execution", {"execution_id": str(started.id)}
         turn.execution_id = started.id
+        if run_execution is not None:  # claims it unless its own job was quicker
+            runner = asyncio.create_task(run_execution(started.id))
     execution_id = turn.execution_id
-    async for event in follow(resources.redis, str(execution_id)):
-        if event is None:
-            current = await execution_now(resources, turn.workspace_id, execution_id)
-            if current.status in TERMINAL:
+    try:
+        async for event in follow(resources.redis, str(execution_id)):
+            if event is None:
+                current = await execution_now(resources, turn.workspace_id, execution_id)
+                if current.status in TERMINAL:
+                    break
+                continue
+            if relay and event.event in _RELAYED:
+                yield _RELAYED[event.event], event.data
+            if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
                 break
-            continue
-        if relay and event.event in _RELAYED:
-            yield _RELAYED[event.event], event.data
-        if event.event == "execution.finished" and event.data.get("status") in TERMINAL:
-            break
+        if runner is not None:
+            await runner
+    finally:
+        if runner is not None and not runner.done():
+            runner.cancel()  # the worker is stopping: the runner hands the execution back
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
     done = await execution_now(resources, turn.workspace_id, execution_id)
     if done.status != "succeeded":
         detail = (done.error or {}).get("message") or f"the chat workflow ended {done.status}"

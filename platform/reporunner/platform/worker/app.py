@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.platform.chats import TurnWorker, beat_turns, reap_turns
 from reporunner.platform.engine import postgres_checkpointer
-from reporunner.platform.executions.job_runner import WorkerState
+from reporunner.platform.executions.job_runner import WorkerState, process_execution
 from reporunner.platform.executions.reaper import (
     beat_once,
     listen_for_cancels,
@@ -114,7 +114,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
         providers=PROVIDERS,
     )
     ctx[STATE_KEY] = state
-    turns = TurnWorker(ctx["worker_id"])
+    turns = TurnWorker(
+        ctx["worker_id"], run_execution=lambda ident: process_execution(resources, ident, state)
+    )
     ctx[CHAT_STATE_KEY] = turns
     reap = _reap_interval(resources)
     background: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = [
