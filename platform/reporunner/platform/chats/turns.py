@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,7 +77,7 @@ class TurnWorker:
     """
 
     worker_id: str
-    run_execution: Callable[[uuid.UUID], Awaitable[object]] | None = None
+    run_execution: Callable[[uuid.UUID], Coroutine[Any, Any, object]] | None = None
     running: set[uuid.UUID] = field(default_factory=set)
 
 

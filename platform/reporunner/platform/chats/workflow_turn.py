@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +53,7 @@ def _answer(item: dict[str, Any]) -> str:
 async def workflow_turn(
     resources: Resources,
     turn: PreparedTurn,
-    run_execution: Callable[[uuid.UUID], Awaitable[object]] | None = None,
+    run_execution: Callable[[uuid.UUID], Coroutine[Any, Any, object]] | None = None,
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Start the execution (or follow the one an earlier pick-up started), relay its agent
     events, store and yield the answer. ``run_execution`` runs the new execution inside this
