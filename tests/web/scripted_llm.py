@@ -50,9 +50,9 @@ HERE = Path(__file__).resolve().parent
 SITE = HERE / "llm_site"
 
 RemoteStep = Reply | Stream | Fail | Hang
-PATIENCE_SECONDS = 25.0
+PATIENCE_SECONDS = 100.0
 """How long a patient script server holds a call with nothing planned (below the served
-process's 30 s read timeout)."""
+process's 120 s read timeout)."""
 
 
 def _call_json(call: PlannedToolCall) -> dict[str, Any]:
@@ -242,7 +242,7 @@ def install(url: str, provider: str = "scripted") -> None:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as res:
+            with urllib.request.urlopen(req, timeout=120) as res:
                 return decode_step(json.loads(res.read()))
         except urllib.error.HTTPError as err:
             detail = json.loads(err.read() or b"{}").get("error") or str(err)

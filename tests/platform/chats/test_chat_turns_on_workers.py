@@ -39,11 +39,12 @@ from reporunner.platform.chats import (
     ChatCreate,
     MessageIn,
     create_chat,
+    process_turn,
     reap_turns,
     run_turn,
     start_turn,
 )
-from reporunner.platform.chats.turns import claim_turn
+from reporunner.platform.chats.turns import TurnWorker, claim_turn
 from reporunner.platform.db.models import ChatTurn
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources, open_resources
@@ -147,7 +148,10 @@ async def test_a_turn_streams_through_a_worker_and_outlives_its_api_process(
             ) as response:
                 assert response.status_code == 200
                 rest = [event async for event in sse_events(response)]
-            assert [e.event for e in rest] == ["token", "usage", "final"], rest
+            assert [e.event for e in rest] == ["token", "usage", "final"], (
+                [e.data for e in rest],
+                len(script.requests),
+            )
             assert rest[0].data["text"] == "Part two."
             assert rest[-1].data["message"]["content"] == "Part two."
             assert min(_order(e.id) for e in rest) > _order(seen[-1].id)  # nothing twice
@@ -247,22 +251,25 @@ ECHO_CHAT = {
 }
 
 
-@pytest.mark.timeout(300)
-async def test_a_workflow_chat_turn_whose_worker_died_is_picked_up_again(
-    settings: Settings, resources: Resources, tenant_factory: Any
-) -> None:
-    tenant = await tenant_factory(role="editor")
+async def _workflow_chat(settings: Settings, tenant: Any) -> uuid.UUID:
     async with AsyncTestClient(create_app(settings)) as client:
         made = await client.post(
             "/workflows", params={"publish": "true"}, json=ECHO_CHAT, headers=tenant.headers
         )
         assert made.status_code == 201, made.text
         workflow_id = made.json()["workflow"]["id"]
-        chat = await client.post(
-            "/chats", json={"workflow_id": workflow_id}, headers=tenant.headers
-        )
+        body = {"workflow_id": workflow_id}
+        chat = await client.post("/chats", json=body, headers=tenant.headers)
         assert chat.status_code == 201, chat.text
-    chat_id = uuid.UUID(chat.json()["id"])
+    return uuid.UUID(chat.json()["id"])
+
+
+@pytest.mark.timeout(300)
+async def test_a_workflow_chat_turn_whose_worker_died_is_picked_up_again(
+    settings: Settings, resources: Resources, tenant_factory: Any
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    chat_id = await _workflow_chat(settings, tenant)
     turn = await start_turn(resources, tenant.workspace_id, chat_id, MessageIn(content="ping"))
     # a worker took the turn and died (no worker runs yet: the test plays the dead one)
     assert await claim_turn(resources, turn.turn_id, "dead-worker") is not None
@@ -284,3 +291,46 @@ async def test_a_workflow_chat_turn_whose_worker_died_is_picked_up_again(
         assert row is not None
         assert (row.status, row.attempts) == ("succeeded", 2)
         assert row.worker_id != "dead-worker"
+
+
+@pytest.mark.timeout(300)
+async def test_a_stopping_worker_hands_a_workflow_chat_turn_back(
+    settings: Settings, resources: Resources, tenant_factory: Any
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    chat_id = await _workflow_chat(settings, tenant)
+    turn = await start_turn(resources, tenant.workspace_id, chat_id, MessageIn(content="ping"))
+    # a worker runs the turn; no worker runs its execution yet, so the turn follows it, waiting
+    job = asyncio.create_task(process_turn(resources, turn.turn_id, TurnWorker("stopping")))
+
+    async def following() -> ChatTurn | None:
+        async with resources.sessions() as session:
+            row = await session.get(ChatTurn, turn.turn_id, populate_existing=True)
+            return row if row is not None and row.execution_id is not None else None
+
+    started = await _until(following, "the turn to start its execution")
+    job.cancel()  # what arq does to a stopping worker's job once its grace period is over
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    async with resources.sessions() as session:
+        row = await session.get(ChatTurn, turn.turn_id, populate_existing=True)
+        assert row is not None
+        assert (row.status, row.worker_id, row.attempts) == ("queued", None, 0)
+        assert row.execution_id == started.execution_id
+
+    # the next worker runs the job again (arq re-queues a cancelled one; here it never left
+    # the queue) and follows the same execution: one answer, no error
+    with ThreadWorker(settings):
+        async with asyncio.timeout(240):
+            events = [event async for event in run_turn(resources, turn)]
+    assert [name for name, _ in events] == ["message", "execution", "final"]
+    assert events[-1][1]["message"]["content"] == "echo: ping"
+    assert events[-1][1]["execution_id"] == str(started.execution_id)
+
+
+async def _until(check: Any, what: str, limit: float = 120) -> Any:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not (found := await check()):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+    return found

@@ -4,7 +4,9 @@ Every event goes to the turn's Redis stream (:func:`~reporunner.platform.chats.t
 as it happens. The row ends ``succeeded`` or ``failed`` before the closing ``final``/``error``
 event is appended, so the thread is free by the time a client reads it. A turn that cannot run
 (a deleted credential, a model that is gone, a failing workflow) ends with an ``error`` event
-that names the problem; a worker told to stop mid-turn ends it the same way.
+that names the problem. A worker told to stop mid-turn hands a workflow chat's turn back to the
+queue (arq runs the job again elsewhere; it follows the same execution) and ends an agent's turn
+with ``chat_turn_stopped``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from reporunner.platform.chats.turns import (
     TurnWorker,
     claim_turn,
     finish_turn,
+    hand_back_turn,
     publish_turn_event,
 )
 from reporunner.platform.chats.workflow_turn import workflow_turn
-from reporunner.platform.db.models import ChatMessage, ChatTurn
+from reporunner.platform.db.models import ChatMessage, ChatThread, ChatTurn
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
 
@@ -134,8 +137,8 @@ async def process_turn(resources: Resources, turn_id: uuid.UUID, state: TurnWork
                     return status
                 await publish_turn_event(resources, turn_id, name, data)
         raise RuntimeError("the turn ended without an answer")
-    except asyncio.CancelledError:
-        await asyncio.shield(_end(resources, turn_id, state, _STOPPED))
+    except asyncio.CancelledError:  # the worker is stopping and its grace period is over
+        await asyncio.shield(_stop(resources, row, state))
         raise
     except Exception:
         log.exception("chat turn %s failed", turn_id)
@@ -143,6 +146,22 @@ async def process_turn(resources: Resources, turn_id: uuid.UUID, state: TurnWork
         return "failed"
     finally:
         state.running.discard(turn_id)
+
+
+async def _stop(resources: Resources, row: ChatTurn, state: TurnWorker) -> None:
+    """A workflow chat's turn goes back to the queue (its execution goes on, a re-run follows
+    it); an agent's turn ends with ``chat_turn_stopped`` (running it again could repeat its tool
+    calls)."""
+    try:
+        async with transaction(resources.sessions) as session:
+            workflow = await session.scalar(
+                select(ChatThread.workflow_id).where(ChatThread.id == row.thread_id)
+            )
+        if workflow is not None and await hand_back_turn(resources, row.id, state.worker_id):
+            return
+    except Exception:
+        log.warning("could not hand chat turn %s back", row.id, exc_info=True)
+    await _end(resources, row.id, state, _STOPPED)
 
 
 async def _end(

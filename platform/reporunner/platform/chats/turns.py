@@ -46,6 +46,7 @@ __all__ = [
     "claim_turn",
     "enqueue_turn",
     "finish_turn",
+    "hand_back_turn",
     "publish_turn_event",
     "reap_turns",
     "set_execution",
@@ -153,6 +154,28 @@ async def finish_turn(
             .returning(ChatTurn.id)
         )
     return ended is not None
+
+
+async def hand_back_turn(resources: Resources, turn_id: uuid.UUID, worker_id: str) -> bool:
+    """Put a running turn back in the queue (a stopping worker's workflow chat turn: arq runs
+    its cancelled job again on the next worker, and the re-run follows the same execution)."""
+    async with transaction(resources.sessions) as session:
+        back = await session.scalar(
+            update(ChatTurn)
+            .where(
+                ChatTurn.id == turn_id,
+                ChatTurn.worker_id == worker_id,
+                ChatTurn.status == "running",
+            )
+            .values(
+                status="queued",
+                worker_id=None,
+                heartbeat_at=func.now(),
+                attempts=func.greatest(ChatTurn.attempts - 1, 0),
+            )
+            .returning(ChatTurn.id)
+        )
+    return back is not None
 
 
 async def set_execution(resources: Resources, turn_id: uuid.UUID, execution_id: uuid.UUID) -> None:
