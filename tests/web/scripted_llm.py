@@ -128,7 +128,10 @@ class ScriptServer:
         self.served = threading.Condition(self._lock)
         self.patient = patient
         """A call with nothing planned waits up to :data:`PATIENCE_SECONDS` for a step (the
-        turn is "thinking" until the test plans it) instead of failing at once."""
+        turn is "thinking" until the test plans it) instead of failing at once. The served
+        process waits in a blocking read, its event loop with it: events it has not sent yet
+        stay unsent until the step is planned, so plan on a request count
+        (:meth:`wait_requests`), never on an event the held process has to send."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -81,16 +81,20 @@ async def spawn_api(env: dict[str, str], port: int, log: Path) -> asyncio.subpro
         log=log,
     )  # fmt: skip
     deadline = time.monotonic() + 400  # a hang guard: start-up took 150 s+ at load 20
-    async with httpx.AsyncClient(timeout=5) as http:
-        while True:
-            assert proc.returncode is None, f"the API exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"the API did not start:\n{log.read_text()}"
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return proc
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            while True:
+                assert proc.returncode is None, f"the API exited:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"the API did not start:\n{log.read_text()}"
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        return proc
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+    except BaseException:  # never leave a process behind (the caller has no handle on it yet)
+        await stop(proc)
+        raise
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
