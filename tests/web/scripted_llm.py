@@ -50,6 +50,9 @@ HERE = Path(__file__).resolve().parent
 SITE = HERE / "llm_site"
 
 RemoteStep = Reply | Stream | Fail | Hang
+PATIENCE_SECONDS = 100.0
+"""How long a patient script server holds a call with nothing planned (below the served
+process's 120 s read timeout)."""
 
 
 def _call_json(call: PlannedToolCall) -> dict[str, Any]:
@@ -118,11 +121,17 @@ class ScriptServer:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, patient: bool = False) -> None:
         self._plan: deque[RemoteStep] = deque()
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.served = threading.Condition(self._lock)
+        self.patient = patient
+        """A call with nothing planned waits up to :data:`PATIENCE_SECONDS` for a step (the
+        turn is "thinking" until the test plans it) instead of failing at once. The served
+        process waits in a blocking read, its event loop with it: events it has not sent yet
+        stay unsent until the step is planned, so plan on a request count
+        (:meth:`wait_requests`), never on an event the held process has to send."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -131,6 +140,9 @@ class ScriptServer:
                 request = json.loads(self.rfile.read(length) or b"{}")
                 with owner._lock:
                     owner.requests.append(request)
+                    owner.served.notify_all()
+                    if owner.patient:  # wait (bounded) for the test to plan this call's step
+                        owner.served.wait_for(lambda: bool(owner._plan), PATIENCE_SECONDS)
                     step = owner._plan.popleft() if owner._plan else None
                     owner.served.notify_all()
                 if step is None:
@@ -169,6 +181,7 @@ class ScriptServer:
             encode_step(step)  # refuse what cannot cross now, not at the call
         with self._lock:
             self._plan.extend(steps)
+            self.served.notify_all()
         return self
 
     def reset(self) -> None:
@@ -187,6 +200,11 @@ class ScriptServer:
         """Wait until every planned step was taken (True) or the deadline passed (False)."""
         with self._lock:
             return self.served.wait_for(lambda: not self._plan, timeout)
+
+    def wait_requests(self, count: int, timeout: float = 60) -> bool:
+        """Wait until ``count`` calls arrived (True) or the deadline passed (False)."""
+        with self._lock:
+            return self.served.wait_for(lambda: len(self.requests) >= count, timeout)
 
     def close(self) -> None:
         """Stop the HTTP server."""
@@ -227,7 +245,7 @@ def install(url: str, provider: str = "scripted") -> None:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as res:
+            with urllib.request.urlopen(req, timeout=120) as res:
                 return decode_step(json.loads(res.read()))
         except urllib.error.HTTPError as err:
             detail = json.loads(err.read() or b"{}").get("error") or str(err)

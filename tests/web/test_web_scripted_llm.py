@@ -25,7 +25,9 @@ def sse(server: Server, path: str, body: dict[str, Any]) -> list[tuple[str, Any]
     )
     events: list[tuple[str, Any]] = []
     name = "message"
-    with urllib.request.urlopen(req, timeout=60) as res:
+    # a hang guard between two events: a chat turn's worker may load the local embedding model
+    # first (memory, knowledge), which took minutes on the loaded 2-core machine
+    with urllib.request.urlopen(req, timeout=300) as res:
         for raw in res:
             line = raw.decode().rstrip("\r\n")
             if line.startswith("event:"):

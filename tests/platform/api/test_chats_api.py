@@ -1,8 +1,12 @@
-"""``/chats`` and ``/memories`` over the whole app, the real Postgres and Redis and the scripted
-LLM: streamed turns, memory, summaries, workspace credentials, one turn at a time per thread."""
+"""``/chats`` and ``/memories`` over the whole app, the real Postgres and Redis, a worker (it
+writes the answers) and the scripted LLM: streamed turns, memory, summaries, workspace
+credentials, one turn at a time per thread."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -10,19 +14,57 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from sse_testkit import sse
+from worker_testkit import ThreadWorker
 
-from reporunner.agents.testing import Reply, ScriptedLLM, Stream, scripted_llm, tool_call
+from reporunner.agents.testing import (
+    Reply,
+    ScriptedLLM,
+    ScriptedRequest,
+    Stream,
+    scripted_llm,
+    tool_call,
+)
 from reporunner.nodes.errors import ConflictError
 from reporunner.platform.chats import MessageIn, run_turn, start_turn
-from reporunner.platform.chats.turn_lock import acquire_turn
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A queue of this test's own, so its worker takes no other test's jobs."""
+    return settings.model_copy(update={"queue_name": f"test:chats:{uuid.uuid4().hex}"})
+
+
+@pytest.fixture(autouse=True)
+def worker(settings: Settings) -> Iterator[ThreadWorker]:
+    """Chat turns are answered on a worker."""
+    with ThreadWorker(settings) as running:
+        yield running
 
 
 @pytest.fixture
 def llm() -> Iterator[ScriptedLLM]:
     with scripted_llm() as scripted:
         yield scripted
+
+
+def held(answer: str, gate: threading.Event) -> Any:
+    """A scripted step that answers once ``gate`` is set (the turn stays running until then;
+    it blocks the worker thread's loop, never the test's)."""
+
+    def step(_request: ScriptedRequest) -> Reply:
+        assert gate.wait(60), "the test never released the held answer"
+        return Reply(answer)
+
+    return step
+
+
+async def until(check: Any, what: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 async def new_chat(client: AsyncTestClient, headers: dict[str, str], **body: Any) -> str:
@@ -322,9 +364,10 @@ async def test_a_second_message_while_a_turn_runs_is_a_409_and_the_thread_frees_
     chat = await new_chat(client, editor.headers, agent={"model": "scripted/chat"})
     chat_id = uuid.UUID(chat)
 
-    llm.plan(Reply("first answer"))
+    gate = threading.Event()
+    llm.plan(held("first answer", gate))
     turn = await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="one"))
-    # while that turn holds the thread, another message (any API process) is refused
+    # while that turn holds the thread (queued or on the worker), another message is refused
     with pytest.raises(ConflictError):
         await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="two"))
     response = await client.post(
@@ -334,6 +377,7 @@ async def test_a_second_message_while_a_turn_runs_is_a_409_and_the_thread_frees_
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "final" in response.json()["detail"]
 
+    gate.set()
     events = [name async for name, _ in run_turn(resources, turn)]
     assert events[-1] == "final"
     history = (await client.get(f"/chats/{chat}/messages", headers=editor.headers)).json()
@@ -344,32 +388,55 @@ async def test_a_second_message_while_a_turn_runs_is_a_409_and_the_thread_frees_
     assert later[-1][1]["message"]["content"] == "second answer"
 
 
-async def test_a_stream_closed_early_frees_the_thread(
+async def test_two_messages_at_once_start_one_turn(
+    client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM, resources: Resources
+) -> None:
+    editor = await tenant_factory(role="editor")
+    chat_id = uuid.UUID(await new_chat(client, editor.headers, agent={"model": "scripted/chat"}))
+    llm.plan(Reply("the one answer"))
+    outcomes = await asyncio.gather(
+        *(
+            start_turn(resources, editor.workspace_id, chat_id, MessageIn(content=text))
+            for text in ("one", "two")
+        ),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, ConflictError)]
+    started = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert (len(started), len(refused)) == (1, 1), outcomes
+    events = [name async for name, _ in run_turn(resources, started[0])]
+    assert events[-1] == "final"
+    history = (await client.get(f"/chats/{chat_id}/messages", headers=editor.headers)).json()
+    assert [m["role"] for m in history["items"]] == ["user", "assistant"]  # nothing interleaved
+
+
+async def test_a_client_that_stops_reading_does_not_stop_the_turn(
     tenant_factory: Any, llm: ScriptedLLM, resources: Resources, client: AsyncTestClient
 ) -> None:
     editor = await tenant_factory(role="editor")
     chat_id = uuid.UUID(await new_chat(client, editor.headers, agent={"model": "scripted/chat"}))
-    llm.plan(Reply("never read"))
+    gate = threading.Event()
+    llm.plan(held("written anyway", gate))
     turn = await start_turn(resources, editor.workspace_id, chat_id, MessageIn(content="one"))
     stream = run_turn(resources, turn)
     first = await anext(stream)
     assert first[0] == "message"
+    assert first[1]["turn_id"] == str(turn.turn_id)
     await stream.aclose()  # the client went away after the first event
-    lock = await acquire_turn(resources.redis, chat_id)  # free again: no ConflictError
-    await lock.release()
+    gate.set()
 
+    async def answered() -> bool:
+        page = await client.get(f"/chats/{chat_id}/messages", headers=editor.headers)
+        return [m["content"] for m in page.json()["items"]] == ["one", "written anyway"]
 
-async def test_a_lock_is_only_released_by_its_holder(resources: Resources) -> None:
-    chat_id = uuid.uuid4()
-    held = await acquire_turn(resources.redis, chat_id)
-    stale = await acquire_turn(resources.redis, uuid.uuid4())
-    stale.chat_id = chat_id  # a turn whose lock expired and was taken over
-    await stale.release()
-    with pytest.raises(ConflictError):
-        await acquire_turn(resources.redis, chat_id)
-    await held.release()
-    again = await acquire_turn(resources.redis, chat_id)
-    await again.release()
+    await until(answered, "the worker to store the answer")
+    # and a client coming back gets the whole turn again, ending with that answer
+    again = [event async for event in run_turn(resources, turn)]
+    assert again[0][0] == "message"
+    assert again[-1][0] == "final"
+    assert again[-1][1]["message"]["content"] == "written anyway"
+    llm.plan(Reply("next"))
+    assert (await say(client, editor.headers, str(chat_id), "two"))[-1][0] == "final"
 
 
 async def test_chats_are_listed_most_recent_first_per_workspace(

@@ -1,5 +1,5 @@
 """Chats grounded in a knowledge base (citations over SSE) and chats bound to a workflow with a
-Chat trigger (run by a worker, its events relayed)."""
+Chat trigger (the turns are answered by a worker, their events relayed)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,20 @@ def llm() -> Iterator[ScriptedLLM]:
         yield scripted
 
 
+@pytest.fixture
+def tuned(settings: Settings) -> Settings:
+    return settings.model_copy(update={"queue_name": f"test:chat:{uuid.uuid4().hex}"})
+
+
 async def test_grounded_answers_carry_citations(
+    tenant_factory: Any, llm: ScriptedLLM, services: Any, tuned: Settings
+) -> None:
+    with ThreadWorker(tuned):
+        async with AsyncTestClient(create_app(tuned)) as client:
+            await _grounded(client, tenant_factory, llm, services)
+
+
+async def _grounded(
     client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM, services: Any
 ) -> None:
     tenant = await tenant_factory(role="editor")
@@ -81,11 +94,6 @@ async def test_grounded_answers_carry_citations(
     assert result["citations"][0]["chunk_id"] == citation["chunk_id"]
     stored = (await client.get(f"/chats/{chat}/messages", headers=tenant.headers)).json()
     assert stored["items"][1]["citations"][0]["chunk_id"] == citation["chunk_id"]
-
-
-@pytest.fixture
-def tuned(settings: Settings) -> Settings:
-    return settings.model_copy(update={"queue_name": f"test:chat:{uuid.uuid4().hex}"})
 
 
 async def test_a_chat_workflow_runs_on_a_worker_and_streams(

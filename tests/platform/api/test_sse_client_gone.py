@@ -1,13 +1,15 @@
 """A Server-Sent Events client that goes away mid-stream leaves nothing behind: the stream's
 generator is closed at once and its clean-up runs to the end although the request is being
-cancelled — its Redis subscription ends, a chat turn frees its thread — instead of being left
-to the garbage collector (which warned about unclosed Redis connections)."""
+cancelled — its Redis subscription ends — instead of being left to the garbage collector (which
+warned about unclosed Redis connections). A chat turn is answered on a worker: the client
+hanging up ends only the relay, the turn goes on and frees its thread when it is written."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,11 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import uvicorn
 from redis.asyncio import Redis
+from worker_testkit import ThreadWorker
 
-from reporunner.agents.testing import Hang, scripted_llm
-from reporunner.nodes.errors import ConflictError
+from reporunner.agents.testing import Reply, ScriptedRequest, scripted_llm
 from reporunner.platform.api.app import create_app
-from reporunner.platform.chats.turn_lock import acquire_turn
 from reporunner.platform.knowledge import kb_channel
 from reporunner.platform.settings import Settings
 
@@ -94,39 +95,42 @@ async def test_a_knowledge_events_client_that_hangs_up_ends_its_subscription(
         await redis.aclose()
 
 
-async def test_a_chat_client_that_hangs_up_mid_answer_frees_the_thread(
+async def test_a_chat_client_that_hangs_up_mid_answer_leaves_the_turn_to_its_worker(
     settings: Settings, tenant_factory
 ) -> None:
     tenant = await tenant_factory(role="editor")
-    redis = Redis.from_url(str(settings.redis_url))
-    try:
-        with scripted_llm() as llm:
-            llm.plan(Hang())  # the model is still thinking when the user closes the tab
-            async with (
-                _served(settings) as base,
-                httpx.AsyncClient(base_url=base, headers=tenant.headers, timeout=30) as http,
-            ):
-                created = await http.post("/chats", json={"agent": {"model": "scripted/chat"}})
-                assert created.status_code == 201, created.text
-                chat_id = created.json()["id"]
-                async with http.stream(
-                    "POST", f"/chats/{chat_id}/messages", json={"content": "hello?"}
-                ) as response:
-                    assert response.status_code == 200
-                    async for line in response.aiter_lines():
-                        if line.startswith("event:"):
-                            assert line.split(":", 1)[1].strip() == "message"
-                            break
+    settings = settings.model_copy(update={"queue_name": f"test:gone:{uuid.uuid4().hex}"})
+    gate = threading.Event()
 
-                async def free() -> bool:
-                    try:
-                        lock = await acquire_turn(redis, uuid.UUID(chat_id))
-                    except ConflictError:
-                        return False
-                    await lock.release()
-                    return True
+    def thinking(_request: ScriptedRequest) -> Reply:
+        assert gate.wait(60), "never released"  # still thinking when the user closes the tab
+        return Reply("answered anyway")
 
-                # well before the lock's own expiry (TURN_LOCK_TTL_S, 90 s)
-                await _until(free, "the thread to be free again")
-    finally:
-        await redis.aclose()
+    with scripted_llm() as llm, ThreadWorker(settings):
+        llm.plan(thinking)
+        async with (
+            _served(settings) as base,
+            httpx.AsyncClient(base_url=base, headers=tenant.headers, timeout=30) as http,
+        ):
+            created = await http.post("/chats", json={"agent": {"model": "scripted/chat"}})
+            assert created.status_code == 201, created.text
+            chat_id = created.json()["id"]
+            async with http.stream(
+                "POST", f"/chats/{chat_id}/messages", json={"content": "hello?"}
+            ) as response:
+                assert response.status_code == 200
+                async for line in response.aiter_lines():
+                    if line.startswith("event:"):
+                        assert line.split(":", 1)[1].strip() == "message"
+                        break
+            gate.set()
+
+            async def written() -> bool:
+                page = (await http.get(f"/chats/{chat_id}/messages")).json()["items"]
+                return [m["content"] for m in page] == ["hello?", "answered anyway"]
+
+            await _until(written, "the worker to store the answer", limit=60)
+            llm.plan(Reply("and again"))
+            again = await http.post(f"/chats/{chat_id}/messages", json={"content": "more"})
+            assert again.status_code == 200, again.text  # the thread is free
+            assert "and again" in again.text

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from worker_testkit import ThreadWorker
 
 from reporunner.agents.testing import Reply, ScriptedLLM, Stream, scripted_llm, tool_call
 from reporunner.platform.cli import main
 from reporunner.platform.cli.chat import ChatFailed, chat_session
+from reporunner.platform.settings import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"queue_name": f"test:cli-chat:{uuid.uuid4().hex}"})
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    """The answers are written on a worker."""
+    with ThreadWorker(settings):
+        yield
 
 
 @pytest.fixture
@@ -37,6 +52,7 @@ def agent_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("worker")
 async def test_one_message_streams_and_the_chat_continues(
     client: AsyncTestClient, tenant_factory: Any, llm: ScriptedLLM, agent_file: Path
 ) -> None:

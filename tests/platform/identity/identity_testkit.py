@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from reporunner.platform.db.models import (
     ApiKey,
+    ChatMessage,
     ChatThread,
+    ChatTurn,
     ChatWidget,
     Credential,
     Document,
@@ -110,7 +112,17 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
                 workspace_id=workspace_id, knowledge_base_id=kb.id, name="b.txt", source="text",
                 status="ready",
             )  # fmt: skip
-            session.add(doc)
+            question = ChatMessage(
+                workspace_id=workspace_id, thread_id=chat.id, role="user", content="b-chat?"
+            )
+            session.add_all([doc, question])
+            await session.flush()
+            turn = ChatTurn(
+                workspace_id=workspace_id, thread_id=chat.id, message_id=question.id,
+                status="succeeded", attempts=1,
+            )  # fmt: skip
+            session.add(turn)
+            await session.flush()
             test_run = WorkflowTestRun(
                 workspace_id=workspace_id, workflow_id=wf.id, version_id=version.id,
                 version_number=1, status="passed", cases=[], report={"passed": True},
@@ -151,6 +163,7 @@ async def fill_workspace(database_url: str, workspace_id: uuid.UUID, user_id: uu
             ids = {
                 "key_id": str(key_id),
                 "chat_id": str(chat.id),
+                "turn_id": str(turn.id),
                 "memory_id": str(memory.id),
                 "schedule_id": str(schedule.id),
                 "invitation_id": str(invitation.id),

@@ -83,8 +83,54 @@ export const chats = {
 
 export type ChatEvent = { event: string; data: Record<string, unknown> };
 
+type TurnProgress = { turnId: string; lastId: string; ended: boolean };
+
+/** Hand each Server-Sent Event of ``body`` to ``onEvent``, noting the turn id, the last event
+ * id and whether the turn ended (``final``/``error``) in ``progress``. */
+async function readEvents(
+  body: NonNullable<Response["body"]>,
+  onEvent: (e: ChatEvent) => void,
+  progress: TurnProgress,
+): Promise<void> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value.replace(/\r\n/g, "\n");
+    let cut: number;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let event = "message";
+      let id = "";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("id:")) id = line.slice(3).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+      }
+      if (!data.length) continue;
+      if (id) progress.lastId = id;
+      if (event === "final" || event === "error") progress.ended = true;
+      try {
+        const parsed = JSON.parse(data.join("\n")) as Record<string, unknown>;
+        if (event === "message" && typeof parsed.turn_id === "string") progress.turnId = parsed.turn_id;
+        onEvent({ event, data: parsed });
+      } catch {
+        onEvent({ event: "error", data: { detail: "the server sent an unreadable event" } });
+      }
+    }
+  }
+}
+
+const RECONNECTS = 5;
+
 /** Send a message and call ``onEvent`` for each Server-Sent Event of the answer, in order.
- * A refusal before the stream starts (404, 409, 503...) rejects with the problem's detail. */
+ * A refusal before the stream starts (404, 409, 503...) rejects with the problem's detail.
+ * The answer is written on a worker: when the connection drops before the turn ends (the API
+ * process restarted, the network blinked), it follows the rest of the turn again with
+ * ``Last-Event-ID`` (a few tries), so no event is shown twice or lost. */
 export async function sendMessage(
   chatId: string,
   content: string,
@@ -114,28 +160,32 @@ export async function sendMessage(
     }
     throw new Error(detail);
   }
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value.replace(/\r\n/g, "\n");
-    let cut: number;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      let event = "message";
-      const data: string[] = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-      }
-      if (!data.length) continue;
-      try {
-        onEvent({ event, data: JSON.parse(data.join("\n")) as Record<string, unknown> });
-      } catch {
-        onEvent({ event: "error", data: { detail: "the server sent an unreadable event" } });
-      }
+  const progress: TurnProgress = { turnId: "", lastId: "", ended: false };
+  try {
+    await readEvents(res.body, onEvent, progress);
+  } catch (err) {
+    if (signal?.aborted || !progress.turnId) throw err;
+  }
+  for (let attempt = 1; !progress.ended && progress.turnId && attempt <= RECONNECTS; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    if (signal?.aborted) return;
+    const again: Record<string, string> = { Accept: "text/event-stream" };
+    if (progress.lastId) again["Last-Event-ID"] = progress.lastId;
+    try {
+      const more = await fetch(`/chats/${chatId}/turns/${progress.turnId}/events`, {
+        headers: again,
+        credentials: "same-origin",
+        signal,
+      });
+      if (more.ok && more.body) await readEvents(more.body, onEvent, progress);
+    } catch (err) {
+      if (signal?.aborted) throw err;
     }
+  }
+  if (!progress.ended && progress.turnId && !signal?.aborted) {
+    onEvent({
+      event: "error",
+      data: { detail: "lost the connection to the server; reload the chat to see the answer" },
+    });
   }
 }

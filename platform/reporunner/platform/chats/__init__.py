@@ -1,7 +1,9 @@
-"""Chat threads with agents (streamed turns, history, citations) and agent memories."""
+"""Chat threads with agents (turns answered on workers, streamed; history, citations) and agent
+memories."""
 
 from reporunner.platform.chats.memories import delete_memory, list_memories, memory_store
 from reporunner.platform.chats.providers import llm_provider, memory_provider, registry_provider
+from reporunner.platform.chats.runner import process_turn
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
@@ -14,6 +16,7 @@ from reporunner.platform.chats.schemas import (
 )
 from reporunner.platform.chats.service import (
     Turn,
+    check_turn,
     create_chat,
     get_chat,
     list_chats,
@@ -21,9 +24,12 @@ from reporunner.platform.chats.service import (
     node_services,
     run_turn,
     start_turn,
+    turn_events,
 )
+from reporunner.platform.chats.turns import TURN_JOB, TurnWorker, beat_turns, reap_turns
 
 __all__ = [
+    "TURN_JOB",
     "ChatCreate",
     "ChatOut",
     "ChatPage",
@@ -33,6 +39,9 @@ __all__ = [
     "MessageOut",
     "MessagePage",
     "Turn",
+    "TurnWorker",
+    "beat_turns",
+    "check_turn",
     "create_chat",
     "delete_memory",
     "get_chat",
@@ -43,7 +52,10 @@ __all__ = [
     "memory_provider",
     "memory_store",
     "node_services",
+    "process_turn",
+    "reap_turns",
     "registry_provider",
     "run_turn",
     "start_turn",
+    "turn_events",
 ]

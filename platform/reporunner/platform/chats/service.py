@@ -1,54 +1,52 @@
-"""Chat threads: create, post a message (a streamed agent turn), history.
+"""Chat threads: create, post a message (a turn answered on a worker), relay its events, history.
 
-A turn of an agent-bound thread runs in the API process: the user message is stored first, the
-agent answers with the thread's windowed history (older turns summarised into
-``chat_threads.summary``) and its long-term memories, tokens stream out as they come, and the
-answer is stored with its tool calls, citations, tokens and cost. Everything a later turn needs
-is in Postgres, so a thread continues on any API process after a restart. A workflow-bound
-thread starts an execution of the workflow (Chat trigger item ``{message, thread_id, user,
-history}``) and relays that execution's events.
+Posting a message stores it and queues a turn (:mod:`~reporunner.platform.chats.turns`); a worker
+writes the answer (:mod:`~reporunner.platform.chats.runner`: the agent, or the chat workflow's
+execution) and keeps every event of the turn in Redis. The API process that took the message
+relays those events as they come, and any API process relays them again to a client that
+reconnects (``GET /chats/{id}/turns/{turn_id}/events`` with ``Last-Event-ID``), so a restarted
+or replaced API process does not end a turn. Everything a later turn needs is in Postgres.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
+import contextlib
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import replace
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reporunner.agents.agent import AgentResult, AgentSpec, client_for, run_agent
-from reporunner.agents.llm import LLMClient, Usage
-from reporunner.agents.memory import window_history
-from reporunner.nodes.errors import Problem, ReporunnerError, ValidationFailed
-from reporunner.platform.chats.context import ChatContext
-from reporunner.platform.chats.providers import AGENT_PROVIDERS
+from reporunner.nodes.errors import ConflictError, NotFoundError, Problem, ValidationFailed
+from reporunner.platform.chats.agent_turn import node_services, prepare_agent
 from reporunner.platform.chats.schemas import (
     ChatCreate,
     ChatOut,
     ChatPage,
     MessageIn,
-    MessageOut,
     MessagePage,
 )
 from reporunner.platform.chats.threads import COPILOT_THREAD_AGENT, Turn, get_thread, message_out
-from reporunner.platform.chats.turn_lock import acquire_turn
-from reporunner.platform.chats.workflow_turn import workflow_turn
-from reporunner.platform.db.models import ChatMessage, ChatThread
+from reporunner.platform.chats.turns import (
+    TERMINAL_EVENTS,
+    TURN_LOST,
+    enqueue_turn,
+    publish_turn_event,
+    turn_stream,
+)
+from reporunner.platform.db.models import ChatMessage, ChatThread, ChatTurn
 from reporunner.platform.db.session import transaction
+from reporunner.platform.executions.events import Event, follow_stream
 from reporunner.platform.resources import Resources
-from reporunner.platform.vault import check_bindings, resolve_credentials
+from reporunner.platform.vault import check_bindings
 from reporunner.platform.workflows.service import load_version
 
 __all__ = [
     "Turn",
+    "check_turn",
     "create_chat",
     "get_chat",
     "list_chats",
@@ -56,23 +54,8 @@ __all__ = [
     "node_services",
     "run_turn",
     "start_turn",
+    "turn_events",
 ]
-
-_COVERED = re.compile(r"^\[covered:(\d+)\]\n")
-_EVENT_NAMES = {
-    "token": "token",
-    "node.tool_call": "tool_call",
-    "node.tool_result": "tool_result",
-    "llm.usage": "usage",
-    "llm.retry": "retry",
-}
-
-
-def node_services(resources: Resources, workspace_id: uuid.UUID) -> dict[str, Any]:
-    """Services a chat agent may use: the agents' services of every run
-    (:data:`~reporunner.platform.chats.providers.AGENT_PROVIDERS`: knowledge search, memory,
-    the default model from the settings, the node registry, MCP tools)."""
-    return dict(provider(resources, workspace_id) for provider in AGENT_PROVIDERS)
 
 
 def _chat_out(row: ChatThread) -> ChatOut:
@@ -165,207 +148,153 @@ async def list_messages(
     return MessagePage(items=[message_out(m) for m in await _messages(session, chat_id)])
 
 
-def _split_summary(stored: str) -> tuple[str, int]:
-    """(summary, covered): the summary column keeps how many messages it covers up front."""
-    match = _COVERED.match(stored)
-    if match is None:
-        return stored, 0
-    return stored[match.end() :], int(match.group(1))
+def _busy(chat_id: uuid.UUID) -> ConflictError:
+    return ConflictError(
+        f"chat '{chat_id}' is still answering the previous message; wait for its 'final' "
+        "(or 'error') event, then send this message again"
+    )
 
 
-async def _prepare_agent(
+async def _check_agent(
     resources: Resources,
     session: AsyncSession,
     workspace_id: uuid.UUID,
     thread: ChatThread,
     content: str,
-) -> tuple[AgentSpec, ChatContext, LLMClient]:
-    """The turn's agent spec (streaming, memory scoped to the thread's agent and end user), its
-    context with the thread's credentials decrypted, and its LLM client (raises
-    LLMNotConfigured before anything is stored)."""
-    spec = AgentSpec.model_validate(thread.agent_config)
-    agent_id = thread.agent_id or "assistant"
-    memory = spec.memory.model_copy(
-        update={"agent_id": spec.memory.agent_id or agent_id, "end_user_id": thread.end_user_id}
-    )
-    spec = spec.model_copy(update={"stream": True, "memory": memory})
-    execution_id = f"chat:{thread.id}:{uuid.uuid4().hex}"
-    bindings = thread.credentials or {}
-    credentials = await resolve_credentials(
-        session, workspace_id, bindings, resources.keyring, execution_id=execution_id
-    )
-    context = ChatContext(
-        execution_id=execution_id,
-        node_id=agent_id,
-        workspace_id=str(workspace_id),
-        trigger={"message": content, "thread_id": str(thread.id), "user": thread.end_user_id},
-        services=node_services(resources, workspace_id),
-        queue=asyncio.Queue(),
-        credentials=credentials,
-    )
-    return spec, context, client_for(spec, context)
+) -> None:
+    """Resolve the agent's model and bound credentials now, so that a missing model is a 503
+    and a deleted credential a 422 with nothing stored; the worker resolves them again (this
+    look is rolled back: no ``credential.used`` audit entry for it)."""
+    savepoint = await session.begin_nested()
+    try:
+        _, context, _ = await prepare_agent(resources, session, workspace_id, thread, content)
+        await context.aclose()
+    finally:
+        await savepoint.rollback()
 
 
 async def start_turn(
     resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
 ) -> Turn:
-    """Take the thread's turn lock, prepare the answer, then store the user message (before
-    any byte is streamed, so that a missing model is a plain 503 with nothing stored, an unknown
-    chat a 404 and a thread still answering a 409). :func:`run_turn` frees the lock.
+    """Store the user message and queue the turn (its ``message`` event first), before any byte
+    is streamed: an unknown chat is a 404, a missing model a 503 with nothing stored, and a
+    thread still answering a 409. A worker writes the answer; :func:`run_turn` relays it.
 
     Raises:
         NotFoundError: no such chat in this workspace.
-        ConflictError: the thread is still answering an earlier message.
+        ConflictError: the thread is still answering an earlier message (one active turn per
+            thread, across every process: ``chat_turns``' partial unique index).
         LLMNotConfigured: the agent has no model and none is configured.
         CredentialError: a bound credential was deleted since the chat was created.
     """
-    lock = await acquire_turn(resources.redis, chat_id)
-    try:
-        turn = await _start_turn(resources, workspace_id, chat_id, data)
-    except BaseException:
-        await lock.release()
-        raise
-    turn.lock = lock
-    return turn
-
-
-async def _start_turn(
-    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, data: MessageIn
-) -> Turn:
     async with transaction(resources.sessions) as session:
         thread = await get_thread(session, workspace_id, chat_id)
-        spec: AgentSpec | None = None
-        context: ChatContext | None = None
-        client: LLMClient | None = None
-        if thread.agent_config is not None:
-            spec, context, client = await _prepare_agent(
-                resources, session, workspace_id, thread, data.content
+        busy = await session.scalar(
+            select(ChatTurn.id).where(
+                ChatTurn.thread_id == chat_id, ChatTurn.status.in_(("queued", "running"))
             )
-        earlier = await _messages(session, chat_id)
+        )
+        if busy is not None:
+            raise _busy(chat_id)
+        if thread.agent_config is not None:
+            await _check_agent(resources, session, workspace_id, thread, data.content)
         message = ChatMessage(
             workspace_id=workspace_id, thread_id=chat_id, role="user", content=data.content
         )
         session.add(message)
         thread.updated_at = datetime.now(UTC)
         await session.flush()
-        await session.refresh(message)
-        summary, covered = _split_summary(thread.summary)
-        return Turn(
-            chat_id=chat_id,
+        row = ChatTurn(
             workspace_id=workspace_id,
-            user_message=message_out(message),
-            content=data.content,
-            history=[
-                {"role": m.role, "content": m.content}
-                for m in earlier
-                if m.role in ("user", "assistant") and m.content
-            ],
-            summary=summary,
-            covered=covered,
-            spec=spec,
-            workflow_id=thread.workflow_id,
-            end_user_id=thread.end_user_id,
-            agent_id=thread.agent_id or "assistant",
-            client=client,
-            context=context,
-        )
-
-
-async def _store_answer(
-    resources: Resources, turn: Turn, result: AgentResult, summary: str, covered: int
-) -> MessageOut:
-    content = result.answer or ""
-    if result.output is not None:
-        content = json.dumps(result.output, ensure_ascii=False)
-    async with transaction(resources.sessions) as session:
-        thread = await get_thread(session, turn.workspace_id, turn.chat_id)
-        row = ChatMessage(
-            workspace_id=turn.workspace_id,
-            thread_id=turn.chat_id,
-            role="assistant",
-            content=content,
-            tool_calls=result.steps or None,
-            citations=result.citations or None,
-            tokens_in=result.usage.prompt_tokens,
-            tokens_out=result.usage.completion_tokens,
-            cost_usd=Decimal(str(round(result.usage.cost_usd, 6))),
+            thread_id=chat_id,
+            message_id=message.id,
+            status="queued",
+            attempts=0,
         )
         session.add(row)
-        thread.summary = f"[covered:{covered}]\n{summary}" if summary else ""
-        thread.updated_at = datetime.now(UTC)
-        await session.flush()
-        await session.refresh(row)
-        return message_out(row)
+        try:
+            await session.flush()
+        except IntegrityError as err:  # a message to the same thread won the race
+            raise _busy(chat_id) from err
+        await session.refresh(message)
+        turn = Turn(row.id, chat_id, workspace_id, message_out(message))
+    first = {"message": turn.user_message.model_dump(mode="json"), "turn_id": str(turn.turn_id)}
+    await publish_turn_event(resources, turn.turn_id, "message", first)
+    await enqueue_turn(resources, turn.turn_id)
+    return turn
 
 
-async def _agent_turn(
-    resources: Resources, turn: Turn
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    spec, ctx, client = turn.spec, turn.context, turn.client
-    if spec is None or ctx is None or client is None:
-        raise RuntimeError("start_turn prepares agent turns; this one is not prepared")
-    window = await window_history(
-        turn.history,
-        budget_tokens=spec.memory.history_tokens,
-        summary=turn.summary,
-        covered=turn.covered,
-        client=client,
-    )
-    task = asyncio.create_task(
-        run_agent(spec, ctx, turn.content, history=window.messages, client=client)
-    )
-    try:
-        while True:
-            getter = asyncio.ensure_future(ctx.queue.get())
-            await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                event, data = getter.result()
-                if event in _EVENT_NAMES:
-                    yield _EVENT_NAMES[event], data
+async def check_turn(
+    resources: Resources, workspace_id: uuid.UUID, chat_id: uuid.UUID, turn_id: uuid.UUID
+) -> None:
+    """Raises NotFoundError unless ``turn_id`` is a turn of chat ``chat_id`` of this workspace."""
+    async with transaction(resources.sessions) as session:
+        found = await session.scalar(
+            select(ChatTurn.id).where(
+                ChatTurn.id == turn_id,
+                ChatTurn.thread_id == chat_id,
+                ChatTurn.workspace_id == workspace_id,
+            )
+        )
+    if found is None:
+        raise NotFoundError(f"chat '{chat_id}' has no turn '{turn_id}' in this workspace")
+
+
+async def _ended(resources: Resources, turn_id: uuid.UUID) -> Event | None:
+    """The closing event of a turn that ended without one in its stream (the events expired,
+    or its worker died between ending the row and appending it); None while it runs."""
+    async with transaction(resources.sessions) as session:
+        row = await session.get(ChatTurn, turn_id)
+        if row is None or row.status in ("queued", "running"):
+            return None
+        if row.status == "failed":
+            error = row.error or {"code": TURN_LOST, "detail": "the turn failed"}
+            return Event("", "error", dict(error))
+        question = await session.get(ChatMessage, row.message_id)
+        answer = await session.scalar(
+            select(ChatMessage)
+            .where(
+                ChatMessage.thread_id == row.thread_id,
+                ChatMessage.role == "assistant",
+                ChatMessage.created_at >= (question.created_at if question else row.created_at),
+            )
+            .order_by(ChatMessage.created_at, ChatMessage.id)
+            .limit(1)
+        )
+        message = message_out(answer).model_dump(mode="json") if answer is not None else None
+        return Event("", "final", {"message": message})
+
+
+async def turn_events(
+    resources: Resources, turn_id: uuid.UUID, after: str = "0"
+) -> AsyncGenerator[Event | None, None]:
+    """The turn's events from its stream (after stream id ``after``), live, until ``final`` or
+    ``error``; None after each idle wait (for keep-alives). Check the caller may see the turn
+    first (:func:`check_turn`)."""
+    key = turn_stream(turn_id)
+    async with contextlib.aclosing(follow_stream(resources.redis, key, after)) as events:
+        async for event in events:
+            if event is None:
+                ended = await _ended(resources, turn_id)
+                if ended is not None:
+                    yield ended
+                    return
+                yield None
                 continue
-            getter.cancel()
-            break
-        while not ctx.queue.empty():
-            event, data = ctx.queue.get_nowait()
-            if event in _EVENT_NAMES:
-                yield _EVENT_NAMES[event], data
-        result = task.result()
-    finally:
-        if not task.done():
-            task.cancel()
-        await ctx.aclose()
-    if window.usage.calls:
-        result = _with_usage(result, window.usage)
-    if result.citations:
-        yield "citations", {"citations": result.citations}
-    message = await _store_answer(resources, turn, result, window.summary, window.covered)
-    yield "final", {"message": message.model_dump(mode="json"), "usage": result.usage.as_dict()}
-
-
-def _with_usage(result: AgentResult, extra: Usage) -> AgentResult:
-    return replace(result, usage=result.usage + extra)
+            yield event
+            if event.event in TERMINAL_EVENTS:
+                return
 
 
 async def run_turn(
     resources: Resources, turn: Turn
 ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
-    """The turn's events, in order: ``message`` (the stored user message), then ``token``,
-    ``tool_call``, ``tool_result``, ``usage``... as they happen, ``citations`` when knowledge
-    was used, and ``final`` with the stored answer; ``error`` (code, detail) if it failed.
-    The thread's turn lock is freed when the turn ends (or the stream is closed early)."""
-    if turn.lock is not None:
-        turn.lock.keep_alive()
-    try:
-        yield "message", {"message": turn.user_message.model_dump(mode="json")}
-        try:
-            if turn.spec is not None:
-                async for event in _agent_turn(resources, turn):
-                    yield event
-            else:
-                async for event in workflow_turn(resources, turn):
-                    yield event
-        except ReporunnerError as err:
-            yield "error", {"code": err.code, "detail": err.detail}
-    finally:
-        if turn.lock is not None:
-            await turn.lock.release()
+    """The turn's events, in order: ``message`` (the stored user message and the ``turn_id``),
+    then ``token``, ``tool_call``, ``tool_result``, ``usage``... as the worker writes them,
+    ``citations`` when knowledge was used, and ``final`` with the stored answer; ``error``
+    (code, detail) if it failed. Closing this early does not stop the turn (it runs on a
+    worker and frees the thread when it ends)."""
+    async with contextlib.aclosing(turn_events(resources, turn.turn_id)) as events:
+        async for event in events:
+            if event is not None:
+                yield event.event, event.data

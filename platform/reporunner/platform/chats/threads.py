@@ -1,5 +1,5 @@
-"""What both kinds of chat turn share: the prepared :class:`Turn`, loading a thread, and the
-stored message as the API shows it.
+"""What both kinds of chat turn share: the API's :class:`Turn` handle, the worker's
+:class:`PreparedTurn`, loading a thread, and the stored message as the API shows it.
 
 The agent turn (:mod:`~reporunner.platform.chats.service`) and the workflow turn
 (:mod:`~reporunner.platform.chats.workflow_turn`) both import from here, so neither imports
@@ -19,23 +19,36 @@ from reporunner.agents.llm import LLMClient, Message
 from reporunner.nodes.errors import NotFoundError
 from reporunner.platform.chats.context import ChatContext
 from reporunner.platform.chats.schemas import MessageOut
-from reporunner.platform.chats.turn_lock import TurnLock
 from reporunner.platform.db.models import ChatMessage, ChatThread
 
-__all__ = ["COPILOT_THREAD_AGENT", "Turn", "get_thread", "message_out"]
+__all__ = ["COPILOT_THREAD_AGENT", "PreparedTurn", "Turn", "get_thread", "message_out"]
 
 COPILOT_THREAD_AGENT = "copilot"
 """``agent_id`` of the copilot's refinement threads (``reporunner.platform.copilot``), which
 share the table but are not agent chats."""
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Turn:
-    """A prepared turn: the user message is stored, the model is resolved."""
+    """A turn the API has queued: the user message is stored, a worker writes the answer.
 
+    Its events are kept in Redis under ``turn_id``; any API process relays them
+    (:func:`reporunner.platform.chats.run_turn`), from the start or after a ``Last-Event-ID``.
+    """
+
+    turn_id: uuid.UUID
     chat_id: uuid.UUID
     workspace_id: uuid.UUID
     user_message: MessageOut
+
+
+@dataclass
+class PreparedTurn:
+    """A turn as the worker runs it: the thread's history, the agent and its model resolved."""
+
+    turn_id: uuid.UUID
+    chat_id: uuid.UUID
+    workspace_id: uuid.UUID
     content: str
     history: list[Message]
     summary: str
@@ -46,7 +59,8 @@ class Turn:
     agent_id: str
     client: LLMClient | None
     context: ChatContext | None
-    lock: TurnLock | None = None
+    execution_id: uuid.UUID | None = None
+    attempts: int = 1
 
 
 def message_out(row: ChatMessage) -> MessageOut:

@@ -20,11 +20,14 @@ __all__ = [
     "STREAM_MAXLEN",
     "STREAM_TTL_SECONDS",
     "Event",
+    "append_event",
     "channel",
     "follow",
+    "follow_stream",
     "publish_event",
     "publish_events",
     "read_events",
+    "read_stream",
     "stream_key",
     "wake_webhook_waiters",
     "webhook_wake_key",
@@ -141,9 +144,30 @@ async def publish_events(
 
 async def read_events(redis: Redis, execution_id: str, after: str = "0") -> list[Event]:
     """Every event kept for the execution after stream id ``after`` (``"0"``: from the start)."""
+    return await read_stream(redis, stream_key(execution_id), after)
+
+
+async def read_stream(redis: Redis, key: str, after: str = "0") -> list[Event]:
+    """Every event kept in the stream ``key`` after stream id ``after``."""
     start = "(" + after if after not in ("0", "0-0", "") else "-"
-    entries = await redis.xrange(stream_key(execution_id), min=start, max="+")
+    entries = await redis.xrange(key, min=start, max="+")
     return [_decode(entry_id, fields) for entry_id, fields in entries]
+
+
+async def append_event(
+    redis: Redis, key: str, event: str, data: Mapping[str, Any], *, ttl: int = STREAM_TTL_SECONDS
+) -> str:
+    """Append ``event`` to the stream ``key`` (no pub/sub channel: readers follow the stream,
+    see :func:`follow_stream`); chat turns keep their events this way.
+
+    Returns:
+        The stream entry id.
+    """
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(key, {"e": _encode(event, data)}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.expire(key, ttl)
+        entry_id, *_ = await pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
 async def follow(
@@ -155,11 +179,18 @@ async def follow(
     send keep-alives and check whether the client is still there. ``block_ms`` stays below
     the Redis client's socket timeout (5 s in :mod:`reporunner.platform.resources`).
     """
+    async for event in follow_stream(redis, stream_key(execution_id), after, block_ms=block_ms):
+        yield event
+
+
+async def follow_stream(
+    redis: Redis, key: str, after: str = "0", *, block_ms: int = 3_000
+) -> AsyncGenerator[Event | None, None]:
+    """:func:`follow` for any events stream ``key`` (chat turns use it too)."""
     last = after or "0"
-    for event in await read_events(redis, execution_id, last):
+    for event in await read_stream(redis, key, last):
         last = event.id
         yield event
-    key = stream_key(execution_id)
     while True:
         answer = await redis.xread({key: last}, block=block_ms, count=100)
         if not answer:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
@@ -32,6 +33,7 @@ __all__ = [
     "JOB_NAME",
     "READY_CAP",
     "enqueue_execution",
+    "enqueue_job",
     "job_id",
     "ready_key",
     "wake_workers",
@@ -96,28 +98,49 @@ async def enqueue_execution(
         failed (the reaper enqueues it later either way).
     """
     ident = job_id(execution_id, attempts, suffix)
-    now = timestamp_ms()
-    score = now + int((defer_seconds or 0) * 1000)
-    job = serialize_job(
-        JOB_NAME, (str(execution_id),), {}, None, now, serializer=arq.job_serializer
-    )
     try:
-        added = await arq.register_script(ENQUEUE_SCRIPT)(  # EVALSHA (loads it once)
-            keys=[
-                job_key_prefix + ident,
-                result_key_prefix + ident,
-                queue_name,
-                ready_key(queue_name),
-            ],
-            args=[
-                ident,
-                score,
-                score - now + arq.expires_extra_ms,
-                job,
-                "" if defer_seconds else READY_CAP,
-            ],
+        return await enqueue_job(
+            arq, queue_name, JOB_NAME, ident, (str(execution_id),), defer_seconds=defer_seconds
         )
     except Exception:
         log.warning("could not enqueue execution %s; the reaper will", execution_id, exc_info=True)
         return False
+
+
+async def enqueue_job(
+    arq: ArqRedis,
+    queue_name: str,
+    job_name: str,
+    ident: str,
+    args: tuple[Any, ...],
+    *,
+    defer_seconds: float | None = None,
+) -> bool:
+    """Enqueue arq job ``job_name(*args)`` as ``ident`` and hand a due one to one idle worker,
+    in one round trip (:data:`ENQUEUE_SCRIPT`); chat turns use it as executions do.
+
+    Returns:
+        True when a job was enqueued; False when arq already holds a job of that id.
+
+    Raises:
+        redis.exceptions.RedisError: Redis failed (the callers' reapers enqueue it later).
+    """
+    now = timestamp_ms()
+    score = now + int((defer_seconds or 0) * 1000)
+    job = serialize_job(job_name, args, {}, None, now, serializer=arq.job_serializer)
+    added = await arq.register_script(ENQUEUE_SCRIPT)(  # EVALSHA (loads it once)
+        keys=[
+            job_key_prefix + ident,
+            result_key_prefix + ident,
+            queue_name,
+            ready_key(queue_name),
+        ],
+        args=[
+            ident,
+            score,
+            score - now + arq.expires_extra_ms,
+            job,
+            "" if defer_seconds else READY_CAP,
+        ],
+    )
     return bool(added)

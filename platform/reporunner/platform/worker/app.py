@@ -6,7 +6,8 @@ Job functions are collected from the parts that define them (``job_functions``);
 
 On start-up the worker opens the durable checkpointer (a pool of its own) and starts four
 background tasks: the heartbeat of the executions it runs, the reaper that re-queues
-executions of dead workers and lost jobs, the listener for cancel requests, and the document
+executions of dead workers and lost jobs, the listener for cancel requests, the heartbeat and
+reaper of chat turns (``reporunner.platform.chats.turns``), and the document
 reaper (``reporunner.platform.knowledge.reaper``) that does the same for ingestions, and the
 pruning of old executions (``reporunner.platform.executions.retention``). Their state is
 ``ctx["executions"]`` (a :class:`~reporunner.platform.executions.job_runner.WorkerState`).
@@ -26,8 +27,9 @@ from arq.worker import func
 from sqlalchemy.engine import make_url
 
 from reporunner.nodes.registry import NodeRegistry, default_registry
+from reporunner.platform.chats import TurnWorker, beat_turns, reap_turns
 from reporunner.platform.engine import postgres_checkpointer
-from reporunner.platform.executions.job_runner import WorkerState
+from reporunner.platform.executions.job_runner import WorkerState, process_execution
 from reporunner.platform.executions.reaper import (
     beat_once,
     listen_for_cancels,
@@ -42,6 +44,7 @@ from reporunner.platform.schedules.loop import SchedulerHandle, start_scheduler
 from reporunner.platform.settings import Settings
 from reporunner.platform.telemetry import start_tracing, stop_tracing
 from reporunner.platform.worker.jobs import JobFunction, discover_jobs
+from reporunner.platform.worker.jobs.chats import CHAT_STATE_KEY
 from reporunner.platform.worker.loop import WakingWorker
 from reporunner.platform.worker.node_services import PROVIDERS
 
@@ -114,12 +117,18 @@ async def _startup(ctx: dict[str, Any]) -> None:
         providers=PROVIDERS,
     )
     ctx[STATE_KEY] = state
+    turns = TurnWorker(
+        ctx["worker_id"], run_execution=lambda ident: process_execution(resources, ident, state)
+    )
+    ctx[CHAT_STATE_KEY] = turns
     reap = _reap_interval(resources)
     background: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = [
         ("heartbeat", settings.heartbeat_seconds, lambda: beat_once(resources, state)),
         ("reaper", reap, lambda: reap_once(resources)),
         ("cancel listener", 1.0, lambda: listen_for_cancels(resources, state)),
         ("document reaper", reap, lambda: reap_documents(resources)),
+        ("chat turn heartbeat", settings.heartbeat_seconds, lambda: beat_turns(resources, turns)),
+        ("chat turn reaper", reap, lambda: reap_turns(resources)),
         ("retention", PRUNE_INTERVAL_SECONDS, lambda: prune_once(resources)),
     ]
     ctx[_TASKS_KEY] = [

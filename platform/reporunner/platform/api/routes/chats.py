@@ -5,22 +5,29 @@ user message), ``token`` (answer text as it is written), ``tool_call`` / ``tool_
 tool step, knowledge citations included), ``usage``, ``citations`` (when knowledge was used) and
 ``final`` (the stored answer with tokens and cost); ``error`` (code, detail) if the turn failed
 after streaming began. Unknown chats are 404 and a missing model is 503 before any byte streams.
+
+A worker writes the answer; every event carries an ``id``, the ``message`` event the
+``turn_id``. A client cut off mid-answer (its connection, or the API process, went away)
+reconnects to ``GET /chats/{id}/turns/{turn_id}/events`` on any API process, with
+``Last-Event-ID``, and gets the rest: the turn goes on without it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.api.sse import closing_event_stream
 from reporunner.platform.auth import Principal, requires
 from reporunner.platform.chats import (
@@ -29,24 +36,32 @@ from reporunner.platform.chats import (
     ChatPage,
     MessageIn,
     MessagePage,
-    Turn,
+    check_turn,
     create_chat,
     get_chat,
     list_chats,
     list_messages,
-    run_turn,
     start_turn,
+    turn_events,
 )
 from reporunner.platform.resources import Resources
 
 __all__ = ["ChatController", "route_handlers"]
 
+_EVENT_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
 
-async def _sse(resources: Resources, turn: Turn) -> AsyncGenerator[ServerSentEventMessage, None]:
-    async with contextlib.aclosing(run_turn(resources, turn)) as events:
-        async for event, data in events:
+
+async def _sse(
+    resources: Resources, turn_id: uuid.UUID, after: str = "0"
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    async with contextlib.aclosing(turn_events(resources, turn_id, after)) as events:
+        async for event in events:
+            if event is None:  # no keep-alive: chat clients read every block as JSON data
+                continue
             yield ServerSentEventMessage(
-                data=json.dumps(data, default=str, separators=(",", ":")), event=event
+                data=json.dumps(event.data, default=str, separators=(",", ":")),
+                event=event.event,
+                id=event.id or None,
             )
 
 
@@ -114,7 +129,32 @@ class ChatController(Controller):
         resources: NamedDependency[Resources],
     ) -> ServerSentEvent:
         turn = await start_turn(resources, principal.workspace_id, chat_id, data)
-        return closing_event_stream(_sse(resources, turn))
+        return closing_event_stream(_sse(resources, turn.turn_id))
+
+    @get(
+        "/{chat_id:uuid}/turns/{turn_id:uuid}/events",
+        summary="Follow a turn's answer again (Server-Sent Events; Last-Event-ID resumes)",
+    )
+    async def turn_events(
+        self,
+        request: Request[Any, Any, Any],
+        chat_id: FromPath[uuid.UUID],
+        turn_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        resources: NamedDependency[Resources],
+    ) -> ServerSentEvent:
+        """The turn's events from the start, or after ``Last-Event-ID``, live until its
+        ``final`` or ``error``; 404 for a turn that is not one of this chat's in this
+        workspace."""
+        await check_turn(resources, principal.workspace_id, chat_id, turn_id)
+        after = request.headers.get("last-event-id") or "0"
+        if not _EVENT_ID.fullmatch(after):
+            raise ValidationFailed(
+                "Last-Event-ID: send the id of the last event you received (like "
+                "'1765000000000-0'), or no header to start from the first event",
+                [Problem("/headers/last-event-id", "invalid_event_id", "not an event id")],
+            )
+        return closing_event_stream(_sse(resources, turn_id, after))
 
 
 route_handlers: list[Any] = [ChatController]

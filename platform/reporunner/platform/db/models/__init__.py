@@ -1,6 +1,6 @@
 """ORM models; importing this package registers every table on ``Base.metadata``."""
 
-from reporunner.platform.db.models.chat import ChatMessage, ChatThread
+from reporunner.platform.db.models.chat import ChatMessage, ChatThread, ChatTurn
 from reporunner.platform.db.models.evaluations import EvalDataset, EvalRun
 from reporunner.platform.db.models.identity import ApiKey, AuditLog, Membership, User, Workspace
 from reporunner.platform.db.models.knowledge import (
@@ -35,6 +35,7 @@ __all__ = [
     "BrowserSession",
     "ChatMessage",
     "ChatThread",
+    "ChatTurn",
     "ChatWidget",
     "Chunk",
     "Credential",

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,3 +48,42 @@ class ChatMessage(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
     tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
+
+
+CHAT_TURN_ACTIVE = "status IN ('queued', 'running')"
+"""A turn that still holds its thread (at most one per thread: ``uq_chat_turns_one_active``)."""
+
+
+class ChatTurn(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
+    """One answer being written on a worker: the API enqueues it, a worker claims and runs it.
+
+    ``status``: ``queued`` → ``running`` → ``succeeded`` | ``failed``. The partial unique index
+    on ``thread_id`` over the active statuses is the thread's turn lock across every API and
+    worker process; the worker refreshes ``heartbeat_at`` while it runs the turn, and the
+    reaper fails (or re-queues) a turn whose heartbeat stopped.
+    """
+
+    __tablename__ = "chat_turns"
+    __table_args__ = (
+        Index(
+            "uq_chat_turns_one_active",
+            "thread_id",
+            unique=True,
+            postgresql_where=text(CHAT_TURN_ACTIVE),
+        ),
+        Index("ix_chat_turns_active", "status", postgresql_where=text(CHAT_TURN_ACTIVE)),
+    )
+
+    thread_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("chat_threads.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("chat_messages.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    execution_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    error: Mapped[dict[str, Any] | None]
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
