@@ -20,12 +20,16 @@ __all__ = [
     "ContextFilter",
     "JsonFormatter",
     "bind_execution",
+    "client_address_var",
     "configure_logging",
     "execution_id_var",
     "request_id_var",
 ]
 
 request_id_var: ContextVar[str | None] = ContextVar("reporunner_request_id", default=None)
+client_address_var: ContextVar[str | None] = ContextVar("reporunner_client_address", default=None)
+"""The client's address (trusted proxies applied), bound by the API for each request: audit
+entries record it."""
 execution_id_var: ContextVar[str | None] = ContextVar("reporunner_execution_id", default=None)
 
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}

@@ -61,6 +61,8 @@ async def test_admin_adds_changes_and_removes_a_member(settings, tenant_factory)
         audit = await client.get("/audit", params={"action": "member.*"}, headers=admin.headers)
     actions = [e["action"] for e in audit.json()["items"]]
     assert actions == ["member.removed", "member.role_changed", "member.added"]
+    # who, what, when, and from which address (the test client's)
+    assert {e["data"].get("ip") for e in audit.json()["items"]} == {"testclient"}
 
 
 async def test_only_owners_touch_owners_and_the_last_owner_stays(settings, tenant_factory) -> None:

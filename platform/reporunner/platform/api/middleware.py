@@ -31,7 +31,7 @@ from reporunner.platform.api.metrics import HTTP
 from reporunner.platform.api.web import is_app_file
 from reporunner.platform.auth.requests import trusted_proxies_of
 from reporunner.platform.auth.sessions import SESSION_COOKIE
-from reporunner.platform.logs import request_id_var
+from reporunner.platform.logs import client_address_var, request_id_var
 from reporunner.platform.settings import Settings
 
 __all__ = ["REQUEST_ID_HEADER", "EdgeMiddleware", "edge_options", "secure_headers"]
@@ -182,6 +182,8 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         token = request_id_var.set(_request_id(scope))
+        settings = raw["app"].state.resources.settings
+        address = client_address_var.set(client_address(scope, trusted_proxies_of(settings))[:64])
         started = time.perf_counter()
         status = 500
         route = str(scope.get("path_template") or "unmatched")
@@ -205,6 +207,7 @@ class EdgeMiddleware:
             finally:
                 HTTP.observe(str(raw["method"]), route, status, time.perf_counter() - started)
                 request_id_var.reset(token)
+                client_address_var.reset(address)
                 if span is not None:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:

@@ -18,6 +18,7 @@ from reporunner.nodes.errors import Problem, ValidationFailed
 from reporunner.platform.auth import Principal
 from reporunner.platform.db.models import AuditLog
 from reporunner.platform.identity.schemas import AuditEntryOut, AuditPage
+from reporunner.platform.logs import client_address_var
 
 __all__ = ["audit_entry", "list_audit"]
 
@@ -31,7 +32,12 @@ def audit_entry(
     target_id: object | None,
     data: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """An audit row acted by ``principal`` (add it to the session of the change it records)."""
+    """An audit row acted by ``principal`` (add it to the session of the change it records);
+    made during an API request, it records the client's address as ``data.ip``."""
+    data = dict(data or {})
+    address = client_address_var.get()
+    if address and "ip" not in data:
+        data["ip"] = address
     return AuditLog(
         workspace_id=principal.workspace_id,
         actor_user_id=principal.user_id,
@@ -39,7 +45,7 @@ def audit_entry(
         action=action,
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
-        data=data or {},
+        data=data,
     )
 
 
