@@ -1,7 +1,9 @@
 """Copilot evaluation: descriptions → workflows, how often valid, and how close to expected.
 
 Runs every case of ``bench/data/copilot_cases.jsonl`` (a description and the node types a
-sensible workflow for it uses) through the copilot with the engine's validator and reports:
+sensible workflow for it uses) through the copilot with the engine's validator, as an
+evaluation (the loop, scorers and totals of ``reporunner.platform.evaluations``, with the
+copilot as the target and a ``json_schema`` scorer for the expected node types), and reports:
 
 * ``valid_first_try`` — the model's first answer passed validation;
 * ``valid_after_repair`` — a valid workflow came out within the repair rounds (the ``ratio``);
@@ -46,6 +48,7 @@ from reporunner.nodes.registry import NodeRegistry, default_registry
 from reporunner.platform.copilot import registry_catalog
 from reporunner.platform.engine import WorkflowDefinition, parse_definition, validate
 from reporunner.platform.engine.validate import required_credentials
+from reporunner.platform.evaluations import Answer, Scorer, evaluate_cases, summary
 
 CASES = Path(__file__).parent / "data" / "copilot_cases.jsonl"
 QUICK_CASES = 8
@@ -132,49 +135,77 @@ def _copilot(registry: NodeRegistry, config: LLMConfig, max_repairs: int) -> Cop
     )
 
 
+def structure_schema(types: set[str]) -> dict[str, Any]:
+    """JSON Schema of a workflow that uses every one of ``types`` (the structural check)."""
+    has = [
+        {"contains": {"type": "object", "properties": {"type": {"const": t}}, "required": ["type"]}}
+        for t in sorted(types)
+    ]
+    return {"type": "object", "properties": {"nodes": {"type": "array", "allOf": has}}}
+
+
 async def evaluate(
     cases: list[dict[str, Any]], copilot: Copilot, registry: NodeRegistry
 ) -> dict[str, Any]:
-    """Run the cases; per-case lines on stderr, totals returned."""
+    """Run the cases through the evaluation loop the platform's evaluation runs use
+    (``reporunner.platform.evaluations.evaluate_cases``): the copilot is the target, its
+    generated workflow the answer, and a ``json_schema`` scorer checks it holds every expected
+    (registered) node type. Per-case lines on stderr, totals returned."""
     known = set(registry.types())
-    first = repaired = matched = 0
-    recall_hits = recall_total = attempts = 0
-    tokens = 0
-    unavailable: set[str] = set()
-    for case in cases:
-        expected = {t for t in case["expected"] if t in known}
-        unavailable |= set(case["expected"]) - known
-        offered = {c.type for c in await copilot.index.candidates(case["description"])}
-        recall_hits += len(expected & offered)
-        recall_total += len(expected)
+    unavailable = {t for case in cases for t in case["expected"]} - known
+    dataset = [
+        {
+            "name": case["id"],
+            "input": case["description"],
+            "expected": structure_schema({t for t in case["expected"] if t in known}),
+        }
+        for case in cases
+    ]
+
+    async def answer(index: int, case: Mapping[str, Any]) -> Answer:
+        expected = {t for t in cases[index]["expected"] if t in known}
+        offered = {c.type for c in await copilot.index.candidates(case["input"])}
+        recall = {"recall_hits": len(expected & offered), "recall_total": len(expected)}
         try:
-            result = await copilot.generate(case["description"])
+            result = await copilot.generate(case["input"])
         except CopilotFailed as err:
-            attempts += err.attempts
-            print(f"{case['id']}: invalid after {err.attempts} answers", file=sys.stderr)
-            continue
-        attempts += len(result.attempts)
-        tokens += result.usage.total_tokens
-        first += result.repairs == 0
-        repaired += 1
+            print(f"{case['name']}: invalid after {err.attempts} answers", file=sys.stderr)
+            error = {"code": "copilot_failed", "message": str(err)}
+            return Answer("failed", error=error, extra={**recall, "answers": err.attempts})
         used = {n["type"] for n in result.definition["nodes"]}
-        matched += expected <= used
         print(
-            f"{case['id']}: valid after {len(result.attempts)} answer(s); "
+            f"{case['name']}: valid after {len(result.attempts)} answer(s); "
             f"missing types {sorted(expected - used)}",
             file=sys.stderr,
         )
+        return Answer(
+            "succeeded",
+            value=result.definition,
+            text=result.summary,
+            tokens_in=result.usage.prompt_tokens,
+            tokens_out=result.usage.completion_tokens,
+            cost_usd=result.usage.cost_usd,
+            extra={**recall, "answers": len(result.attempts), "first_try": result.repairs == 0},
+        )
+
+    results = await evaluate_cases(dataset, [Scorer(type="json_schema")], answer)
+    totals = summary(len(dataset), results)
     n = len(cases)
+    valid = sum(r["status"] == "succeeded" for r in results)
     return {
         "cases": n,
-        "valid_first_try": round(first / n, 3),
-        "valid_after_repair": round(repaired / n, 3),
-        "structural_match": round(matched / n, 3),
-        "retrieval_recall": round(recall_hits / max(recall_total, 1), 3),
-        "avg_answers": round(attempts / n, 2),
-        "tokens": tokens,
+        "valid_first_try": round(sum(bool(r.get("first_try")) for r in results) / n, 3),
+        "valid_after_repair": round(valid / n, 3),
+        "structural_match": round(totals["passed"] / n, 3),
+        "retrieval_recall": round(
+            sum(r["recall_hits"] for r in results)
+            / max(sum(r["recall_total"] for r in results), 1),
+            3,
+        ),
+        "avg_answers": round(sum(r["answers"] for r in results) / n, 2),
+        "tokens": totals["tokens_in"] + totals["tokens_out"],
         "unregistered_expected_types": sorted(unavailable),
-        "ratio": round(repaired / n, 3),
+        "ratio": round(valid / n, 3),
     }
 
 

@@ -1,6 +1,13 @@
 """Agent evaluations: datasets of inputs with expectations and scorers, run over an agent or a
 workflow on workers, with per-case results, token and cost totals, and run comparisons."""
 
+from reporunner.platform.evaluations.cases import (
+    Answer,
+    AnswerFn,
+    evaluate_cases,
+    score_answer,
+    summary,
+)
 from reporunner.platform.evaluations.schemas import (
     Comparison,
     DatasetIn,
@@ -28,6 +35,8 @@ from reporunner.platform.evaluations.service import (
 )
 
 __all__ = [
+    "Answer",
+    "AnswerFn",
     "Comparison",
     "DatasetIn",
     "DatasetOut",
@@ -42,12 +51,15 @@ __all__ = [
     "compare_runs",
     "create_dataset",
     "delete_dataset",
+    "evaluate_cases",
     "execute_run",
     "get_dataset",
     "get_run",
     "list_datasets",
     "list_runs",
     "score",
+    "score_answer",
     "start_run",
+    "summary",
     "wait_for_run",
 ]

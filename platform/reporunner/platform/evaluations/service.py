@@ -40,6 +40,7 @@ from reporunner.platform.engine import (
     run_execution,
     validate,
 )
+from reporunner.platform.evaluations.cases import Answer, AnswerFn, evaluate_cases, summary
 from reporunner.platform.evaluations.schemas import (
     Comparison,
     DatasetIn,
@@ -48,7 +49,7 @@ from reporunner.platform.evaluations.schemas import (
     EvalRunOut,
     Scorer,
 )
-from reporunner.platform.evaluations.scorers import Embed, answer_text, score
+from reporunner.platform.evaluations.scorers import Embed, answer_text
 from reporunner.platform.executions import RunInfo, build_services
 from reporunner.platform.executions.credentials import resolve_for_run
 from reporunner.platform.executions.node_services import ServiceProvider
@@ -424,19 +425,6 @@ def _trigger(
     return {"message": value}
 
 
-def _summary(cases: int, results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    scored = [float(r["score"]) for r in results if r.get("score") is not None]
-    return {
-        "cases": cases,
-        "done": len(results),
-        "passed": sum(1 for r in results if r.get("passed")),
-        "mean_score": round(sum(scored) / len(scored), 4) if scored else None,
-        "tokens_in": sum(int(r.get("tokens_in") or 0) for r in results),
-        "tokens_out": sum(int(r.get("tokens_out") or 0) for r in results),
-        "cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in results), 6),
-    }
-
-
 async def _claim(resources: Resources, run_id: uuid.UUID) -> EvalRun | None:
     async with transaction(resources.sessions) as session:
         row: EvalRun | None = await session.scalar(
@@ -507,71 +495,54 @@ async def _target(
     return compiled, credentials
 
 
-async def _one_case(
+def _case_answer(
     resources: Resources,
     row: EvalRun,
     compiled: CompiledWorkflow,
     services: Mapping[str, Any],
     credentials: Mapping[str, Any],
-    index: int,
-    case: Mapping[str, Any],
-    scorers: Sequence[Scorer],
-) -> dict[str, Any]:
-    hooks = _UsageHooks()
-    case_id = f"eval-{row.id}-{index}"
-    cancel = asyncio.Event()
-    watcher = asyncio.create_task(_watch(resources, row.id, cancel))
-    started = time.perf_counter()
-    try:
-        outcome = await run_execution(
-            compiled,
-            execution_id=case_id,
-            workspace_id=str(row.workspace_id),
-            trigger=_trigger(compiled, case["input"], case_id),
-            checkpointer=None,
-            hooks=hooks,
-            services=services,
-            credentials=credentials,
-            cancel_event=cancel,
-            max_output_bytes=resources.settings.max_output_bytes,
-            max_seconds=resources.settings.execution_timeout_seconds,
+) -> AnswerFn:
+    """Runs the compiled target on a case (no checkpointer), stopped by a cancel."""
+
+    async def answer(index: int, case: Mapping[str, Any]) -> Answer:
+        hooks = _UsageHooks()
+        case_id = f"eval-{row.id}-{index}"
+        cancel = asyncio.Event()
+        watcher = asyncio.create_task(_watch(resources, row.id, cancel))
+        try:
+            outcome = await run_execution(
+                compiled,
+                execution_id=case_id,
+                workspace_id=str(row.workspace_id),
+                trigger=_trigger(compiled, case["input"], case_id),
+                checkpointer=None,
+                hooks=hooks,
+                services=services,
+                credentials=credentials,
+                cancel_event=cancel,
+                max_output_bytes=resources.settings.max_output_bytes,
+                max_seconds=resources.settings.execution_timeout_seconds,
+            )
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        made = Answer(
+            outcome.status,
+            error=outcome.error,
+            tokens_in=hooks.tokens_in,
+            tokens_out=hooks.tokens_out,
+            cost_usd=float(hooks.cost),
         )
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-    result: dict[str, Any] = {
-        "index": index,
-        "name": case.get("name"),
-        "input": case["input"],
-        "status": outcome.status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        "tokens_in": hooks.tokens_in,
-        "tokens_out": hooks.tokens_out,
-        "cost_usd": float(hooks.cost),
-    }
-    if outcome.status != "succeeded":
-        result.update(answer=None, scores=[], score=0.0, passed=False, error=outcome.error)
-        return result
-    items: list[Item] = outcome.final_items or [{}]
-    last = items[-1] if isinstance(items[-1], dict) else {"text": str(items[-1])}
-    answer: Any = last["output"] if isinstance(last.get("output"), dict | list) else None
-    text = answer_text(last)
-    judge = llm_judge(resources.settings.llm_model)
-    embed = _embed(resources.settings.embedding_model)
-    scores = [
-        await score(s, answer if answer is not None else text, case.get("expected"),
-                    judge=judge, embed=embed)
-        for s in scorers
-    ]  # fmt: skip
-    for s in scores:
-        result["tokens_in"] += s.pop("tokens")  # the judge's tokens count as the run's
-        result["cost_usd"] += s.pop("cost_usd")
-    mean = sum(s["score"] for s in scores) / len(scores) if scores else 0.0
-    result.update(
-        answer=text, scores=scores, score=round(mean, 4), passed=all(s["passed"] for s in scores)
-    )
-    return result
+        if outcome.status == "succeeded":
+            items: list[Item] = outcome.final_items or [{}]
+            last = items[-1] if isinstance(items[-1], dict) else {"text": str(items[-1])}
+            made.text = answer_text(last)
+            structured = last.get("output")
+            made.value = structured if isinstance(structured, dict | list) else made.text
+        return made
+
+    return answer
 
 
 async def execute_run(
@@ -597,23 +568,28 @@ async def execute_run(
         compiled, credentials = await _target(resources, row, registry)
     except ReporunnerError as err:
         error = {"code": err.code, "message": err.detail}
-        await _save(resources, run_id, results, _summary(len(cases), results), "failed", error)
+        await _save(resources, run_id, results, summary(len(cases), results), "failed", error)
         return "failed"
     info = RunInfo(row.id, uuid.uuid4(), 0, compiled, None, registry, "manual")
     services = build_services(resources, row.workspace_id, info, providers)
-    for index in range(len(results), len(cases)):
-        if await _cancelled(resources, run_id):
-            break
-        case = cases[index]
-        scorers = [Scorer.model_validate(s) for s in case.get("scorers") or []] or defaults
-        result = await _one_case(
-            resources, row, compiled, services, credentials, index, case, scorers
-        )
-        if result["status"] == "cancelled":
-            break
-        results.append(result)
-        await _save(resources, run_id, results, _summary(len(cases), results))
+
+    async def stop() -> bool:
+        return await _cancelled(resources, run_id)
+
+    async def save(so_far: list[dict[str, Any]]) -> None:
+        await _save(resources, run_id, so_far, summary(len(cases), so_far))
+
+    results = await evaluate_cases(
+        cases,
+        defaults,
+        _case_answer(resources, row, compiled, services, credentials),
+        judge=llm_judge(resources.settings.llm_model),
+        embed=_embed(resources.settings.embedding_model),
+        done=results,
+        stop=stop,
+        on_result=save,
+    )
     status = "cancelled" if await _cancelled(resources, run_id) else "succeeded"
-    await _save(resources, run_id, results, _summary(len(cases), results), status)
+    await _save(resources, run_id, results, summary(len(cases), results), status)
     log.info("evaluation run %s: %s, %d of %d cases", run_id, status, len(results), len(cases))
     return status
