@@ -109,9 +109,14 @@ class WakingWorker(Worker):
                 popped = await self.pool.blpop([key], timeout=_POP_TIMEOUT_SECONDS)  # type: ignore[misc]
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis gone: the poll loop reports it; listen again later
+            except _REDIS_DOWN as err:  # said once, by whichever loop sees it first
+                self._lost_redis(err)
                 await asyncio.sleep(1.0)
                 continue
+            except Exception:  # listen again later; the poll loop finds the jobs meanwhile
+                await asyncio.sleep(1.0)
+                continue
+            self._redis_back()  # a job may start from here before the poll loop looks again
             if popped is None:
                 continue
             job_id: bytes = popped[1]
@@ -197,14 +202,21 @@ class WakingWorker(Worker):
         try:
             await self._poll_iteration()
         except _REDIS_DOWN as err:
-            if not self._redis_down:
-                self._redis_down = True
-                log.error("worker lost Redis (%s); retrying every second", err)
+            self._lost_redis(err)
             return False
+        self._redis_back()
+        return True
+
+    def _lost_redis(self, err: BaseException) -> None:
+        """One line per outage, from the poll loop or the ready-list listener."""
+        if not self._redis_down:
+            self._redis_down = True
+            log.error("worker lost Redis (%s); retrying every second", err)
+
+    def _redis_back(self) -> None:
         if self._redis_down:
             self._redis_down = False
             log.warning("worker reconnected to Redis")
-        return True
 
     async def _burst_done(self) -> bool:
         if 0 <= self.max_burst_jobs <= self._jobs_started():
