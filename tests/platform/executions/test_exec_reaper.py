@@ -339,12 +339,24 @@ async def test_dropped_database_connections_mid_run_do_not_strand_the_execution(
         await _until(pausing, limit=180, what="the wait node to start")
         # every pooled connection of the database dies (a Postgres restart, a failover...)
         with psycopg.connect(services.pg_dsn, autocommit=True) as conn:
-            killed = conn.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchone()
-        assert killed is not None
-        assert killed[0] > 0
+            pids = [
+                pid
+                for (pid,) in conn.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+            ]
+            assert pids
+            conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+            # pg_terminate_backend only signals: wait until those backends are gone, so every
+            # pooled connection is dead with the news on its socket (a pool finds that out
+            # when it hands the connection out), not one dying later in the middle of a query
+            deadline = time.monotonic() + 60
+            while conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+            ).fetchone() != (0,):
+                assert time.monotonic() < deadline, "the terminated backends did not go away"
+                time.sleep(0.05)
 
         async def ended() -> bool:
             return (await _row(resources, out.id)).status not in ("queued", "running")
