@@ -75,6 +75,16 @@ def _clone(admin_dsn: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
 
 
+def _no_fsync(admin_dsn: str) -> None:
+    """The session's throw-away server skips flushing to disk: a test kills workers and Redis,
+    never the operating system, so nothing a test checks depends on fsync, and on a busy
+    shared disk each commit's flush (and CREATE DATABASE's) would cost the suite minutes."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        conn.execute("SELECT pg_reload_conf()")
+
+
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     data_dir: Path = tmp_path_factory.mktemp("rr-services")
@@ -97,6 +107,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
             pg = EmbeddedPostgres(data_dir, database=TEMPLATE_DB)
             base_url = pg.start()
             admin_dsn = pg.admin_dsn()
+            _no_fsync(admin_dsn)
         if not redis_url:
             rd = EmbeddedRedis(data_dir)
             redis_url = rd.start()

@@ -13,6 +13,9 @@ from reporunner.platform.worker import build_worker
 
 __all__ = ["ThreadWorker"]
 
+STOP_SECONDS = 90.0
+"""How long a cancelled worker may take to end its jobs and close (a busy machine is slow)."""
+
 
 class ThreadWorker:
     """An arq worker on its own thread and event loop (the test client blocks the test's loop
@@ -58,5 +61,11 @@ class ThreadWorker:
     def __exit__(self, *exc: object) -> None:
         assert self.task is not None
         self.loop.call_soon_threadsafe(self.task.cancel)
-        self.thread.join(30)
+        self.thread.join(STOP_SECONDS)
+        if self.thread.is_alive():
+            # never left running: a live worker (and its reapers) outlasting its test would
+            # take work of the tests after it; stop its loop, then say so
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(STOP_SECONDS)
+            raise AssertionError(f"the test worker did not stop within {STOP_SECONDS}s")
         self.loop.close()

@@ -122,6 +122,8 @@ documents = Table(
     Column("ingest_attempts", Integer, nullable=False, server_default=text("0")),
     # content hash of the last finished (or given up) ingestion: a late duplicate job skips
     Column("ingested_hash", String(64), nullable=True),
+    # the worker queue whose worker last claimed it: only that queue's reapers re-queue it
+    Column("queue", String(200), nullable=True),
     UniqueConstraint("knowledge_base_id", "name"),
     # the unsettled documents the worker's document reaper scans (migration 0004)
     Index(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -199,6 +200,12 @@ async def test_a_turn_whose_worker_is_killed_ends_with_a_clear_error(
             .where(ChatTurn.id == turn.turn_id)
             .values(heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
         )
+    # a worker pool on another queue (same database) leaves this queue's turn alone
+    other_queue = {"queue_name": f"other:{uuid.uuid4().hex}"}
+    other = dataclasses.replace(
+        resources, settings=resources.settings.model_copy(update=other_queue)
+    )
+    assert await reap_turns(other) == []
     assert turn.turn_id in await reap_turns(resources)
     async with asyncio.timeout(60):  # a client following it is told, never left hanging
         events = [event async for event in run_turn(resources, turn)]

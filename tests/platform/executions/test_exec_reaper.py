@@ -92,8 +92,8 @@ async def _stale(resources: Resources, ex_id: uuid.UUID) -> None:
 
 
 async def _reaps(resources: Resources, ex_id: uuid.UUID) -> None:
-    """Make ``ex_id`` stale, then run reaper passes until one re-queues it (the reaper serves the
-    whole database, so it may pick up executions other tests left behind as well)."""
+    """Make ``ex_id`` stale, then run reaper passes until one re-queues it (the reaper serves
+    every workspace of its queue, so it may pick up executions this test's queue left as well)."""
     await _stale(resources, ex_id)
 
     async def found() -> bool:
@@ -122,6 +122,50 @@ async def test_a_queued_execution_whose_job_was_lost_is_enqueued_again(
     await _drain(resources)
     row = await _row(resources, out.id)
     assert (row.status, row.attempts) == ("succeeded", 1)
+
+
+async def test_a_reaper_leaves_the_executions_of_another_queue_alone(
+    resources: Resources, tenant_factory
+) -> None:
+    """Two worker pools (or deployments) with different queue names on one database: each
+    reaper re-queues only its own queue's lost work, onto that queue (before, a worker of the
+    other queue took it and ran it without the node types its own workers have)."""
+    tenant = await tenant_factory()
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
+    other = dataclasses.replace(
+        resources,
+        settings=resources.settings.model_copy(update={"queue_name": f"other:{uuid.uuid4().hex}"}),
+    )
+    queued = await start_execution(resources, tenant.workspace_id, wf.id, {})
+    running = await start_execution(resources, tenant.workspace_id, wf.id, {})
+    assert (await _row(resources, queued.id)).queue == resources.settings.queue_name
+    await resources.redis.delete(f"arq:job:{queued.id}")  # Redis lost its job
+    await resources.redis.zrem(resources.settings.queue_name, str(queued.id))
+    async with resources.sessions() as session, session.begin():
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == running.id)
+            .values(
+                status="running",
+                worker_id="dead-worker",
+                attempts=1,
+                heartbeat_at=Execution.created_at,
+            )
+        )
+    await _stale(resources, queued.id)
+    await _stale(resources, running.id)
+    taken = await reap_once(other)
+    assert {queued.id, running.id}.isdisjoint(taken)
+    assert (await _row(resources, running.id)).status == "running"
+    assert await other.redis.zcard(other.settings.queue_name) == 0
+    mine = await reap_once(resources)
+    assert {queued.id, running.id} <= set(mine)
+    await _drain(resources)
+    assert [(await _row(resources, ex)).status for ex in (queued.id, running.id)] == [
+        "succeeded",
+        "succeeded",
+    ]
 
 
 async def test_a_failed_enqueue_leaves_a_row_the_reaper_finds(

@@ -3,6 +3,7 @@ crash loop ends ``failed`` with the reason, and live or waiting documents are le
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -283,3 +284,26 @@ async def test_a_reembed_keeps_the_reaper_off_its_queued_documents(
     assert await _job_keys(kb_resources, "arq:job:", doc_id) == []
     await _set(kb_resources, doc_id, STALE)  # the re-embed's worker died: the beat stops
     assert doc_id in (await reap_documents(kb_resources)).requeued
+
+
+async def test_a_reaper_leaves_the_documents_of_another_queue_alone(
+    kb_resources: Resources, drain_queue: Callable[[], Awaitable[None]]
+) -> None:
+    """A document claimed by a worker of this queue whose worker died is re-queued by this
+    queue's reapers only: a worker pool on another queue (same database) leaves it alone."""
+    _, doc_id = await _upload(kb_resources)
+    await claim_document(kb_resources, doc_id)  # records the claiming worker's queue
+    await _lose_jobs(kb_resources, doc_id)
+    await _set(kb_resources, doc_id, f"status = 'embedding', {STALE}")
+    other = dataclasses.replace(
+        kb_resources,
+        settings=kb_resources.settings.model_copy(
+            update={"queue_name": f"other:{uuid.uuid4().hex}"}
+        ),
+    )
+    assert doc_id not in (await reap_documents(other)).requeued
+    assert (await _row(kb_resources, doc_id)).status == "embedding"
+    assert await other.redis.zcard(other.settings.queue_name) == 0
+    assert doc_id in (await reap_documents(kb_resources)).requeued
+    await drain_queue()
+    assert (await _row(kb_resources, doc_id)).status == "ready"

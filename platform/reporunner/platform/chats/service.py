@@ -210,6 +210,7 @@ async def start_turn(
             message_id=message.id,
             status="queued",
             attempts=0,
+            queue=resources.settings.queue_name,
         )
         session.add(row)
         try:

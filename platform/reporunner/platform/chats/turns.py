@@ -29,7 +29,7 @@ from typing import Any
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import Job, JobStatus
 from redis.exceptions import RedisError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from reporunner.platform.db.models import ChatThread, ChatTurn
 from reporunner.platform.db.session import transaction
@@ -127,6 +127,7 @@ async def claim_turn(resources: Resources, turn_id: uuid.UUID, worker_id: str) -
                 worker_id=worker_id,
                 heartbeat_at=func.now(),
                 attempts=ChatTurn.attempts + 1,
+                queue=resources.settings.queue_name,
             )
             .returning(ChatTurn),
             execution_options={"populate_existing": True},
@@ -228,6 +229,7 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
                 .where(
                     ChatTurn.status == "running",
                     ChatTurn.heartbeat_at < cutoff,
+                    _ours(resources),
                     ChatTurn.thread_id.in_(workflow_threads),
                     ChatTurn.attempts < MAX_TURN_ATTEMPTS,
                 )
@@ -238,7 +240,9 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
         failed = (
             await session.execute(
                 update(ChatTurn)
-                .where(ChatTurn.status == "running", ChatTurn.heartbeat_at < cutoff)
+                .where(
+                    ChatTurn.status == "running", ChatTurn.heartbeat_at < cutoff, _ours(resources)
+                )
                 .values(status="failed", finished_at=func.now(), heartbeat_at=None)
                 .returning(ChatTurn.id, ChatTurn.attempts)
             )
@@ -256,6 +260,11 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
         log.warning("chat turn %s lost its worker; queueing it again", ident)
         await enqueue_turn(resources, ident, attempts)
     return [ident for ident, _ in [*again, *failed]]
+
+
+def _ours(resources: Resources) -> ColumnElement[bool]:
+    """Turns of this worker's queue (or of none); another queue's are its own workers' to reap."""
+    return or_(ChatTurn.queue.is_(None), ChatTurn.queue == resources.settings.queue_name)
 
 
 async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
@@ -280,6 +289,7 @@ async def _enqueue_orphans(resources: Resources, cutoff: datetime) -> list[uuid.
                 select(ChatTurn.id, ChatTurn.attempts)
                 .where(
                     ChatTurn.status == "queued",
+                    _ours(resources),
                     or_(
                         ChatTurn.heartbeat_at < cutoff,
                         ChatTurn.heartbeat_at.is_(None) & (ChatTurn.created_at < cutoff),

@@ -85,9 +85,11 @@ class WorkerState:
 
 
 async def claim_execution(
-    session: AsyncSession, execution_id: uuid.UUID, worker_id: str
+    session: AsyncSession, execution_id: uuid.UUID, worker_id: str, queue: str | None = None
 ) -> Execution | None:
-    """Mark a queued execution ``running`` for ``worker_id``; None if it is not queued."""
+    """Mark a queued execution ``running`` for ``worker_id``; None if it is not queued.
+
+    ``queue``: the worker's queue, recorded so that only that queue's reapers re-queue it."""
     now = datetime.now(UTC)
     statement = (
         update(Execution)
@@ -102,6 +104,7 @@ async def claim_execution(
             heartbeat_at=now,
             attempts=Execution.attempts + 1,
             started_at=func.coalesce(Execution.started_at, now),
+            **({} if queue is None else {"queue": queue}),
         )
         .returning(Execution)
     )
@@ -235,7 +238,9 @@ async def process_execution(
     Never raises for a failing workflow; infrastructure failures re-queue the execution.
     """
     async with transaction(resources.autocommit) as session:  # one statement
-        row = await claim_execution(session, execution_id, state.worker_id)
+        row = await claim_execution(
+            session, execution_id, state.worker_id, resources.settings.queue_name
+        )
     if row is None:
         return await _cancel_if_requested(resources, execution_id)
     key = str(row.id)

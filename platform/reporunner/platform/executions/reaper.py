@@ -24,7 +24,7 @@ import anyio
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.jobs import Job, JobStatus
 from redis.exceptions import RedisError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.db.session import transaction
@@ -58,6 +58,12 @@ async def beat_once(resources: Resources, state: WorkerState) -> None:
             event.set()
 
 
+def _ours(resources: Resources) -> ColumnElement[bool]:
+    """Executions of this worker's queue (or of none: rows from before ``queue`` existed);
+    another queue's executions are its own workers' to reap."""
+    return or_(Execution.queue.is_(None), Execution.queue == resources.settings.queue_name)
+
+
 async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
     settings = resources.settings
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
@@ -65,7 +71,11 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
         rows = (
             await session.execute(
                 update(Execution)
-                .where(Execution.status == "running", Execution.heartbeat_at < cutoff)
+                .where(
+                    Execution.status == "running",
+                    Execution.heartbeat_at < cutoff,
+                    _ours(resources),
+                )
                 .values(status="queued", worker_id=None, heartbeat_at=func.now())
                 .returning(Execution.id, Execution.attempts)
             )
@@ -127,6 +137,7 @@ async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
                 select(Execution.id, Execution.attempts)
                 .where(
                     Execution.status == "queued",
+                    _ours(resources),
                     or_(
                         Execution.heartbeat_at < cutoff,
                         Execution.heartbeat_at.is_(None) & (Execution.created_at < cutoff),

@@ -209,6 +209,7 @@ async def start_execution(
         "idempotency_key": idempotency_key,
         "parent_execution_id": parent_execution_id,
         "depth": depth,
+        "queue": resources.settings.queue_name,
         # the request's trace, for the worker's spans (None, and nothing to do, when off)
         "traceparent": tracing.current_traceparent(),
     }

@@ -58,6 +58,9 @@ MAX_INGEST_ATTEMPTS = 3
 _JOB_PREFIX = "kb-ingest:"
 _BATCH = 200
 _UNSETTLED = "('queued', 'parsing', 'embedding')"
+_OURS = "(queue IS NULL OR queue = :queue)"
+"""Documents last claimed from this worker's queue (or never claimed): another queue's
+documents are its own workers' to reap."""
 _STALE = "greatest(heartbeat_at, updated_at) < now() - make_interval(secs => :after)"
 
 
@@ -88,11 +91,11 @@ async def claim_document(resources: Resources, document_id: uuid.UUID) -> None:
     async with resources.engine.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE documents SET heartbeat_at = now(), updated_at = now(), "
+                "UPDATE documents SET heartbeat_at = now(), updated_at = now(), queue = :queue, "
                 "status = CASE WHEN status = 'queued' THEN 'parsing' ELSE status END "
                 f"WHERE id = :id AND status IN {_UNSETTLED}"
             ),
-            {"id": document_id},
+            {"id": document_id, "queue": resources.settings.queue_name},
         )
 
 
@@ -227,7 +230,7 @@ async def _requeue_stale(resources: Resources, report: DocumentReap) -> None:
                     "THEN d.content_hash ELSE d.ingested_hash END, "
                     "heartbeat_at = now(), updated_at = now() "
                     "FROM (SELECT id FROM documents WHERE status IN ('parsing', 'embedding') "
-                    f"AND {_STALE} ORDER BY updated_at LIMIT {_BATCH} "
+                    f"AND {_STALE} AND {_OURS} ORDER BY updated_at LIMIT {_BATCH} "
                     "FOR UPDATE SKIP LOCKED) stale WHERE d.id = stale.id "
                     "RETURNING d.id, d.knowledge_base_id, d.content_hash, d.status, d.error, "
                     "d.chunks_done, d.chunks_total, d.ingest_attempts"
@@ -236,6 +239,7 @@ async def _requeue_stale(resources: Resources, report: DocumentReap) -> None:
                     "max": MAX_INGEST_ATTEMPTS,
                     "reason": worker_stopped_reason(),
                     "after": resources.settings.reap_after_seconds,
+                    "queue": resources.settings.queue_name,
                 },
             )
         ).all()
@@ -267,13 +271,16 @@ async def _pending_jobs(resources: Resources) -> set[str]:
 async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
     """Stale ``queued`` documents without a job: queue one (a job still waiting in arq keeps
     its document; the heartbeat is refreshed so that it is looked at again later)."""
-    params = {"after": resources.settings.reap_after_seconds}
+    params = {
+        "after": resources.settings.reap_after_seconds,
+        "queue": resources.settings.queue_name,
+    }
     async with resources.engine.connect() as conn:
         rows = (
             await conn.execute(
                 text(
                     f"SELECT id FROM documents WHERE status = 'queued' AND {_STALE} "
-                    f"ORDER BY updated_at LIMIT {_BATCH}"
+                    f"AND {_OURS} ORDER BY updated_at LIMIT {_BATCH}"
                 ),
                 params,
             )
@@ -290,7 +297,7 @@ async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
             await conn.execute(
                 text(
                     "UPDATE documents SET heartbeat_at = now() WHERE id = ANY(:ids) "
-                    f"AND status = 'queued' AND {_STALE} RETURNING id, content_hash"
+                    f"AND status = 'queued' AND {_STALE} AND {_OURS} RETURNING id, content_hash"
                 ),
                 {**params, "ids": lost},
             )

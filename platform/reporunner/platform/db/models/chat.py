@@ -85,5 +85,7 @@ class ChatTurn(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     worker_id: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     execution_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    queue: Mapped[str | None] = mapped_column(String(200))
+    """The worker queue it is enqueued on: only that queue's reapers re-queue it (NULL: any)."""
     error: Mapped[dict[str, Any] | None]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

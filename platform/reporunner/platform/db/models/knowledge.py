@@ -59,6 +59,7 @@ class Document(Base):
     heartbeat_at: Mapped[datetime | None]
     ingest_attempts: Mapped[int]
     ingested_hash: Mapped[str | None]
+    queue: Mapped[str | None]
 
 
 class Chunk(Base):

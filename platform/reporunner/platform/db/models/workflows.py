@@ -99,6 +99,8 @@ class Execution(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    queue: Mapped[str | None] = mapped_column(String(200))
+    """The worker queue it is enqueued on: only that queue's reapers re-queue it (NULL: any)."""
     traceparent: Mapped[str | None] = mapped_column(String(64))
     """W3C trace context of the request that started the run (set only while tracing is on):
     the worker's spans join that trace, whichever process runs it, after any re-queue."""
