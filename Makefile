@@ -62,7 +62,7 @@ run: $(STAMP) web ## install, build the web app, migrate and serve API + worker 
 	$(BIN)/reporunner serve
 
 test: $(STAMP) web oidc ## install, build the web app, and run the whole test suite against real Postgres and Redis, with a coverage summary
-	$(BIN)/pytest --cov --cov-report=term:skip-covered
+	$(BIN)/pytest --cov --cov-report=term:skip-covered --durations=30
 
 lint: $(STAMP) ## every static check: ruff check, ruff format --check, mypy (strict), layer contracts (lint-imports), no import cycles; ESLint and tsc in web/ when Node is there
 	$(BIN)/ruff check .

@@ -79,7 +79,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=10, ge=1, description="Executions one worker runs at the same time."
     )
-    queue_name: str = Field(default="reporunner:queue", description="arq queue name in Redis.")
+    queue_name: str = Field(
+        default="reporunner:queue",
+        description="arq queue name in Redis; a worker's reapers re-queue only the lost work "
+        "of their own queue, so pools with different queue names can share one database.",
+    )
     heartbeat_seconds: float = Field(
         default=5.0, gt=0, description="How often a worker writes its heartbeat."
     )
