@@ -269,8 +269,8 @@ import os
 def main(items, vars):
     found = []
     for root, dirs, files in os.walk("/"):
-        if root.startswith(("/usr", "/dev")):
-            continue
+        if root == "/":  # the read-only system (never walked: a busy machine is slow at it)
+            dirs[:] = [d for d in dirs if d not in ("usr", "dev", "lib", "lib64", "bin", "sbin")]
         found += [os.path.join(root, f) for f in files]
     return [{"files": found, "proc": os.path.exists("/proc")}]
 """

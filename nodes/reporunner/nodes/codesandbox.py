@@ -583,6 +583,8 @@ class _Pool:
                     box = _Sandbox.start(language, lim)
                 except (CodeSandboxError, ConfigurationError, OSError):
                     return
+                except RuntimeError:  # the interpreter is exiting: its spawner takes no work
+                    return
                 with self._mutex:
                     if lim is _limits:
                         self._idle[language].append(box)
