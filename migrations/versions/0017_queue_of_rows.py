@@ -7,6 +7,9 @@ documents go back to the queue). Two deployments or worker pools with different
 only rows of its own queue (the queue their API enqueued them on, or their worker claimed them
 from); rows from before this column (NULL) stay everyone's, as they were.
 
+``ix_chat_turns_ended``: retention deletes ended chat turns by their end time
+(``REPORUNNER_EXECUTION_RETENTION_DAYS``) without scanning the table.
+
 Revision ID: 0017
 Revises: 0016
 """
@@ -29,8 +32,15 @@ TABLES = ("executions", "chat_turns", "documents")
 def upgrade() -> None:
     for table in TABLES:
         op.add_column(table, sa.Column("queue", sa.String(200), nullable=True))
+    op.create_index(
+        "ix_chat_turns_ended",
+        "chat_turns",
+        ["finished_at"],
+        postgresql_where=sa.text("status IN ('succeeded', 'failed')"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_chat_turns_ended", table_name="chat_turns")
     for table in TABLES:
         op.drop_column(table, "queue")

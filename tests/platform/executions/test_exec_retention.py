@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from exec_testnodes import registry_with_test_nodes
 from sqlalchemy import func, select, text, update
 
+from reporunner.platform.chats import ChatCreate, create_chat
+from reporunner.platform.db.models import ChatMessage, ChatTurn
 from reporunner.platform.db.models.workflows import Execution, NodeRun
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions import start_execution
@@ -67,7 +69,7 @@ async def test_retention_prunes_old_executions_and_checkpoints_only(
             update={"execution_retention_days": 0, "checkpoint_retention_hours": 0}
         ),
     )
-    assert await prune_once(keep_all) == {"executions": 0, "checkpoints": 0}
+    assert await prune_once(keep_all) == {"executions": 0, "checkpoints": 0, "chat_turns": 0}
     assert await _counts(resources, old) == (1, 2, 1)
     pruning = dataclasses.replace(
         resources,
@@ -81,3 +83,55 @@ async def test_retention_prunes_old_executions_and_checkpoints_only(
     assert await _counts(resources, ended_hours_ago) == (1, 2, 0)  # history kept, checkpoint gone
     assert await _counts(resources, recent) == (1, 2, 1)
     assert await _counts(resources, running) == (1, 2, 1)  # never pruned while it may continue
+
+
+async def test_retention_prunes_ended_chat_turns_but_never_active_ones_or_messages(
+    resources: Resources, tenant_factory
+) -> None:
+    tenant = await tenant_factory(role="editor")
+    async with transaction(resources.sessions) as session:
+        chat = await create_chat(
+            session,
+            tenant.workspace_id,
+            tenant.user_id,
+            ChatCreate.model_validate({"agent": {"model": "scripted/chat"}}),
+        )
+    now = datetime.now(UTC)
+    turns: dict[str, uuid.UUID] = {}
+    async with transaction(resources.sessions) as session:
+        for name, status, finished in (
+            ("old_ok", "succeeded", now - timedelta(days=10)),
+            ("old_failed", "failed", now - timedelta(days=10)),
+            ("recent", "succeeded", now - timedelta(hours=1)),
+            ("active", "running", None),
+        ):
+            message = ChatMessage(
+                workspace_id=tenant.workspace_id, thread_id=chat.id, role="user", content=name
+            )
+            session.add(message)
+            await session.flush()
+            turn = ChatTurn(
+                workspace_id=tenant.workspace_id,
+                thread_id=chat.id,
+                message_id=message.id,
+                status=status,
+                attempts=1,
+                finished_at=finished,
+                created_at=now - timedelta(days=30),
+            )
+            session.add(turn)
+            await session.flush()
+            turns[name] = turn.id
+    pruning = dataclasses.replace(
+        resources,
+        settings=resources.settings.model_copy(update={"execution_retention_days": 7}),
+    )
+    done = await prune_once(pruning)
+    assert done["chat_turns"] >= 2
+    async with resources.sessions() as session:
+        left = set(await session.scalars(select(ChatTurn.id).where(ChatTurn.thread_id == chat.id)))
+        messages = await session.scalar(
+            select(func.count()).where(ChatMessage.thread_id == chat.id)
+        )
+    assert left == {turns["recent"], turns["active"]}
+    assert messages == 4  # the thread keeps what was said

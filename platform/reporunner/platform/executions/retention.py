@@ -1,7 +1,8 @@
 """Pruning old execution data (as n8n's execution pruning does), run by the workers.
 
 * ``REPORUNNER_EXECUTION_RETENTION_DAYS``: ended executions (succeeded, failed, cancelled) that
-  finished longer ago are deleted with their node runs and checkpoints (0: kept forever).
+  finished longer ago are deleted with their node runs and checkpoints, and so are ended chat
+  turns (the bookkeeping of a worker's answer; the thread's messages stay) (0: kept forever).
 * ``REPORUNNER_CHECKPOINT_RETENTION_HOURS``: checkpoints of ended executions older than this are
   deleted earlier, keeping the execution and its node runs (0: kept as long as the execution).
   A checkpoint is what lets a run continue after a crash or a wait; an ended run never
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, text
 
+from reporunner.platform.db.models.chat import ChatTurn
 from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.db.session import transaction
 from reporunner.platform.resources import Resources
@@ -45,10 +47,11 @@ async def _drop_checkpoints(resources: Resources, thread_ids: list[str]) -> None
 
 
 async def prune_once(resources: Resources, now: datetime | None = None) -> dict[str, int]:
-    """One pruning pass; returns how many executions and checkpointed runs it cleared."""
+    """One pruning pass; returns how many executions, checkpointed runs and chat turns it
+    cleared."""
     settings = resources.settings
     now = now or datetime.now(UTC)
-    done = {"executions": 0, "checkpoints": 0}
+    done = {"executions": 0, "checkpoints": 0, "chat_turns": 0}
     if not settings.execution_retention_days and not settings.checkpoint_retention_hours:
         return done
     if not await resources.redis.set(_LOCK, "1", nx=True, ex=int(PRUNE_INTERVAL_SECONDS)):
@@ -59,11 +62,27 @@ async def prune_once(resources: Resources, now: datetime | None = None) -> dict[
         await resources.redis.delete(_LOCK)
     if any(done.values()):
         log.info(
-            "retention: deleted %d executions and the checkpoints of %d more",
+            "retention: deleted %d executions, the checkpoints of %d more, and %d chat turns",
             done["executions"],
             done["checkpoints"],
+            done["chat_turns"],
         )
     return done
+
+
+async def _prune_turns(resources: Resources, cutoff: datetime) -> int:
+    """Ended chat turns that finished before ``cutoff`` (at most :data:`BATCH`)."""
+    async with transaction(resources.sessions) as session:
+        old = (
+            select(ChatTurn.id)
+            .where(ChatTurn.status.in_(("succeeded", "failed")), ChatTurn.finished_at < cutoff)
+            .limit(BATCH)
+            .scalar_subquery()
+        )
+        gone = await session.scalars(
+            delete(ChatTurn).where(ChatTurn.id.in_(old)).returning(ChatTurn.id)
+        )
+        return len(gone.all())
 
 
 async def _prune(resources: Resources, now: datetime, done: dict[str, int]) -> None:
@@ -85,6 +104,7 @@ async def _prune(resources: Resources, now: datetime, done: dict[str, int]) -> N
         if ids:
             await _drop_checkpoints(resources, [str(i) for i in ids])
             done["executions"] = len(ids)
+        done["chat_turns"] = await _prune_turns(resources, cutoff)
     if settings.checkpoint_retention_hours:
         cutoff = now - timedelta(hours=settings.checkpoint_retention_hours)
         async with transaction(resources.sessions) as session:

@@ -72,6 +72,11 @@ class ChatTurn(UUIDPrimaryKey, TenantMixin, TimestampMixin, Base):
             postgresql_where=text(CHAT_TURN_ACTIVE),
         ),
         Index("ix_chat_turns_active", "status", postgresql_where=text(CHAT_TURN_ACTIVE)),
+        Index(
+            "ix_chat_turns_ended",
+            "finished_at",
+            postgresql_where=text("status IN ('succeeded', 'failed')"),
+        ),
     )
 
     thread_id: Mapped[uuid.UUID] = mapped_column(
