@@ -48,6 +48,7 @@ from reporunner.platform.chats import (
 from reporunner.platform.chats.turns import TurnWorker, claim_turn
 from reporunner.platform.db.models import ChatTurn
 from reporunner.platform.db.session import transaction
+from reporunner.platform.executions.queue import job_id
 from reporunner.platform.resources import Resources, open_resources
 from reporunner.platform.settings import Settings
 
@@ -216,6 +217,36 @@ async def test_a_turn_whose_worker_is_killed_ends_with_a_clear_error(
 
     again = await start_turn(resources, tenant.workspace_id, chat, MessageIn(content="again"))
     assert again.turn_id != turn.turn_id  # the thread is free
+
+
+async def test_a_turn_whose_job_was_taken_by_a_worker_that_died_before_its_claim_is_queued_again(
+    settings: Settings, resources: Resources, tenant_factory: Any
+) -> None:
+    """A worker took the turn's job (arq's in-progress key lives for the whole job timeout)
+    and was SIGKILLed before it claimed the turn: the reaper gives the turn a new job instead
+    of waiting for that key to expire (found for executions by tests/platform/test_cluster.py)."""
+    tenant = await tenant_factory(role="editor")
+    chat = await _chat(resources, tenant)
+    turn = await start_turn(resources, tenant.workspace_id, chat, MessageIn(content="hi"))
+    dead_job = job_id(turn.turn_id, 0)
+    await resources.redis.set(f"arq:in-progress:{dead_job}", b"1", px=3_600_000)
+    assert turn.turn_id not in await reap_turns(resources)  # fresh: its worker may yet claim it
+    hour = timedelta(hours=1)
+    async with transaction(resources.sessions) as session:
+        await session.execute(
+            update(ChatTurn)
+            .where(ChatTurn.id == turn.turn_id)
+            .values(created_at=ChatTurn.created_at - hour, heartbeat_at=datetime.now(UTC) - hour)
+        )
+    assert await reap_turns(resources) == [turn.turn_id]
+    assert not await resources.redis.exists(f"arq:in-progress:{dead_job}")
+    queued = await resources.redis.zrange(settings.queue_name, 0, -1)
+    assert dead_job.encode() not in queued
+    assert len(queued) == 1  # the new job
+    async with resources.sessions() as session:
+        row = await session.get(ChatTurn, turn.turn_id)
+        assert row is not None
+        assert (row.status, row.worker_id) == ("queued", None)
 
 
 async def test_nobody_follows_a_turn_that_is_not_theirs(

@@ -124,6 +124,32 @@ async def test_a_queued_execution_whose_job_was_lost_is_enqueued_again(
     assert (row.status, row.attempts) == ("succeeded", 1)
 
 
+async def test_a_job_taken_by_a_worker_that_died_before_its_claim_is_enqueued_again(
+    resources: Resources, tenant_factory
+) -> None:
+    """A worker took the job (arq's in-progress key, which lives for the whole job timeout) and
+    was SIGKILLed before its first statement claimed the row: the row stays ``queued`` with no
+    worker. Found by the cluster test (tests/platform/test_cluster.py): the reaper took the
+    in-progress job for a live one and the execution waited an hour."""
+    tenant = await tenant_factory()
+    async with transaction(resources.sessions) as db:
+        wf, _ = await create_workflow(db, tenant.workspace_id, GREET, REGISTRY)
+    out = await start_execution(resources, tenant.workspace_id, wf.id, {"n": 1})
+    dead_job = str(out.id)
+    await resources.redis.set(f"arq:in-progress:{dead_job}", b"1", px=3_600_000)
+    # while the row is fresh, the worker that took the job may still claim it: left alone
+    assert out.id not in await reap_once(resources)
+    assert await resources.redis.exists(f"arq:in-progress:{dead_job}")
+    await _reaps(resources, out.id)
+    assert not await resources.redis.exists(f"arq:in-progress:{dead_job}")  # the dead job went
+    assert dead_job.encode() not in await resources.redis.zrange(
+        resources.settings.queue_name, 0, -1
+    )
+    await _drain(resources)
+    row = await _row(resources, out.id)
+    assert (row.status, row.attempts) == ("succeeded", 1)
+
+
 async def test_a_reaper_leaves_the_executions_of_another_queue_alone(
     resources: Resources, tenant_factory
 ) -> None:

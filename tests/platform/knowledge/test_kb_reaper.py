@@ -258,6 +258,33 @@ async def test_live_and_waiting_documents_are_left_alone(
     assert (await _row(kb_resources, live)).status == "embedding"  # still its own job's
 
 
+async def test_a_document_whose_job_a_worker_took_and_died_with_before_its_claim_is_requeued(
+    kb_resources: Resources, drain_queue: Callable[[], Awaitable[None]]
+) -> None:
+    """A worker took the document's job (arq's in-progress key lives for the whole job timeout)
+    and was SIGKILLed before it claimed the document (still ``queued``): the reaper drops that
+    job and queues a new one instead of waiting for the key to expire."""
+    _, doc_id = await _upload(kb_resources)
+    [job_key] = await _job_keys(kb_resources, "arq:job:", doc_id)
+    dead_job = job_key.removeprefix("arq:job:")
+    await kb_resources.redis.set(f"arq:in-progress:{dead_job}", b"1", px=3_600_000)
+    reaped = await reap_documents(kb_resources)  # fresh: its worker may yet claim it
+    assert doc_id not in reaped.requeued + reaped.failed
+    await _set(kb_resources, doc_id, STALE)
+
+    reaped = await reap_documents(kb_resources)
+
+    assert doc_id in reaped.requeued
+    [new_key] = await _job_keys(kb_resources, "arq:job:", doc_id)
+    assert new_key != job_key
+    assert await _job_keys(kb_resources, "arq:in-progress:", doc_id) == []
+    queued = await kb_resources.redis.zrange(kb_resources.settings.queue_name, 0, -1)
+    assert dead_job.encode() not in queued
+    await drain_queue()
+    row = await _row(kb_resources, doc_id)
+    assert (row.status, row.ingest_attempts) == ("ready", 0)
+
+
 async def test_a_job_claims_its_document_and_beats(kb_resources: Resources) -> None:
     _, doc_id = await _upload(kb_resources)
     await _set(kb_resources, doc_id, STALE)

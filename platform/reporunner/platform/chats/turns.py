@@ -301,9 +301,13 @@ async def _enqueue_orphans(resources: Resources, cutoff: datetime) -> list[uuid.
     found = []
     queue = resources.settings.queue_name
     for ident, attempts in rows:
-        status = await Job(job_id(ident, attempts), resources.arq, _queue_name=queue).status()
-        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+        current = job_id(ident, attempts)
+        status = await Job(current, resources.arq, _queue_name=queue).status()
+        if status in (JobStatus.queued, JobStatus.deferred):
             continue
+        if status == JobStatus.in_progress:  # taken by a worker that died before its claim
+            log.warning("chat turn %s was taken by a worker that died before it started", ident)
+            await _drop_dead_job(resources, current)
         suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
         log.warning("chat turn %s is queued without a job; enqueueing it", ident)
         async with transaction(resources.sessions) as session:

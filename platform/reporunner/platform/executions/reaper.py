@@ -6,8 +6,9 @@
 * The reaper puts ``running`` executions whose heartbeat is older than
   ``settings.reap_after_seconds`` back in the queue (or fails them after
   :data:`~reporunner.platform.executions.job_runner.MAX_ATTEMPTS` pick-ups), and enqueues ``queued``
-  executions whose arq job is gone. Every worker runs one; the conditional updates make two
-  reapers harmless.
+  executions whose arq job is gone, or was taken by a worker that died before it claimed the
+  row (the job stays "in progress" in arq for the whole job timeout). Every worker runs one;
+  the conditional updates make two reapers harmless.
 """
 
 from __future__ import annotations
@@ -150,8 +151,14 @@ async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
     for ident, attempts in rows:
         current = job_id(ident, attempts)
         status = await Job(current, resources.arq, _queue_name=settings.queue_name).status()
-        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+        if status in (JobStatus.queued, JobStatus.deferred):
             continue
+        if status == JobStatus.in_progress:
+            # a worker took the job and never claimed the row (its first statement): it died
+            # in between, and its job would stay "in progress" for the whole job timeout. A
+            # duplicate is harmless (the claim is conditional): give it a new job
+            log.warning("execution %s was taken by a worker that died before it started", ident)
+            await _drop_dead_job(resources, current)
         suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
         log.warning("execution %s is queued without a job; enqueueing it", ident)
         async with transaction(resources.sessions) as session:

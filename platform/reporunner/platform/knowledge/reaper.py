@@ -11,8 +11,8 @@ to the executions reaper:
   ``settings.reap_after_seconds`` lost its worker: it goes back to ``queued`` with a new job
   (ingestion reuses the vectors of unchanged chunks, so a retry is cheap), at most
   :data:`MAX_INGEST_ATTEMPTS` times; then it is ``failed`` with the reason;
-* a ``queued`` document just as stale with no ``ingest_document`` job in arq (Redis lost it)
-  gets a new job.
+* a ``queued`` document just as stale with no ``ingest_document`` job in arq (Redis lost it),
+  or only one a worker took and died with before it claimed the document, gets a new job.
 
 Each change is published as the pipeline's ``document.progress`` event. The updates are
 conditional (``FOR UPDATE SKIP LOCKED``), so several workers' reapers never act twice.
@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from arq.constants import job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
@@ -258,14 +258,45 @@ async def _requeue_stale(resources: Resources, report: DocumentReap) -> None:
         await _publish(resources, row)
 
 
-async def _pending_jobs(resources: Resources) -> set[str]:
-    """Ids of the documents with an ``ingest_document`` job in arq (on any queue)."""
-    pending: set[str] = set()
-    prefix = f"{job_key_prefix}{_JOB_PREFIX}"
+async def _job_names(resources: Resources, key_prefix: str) -> set[str]:
+    """``<document id>:<hash>:<tag>`` of the ingest jobs that have a ``key_prefix`` key."""
+    names: set[str] = set()
+    prefix = f"{key_prefix}{_JOB_PREFIX}"
     async for key in resources.redis.scan_iter(match=f"{prefix}*", count=1000):
         name = key.decode() if isinstance(key, bytes) else str(key)
-        pending.add(name[len(prefix) :].split(":", 1)[0])
-    return pending
+        names.add(name[len(prefix) :])
+    return names
+
+
+async def _pending_jobs(resources: Resources) -> tuple[set[str], dict[str, list[str]]]:
+    """Ids of the documents with an ``ingest_document`` job in arq (on any queue) that no
+    worker has taken, and the ids of the taken ("in progress") jobs by document. A job taken
+    for a document that is still ``queued`` as long after as the reaper looks was taken by a
+    worker that died before its claim (a job's first statements): it would stay "in progress"
+    for the whole job timeout, so it does not count."""
+    jobs = await _job_names(resources, job_key_prefix)
+    taken = await _job_names(resources, in_progress_key_prefix)
+    pending = {name.split(":", 1)[0] for name in jobs - taken}
+    dead: dict[str, list[str]] = {}
+    for name in jobs & taken:
+        dead.setdefault(name.split(":", 1)[0], []).append(_JOB_PREFIX + name)
+    return pending, dead
+
+
+async def _drop_dead_jobs(resources: Resources, dead_jobs: list[str]) -> None:
+    """Remove the jobs of a dead worker from arq's queue (see the executions reaper)."""
+    try:
+        async with resources.arq.pipeline(transaction=True) as pipe:
+            for dead_job in dead_jobs:
+                pipe.zrem(resources.settings.queue_name, dead_job)
+                pipe.delete(
+                    in_progress_key_prefix + dead_job,
+                    job_key_prefix + dead_job,
+                    retry_key_prefix + dead_job,
+                )
+            await pipe.execute()
+    except (RedisError, OSError) as err:  # Redis away: one line, the next pass tries again
+        log.warning("could not drop the dead ingest jobs %s (%s)", dead_jobs, err)
 
 
 async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
@@ -287,7 +318,7 @@ async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
         ).all()
     if not rows:
         return
-    pending = await _pending_jobs(resources)
+    pending, dead = await _pending_jobs(resources)
     waiting = [row.id for row in rows if str(row.id) in pending]
     lost = [row.id for row in rows if str(row.id) not in pending]
     async with resources.engine.begin() as conn:
@@ -304,6 +335,8 @@ async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
         ).all()
     for row in taken:
         log.warning("document %s is queued without a job; queueing one", row.id)
+        if str(row.id) in dead:  # taken by a worker that died before it claimed the document
+            await _drop_dead_jobs(resources, dead[str(row.id)])
         if await _enqueue(resources, row.id, row.content_hash):
             report.requeued.append(row.id)
 
