@@ -26,15 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
-from arq.jobs import Job, JobStatus
-from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import func, select, update
 
 from reporunner.platform.db.models import ChatThread, ChatTurn
 from reporunner.platform.db.session import transaction
 from reporunner.platform.executions.events import append_event
 from reporunner.platform.executions.queue import enqueue_job, job_id
+from reporunner.platform.executions.reaper import drop_dead_job, enqueue_orphans, ours
 from reporunner.platform.resources import Resources
 
 __all__ = [
@@ -229,7 +227,7 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
                 .where(
                     ChatTurn.status == "running",
                     ChatTurn.heartbeat_at < cutoff,
-                    _ours(resources),
+                    ours(resources, ChatTurn),
                     ChatTurn.thread_id.in_(workflow_threads),
                     ChatTurn.attempts < MAX_TURN_ATTEMPTS,
                 )
@@ -241,7 +239,9 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
             await session.execute(
                 update(ChatTurn)
                 .where(
-                    ChatTurn.status == "running", ChatTurn.heartbeat_at < cutoff, _ours(resources)
+                    ChatTurn.status == "running",
+                    ChatTurn.heartbeat_at < cutoff,
+                    ours(resources, ChatTurn),
                 )
                 .values(status="failed", finished_at=func.now(), heartbeat_at=None)
                 .returning(ChatTurn.id, ChatTurn.attempts)
@@ -252,7 +252,7 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
                 update(ChatTurn).where(ChatTurn.id == ident).values(error=_lost(attempts))
             )
     for ident, attempts in [*again, *failed]:
-        await _drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
+        await drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
     for ident, attempts in failed:
         log.warning("chat turn %s lost its worker; it ends with %s", ident, TURN_LOST)
         await publish_turn_event(resources, ident, "error", _lost(attempts))
@@ -262,66 +262,12 @@ async def _reap_running(resources: Resources, cutoff: datetime) -> list[uuid.UUI
     return [ident for ident, _ in [*again, *failed]]
 
 
-def _ours(resources: Resources) -> ColumnElement[bool]:
-    """Turns of this worker's queue (or of none); another queue's are its own workers' to reap."""
-    return or_(ChatTurn.queue.is_(None), ChatTurn.queue == resources.settings.queue_name)
-
-
-async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
-    """Remove a dead worker's job from arq's queue (see the executions reaper)."""
-    try:
-        async with resources.arq.pipeline(transaction=True) as pipe:
-            pipe.zrem(resources.settings.queue_name, dead_job)
-            pipe.delete(
-                in_progress_key_prefix + dead_job,
-                job_key_prefix + dead_job,
-                retry_key_prefix + dead_job,
-            )
-            await pipe.execute()
-    except (RedisError, OSError) as err:
-        log.warning("could not drop the dead chat turn job %s (%s)", dead_job, err)
-
-
-async def _enqueue_orphans(resources: Resources, cutoff: datetime) -> list[uuid.UUID]:
-    async with transaction(resources.sessions) as session:
-        rows = (
-            await session.execute(
-                select(ChatTurn.id, ChatTurn.attempts)
-                .where(
-                    ChatTurn.status == "queued",
-                    _ours(resources),
-                    or_(
-                        ChatTurn.heartbeat_at < cutoff,
-                        ChatTurn.heartbeat_at.is_(None) & (ChatTurn.created_at < cutoff),
-                    ),
-                )
-                .limit(200)
-            )
-        ).all()
-    found = []
-    queue = resources.settings.queue_name
-    for ident, attempts in rows:
-        current = job_id(ident, attempts)
-        status = await Job(current, resources.arq, _queue_name=queue).status()
-        if status in (JobStatus.queued, JobStatus.deferred):
-            continue
-        if status == JobStatus.in_progress:  # taken by a worker that died before its claim
-            log.warning("chat turn %s was taken by a worker that died before it started", ident)
-            await _drop_dead_job(resources, current)
-        suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
-        log.warning("chat turn %s is queued without a job; enqueueing it", ident)
-        async with transaction(resources.sessions) as session:
-            await session.execute(
-                update(ChatTurn)
-                .where(ChatTurn.id == ident, ChatTurn.status == "queued")
-                .values(heartbeat_at=func.now())
-            )
-        await enqueue_turn(resources, ident, attempts, suffix=suffix)
-        found.append(ident)
-    return found
-
-
 async def reap_turns(resources: Resources) -> list[uuid.UUID]:
     """One reaper pass over chat turns; returns the ids it ended or queued again."""
     cutoff = datetime.now(UTC) - timedelta(seconds=resources.settings.reap_after_seconds)
-    return [*await _reap_running(resources, cutoff), *await _enqueue_orphans(resources, cutoff)]
+
+    async def enqueue(ident: uuid.UUID, attempts: int, suffix: str) -> None:
+        await enqueue_turn(resources, ident, attempts, suffix=suffix)
+
+    reaped = await _reap_running(resources, cutoff)
+    return [*reaped, *await enqueue_orphans(resources, ChatTurn, "chat turn", enqueue, cutoff)]

@@ -35,7 +35,15 @@ from reporunner.platform.executions.queue import enqueue_execution, job_id
 from reporunner.platform.resources import Resources
 from reporunner.platform.services.outage import is_service_down
 
-__all__ = ["beat_once", "listen_for_cancels", "reap_once", "run_every"]
+__all__ = [
+    "beat_once",
+    "drop_dead_job",
+    "enqueue_orphans",
+    "listen_for_cancels",
+    "ours",
+    "reap_once",
+    "run_every",
+]
 
 log = logging.getLogger("reporunner.executions")
 
@@ -59,10 +67,11 @@ async def beat_once(resources: Resources, state: WorkerState) -> None:
             event.set()
 
 
-def _ours(resources: Resources) -> ColumnElement[bool]:
-    """Executions of this worker's queue (or of none: rows from before ``queue`` existed);
-    another queue's executions are its own workers' to reap."""
-    return or_(Execution.queue.is_(None), Execution.queue == resources.settings.queue_name)
+def ours(resources: Resources, model: Any = Execution) -> ColumnElement[bool]:
+    """Rows (executions, chat turns) of this worker's queue, or of none (rows from before
+    ``queue`` existed); another queue's rows are its own workers' to reap."""
+    column = model.queue
+    return or_(column.is_(None), column == resources.settings.queue_name)
 
 
 async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
@@ -75,7 +84,7 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
                 .where(
                     Execution.status == "running",
                     Execution.heartbeat_at < cutoff,
-                    _ours(resources),
+                    ours(resources),
                 )
                 .values(status="queued", worker_id=None, heartbeat_at=func.now())
                 .returning(Execution.id, Execution.attempts)
@@ -98,7 +107,7 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
         await publish_event(resources.redis, str(ident), "execution.finished", data)
     requeued = []
     for ident, attempts in rows:
-        await _drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
+        await drop_dead_job(resources, job_id(ident, max(0, attempts - 1)))
         if ident in dead:
             continue
         log.warning("execution %s lost its worker; queueing it again", ident)
@@ -107,7 +116,7 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
     return requeued
 
 
-async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
+async def drop_dead_job(resources: Resources, dead_job: str) -> None:
     """Remove the job a dead worker was running from arq's queue.
 
     arq keeps a started job in the queue under an in-progress key that lives as long as the
@@ -129,52 +138,67 @@ async def _drop_dead_job(resources: Resources, dead_job: str) -> None:
         log.warning("could not drop the dead job %s from the queue", dead_job, exc_info=True)
 
 
-async def _enqueue_orphans(resources: Resources) -> list[uuid.UUID]:
-    settings = resources.settings
-    cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
+async def enqueue_orphans(
+    resources: Resources,
+    model: Any,
+    what: str,
+    enqueue: Callable[[uuid.UUID, int, str], Awaitable[object]],
+    cutoff: datetime,
+) -> list[uuid.UUID]:
+    """Give a new job to stale ``queued`` rows of ``model`` (executions or chat turns) whose job
+    is gone, or was taken by a worker that died before it claimed the row; ``enqueue(id,
+    attempts, suffix)`` queues one. Returns their ids."""
     async with transaction(resources.sessions) as session:
         rows = (
             await session.execute(
-                select(Execution.id, Execution.attempts)
+                select(model.id, model.attempts)
                 .where(
-                    Execution.status == "queued",
-                    _ours(resources),
+                    model.status == "queued",
+                    ours(resources, model),
                     or_(
-                        Execution.heartbeat_at < cutoff,
-                        Execution.heartbeat_at.is_(None) & (Execution.created_at < cutoff),
+                        model.heartbeat_at < cutoff,
+                        model.heartbeat_at.is_(None) & (model.created_at < cutoff),
                     ),
                 )
                 .limit(200)
             )
         ).all()
     found = []
+    queue = resources.settings.queue_name
     for ident, attempts in rows:
         current = job_id(ident, attempts)
-        status = await Job(current, resources.arq, _queue_name=settings.queue_name).status()
+        status = await Job(current, resources.arq, _queue_name=queue).status()
         if status in (JobStatus.queued, JobStatus.deferred):
             continue
         if status == JobStatus.in_progress:
             # a worker took the job and never claimed the row (its first statement): it died
             # in between, and its job would stay "in progress" for the whole job timeout. A
             # duplicate is harmless (the claim is conditional): give it a new job
-            log.warning("execution %s was taken by a worker that died before it started", ident)
-            await _drop_dead_job(resources, current)
+            log.warning("%s %s was taken by a worker that died before it started", what, ident)
+            await drop_dead_job(resources, current)
         suffix = "" if status == JobStatus.not_found else uuid.uuid4().hex[:8]
-        log.warning("execution %s is queued without a job; enqueueing it", ident)
+        log.warning("%s %s is queued without a job; enqueueing it", what, ident)
         async with transaction(resources.sessions) as session:
             await session.execute(
-                update(Execution)
-                .where(Execution.id == ident, Execution.status == "queued")
+                update(model)
+                .where(model.id == ident, model.status == "queued")
                 .values(heartbeat_at=func.now())
             )
-        await enqueue_execution(resources.arq, settings.queue_name, ident, attempts, suffix=suffix)
+        await enqueue(ident, attempts, suffix)
         found.append(ident)
     return found
 
 
 async def reap_once(resources: Resources) -> list[uuid.UUID]:
     """One reaper pass; returns the ids it queued again."""
-    return [*await _requeue_stale_running(resources), *await _enqueue_orphans(resources)]
+    settings = resources.settings
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.reap_after_seconds)
+
+    async def enqueue(ident: uuid.UUID, attempts: int, suffix: str) -> None:
+        await enqueue_execution(resources.arq, settings.queue_name, ident, attempts, suffix=suffix)
+
+    requeued = await _requeue_stale_running(resources)
+    return [*requeued, *await enqueue_orphans(resources, Execution, "execution", enqueue, cutoff)]
 
 
 _CLOSE_SECONDS = 5.0
