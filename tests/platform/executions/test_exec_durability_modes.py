@@ -13,13 +13,16 @@ import asyncio
 import contextlib
 import itertools
 import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from exec_testnodes import count_key, registry_with_test_nodes
+from sqlalchemy import update
 from worker_procs import counting, row, spawn_worker, until
 
 from reporunner.nodes.registry import default_registry
+from reporunner.platform.db.models.workflows import Execution
 from reporunner.platform.db.session import transaction
 from reporunner.platform.engine import compile_workflow, parse_definition
 from reporunner.platform.engine.durability import durability_of, langgraph_durability
@@ -55,6 +58,14 @@ async def _kill_in_block_then_recover(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+    # the killed worker's heartbeat stops; the test moves it an hour back instead of waiting
+    # out the reaper's cut-off (``reap_after_seconds``)
+    async with transaction(resources.sessions) as db:
+        await db.execute(
+            update(Execution)
+            .where(Execution.id == out.id)
+            .values(heartbeat_at=Execution.heartbeat_at - timedelta(hours=1))
+        )
     survivor = build_worker(resources, handle_signals=False, registry=REGISTRY)
     task = asyncio.create_task(survivor.main())
     try:
