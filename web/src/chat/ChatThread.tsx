@@ -72,10 +72,16 @@ export function ChatThreadPage() {
   useEffect(() => {
     setError("");
     setLive(null);
+    setChat(null);
+    setMessages([]);
     Promise.all([chats.get(threadId), chats.messages(threadId)]).then(
       ([c, m]) => {
         setChat(c);
-        setMessages(m.items);
+        // a message sent before the thread loaded is not in the loaded list: keep it
+        setMessages((ms) => {
+          const loaded = new Set(m.items.map((x) => x.id));
+          return [...m.items, ...ms.filter((x) => !loaded.has(x.id))];
+        });
       },
       (e) => setError(String(e instanceof Error ? e.message : e)),
     );
@@ -175,10 +181,10 @@ export function ChatThreadPage() {
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey) {
               e.preventDefault();
-              void send();
+              if (chat !== null) void send();
             }
           }} />
-        <button type="button" className="primary" disabled={!canSend || live !== null || !text.trim()}
+        <button type="button" className="primary" disabled={!canSend || chat === null || live !== null || !text.trim()}
           onClick={() => void send()}>
           Send
         </button>
