@@ -140,6 +140,8 @@ class WakingWorker(Worker):
         with the same guarantee (a job runs in one worker at a time)."""
         claim = self.pool.register_script(CLAIM_SCRIPT)
         timeout_ms = int(self.in_progress_timeout_s * 1000)
+        if len(job_ids) > 1:
+            job_ids = await self._not_running(job_ids)
         for job_id_b in job_ids:
             job_id = job_id_b.decode()
             if job_id in self.tasks:
@@ -162,6 +164,19 @@ class WakingWorker(Worker):
             task = self.loop.create_task(self.run_job(job_id, int(float(score))))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
+
+    async def _not_running(self, job_ids: list[bytes]) -> list[bytes]:
+        """The poll's ids less those running here or on another worker, in one round trip:
+        a busy queue holds every running job too (arq keeps it there until it ends), and a
+        claim tried on each of them would cost a round trip per running job per poll."""
+        mine = [j for j in job_ids if j.decode() not in self.tasks]
+        if not mine:
+            return []
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id_b in mine:
+                pipe.exists(in_progress_key_prefix + job_id_b.decode())
+            running = await pipe.execute()
+        return [j for j, busy in zip(mine, running, strict=True) if not busy]
 
     # -- the loop
     async def main(self) -> None:
