@@ -11,11 +11,13 @@ of its own (migrations, counts over whole tables) asks for ``fresh_database``, a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -134,3 +136,15 @@ def fresh_database(services: Services) -> Iterator[Services]:
     yield replace(services, database_url=url, pg_dsn=_libpq(url))
     with psycopg.connect(services.admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _pending_at_the_end() -> AsyncIterator[None]:
+    """Name the tasks still pending on the session's event loop when the suite ends: a test
+    that leaves one behind (a worker loop, a listener) leaves its Redis connections to the
+    garbage collector, which warns about them in whichever test happens to be last."""
+    yield
+    me = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for task in left:
+        print(f"pending at the end of the session: {task!r}", file=sys.__stderr__)
