@@ -175,7 +175,7 @@ export function ChatThreadPage() {
       </ol>
       <div ref={bottom} />
       <div className="composer">
-        <textarea aria-label="Message" rows={2} value={text} disabled={!canSend || live !== null}
+        <textarea aria-label="Message" rows={2} value={text} disabled={!canSend || chat === null || live !== null}
           placeholder={canSend ? "Ask something… (Enter sends, Shift+Enter for a new line)" : "Your role cannot send messages"}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {
