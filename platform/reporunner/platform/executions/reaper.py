@@ -116,8 +116,8 @@ async def _requeue_stale_running(resources: Resources) -> list[uuid.UUID]:
     return requeued
 
 
-async def drop_dead_job(resources: Resources, dead_job: str) -> None:
-    """Remove the job a dead worker was running from arq's queue.
+async def drop_dead_job(resources: Resources, *dead_jobs: str) -> None:
+    """Remove the jobs a dead worker was running from arq's queue (one pipeline).
 
     arq keeps a started job in the queue under an in-progress key that lives as long as the
     job timeout (an hour): left there, it would sit at the head of the queue, which a worker
@@ -125,17 +125,18 @@ async def drop_dead_job(resources: Resources, dead_job: str) -> None:
     """
     try:
         async with resources.arq.pipeline(transaction=True) as pipe:
-            pipe.zrem(resources.settings.queue_name, dead_job)
-            pipe.delete(
-                in_progress_key_prefix + dead_job,
-                job_key_prefix + dead_job,
-                retry_key_prefix + dead_job,
-            )
+            for dead_job in dead_jobs:
+                pipe.zrem(resources.settings.queue_name, dead_job)
+                pipe.delete(
+                    in_progress_key_prefix + dead_job,
+                    job_key_prefix + dead_job,
+                    retry_key_prefix + dead_job,
+                )
             await pipe.execute()
     except (RedisError, OSError) as err:  # Redis away: one line, the next pass tries again
-        log.warning("could not drop the dead job %s from the queue (%s)", dead_job, err)
+        log.warning("could not drop the dead jobs %s from the queue (%s)", dead_jobs, err)
     except Exception:
-        log.warning("could not drop the dead job %s from the queue", dead_job, exc_info=True)
+        log.warning("could not drop the dead jobs %s from the queue", dead_jobs, exc_info=True)
 
 
 async def enqueue_orphans(

@@ -28,12 +28,12 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from reporunner.knowledge import IngestProgress
-from reporunner.platform.executions.reaper import run_every
+from reporunner.platform.executions.reaper import drop_dead_job, run_every
 from reporunner.platform.knowledge.events import progress_event, publish_event
 from reporunner.platform.resources import Resources
 
@@ -283,22 +283,6 @@ async def _pending_jobs(resources: Resources) -> tuple[set[str], dict[str, list[
     return pending, dead
 
 
-async def _drop_dead_jobs(resources: Resources, dead_jobs: list[str]) -> None:
-    """Remove the jobs of a dead worker from arq's queue (see the executions reaper)."""
-    try:
-        async with resources.arq.pipeline(transaction=True) as pipe:
-            for dead_job in dead_jobs:
-                pipe.zrem(resources.settings.queue_name, dead_job)
-                pipe.delete(
-                    in_progress_key_prefix + dead_job,
-                    job_key_prefix + dead_job,
-                    retry_key_prefix + dead_job,
-                )
-            await pipe.execute()
-    except (RedisError, OSError) as err:  # Redis away: one line, the next pass tries again
-        log.warning("could not drop the dead ingest jobs %s (%s)", dead_jobs, err)
-
-
 async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
     """Stale ``queued`` documents without a job: queue one (a job still waiting in arq keeps
     its document; the heartbeat is refreshed so that it is looked at again later)."""
@@ -336,7 +320,7 @@ async def _enqueue_orphans(resources: Resources, report: DocumentReap) -> None:
     for row in taken:
         log.warning("document %s is queued without a job; queueing one", row.id)
         if str(row.id) in dead:  # taken by a worker that died before it claimed the document
-            await _drop_dead_jobs(resources, dead[str(row.id)])
+            await drop_dead_job(resources, *dead[str(row.id)])
         if await _enqueue(resources, row.id, row.content_hash):
             report.requeued.append(row.id)
 
